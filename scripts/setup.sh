@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Installs what Gatehouse's tests, demo and benchmarks need and this machine lacks.
+#
+#   scripts/setup.sh          what `make test` and `make demo` need
+#   scripts/setup.sh --bench  also the peers `make bench` compares against
+#
+# Idempotent and quiet when everything is present: it prints one line per thing it
+# installs. System packages come from Debian (binaries only: no service is left running);
+# Python packages go into .tools/venv and npm packages into .tools/node, both inside the
+# checkout and ignored by git, so nothing depends on what a previous session installed.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=1 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { echo "setup: $*" >&2; }
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- Debian packages -------------------------------------------------------------------
+# command -> package. PostgreSQL 15 server binaries live outside PATH on Debian.
+declare -A need=(
+  [redis-server]=redis-server
+  [prometheus]=prometheus
+  [promtool]=prometheus
+  [hyperfine]=hyperfine
+  [openssl]=openssl
+  [jq]=jq
+  [unzip]=unzip
+  [xmllint]=libxml2-utils
+)
+pkgs=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || pkgs+=("${need[$cmd]}")
+done
+[ -x /usr/lib/postgresql/15/bin/initdb ] || pkgs+=(postgresql-15 postgresql-client-15)
+# pg_query (migration-gate) builds libpg_query through bindgen, which needs libclang.
+dpkg -s libclang-dev >/dev/null 2>&1 || pkgs+=(libclang-dev)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || pkgs+=(python3-venv)
+
+if [ ${#pkgs[@]} -gt 0 ]; then
+  mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
+  say "installing Debian packages: ${pkgs[*]}"
+  # Packages such as redis-server and prometheus start their service from postinst; a
+  # policy-rc.d that answers 101 keeps them stopped (tests start private instances).
+  policy=/usr/sbin/policy-rc.d
+  created_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | sudo_ tee "$policy" >/dev/null
+    sudo_ chmod +x "$policy"
+    created_policy=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_ apt-get update -qq >/dev/null
+  sudo_ apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  [ "$created_policy" = 1 ] && sudo_ rm -f "$policy"
+  # Belt and braces where there is no init system honouring policy-rc.d.
+  for daemon in redis-server prometheus; do
+    pkill -x "$daemon" 2>/dev/null || true
+  done
+fi
+
+# --- Python: independent verifiers (securesystemslib, in-toto) and schema validation ----
+venv="$tools/venv"
+py_pkgs=(securesystemslib in-toto jsonschema)
+if [ ! -x "$venv/bin/python" ]; then
+  say "creating Python venv in .tools/venv"
+  python3 -m venv "$venv"
+fi
+missing_py=()
+for p in "${py_pkgs[@]}"; do
+  "$venv/bin/python" -m pip show -q "$p" >/dev/null 2>&1 || missing_py+=("$p")
+done
+if [ ${#missing_py[@]} -gt 0 ]; then
+  say "installing Python packages: ${missing_py[*]}"
+  "$venv/bin/python" -m pip install -q "${missing_py[@]}" >/dev/null
+fi
+
+# --- npm: squawk (migration lint peer) and Microsoft's SARIF multitool ------------------
+node_dir="$tools/node"
+npm_pkgs=(squawk-cli @microsoft/sarif-multitool)
+missing_npm=()
+for p in "${npm_pkgs[@]}"; do
+  [ -e "$node_dir/node_modules/$p/package.json" ] || missing_npm+=("$p")
+done
+if [ ${#missing_npm[@]} -gt 0 ]; then
+  say "installing npm packages: ${missing_npm[*]}"
+  mkdir -p "$node_dir"
+  (cd "$node_dir" && [ -f package.json ] || echo '{"private":true}' >"$node_dir/package.json")
+  npm install --silent --no-audit --no-fund --prefix "$node_dir" "${missing_npm[@]}" >/dev/null
+fi
+
+# --- benchmark peers (make bench only) ---------------------------------------------------
+if [ "$bench" = 1 ]; then
+  if ! command -v sbom-tools >/dev/null 2>&1; then
+    say "installing sbom-tools from crates.io (a few minutes)"
+    cargo install --quiet --locked sbom-tools >/dev/null
+  fi
+fi
+exit 0

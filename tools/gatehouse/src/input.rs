@@ -1,0 +1,363 @@
+//! Reading what the user gave us: a path or `-` for stdin, size-capped, and reports given as
+//! one JSON object, an array, or JSON Lines. Every error names the input and, for parse
+//! errors, the line and column.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use crate::report::{Failure, Report};
+
+/// Inputs above this size are refused unless a tool asks for more: a gate reads configs,
+/// rule files, SBOMs and reports, not disk images.
+pub const DEFAULT_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// Something the user named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Source {
+    Stdin,
+    Path(PathBuf),
+}
+
+impl Source {
+    pub fn new(arg: impl AsRef<Path>) -> Self {
+        let p = arg.as_ref();
+        if p.as_os_str() == "-" {
+            Source::Stdin
+        } else {
+            Source::Path(p.to_path_buf())
+        }
+    }
+
+    /// How errors and locations name it: the path as given, or `<stdin>`.
+    pub fn label(&self) -> String {
+        match self {
+            Source::Stdin => "<stdin>".to_owned(),
+            Source::Path(p) => p.display().to_string(),
+        }
+    }
+}
+
+impl From<&str> for Source {
+    fn from(s: &str) -> Self {
+        Source::new(s)
+    }
+}
+
+impl From<&Path> for Source {
+    fn from(p: &Path) -> Self {
+        Source::new(p)
+    }
+}
+
+impl From<PathBuf> for Source {
+    fn from(p: PathBuf) -> Self {
+        Source::new(p)
+    }
+}
+
+/// An input read into memory.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub source: Source,
+    pub bytes: Vec<u8>,
+}
+
+impl Input {
+    pub fn label(&self) -> String {
+        self.source.label()
+    }
+
+    /// The contents as UTF-8 (a leading byte-order mark is dropped).
+    pub fn text(&self) -> Result<&str, InputError> {
+        let bytes = self
+            .bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&self.bytes);
+        std::str::from_utf8(bytes).map_err(|e| {
+            let (line, column) = line_col(bytes, e.valid_up_to());
+            InputError::Parse {
+                path: self.label(),
+                line,
+                column,
+                message: "not valid UTF-8 text (is this a binary file?)".to_owned(),
+            }
+        })
+    }
+}
+
+/// Why an input could not be used. Each variant prints as one line naming the input.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: larger than {limit} bytes; refusing to read it")]
+    TooLarge { path: String, limit: u64 },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: String,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl InputError {
+    pub fn path(&self) -> &str {
+        match self {
+            InputError::Read { path, .. }
+            | InputError::TooLarge { path, .. }
+            | InputError::Parse { path, .. }
+            | InputError::Invalid { path, .. } => path,
+        }
+    }
+
+    pub fn invalid(path: impl Into<String>, message: impl Into<String>) -> Self {
+        InputError::Invalid {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Failure for InputError {
+    fn kind(&self) -> &'static str {
+        match self {
+            InputError::Read { .. } => "io",
+            InputError::TooLarge { .. } => "too_large",
+            InputError::Parse { .. } | InputError::Invalid { .. } => "input",
+        }
+    }
+}
+
+/// Reads a path or stdin, refusing more than `limit` bytes (without reading past it).
+pub fn read_limited(source: &Source, limit: u64) -> Result<Input, InputError> {
+    let label = source.label();
+    let read_err = |e| InputError::Read {
+        path: label.clone(),
+        source: e,
+    };
+    let mut bytes = Vec::new();
+    match source {
+        Source::Stdin => {
+            std::io::stdin()
+                .lock()
+                .take(limit + 1)
+                .read_to_end(&mut bytes)
+                .map_err(read_err)?;
+        }
+        Source::Path(p) => {
+            let file = std::fs::File::open(p).map_err(read_err)?;
+            let meta = file.metadata().map_err(read_err)?;
+            if meta.is_dir() {
+                return Err(InputError::invalid(label, "is a directory"));
+            }
+            if meta.len() > limit {
+                return Err(InputError::TooLarge { path: label, limit });
+            }
+            file.take(limit + 1)
+                .read_to_end(&mut bytes)
+                .map_err(read_err)?;
+        }
+    }
+    if bytes.len() as u64 > limit {
+        return Err(InputError::TooLarge { path: label, limit });
+    }
+    Ok(Input {
+        source: source.clone(),
+        bytes,
+    })
+}
+
+/// [`read_limited`] with [`DEFAULT_LIMIT`].
+pub fn read(source: &Source) -> Result<Input, InputError> {
+    read_limited(source, DEFAULT_LIMIT)
+}
+
+/// 1-based (line, column) of a byte offset; the column counts characters.
+pub fn line_col(bytes: &[u8], offset: usize) -> (u64, u64) {
+    let offset = offset.min(bytes.len());
+    let before = &bytes[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count() as u64
+        + 1;
+    (line, column)
+}
+
+/// Turns a serde_json error into `path:line:column: message`.
+pub fn json_error(path: &str, e: &serde_json::Error) -> InputError {
+    let message = strip_json_position(&e.to_string());
+    // serde_json reports column 0 at an end of line; editors count from 1.
+    InputError::Parse {
+        path: path.to_owned(),
+        line: e.line() as u64,
+        column: e.column().max(1) as u64,
+        message,
+    }
+}
+
+/// serde_json appends " at line L column C"; we print the position in front instead.
+fn strip_json_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(p) => msg[..p].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+/// Parses one JSON document of type `T` from an input.
+pub fn parse_json<T: DeserializeOwned>(input: &Input) -> Result<T, InputError> {
+    let text = input.text()?;
+    serde_json::from_str(text).map_err(|e| json_error(&input.label(), &e))
+}
+
+/// Parses JSON values given as one value, an array of values, JSON Lines, or several
+/// concatenated documents (what `tool >> all.json` produces). Arrays are flattened one level.
+pub fn parse_json_stream<T: DeserializeOwned>(input: &Input) -> Result<Vec<T>, InputError> {
+    let text = input.text()?;
+    let label = input.label();
+    let mut out = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+    loop {
+        let start = stream.byte_offset();
+        let value = match stream.next() {
+            None => break,
+            Some(Ok(v)) => v,
+            Some(Err(e)) => return Err(json_error(&label, &e)),
+        };
+        let items = match value {
+            serde_json::Value::Array(items) => items,
+            other => vec![other],
+        };
+        for item in items {
+            let t = serde_json::from_value(item).map_err(|e| {
+                // The value parsed, so the position is that of the whole document.
+                let skipped = text[start..].len() - text[start..].trim_start().len();
+                let (line, column) = line_col(text.as_bytes(), start + skipped);
+                InputError::Parse {
+                    path: label.clone(),
+                    line,
+                    column,
+                    message: strip_json_position(&e.to_string()),
+                }
+            })?;
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads reports from a path or stdin: one object, an array, or JSON Lines.
+pub fn read_reports(source: &Source) -> Result<Vec<Report>, InputError> {
+    let input = read(source)?;
+    let reports: Vec<Report> = parse_json_stream(&input)?;
+    if reports.is_empty() {
+        return Err(InputError::invalid(input.label(), "holds no reports"));
+    }
+    for r in &reports {
+        if !r.schema.starts_with("gatehouse.report/") {
+            return Err(InputError::invalid(
+                input.label(),
+                format!(
+                    "{:?} is not a Gatehouse report schema (expected gatehouse.report/v1)",
+                    r.schema
+                ),
+            ));
+        }
+    }
+    Ok(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn input(text: &str) -> Input {
+        Input {
+            source: Source::new("r.jsonl"),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    const R: &str = r#"{"schema":"gatehouse.report/v1","agent":"a","action":"b","result":"ok"}"#;
+
+    #[test]
+    fn reads_objects_arrays_and_json_lines() {
+        let one: Vec<Report> = parse_json_stream(&input(R)).expect("object");
+        assert_eq!(one.len(), 1);
+        let arr: Vec<Report> = parse_json_stream(&input(&format!("[{R},{R}]"))).expect("array");
+        assert_eq!(arr.len(), 2);
+        let lines: Vec<Report> =
+            parse_json_stream(&input(&format!("{R}\n{R}\n\n{R}\n"))).expect("lines");
+        assert_eq!(lines.len(), 3);
+        let pretty = serde_json::to_string_pretty(
+            &serde_json::from_str::<serde_json::Value>(R).expect("json"),
+        )
+        .expect("pretty");
+        let concatenated: Vec<Report> =
+            parse_json_stream(&input(&format!("{pretty}\n{pretty}"))).expect("concatenated");
+        assert_eq!(concatenated.len(), 2);
+    }
+
+    #[test]
+    fn malformed_json_lines_name_file_line_and_column() {
+        let err = parse_json_stream::<Report>(&input(&format!("{R}\n{{\"schema\": tru}}\n")))
+            .expect_err("malformed");
+        let msg = err.to_string();
+        assert!(msg.starts_with("r.jsonl:2:"), "{msg}");
+        assert!(!msg.contains('\n'));
+        let err = parse_json_stream::<Report>(&input(&format!("{R}\n{{\"schema\":\"x\"}}\n")))
+            .expect_err("missing fields");
+        assert!(
+            err.to_string().starts_with("r.jsonl:2:1: missing field"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn binary_input_is_refused_as_text() {
+        let i = Input {
+            source: Source::new("x.bin"),
+            bytes: b"ok\n\xff\xfe".to_vec(),
+        };
+        assert_eq!(
+            i.text().expect_err("binary").to_string(),
+            "x.bin:2:1: not valid UTF-8 text (is this a binary file?)"
+        );
+    }
+
+    #[test]
+    fn size_limit_is_enforced_before_reading() {
+        let dir = std::env::temp_dir().join(format!("gatehouse-input-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp");
+        let p = dir.join("big");
+        std::fs::write(&p, vec![b'x'; 100]).expect("write");
+        let err = read_limited(&Source::new(&p), 10).expect_err("too large");
+        assert!(matches!(err, InputError::TooLarge { limit: 10, .. }));
+        assert!(read_limited(&Source::new(&p), 100).is_ok());
+        let err = read(&Source::new(dir.join("missing"))).expect_err("missing");
+        assert!(err.to_string().contains("missing: cannot read:"), "{err}");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let i = Input { source: Source::Stdin, bytes };
+            let _ = parse_json_stream::<Report>(&i);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Logging to stderr with `tracing`: `tool: message` lines for people, JSON for machines.
+//! The level is `-q` (errors only), default info, `-v` debug, `-vv` trace; `GATEHOUSE_LOG`
+//! sets it when no flag does.
+
+use std::fmt;
+use std::io::IsTerminal;
+
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::cli::{CommonArgs, LogFormat};
+
+/// Whether colour may be used on a stream: it is a terminal and `NO_COLOR` is unset/empty.
+pub fn color_enabled(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The level from flags, then `GATEHOUSE_LOG`, then info. An unreadable `GATEHOUSE_LOG` is
+/// reported (once logging is up) and ignored.
+fn level(common: &CommonArgs) -> (LevelFilter, Option<String>) {
+    if common.quiet {
+        return (LevelFilter::ERROR, None);
+    }
+    match common.verbose {
+        0 => {}
+        1 => return (LevelFilter::DEBUG, None),
+        _ => return (LevelFilter::TRACE, None),
+    }
+    match std::env::var("GATEHOUSE_LOG") {
+        Ok(v) if !v.trim().is_empty() => match v.trim().to_ascii_lowercase().as_str() {
+            "off" => (LevelFilter::OFF, None),
+            "error" => (LevelFilter::ERROR, None),
+            "warn" | "warning" => (LevelFilter::WARN, None),
+            "info" => (LevelFilter::INFO, None),
+            "debug" => (LevelFilter::DEBUG, None),
+            "trace" => (LevelFilter::TRACE, None),
+            _ => (
+                LevelFilter::INFO,
+                Some(format!(
+                    "GATEHOUSE_LOG={v:?} is not a level (error, warn, info, debug, trace); using info"
+                )),
+            ),
+        },
+        _ => (LevelFilter::INFO, None),
+    }
+}
+
+/// Installs the stderr logger. Safe to call more than once (later calls do nothing).
+pub fn init(agent: &'static str, common: &CommonArgs) {
+    let (level, complaint) = level(common);
+    let color = color_enabled(std::io::stderr().is_terminal());
+    let installed = match common.log_format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(level)
+            .with_ansi(color)
+            .event_format(Line { agent, color })
+            .try_init()
+            .is_ok(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(level)
+            .with_ansi(false)
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init()
+            .is_ok(),
+    };
+    if installed && let Some(c) = complaint {
+        tracing::warn!("{c}");
+    }
+}
+
+/// `agent: message` for info, `agent: warning: message` etc. for the rest.
+struct Line {
+    agent: &'static str,
+    color: bool,
+}
+
+impl<S, N> FormatEvent<S, N> for Line
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        write!(w, "{}: ", self.agent)?;
+        let (label, code) = match *event.metadata().level() {
+            Level::ERROR => (Some("error"), "1;31"),
+            Level::WARN => (Some("warning"), "1;33"),
+            Level::INFO => (None, ""),
+            Level::DEBUG => (Some("debug"), "2"),
+            Level::TRACE => (Some("trace"), "2"),
+        };
+        if let Some(label) = label {
+            if self.color {
+                write!(w, "\x1b[{code}m{label}\x1b[0m: ")?;
+            } else {
+                write!(w, "{label}: ")?;
+            }
+        }
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
+}

@@ -1,0 +1,135 @@
+//! `--format markdown`: a pull-request comment. A heading with the verdict, the summary,
+//! a table of failed and warned checks, the tool's sections, and a small footer.
+
+use std::fmt::Write as _;
+
+use crate::render::{Section, check_message};
+use crate::report::{Outcome, Report, Status};
+
+pub(super) fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let icon = match report.result {
+        Outcome::Ok => "✅",
+        Outcome::Fail => "❌",
+        Outcome::Error => "⚠️",
+    };
+    let _ = writeln!(
+        out,
+        "### {icon} `{}`: {}\n",
+        report.title(),
+        report.result.as_str()
+    );
+    let _ = writeln!(out, "{}\n", cell(&report.summary));
+    if let Some(err) = &report.error {
+        let _ = writeln!(
+            out,
+            "The tool could not judge (`{}`): {}\n",
+            err.kind,
+            cell(&err.message)
+        );
+    }
+
+    let problems: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| matches!(c.result, Status::Fail | Status::Warn))
+        .collect();
+    if !problems.is_empty() {
+        out.push_str("| Result | Check | Location | Message |\n|---|---|---|---|\n");
+        for c in problems {
+            let result = if c.result == Status::Fail {
+                "❌ fail"
+            } else {
+                "⚠️ warn"
+            };
+            let loc = c
+                .location
+                .as_ref()
+                .map(|l| format!("`{}`", cell(&l.to_string())))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| {result} | `{}` | {loc} | {} |",
+                c.id,
+                cell(&check_message(c))
+            );
+        }
+        out.push('\n');
+    }
+
+    for s in &report.sections {
+        section(&mut out, s);
+    }
+
+    let t = report.tally();
+    let mut footer = vec![
+        format!("{} passed", t.ok),
+        format!("{} failed", t.fail),
+        format!("{} warned", t.warn),
+    ];
+    if t.skip > 0 {
+        footer.push(format!("{} skipped", t.skip));
+    }
+    if let Some(phase) = &report.phase {
+        footer.push(format!("phase {phase}"));
+    }
+    footer.push(format!("trace `{}`", report.trace_id));
+    footer.push(format!("{} ms", report.duration_ms));
+    footer.push(format!("{} {}", report.agent, report.tool_version));
+    let _ = writeln!(out, "<sub>{}</sub>", footer.join(" · "));
+    out
+}
+
+fn section(out: &mut String, s: &Section) {
+    let _ = writeln!(out, "#### {}\n", cell(&s.title));
+    let (rows, more) = s.shown();
+    if rows.is_empty() {
+        out.push_str("_none_\n\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| {} |",
+        s.headers
+            .iter()
+            .map(|h| cell(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(out, "|{}", "---|".repeat(s.headers.len().max(1)));
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} |",
+            r.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")
+        );
+    }
+    if more > 0 {
+        let _ = writeln!(out, "\n… and {more} more");
+    }
+    out.push('\n');
+}
+
+/// Makes text safe inside a table cell: pipes escaped, newlines as `<br>`, HTML inert.
+fn cell(s: &str) -> String {
+    s.replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace("\r\n", "<br>")
+        .replace('\n', "<br>")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::render::fixture;
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!("markdown", super::render(&fixture::report()));
+    }
+
+    #[test]
+    fn snapshot_error() {
+        insta::assert_snapshot!("markdown_error", super::render(&fixture::error_report()));
+    }
+}

@@ -1,0 +1,188 @@
+//! Renders a report in the format the user asked for. This module is the only code in the
+//! workspace that writes a report to stdout (see `emit`); tools add tables through
+//! [`Section`] and never build the frame themselves.
+
+mod github;
+mod json;
+mod junit;
+mod markdown;
+mod sarif;
+mod text;
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::Report;
+
+/// `--format`: `auto` is text on a terminal and JSON otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Auto,
+    Json,
+    Text,
+    Markdown,
+    Github,
+    Junit,
+    Sarif,
+}
+
+impl Format {
+    /// Resolves `auto` against whether stdout is a terminal.
+    pub fn resolve(self, stdout_is_terminal: bool) -> Format {
+        match self {
+            Format::Auto if stdout_is_terminal => Format::Text,
+            Format::Auto => Format::Json,
+            other => other,
+        }
+    }
+}
+
+/// A table a tool adds to its text and markdown output (e.g. sbom-diff's upgraded
+/// components). JSON carries the same facts in `data`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Section {
+    pub title: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Rows beyond this many are summarised as "… and N more" in text and markdown.
+    pub max_rows: Option<usize>,
+}
+
+impl Section {
+    pub fn new(title: impl Into<String>, headers: &[&str]) -> Self {
+        Section {
+            title: title.into(),
+            headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+            max_rows: None,
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) -> &mut Self {
+        self.rows.push(cells);
+        self
+    }
+
+    pub fn with_max_rows(mut self, n: usize) -> Self {
+        self.max_rows = Some(n);
+        self
+    }
+
+    fn shown(&self) -> (&[Vec<String>], usize) {
+        let n = self.max_rows.unwrap_or(usize::MAX).min(self.rows.len());
+        (&self.rows[..n], self.rows.len() - n)
+    }
+}
+
+/// How a check id is described to code-scanning UIs (SARIF `rules`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleDoc {
+    pub id: String,
+    pub summary: String,
+    pub help: Option<String>,
+}
+
+/// Rendering choices that are not part of the report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// ANSI colours in text output.
+    pub color: bool,
+    /// List passing checks too.
+    pub verbose: bool,
+}
+
+/// Renders `report` in `format` (`auto` must be resolved first; it renders as JSON).
+pub fn render(report: &Report, format: Format, rules: &[RuleDoc], opts: RenderOptions) -> String {
+    match format {
+        Format::Auto | Format::Json => json::render(report),
+        Format::Text => text::render(report, opts),
+        Format::Markdown => markdown::render(report),
+        Format::Github => github::render(report),
+        Format::Junit => junit::render(report),
+        Format::Sarif => sarif::render(report, rules),
+    }
+}
+
+/// The one-line text shown for a check: its message, plus observed/limit when it has them.
+pub(crate) fn check_message(c: &crate::report::Check) -> String {
+    let numbers = match (&c.observed, &c.limit) {
+        (Some(o), Some(l)) => Some(format!("observed {}, limit {}", plain(o), plain(l))),
+        (Some(o), None) => Some(format!("observed {}", plain(o))),
+        _ => None,
+    };
+    match (&c.message, numbers) {
+        (Some(m), Some(n)) => format!("{m} ({n})"),
+        (Some(m), None) => m.clone(),
+        (None, Some(n)) => n,
+        (None, None) => String::new(),
+    }
+}
+
+fn plain(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    //! The report every renderer's snapshot is taken over: ok, warn, fail, skip and located
+    //! checks, a section, with run-specific fields fixed.
+    use crate::render::Section;
+    use crate::report::{Check, Location, Report};
+
+    pub fn report() -> Report {
+        let mut b = Report::start("alert-lint", "check");
+        b.check(Check::ok("syntax.yaml").with_location(Location::file("rules/api.yml")))
+            .check(
+                Check::fail(
+                    "policy.runbook_missing",
+                    "HighErrorRate: a critical alert without runbook_url",
+                )
+                .with_location(Location::at("rules/api.yml", 14, 9)),
+            )
+            .check(
+                Check::warn(
+                    "promql.range_too_short",
+                    "rate(http_requests_total[30s]) covers fewer than 2 scrapes | 15s",
+                )
+                .with_location(Location::at("rules/api.yml", 20, 15)),
+            )
+            .check(
+                Check::at_most("budget.noisy_alerts", 3.0, 2.0)
+                    .with_message("3 alerts flapped more than 10 times"),
+            )
+            .check(Check::skip("live.series_present", "no --prometheus given"))
+            .check(Check::ok("template.labels"));
+        let mut s = Section::new("Noisiest alerts", &["alert", "episodes", "flaps"]);
+        s.row(vec!["KubePodCrashLooping".into(), "41".into(), "12".into()]);
+        s.row(vec!["HighErrorRate".into(), "7".into(), "1".into()]);
+        b.section(s)
+            .summary("2 problems in 1 file (1 failed, 1 warned)")
+            .phase(Some("P1".into()));
+        let mut r = b.finish();
+        r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736".into();
+        r.span_id = "00f067aa0ba902b7".into();
+        r.started_at = "2026-11-24T10:00:00Z".into();
+        r.duration_ms = 412;
+        r.tool_version = "0.0.0".into();
+        r
+    }
+
+    pub fn error_report() -> Report {
+        let mut b = Report::start("sbom-diff", "diff");
+        b.error(
+            "input",
+            "new.cdx.json:14:3: components[3].version: expected a string",
+        );
+        let mut r = b.finish();
+        r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736".into();
+        r.span_id = "00f067aa0ba902b7".into();
+        r.started_at = "2026-11-24T10:00:00Z".into();
+        r.duration_ms = 3;
+        r.tool_version = "0.0.0".into();
+        r
+    }
+}

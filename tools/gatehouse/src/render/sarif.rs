@@ -1,0 +1,129 @@
+//! `--format sarif`: SARIF 2.1.0 for code-scanning UIs. One result per failed, warned or
+//! skipped (suppressed in source) check that points at a file; checks without a location
+//! are not findings in a file and stay in the other formats.
+
+use serde_json::{Value, json};
+
+use crate::render::{RuleDoc, check_message};
+use crate::report::{Report, Status};
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+pub(super) fn render(report: &Report, docs: &[RuleDoc]) -> String {
+    let located: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.result != Status::Ok && c.location.is_some())
+        .collect();
+    let mut rule_ids: Vec<&str> = located.iter().map(|c| c.id.as_str()).collect();
+    rule_ids.sort_unstable();
+    rule_ids.dedup();
+    let rules: Vec<Value> = rule_ids
+        .iter()
+        .map(|id| {
+            let doc = docs.iter().find(|d| d.id == *id);
+            let mut rule = json!({
+                "id": id,
+                "shortDescription": {"text": doc.map_or(*id, |d| d.summary.as_str())},
+            });
+            if let Some(help) = doc.and_then(|d| d.help.as_deref()) {
+                rule["help"] = json!({"text": help});
+            }
+            rule
+        })
+        .collect();
+    let results: Vec<Value> = located
+        .iter()
+        .filter_map(|c| {
+            let loc = c.location.as_ref()?;
+            let level = match c.result {
+                Status::Fail => "error",
+                Status::Warn => "warning",
+                Status::Skip | Status::Ok => "note",
+            };
+            let mut physical = json!({"artifactLocation": {"uri": uri(&loc.file)}});
+            if let Some(line) = loc.line.filter(|l| *l > 0) {
+                let mut region = json!({"startLine": line});
+                if let Some(col) = loc.column.filter(|c| *c > 0) {
+                    region["startColumn"] = json!(col);
+                }
+                physical["region"] = region;
+            }
+            let index = rule_ids.binary_search(&c.id.as_str()).ok()?;
+            let text = check_message(c);
+            let mut result = json!({
+                "ruleId": c.id,
+                "ruleIndex": index,
+                "level": level,
+                "message": {"text": if text.is_empty() { c.id.clone() } else { text }},
+                "locations": [{"physicalLocation": physical}],
+            });
+            if c.result == Status::Skip {
+                result["suppressions"] = json!([{"kind": "inSource"}]);
+            }
+            Some(result)
+        })
+        .collect();
+    let mut invocation = json!({"executionSuccessful": report.error.is_none()});
+    if let Some(err) = &report.error {
+        invocation["toolExecutionNotifications"] =
+            json!([{"level": "error", "message": {"text": err.message}}]);
+    }
+    let doc = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": report.agent,
+                "version": report.tool_version,
+                "informationUri": "https://github.com/gatehouse-dev/gatehouse",
+                "rules": rules,
+            }},
+            "automationDetails": {"id": format!("{}/{}/", report.agent, report.action)},
+            "invocations": [invocation],
+            "results": results,
+        }],
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// A SARIF `uri`: relative paths stay relative (resolved against the checkout by code
+/// scanning), absolute ones become `file://` URIs; unsafe characters are percent-encoded.
+fn uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let mut out = String::new();
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/:@!$&'()*+,;=".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::render::{RuleDoc, fixture};
+
+    #[test]
+    fn snapshot() {
+        let docs = [RuleDoc {
+            id: "policy.runbook_missing".into(),
+            summary: "Paging alerts need a runbook".into(),
+            help: Some("Add annotations.runbook_url.".into()),
+        }];
+        insta::assert_snapshot!("sarif", super::render(&fixture::report(), &docs));
+    }
+
+    #[test]
+    fn uris_are_encoded() {
+        assert_eq!(super::uri("rules/my rules.yml"), "rules/my%20rules.yml");
+        assert_eq!(super::uri("/abs/x.yml"), "file:///abs/x.yml");
+    }
+}
