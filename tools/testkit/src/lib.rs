@@ -45,6 +45,7 @@ mod postgres;
 mod process;
 mod prometheus;
 mod redis;
+pub mod schema;
 
 pub use http::MetricsEndpoint;
 pub use postgres::{PgOptions, Postgres};
