@@ -1,0 +1,48 @@
+# Gatehouse: `make demo` runs the release-gate pipeline on the examples; `make test` runs
+# every test. Both install what they need first (scripts/setup.sh is idempotent and quiet).
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= auto
+
+.PHONY: all build release setup setup-bench test test-unit test-pipeline lint fmt demo bench clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+setup-bench:
+	@scripts/setup.sh --bench
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --workspace --release --bins
+
+test: setup test-unit test-pipeline
+
+test-unit:
+	$(CARGO) nextest run --workspace --profile ci
+
+# Cross-tool tests: pipelines of several tools, as a user chains them.
+test-pipeline:
+	$(CARGO) build --workspace --bins --quiet
+	@tests/run.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+demo: setup
+	@scripts/demo.sh
+
+bench: setup-bench release
+	@scripts/bench.sh
+
+clean:
+	rm -rf out
+	$(CARGO) clean
