@@ -122,6 +122,30 @@ mod tests {
         insta::assert_snapshot!("junit_error", super::render(&fixture::error_report()));
     }
 
+    /// xmllint (libxml2-utils, installed by scripts/setup.sh) parses the output.
+    #[test]
+    fn output_is_well_formed_xml() {
+        for report in [fixture::report(), fixture::error_report()] {
+            let mut child = std::process::Command::new("xmllint")
+                .args(["--noout", "-"])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("xmllint not found; run scripts/setup.sh");
+            std::io::Write::write_all(
+                &mut child.stdin.take().expect("stdin"),
+                super::render(&report).as_bytes(),
+            )
+            .expect("write");
+            let out = child.wait_with_output().expect("xmllint");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
     #[test]
     fn drops_characters_xml_cannot_carry() {
         assert_eq!(super::xml("a\u{1}b<&>\"'"), "ab&lt;&amp;&gt;&quot;&apos;");

@@ -121,6 +121,67 @@ mod tests {
         insta::assert_snapshot!("sarif", super::render(&fixture::report(), &docs));
     }
 
+    /// Microsoft's SARIF multitool (installed by scripts/setup.sh) validates the output
+    /// against the SARIF 2.1.0 schema and its own rules. It exits 0 even when the file is
+    /// invalid, so the test reads the findings it writes.
+    #[test]
+    fn output_passes_the_sarif_multitool() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let tool =
+            root.join(".tools/node/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool");
+        assert!(
+            tool.exists(),
+            "sarif-multitool not found at {}; run scripts/setup.sh",
+            tool.display()
+        );
+        let dir = std::env::temp_dir().join(format!("gatehouse-sarif-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut findings = Vec::new();
+        for (name, report) in [
+            ("ok", fixture::report()),
+            ("error", fixture::error_report()),
+        ] {
+            let input = dir.join(format!("{name}.sarif"));
+            let output = dir.join(format!("{name}.validation.sarif"));
+            let text = super::render(&report, &[]);
+            std::fs::write(&input, &text).expect("write sarif");
+            // The multitool's schema check is lenient (it accepts an unknown `level`), so the
+            // schema it ships is also applied strictly.
+            let schema: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(tool.with_file_name("sarif-2.1.0.json")).expect("schema"),
+            )
+            .expect("schema json");
+            let instance: serde_json::Value = serde_json::from_str(&text).expect("sarif json");
+            let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+            findings.extend(
+                validator
+                    .iter_errors(&instance)
+                    .map(|e| format!("{name}: schema: {e} at {}", e.instance_path())),
+            );
+            let status = std::process::Command::new(&tool)
+                .arg("validate")
+                .arg(&input)
+                .arg("--json-schema")
+                .arg(tool.with_file_name("sarif-2.1.0.json"))
+                .arg("-o")
+                .arg(&output)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("run sarif-multitool");
+            assert!(status.success());
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&output).expect("validation output"))
+                    .expect("json");
+            for r in v["runs"][0]["results"].as_array().expect("results") {
+                if matches!(r["level"].as_str(), Some("error" | "warning")) {
+                    findings.push(format!("{name}: {} {}", r["ruleId"], r["message"]));
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+        assert!(findings.is_empty(), "sarif-multitool found: {findings:#?}");
+    }
+
     #[test]
     fn uris_are_encoded() {
         assert_eq!(super::uri("rules/my rules.yml"), "rules/my%20rules.yml");
