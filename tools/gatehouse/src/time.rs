@@ -62,7 +62,7 @@ impl Timestamp {
         (later.millis - self.millis) as f64 / 1000.0
     }
 
-    pub fn add(self, d: Duration) -> Self {
+    pub fn plus(self, d: Duration) -> Self {
         Timestamp {
             millis: self
                 .millis
