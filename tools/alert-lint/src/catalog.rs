@@ -1,0 +1,507 @@
+//! Owns `alert-lint catalog`: compiles an alert catalog (services with owners, runbooks,
+//! SLOs and hand-written alerts) into PrometheusRule objects — per SLO the SLI error-ratio
+//! recording rules for every window, and multi-window multi-burn-rate alerts — then lints
+//! its own output with `check`'s rules, so what it writes passes `alert-lint check` and
+//! `promtool check rules`.
+//!
+//! Windows: Sloth's four by default (page 1h/5m ×14.4, 6h/30m ×6; ticket 1d/2h ×3,
+//! 3d/6h ×1), the SRE workbook's three (`workbook`, no 1d/2h), or a custom list
+//! `severity:long/short:factor,...`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use gatehouse::yaml::Spanned;
+use gatehouse::{Check, Evidence, Location, Report, Status};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::checks::CheckId;
+use crate::cli::{CatalogArgs, Emit};
+use crate::config::Config;
+use crate::error::Error;
+use crate::yamlout::{Y, render, render_all};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Catalog {
+    #[serde(default)]
+    defaults: Defaults,
+    services: Vec<Service>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct Defaults {
+    namespace: Option<String>,
+    windows: Option<String>,
+    /// Extra labels on every PrometheusRule object (e.g. the `release` label the operator
+    /// selects on).
+    rule_labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Service {
+    name: Spanned<String>,
+    team: String,
+    #[serde(default)]
+    owner: Option<String>,
+    runbook: String,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    slos: Vec<Slo>,
+    #[serde(default)]
+    alerts: Vec<Alert>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Slo {
+    name: Spanned<String>,
+    /// Percent, e.g. 99.9.
+    objective: Spanned<f64>,
+    #[serde(default)]
+    description: Option<String>,
+    sli: Sli,
+    /// Overrides the service runbook for this SLO's alerts.
+    #[serde(default)]
+    runbook: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sli {
+    /// Bad events per second over `{{.window}}`.
+    errors: Spanned<String>,
+    /// All events per second over `{{.window}}`.
+    total: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Alert {
+    name: String,
+    expr: Spanned<String>,
+    #[serde(default, rename = "for")]
+    for_: Option<String>,
+    severity: String,
+    summary: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    runbook: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Window {
+    pub severity: String,
+    pub long: Duration,
+    pub short: Duration,
+    pub factor: f64,
+}
+
+/// Parses `sloth`, `workbook`, or `severity:long/short:factor,...`.
+pub(crate) fn parse_windows(spec: &str) -> Result<Vec<Window>, String> {
+    let spec = match spec.trim() {
+        "sloth" | "" => "page:1h/5m:14.4,page:6h/30m:6,ticket:1d/2h:3,ticket:3d/6h:1",
+        "workbook" | "sre-workbook" => "page:1h/5m:14.4,page:6h/30m:6,ticket:3d/6h:1",
+        other => other,
+    };
+    let mut out = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("window {part:?}: expected severity:long/short:factor, e.g. page:1h/5m:14.4");
+        let mut it = part.split(':');
+        let (Some(sev), Some(ls), Some(f), None) = (it.next(), it.next(), it.next(), it.next()) else {
+            return Err(bad());
+        };
+        let (l, s) = ls.split_once('/').ok_or_else(bad)?;
+        let long = gatehouse::duration::parse_duration(l).map_err(|e| e.to_string())?;
+        let short = gatehouse::duration::parse_duration(s).map_err(|e| e.to_string())?;
+        let factor: f64 = f.parse().map_err(|_| bad())?;
+        if !matches!(sev, "page" | "ticket") {
+            return Err(format!("window {part:?}: severity must be page or ticket"));
+        }
+        if short >= long || factor <= 0.0 || !factor.is_finite() {
+            return Err(format!("window {part:?}: the short window must be shorter than the long one and the factor positive"));
+        }
+        out.push(Window {
+            severity: sev.to_owned(),
+            long,
+            short,
+            factor,
+        });
+    }
+    if out.is_empty() {
+        return Err("no windows given".into());
+    }
+    Ok(out)
+}
+
+pub(crate) fn run(args: &CatalogArgs) -> (Report, Option<Vec<u8>>) {
+    let mut b = Report::start("alert-lint", "catalog");
+    match compile(args, &mut b) {
+        Ok(text) => {
+            let artifact = match &args.output {
+                Some(path) => match gatehouse::run::write_atomic(path, text.as_bytes()) {
+                    Ok(()) => {
+                        b.evidence(Evidence::of_bytes(path.display().to_string(), text.as_bytes()));
+                        None
+                    }
+                    Err(e) => {
+                        b.error("io", format!("{}: cannot write: {e}", path.display()));
+                        None
+                    }
+                },
+                None => Some(text.into_bytes()),
+            };
+            (b.finish(), artifact)
+        }
+        Err(e) => {
+            b.failure(&e);
+            (b.finish(), None)
+        }
+    }
+}
+
+fn compile(args: &CatalogArgs, b: &mut gatehouse::ReportBuilder) -> Result<String, Error> {
+    let source = gatehouse::Source::new(&args.catalog);
+    let input = gatehouse::input::read(&source)?;
+    let label = input.label();
+    let cat: Catalog = gatehouse::yaml::from_str(&label, input.text()?)?;
+    b.evidence(Evidence::of_bytes(label.clone(), &input.bytes));
+    let spec = if args.windows == "sloth" {
+        cat.defaults.windows.clone().unwrap_or_else(|| "sloth".into())
+    } else {
+        args.windows.clone()
+    };
+    let windows = parse_windows(&spec).map_err(|m| Error::Usage {
+        message: format!("--windows: {m}"),
+    })?;
+    let at = |line: u64, col: u64, message: String| {
+        Error::Input(gatehouse::InputError::Parse {
+            path: label.clone(),
+            line,
+            column: col,
+            message,
+        })
+    };
+    let mut docs = Vec::new();
+    let mut all_groups = Vec::new();
+    let mut slo_rows = Vec::new();
+    for svc in &cat.services {
+        let sname = &svc.name.value;
+        if !is_slug(sname) {
+            return Err(at(svc.name.referenced.line(), svc.name.referenced.column(),
+                format!("service name {sname:?} must be lower-case letters, digits and dashes")));
+        }
+        let mut groups = Vec::new();
+        for slo in &svc.slos {
+            let obj = slo.objective.value;
+            if !(obj > 0.0 && obj < 100.0) {
+                return Err(at(slo.objective.referenced.line(), slo.objective.referenced.column(),
+                    format!("{sname}/{}: objective {obj} must be a percentage between 0 and 100 (e.g. 99.9)", slo.name.value)));
+            }
+            for q in [&slo.sli.errors, &slo.sli.total] {
+                if !q.value.contains("{{.window}}") {
+                    return Err(at(q.referenced.line(), q.referenced.column(),
+                        format!("{sname}/{}: the SLI query must use {{{{.window}}}} as its range", slo.name.value)));
+                }
+                let probe = q.value.replace("{{.window}}", "5m");
+                if let Err(e) = crate::promql::parse(&probe) {
+                    return Err(at(q.referenced.line(), q.referenced.column(),
+                        format!("{sname}/{}: SLI query: {} (at character {})", slo.name.value, e.message, e.offset + 1)));
+                }
+            }
+            let (rec, alerts) = slo_groups(svc, slo, &windows);
+            slo_rows.push(json!({
+                "service": sname,
+                "slo": slo.name.value,
+                "objective": obj,
+                "recording_rules": count_rules(&rec),
+                "alerts": count_rules(&alerts),
+            }));
+            b.check(
+                Check::ok(CheckId::CatalogSlo.as_str())
+                    .with_message(format!(
+                        "{sname}/{}: {obj}% over 30d → {} recording rules, {} burn-rate alerts",
+                        slo.name.value,
+                        count_rules(&rec),
+                        count_rules(&alerts)
+                    ))
+                    .with_location(Location::at(label.clone(), slo.name.referenced.line(), slo.name.referenced.column())),
+            );
+            groups.push(rec);
+            groups.push(alerts);
+        }
+        if !svc.alerts.is_empty() {
+            let rules = svc.alerts.iter().map(|a| custom_alert(svc, a)).collect();
+            groups.push(Y::map(vec![("name", Y::s(format!("{sname}-alerts"))), ("rules", Y::List(rules))]));
+        }
+        if groups.is_empty() {
+            continue;
+        }
+        let mut meta_labels: Vec<(String, Y)> = vec![
+            ("app.kubernetes.io/managed-by".into(), Y::s("alert-lint")),
+            ("team".into(), Y::s(svc.team.clone())),
+        ];
+        for (k, v) in &cat.defaults.rule_labels {
+            meta_labels.push((k.clone(), Y::s(v.clone())));
+        }
+        let mut metadata = vec![("name", Y::s(format!("{sname}-slos")))];
+        if let Some(ns) = svc.namespace.as_ref().or(cat.defaults.namespace.as_ref()) {
+            metadata.push(("namespace", Y::s(ns.clone())));
+        }
+        metadata.push(("labels", Y::Map(meta_labels)));
+        all_groups.extend(groups.iter().cloned());
+        docs.push(Y::map(vec![
+            ("apiVersion", Y::s("monitoring.coreos.com/v1")),
+            ("kind", Y::s("PrometheusRule")),
+            ("metadata", Y::map(metadata)),
+            ("spec", Y::map(vec![("groups", Y::List(groups))])),
+        ]));
+    }
+    let header = format!(
+        "# Generated by `alert-lint catalog {}` (windows: {}). Do not edit; edit the catalog.\n",
+        args.catalog.display(),
+        spec
+    );
+    let body = match args.emit {
+        Emit::Prometheusrule => render_all(&docs),
+        Emit::Rules => render(&Y::map(vec![("groups", Y::List(all_groups))])),
+    };
+    let text = format!("{header}{body}");
+    self_check(&text, b);
+    b.data(json!({
+        "catalog": label,
+        "windows": windows.iter().map(|w| json!({
+            "severity": w.severity,
+            "long": gatehouse::duration::format_duration(w.long),
+            "short": gatehouse::duration::format_duration(w.short),
+            "factor": w.factor,
+        })).collect::<Vec<_>>(),
+        "emit": match args.emit { Emit::Prometheusrule => "PrometheusRule", Emit::Rules => "rules" },
+        "objects": docs.len(),
+        "slos": slo_rows,
+        "output": args.output.as_ref().map(|p| p.display().to_string()),
+    }));
+    b.summary(format!(
+        "{} {} from {} {} ({} windows)",
+        slo_rows.len(),
+        gatehouse::plural(slo_rows.len(), "SLO", "SLOs"),
+        cat.services.len(),
+        gatehouse::plural(cat.services.len(), "service", "services"),
+        windows.len()
+    ));
+    Ok(text)
+}
+
+/// Lints the generated text with `check`'s defaults; any finding is a bug in the catalog
+/// compiler or in the catalog, and shows up as a failed check.
+fn self_check(text: &str, b: &mut gatehouse::ReportBuilder) {
+    let docs = match crate::yamltree::parse_documents("<catalog output>", text) {
+        Ok(d) => d,
+        Err(e) => {
+            b.check(Check::fail(CheckId::SyntaxYaml.as_str(), format!("generated YAML does not parse: {e}")));
+            return;
+        }
+    };
+    let config = Config::default();
+    let loaded = crate::rules::load(&docs, config.name_validation);
+    let mut findings = loaded.findings;
+    let cx = crate::lint::Context { text, config: &config, root: Path::new(".") };
+    crate::lint::lint_groups(&cx, &loaded.groups, &mut findings);
+    for f in findings {
+        if f.status == Status::Fail || f.status == Status::Warn {
+            let mut c = Check::new(f.id.as_str(), f.status).with_message(format!("in the generated rules: {}", f.message));
+            if let Some(p) = f.pos {
+                c = c.with_location(Location::at("<catalog output>", p.line, p.column));
+            }
+            b.check(c);
+        }
+    }
+}
+
+fn count_rules(group: &Y) -> usize {
+    match group {
+        Y::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k == "rules")
+            .map_or(0, |(_, v)| if let Y::List(l) = v { l.len() } else { 0 }),
+        _ => 0,
+    }
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn camel(s: &str) -> String {
+    s.split(['-', '_', ' '])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next().map_or(String::new(), |f| f.to_ascii_uppercase().to_string() + c.as_str())
+        })
+        .collect()
+}
+
+fn dur(d: Duration) -> String {
+    gatehouse::duration::format_duration(d)
+}
+
+/// The recording-rule group and the alert group of one SLO.
+fn slo_groups(svc: &Service, slo: &Slo, windows: &[Window]) -> (Y, Y) {
+    let sname = &svc.name.value;
+    let slo_name = &slo.name.value;
+    let sel = format!("{{service=\"{sname}\", slo=\"{slo_name}\"}}");
+    let base_labels = || vec![("service", Y::s(sname.clone())), ("slo", Y::s(slo_name.clone()))];
+    let budget = 1.0 - slo.objective.value / 100.0;
+    let budget_s = trim_float(budget);
+
+    let ranges: BTreeSet<Duration> = windows.iter().flat_map(|w| [w.short, w.long]).collect();
+    let mut recs: Vec<Y> = ranges
+        .iter()
+        .map(|r| {
+            let w = dur(*r);
+            let errors = slo.sli.errors.value.trim().replace("{{.window}}", &w);
+            let total = slo.sli.total.value.trim().replace("{{.window}}", &w);
+            Y::map(vec![
+                ("record", Y::s(format!("slo:sli_error:ratio_rate{w}"))),
+                ("expr", Y::s(format!("(\n  {errors}\n)\n/\n(\n  {total}\n)"))),
+                ("labels", Y::map(base_labels())),
+            ])
+        })
+        .collect();
+    recs.push(Y::map(vec![
+        ("record", Y::s("slo:objective:ratio")),
+        ("expr", Y::s(format!("vector({})", trim_float(slo.objective.value / 100.0)))),
+        ("labels", Y::map(base_labels())),
+    ]));
+    recs.push(Y::map(vec![
+        ("record", Y::s("slo:error_budget:ratio")),
+        ("expr", Y::s(format!("vector({budget_s})"))),
+        ("labels", Y::map(base_labels())),
+    ]));
+
+    let mut alerts = Vec::new();
+    for sev in ["page", "ticket"] {
+        let ws: Vec<&Window> = windows.iter().filter(|w| w.severity == sev).collect();
+        if ws.is_empty() {
+            continue;
+        }
+        let clauses: Vec<String> = ws
+            .iter()
+            .map(|w| {
+                let f = trim_float(w.factor);
+                format!(
+                    "(\n  slo:sli_error:ratio_rate{}{sel} > ({f} * {budget_s})\n  and\n  slo:sli_error:ratio_rate{}{sel} > ({f} * {budget_s})\n)",
+                    dur(w.long),
+                    dur(w.short)
+                )
+            })
+            .collect();
+        let (severity, what) = if sev == "page" { ("critical", "fast") } else { ("warning", "slow") };
+        let windows_txt = ws
+            .iter()
+            .map(|w| format!("{}/{} at {}x", dur(w.long), dur(w.short), trim_float(w.factor)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut labels = vec![
+            ("severity", Y::s(severity)),
+            ("team", Y::s(svc.team.clone())),
+        ];
+        if let Some(o) = &svc.owner {
+            labels.push(("owner", Y::s(o.clone())));
+        }
+        labels.extend(base_labels());
+        let mut lab: Vec<(String, Y)> = labels.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        for (k, v) in &svc.labels {
+            if !lab.iter().any(|(x, _)| x == k) {
+                lab.push((k.clone(), Y::s(v.clone())));
+            }
+        }
+        let description = format!(
+            "{} of {sname} is burning its {}% error budget {what}: the error ratio is {{{{ $value | humanizePercentage }}}} (windows {windows_txt}).{}",
+            slo_name,
+            trim_float(slo.objective.value),
+            slo.description.as_ref().map(|d| format!(" SLO: {d}")).unwrap_or_default()
+        );
+        alerts.push(Y::map(vec![
+            ("alert", Y::s(format!("{}{}ErrorBudgetBurn{}", camel(sname), camel(slo_name), if sev == "page" { "" } else { "Slow" }))),
+            ("expr", Y::s(clauses.join("\nor\n"))),
+            ("labels", Y::Map(lab)),
+            ("annotations", Y::map(vec![
+                ("summary", Y::s(format!("{sname} {slo_name} SLO: error budget burning {what}"))),
+                ("description", Y::s(description)),
+                ("runbook_url", Y::s(slo.runbook.clone().unwrap_or_else(|| svc.runbook.clone()))),
+            ])),
+        ]));
+    }
+    (
+        Y::map(vec![("name", Y::s(format!("{sname}-{slo_name}-sli"))), ("rules", Y::List(recs))]),
+        Y::map(vec![("name", Y::s(format!("{sname}-{slo_name}-burn-rate"))), ("rules", Y::List(alerts))]),
+    )
+}
+
+fn custom_alert(svc: &Service, a: &Alert) -> Y {
+    let mut rule = vec![
+        ("alert", Y::s(a.name.clone())),
+        ("expr", Y::s(a.expr.value.trim().to_owned())),
+    ];
+    if let Some(f) = &a.for_ {
+        rule.push(("for", Y::s(f.clone())));
+    }
+    let mut labels = vec![("severity", Y::s(a.severity.clone())), ("team", Y::s(svc.team.clone()))];
+    if let Some(o) = &svc.owner {
+        labels.push(("owner", Y::s(o.clone())));
+    }
+    labels.push(("service", Y::s(svc.name.value.clone())));
+    rule.push(("labels", Y::map(labels)));
+    rule.push((
+        "annotations",
+        Y::map(vec![
+            ("summary", Y::s(a.summary.clone())),
+            ("description", Y::s(a.description.clone().unwrap_or_else(|| a.summary.clone()))),
+            ("runbook_url", Y::s(a.runbook.clone().unwrap_or_else(|| svc.runbook.clone()))),
+        ]),
+    ));
+    Y::map(rule)
+}
+
+/// `0.0010000000000000009` → `0.001`: the shortest decimal that reads back the same at
+/// 12 significant digits, so generated thresholds are what a person would write.
+fn trim_float(x: f64) -> String {
+    let s = format!("{:.12}", x);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" { "0".to_owned() } else { s.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_tables() {
+        assert_eq!(parse_windows("sloth").expect("sloth").len(), 4);
+        let w = parse_windows("workbook").expect("workbook");
+        assert_eq!(w.len(), 3);
+        assert!(!w.iter().any(|w| w.long == Duration::from_secs(86_400)));
+        let c = parse_windows("page:2h/10m:10").expect("custom");
+        assert_eq!(c[0].factor, 10.0);
+        assert!(parse_windows("page:5m/1h:10").is_err());
+        assert!(parse_windows("urgent:1h/5m:1").is_err());
+        assert!(parse_windows("nonsense").is_err());
+    }
+
+    #[test]
+    fn floats_print_as_written() {
+        assert_eq!(trim_float(1.0 - 0.999), "0.001");
+        assert_eq!(trim_float(14.4), "14.4");
+        assert_eq!(trim_float(6.0), "6");
+    }
+}

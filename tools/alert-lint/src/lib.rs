@@ -1,0 +1,58 @@
+//! alert-lint: judges Prometheus alerting and recording rules (owners, runbooks, PromQL
+//! soundness, templates, live series, noise) and compiles an alert catalog into
+//! PrometheusRule objects. `run` dispatches a parsed command line to its command and always
+//! returns a report; errors become `result: "error"`.
+
+mod analysis;
+mod catalog;
+mod check;
+pub mod checks;
+pub mod cli;
+mod config;
+mod error;
+mod finding;
+mod lint;
+mod live;
+mod noise;
+mod prom;
+mod promql;
+mod rules;
+mod suppress;
+mod templates;
+mod yamlout;
+mod yamltree;
+
+use gatehouse::{Check, Report, RuleDoc};
+
+pub use checks::CheckId;
+pub use cli::Cli;
+
+/// Runs the command; never panics on bad input.
+pub fn run(cli: &Cli) -> (Report, Option<Vec<u8>>) {
+    match &cli.command {
+        cli::Command::Check(a) => (check::run(a), None),
+        cli::Command::Catalog(a) => catalog::run(a),
+        cli::Command::Noise(a) => (noise::run(a), None),
+        cli::Command::Checks => (list_checks(), None),
+    }
+}
+
+/// SARIF rule help for every check id.
+pub fn rule_docs() -> Vec<RuleDoc> {
+    checks::rule_docs()
+}
+
+fn list_checks() -> Report {
+    let mut b = Report::start("alert-lint", "checks");
+    let mut s = gatehouse::Section::new("Checks", &["id", "what it judges", "how to fix"]);
+    let mut list = Vec::new();
+    for id in CheckId::ALL {
+        b.check(Check::ok(id.as_str()).with_message(id.summary()));
+        s.row(vec![id.as_str().to_owned(), id.summary().to_owned(), id.fix().to_owned()]);
+        list.push(serde_json::json!({"id": id.as_str(), "summary": id.summary(), "fix": id.fix()}));
+    }
+    b.section(s)
+        .summary(format!("{} checks", CheckId::ALL.len()))
+        .data(serde_json::json!({"checks": list}));
+    b.finish()
+}

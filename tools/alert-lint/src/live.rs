@@ -1,0 +1,224 @@
+//! Owns the live checks (`check --prometheus URL`): every selector has series now or within
+//! `--lookback`, every expression evaluates, the series a rule touches stay within budget,
+//! `rate()` arguments are counters by scrape metadata, and recording rules do not write a
+//! name that targets expose. Findings join the offline ones of the same file.
+
+use std::collections::{HashMap, HashSet};
+
+use gatehouse::Status;
+use promql_parser::parser::VectorSelector;
+
+use crate::analysis;
+use crate::check::{FileState, LiveInfo};
+use crate::checks::CheckId;
+use crate::cli::CheckArgs;
+use crate::config::Config;
+use crate::error::Error;
+use crate::finding::Finding;
+use crate::prom::{Answer, Client};
+use crate::promql;
+use crate::rules::RuleKind;
+use crate::yamltree::value_pos;
+
+/// Names that are not scraped and need no series: Prometheus's own alert state.
+const SYNTHETIC: &[&str] = &["ALERTS", "ALERTS_FOR_STATE"];
+
+pub(crate) fn run(
+    url: &str,
+    args: &CheckArgs,
+    config: &Config,
+    files: &mut [FileState],
+) -> Result<LiveInfo, Error> {
+    let mut client = Client::new(url, config.live.timeout)?;
+    let (scrape, _) = client.intervals()?;
+    let metadata = client.metadata()?;
+    let lookback = args.lookback.unwrap_or(config.live.lookback);
+    let lookback_s = gatehouse::duration::format_duration(lookback);
+
+    // Names written by the rules under check: their series may not exist before deploy.
+    let recorded: HashSet<String> = files
+        .iter()
+        .flat_map(|f| &f.groups)
+        .flat_map(|g| &g.rules)
+        .filter(|r| r.kind == RuleKind::Record)
+        .map(|r| r.name.value.clone())
+        .collect();
+
+    // Series count per selector, shared across rules: (now, within lookback).
+    let mut cache: HashMap<String, (f64, f64)> = HashMap::new();
+    for f in files.iter_mut() {
+        let mut found = Vec::new();
+        for (gi, g) in f.groups.iter().enumerate() {
+            for (ri, rule) in g.rules.iter().enumerate() {
+                let Some(Some(parsed)) = f.parsed.get(gi).and_then(|p| p.get(ri)) else {
+                    continue;
+                };
+                let Some(expr) = &rule.expr else { continue };
+                let name = &rule.name.value;
+                let at = |off: Option<usize>| value_pos(&f.text, expr.pos, &expr.value, off.unwrap_or(0));
+
+                if rule.kind == RuleKind::Record {
+                    if let Some(t) = metadata.get(name) {
+                        found.push(
+                            Finding::new(
+                                CheckId::RecordingCollision,
+                                Status::Fail,
+                                rule.name.pos,
+                                format!("{name}: scrape targets already expose {name} ({t}); the rule would write the same series"),
+                            )
+                            .for_rule(name),
+                        );
+                    }
+                }
+
+                if let Answer::Rejected(msg) = client.query(&expr.value)? {
+                    found.push(
+                        Finding::new(
+                            CheckId::LiveQuery,
+                            Status::Fail,
+                            at(Some(0)),
+                            format!("{name}: Prometheus refused the query: {msg}"),
+                        )
+                        .for_rule(name),
+                    );
+                }
+
+                let mut touched = 0.0;
+                let mut seen_names: HashMap<String, usize> = HashMap::new();
+                for vs in analysis::selectors(&parsed.expr) {
+                    let metric = analysis::metric_name(vs).map(str::to_owned);
+                    let nth = metric.as_ref().map_or(0, |m| {
+                        let c = seen_names.entry(m.clone()).or_insert(0);
+                        *c += 1;
+                        *c - 1
+                    });
+                    let pos = at(metric
+                        .as_deref()
+                        .and_then(|m| promql::find_ident_at(&expr.value, &parsed.toks, m, nth)));
+                    if metric.as_deref().is_some_and(|m| SYNTHETIC.contains(&m) || recorded.contains(m)) {
+                        continue;
+                    }
+                    let sel = plain_selector(vs);
+                    let (now, past) = match cache.get(&sel) {
+                        Some(v) => *v,
+                        None => {
+                            let now = count(&mut client, &format!("count({sel})"))?;
+                            let past = if now > 0.0 {
+                                now
+                            } else {
+                                count(&mut client, &format!("count(last_over_time({sel}[{lookback_s}]))"))?
+                            };
+                            cache.insert(sel.clone(), (now, past));
+                            (now, past)
+                        }
+                    };
+                    touched += now;
+                    if now == 0.0 && past == 0.0 {
+                        let hint = match &metric {
+                            Some(m) if vs.matchers.matchers.iter().any(|x| x.name != "__name__") => {
+                                let by_name = count(&mut client, &format!("count(last_over_time({m}[{lookback_s}]))"))?;
+                                if by_name > 0.0 {
+                                    format!("; {m} exists, but no series match {sel}")
+                                } else {
+                                    format!("; no metric named {m} at all")
+                                }
+                            }
+                            _ => String::new(),
+                        };
+                        found.push(
+                            Finding::new(
+                                CheckId::LiveSeriesPresent,
+                                Status::Fail,
+                                pos,
+                                format!(
+                                    "{name}: {sel} matches no series now or in the last {lookback_s}{hint}"
+                                ),
+                            )
+                            .for_rule(name),
+                        );
+                    } else if now == 0.0 {
+                        found.push(
+                            Finding::new(
+                                CheckId::LiveSeriesPresent,
+                                Status::Warn,
+                                pos,
+                                format!("{name}: {sel} has no series now (it had some in the last {lookback_s})"),
+                            )
+                            .for_rule(name),
+                        );
+                    }
+                }
+                if touched > config.live.max_series as f64 {
+                    found.push(
+                        Finding::new(
+                            CheckId::LiveQueryCost,
+                            Status::Warn,
+                            at(Some(0)),
+                            format!("{name}: touches {touched} series (budget {})", config.live.max_series),
+                        )
+                        .for_rule(name),
+                    );
+                }
+            }
+        }
+        // Metadata settles what names only suggest.
+        f.findings.retain(|x| {
+            if x.id != CheckId::PromqlRateOnGauge {
+                return true;
+            }
+            let metric = x.message.split(" on ").nth(1).and_then(|s| s.split(',').next());
+            !metric.is_some_and(|m| {
+                matches!(metadata.get(m).map(String::as_str), Some("counter" | "histogram" | "summary" | "gauge"))
+            })
+        });
+        for (gi, g) in f.groups.iter().enumerate() {
+            for (ri, rule) in g.rules.iter().enumerate() {
+                let (Some(Some(parsed)), Some(expr)) = (f.parsed.get(gi).and_then(|p| p.get(ri)), &rule.expr) else {
+                    continue;
+                };
+                for site in analysis::calls(&parsed.expr) {
+                    if !matches!(site.name, "rate" | "irate" | "increase" | "resets") {
+                        continue;
+                    }
+                    let Some(m) = analysis::range_arg(site.call).and_then(|(vs, _)| analysis::metric_name(vs)) else {
+                        continue;
+                    };
+                    if metadata.get(m).map(String::as_str) == Some("gauge") {
+                        let pos = value_pos(&f.text, expr.pos, &expr.value, promql::find_call(&expr.value, &parsed.toks, site.name, site.nth).unwrap_or(0));
+                        found.push(
+                            Finding::new(
+                                CheckId::PromqlRateOnGauge,
+                                Status::Fail,
+                                pos,
+                                format!("{}: {}() on {m}, which its targets declare a gauge", rule.name.value, site.name),
+                            )
+                            .for_rule(&rule.name.value),
+                        );
+                    }
+                }
+            }
+        }
+        f.findings.extend(found);
+    }
+    Ok(LiveInfo {
+        url: url.to_owned(),
+        scrape_interval: scrape.map(gatehouse::duration::format_duration),
+        queries: client.requests,
+    })
+}
+
+fn count(client: &mut Client, q: &str) -> Result<f64, Error> {
+    Ok(match client.query(q)? {
+        Answer::Vector(v) => v.first().map_or(0.0, |s| s.1),
+        Answer::Scalar(x) => x,
+        Answer::Rejected(_) => 0.0,
+    })
+}
+
+/// The selector without offset/@ modifiers, as PromQL text.
+fn plain_selector(vs: &VectorSelector) -> String {
+    let mut v = vs.clone();
+    v.offset = None;
+    v.at = None;
+    v.to_string()
+}

@@ -1,0 +1,9 @@
+fn main() -> std::process::ExitCode {
+    let cli = <alert_lint::Cli as clap::Parser>::parse(); // clap exits 2 on usage errors
+    gatehouse::run::init("alert-lint", &cli.common);
+    let (report, artifact) = alert_lint::run(&cli); // never panics; errors become result:error
+    match artifact {
+        Some(bytes) => gatehouse::run::emit_artifact(&cli.common, report, Some(&bytes)),
+        None => gatehouse::run::emit(&cli.common, report, &alert_lint::rule_docs()),
+    }
+}
