@@ -1,0 +1,280 @@
+//! The append-only audit log: JSON Lines, one entry per line, each carrying the SHA-256 of
+//! the previous line's bytes (`prev`; 64 zeros for the first), a consecutive `seq`, the
+//! time, the event, and optionally a signature.
+//!
+//! Appends hold an exclusive lock on the log file (flock via `File::lock`) from reading
+//! the last line to writing the new one, so concurrent writers serialise. Each entry is one
+//! `write` of the whole line including its newline, then fsync; a crash can still leave a
+//! torn last line, which `append` refuses to build on and `verify` reports.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+
+use base64ct::{Base64, Encoding as _};
+use gatehouse::time::Timestamp;
+use gatehouse::{Check, Location, ReportBuilder};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::checks::CheckId;
+use crate::cli::{AuditAppendArgs, AuditVerifyArgs};
+use crate::dsse::pae;
+use crate::error::{Error, Result};
+
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+const SIG_PAYLOAD_TYPE: &str = "application/vnd.gatehouse.audit-entry+json";
+const MAX_EVENT: u64 = 1024 * 1024;
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    seq: u64,
+    time: String,
+    prev: String,
+    event: &'a Value,
+}
+
+/// The last line of the file (without its newline) and whether it ended with one.
+fn last_line(file: &mut File) -> std::io::Result<Option<(Vec<u8>, bool)>> {
+    let len = file.seek(SeekFrom::End(0))?;
+    if len == 0 {
+        return Ok(None);
+    }
+    let mut end = len;
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    let complete = last[0] == b'\n';
+    if complete {
+        end -= 1;
+    }
+    // Read backwards in chunks until the previous newline.
+    let mut buf: Vec<u8> = Vec::new();
+    let mut pos = end;
+    loop {
+        let chunk = pos.min(64 * 1024);
+        if chunk == 0 {
+            break;
+        }
+        pos -= chunk;
+        let mut c = vec![0u8; usize::try_from(chunk).unwrap_or(0)];
+        file.seek(SeekFrom::Start(pos))?;
+        file.read_exact(&mut c)?;
+        if let Some(i) = c.iter().rposition(|&b| b == b'\n') {
+            c.drain(..=i);
+            c.extend_from_slice(&buf);
+            return Ok(Some((c, complete)));
+        }
+        c.extend_from_slice(&buf);
+        buf = c;
+    }
+    Ok(Some((buf, complete)))
+}
+
+fn read_event(args: &AuditAppendArgs) -> Result<Value> {
+    let (label, text) = match (&args.event, &args.event_file) {
+        (Some(e), _) => ("--event".to_owned(), e.clone()),
+        (None, Some(p)) => {
+            let input = gatehouse::input::read_limited(&gatehouse::Source::new(p), MAX_EVENT)?;
+            (input.label(), input.text()?.to_owned())
+        }
+        (None, None) => return Err(Error::Usage("give --event JSON or --event-file FILE".to_owned())),
+    };
+    let v: Value = serde_json::from_str(&text).map_err(|e| gatehouse::input::json_error(&label, &e))?;
+    if !v.is_object() {
+        return Err(Error::Input(gatehouse::InputError::invalid(label, "the event must be a JSON object")));
+    }
+    Ok(v)
+}
+
+pub(crate) fn append(args: &AuditAppendArgs, b: &mut ReportBuilder) -> Result<()> {
+    let event = read_event(args)?;
+    let key = args
+        .key
+        .as_deref()
+        .map(|k| crate::keys::load_signing_key(k, &args.password))
+        .transpose()?;
+    let time = match &args.time {
+        Some(t) => Timestamp::parse(t).map_err(|e| Error::Usage(format!("--time: {e}")))?,
+        None => Timestamp::now(),
+    };
+    let label = args.log.display().to_string();
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(&args.log)
+        .map_err(|e| Error::io(&label, e))?;
+    let _s = gatehouse::trace::step("append");
+    file.lock().map_err(|e| Error::io(&label, e))?;
+    let last = last_line(&mut file).map_err(|e| Error::io(&label, e))?;
+    let (seq, prev) = match last {
+        None => (1, GENESIS.to_owned()),
+        Some((line, complete)) => {
+            let parsed: Option<Value> = serde_json::from_slice(&line).ok();
+            let last_seq = parsed.as_ref().and_then(|v| v.get("seq")).and_then(Value::as_u64);
+            match (complete, last_seq) {
+                (true, Some(s)) => (s + 1, gatehouse::hash::sha256_hex(&line)),
+                (false, _) => {
+                    return Err(Error::Audit {
+                        path: label,
+                        line: last_seq.map_or(0, |s| s + 1).max(1),
+                        message: "the last line is torn (no newline at the end: a write was interrupted); refusing to append — inspect it with `evidence-pack audit verify`".to_owned(),
+                    });
+                }
+                (true, None) => {
+                    return Err(Error::Audit {
+                        path: label,
+                        line: 0,
+                        message: "the last line is not an audit entry (no seq); refusing to append".to_owned(),
+                    });
+                }
+            }
+        }
+    };
+    let entry = Entry { seq, time: time.to_rfc3339(), prev: prev.clone(), event: &event };
+    let mut line = serde_json::to_vec(&entry).unwrap_or_default();
+    if let Some(key) = &key {
+        let sig = key.sign(&pae(SIG_PAYLOAD_TYPE, &line));
+        let sig = json!({"keyid": key.public().keyid(), "sig": Base64::encode_string(&sig)});
+        line.pop(); // the closing brace
+        line.extend_from_slice(b",\"sig\":");
+        line.extend_from_slice(sig.to_string().as_bytes());
+        line.push(b'}');
+    }
+    let digest = gatehouse::hash::sha256_hex(&line);
+    line.push(b'\n');
+    file.write_all(&line).map_err(|e| Error::io(&label, e))?;
+    file.sync_data().map_err(|e| Error::io(&label, e))?;
+    file.unlock().map_err(|e| Error::io(&label, e))?;
+    b.check(Check::ok(CheckId::AuditChain.as_str()).with_message(format!("appended entry {seq}")));
+    b.summary(format!("{label}: appended entry {seq} ({})", &digest[..16]));
+    b.data(json!({"log": label, "seq": seq, "sha256": digest, "prev": prev, "signed": key.is_some()}));
+    Ok(())
+}
+
+/// The bytes a signed line's signature covers: the line without its trailing `"sig"`.
+fn unsigned_part(line: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(line).ok()?;
+    let at = text.rfind(",\"sig\":{\"keyid\":")?;
+    let mut out = text.as_bytes()[..at].to_vec();
+    out.push(b'}');
+    Some(out)
+}
+
+pub(crate) fn verify(args: &AuditVerifyArgs, b: &mut ReportBuilder) -> Result<()> {
+    let key = args.key.as_deref().map(crate::keys::load_public_key).transpose()?;
+    let label = args.log.display().to_string();
+    let file = File::open(&args.log).map_err(|e| Error::io(&label, e))?;
+    let _s = gatehouse::trace::step("verify");
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut prev = GENESIS.to_owned();
+    let mut n = 0u64;
+    let mut signed = 0u64;
+    let mut broken: Option<(u64, CheckId, String)> = None;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line).map_err(|e| Error::io(&label, e))?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let complete = line.last() == Some(&b'\n');
+        if complete {
+            line.pop();
+        }
+        if !complete {
+            broken = Some((n, CheckId::AuditTorn, format!(
+                "line {n} is torn (no newline at the end): a write was interrupted; it is not accepted"
+            )));
+            break;
+        }
+        let v: Option<Value> = serde_json::from_slice(&line).ok();
+        let Some(v) = v.filter(Value::is_object) else {
+            broken = Some((n, CheckId::AuditChain, format!("line {n} is not a JSON object: it was edited or corrupted")));
+            break;
+        };
+        let seq = v.get("seq").and_then(Value::as_u64);
+        if seq != Some(n) {
+            broken = Some((n, CheckId::AuditChain, format!(
+                "line {n}: seq is {}, expected {n}: lines were removed, inserted or reordered",
+                seq.map_or("missing".to_owned(), |s| s.to_string())
+            )));
+            break;
+        }
+        if v.get("prev").and_then(Value::as_str) != Some(prev.as_str()) {
+            broken = Some((n, CheckId::AuditChain, if n == 1 {
+                "line 1: prev is not the genesis value (64 zeros): the log was truncated at the front".to_owned()
+            } else {
+                format!("line {n}: prev is not the SHA-256 of line {}: line {} was edited, or lines were removed or reordered", n - 1, n - 1)
+            }));
+            break;
+        }
+        if let Some(key) = &key {
+            let sig = v.get("sig");
+            let ok = sig
+                .and_then(|s| s.get("sig"))
+                .and_then(Value::as_str)
+                .and_then(crate::dsse::decode_b64)
+                .zip(unsigned_part(&line))
+                .is_some_and(|(sig, msg)| key.verify(&pae(SIG_PAYLOAD_TYPE, &msg), &sig));
+            if !ok {
+                let why = if sig.is_none() { "is not signed" } else { "has a signature that does not verify with the given key" };
+                broken = Some((n, CheckId::AuditSignature, format!("line {n} {why}")));
+                break;
+            }
+            signed += 1;
+        }
+        prev = gatehouse::hash::sha256_hex(&line);
+    }
+    match &broken {
+        None => {
+            b.check(Check::ok(CheckId::AuditChain.as_str()).with_message(format!("{n} entries chain from the genesis")));
+            b.check(Check::ok(CheckId::AuditTorn.as_str()).with_message("the last line is complete"));
+            if key.is_some() {
+                b.check(Check::ok(CheckId::AuditSignature.as_str()).with_message(format!("{signed} entries signed by the given key")));
+            }
+            b.summary(format!("{label}: {n} entries, chain intact; head {}", &prev[..16]));
+        }
+        Some((line_no, id, message)) => {
+            b.check(Check::fail(id.as_str(), message.clone()).with_location(Location::line(label.clone(), *line_no)));
+            b.summary(format!("{label}: {message}"));
+        }
+    }
+    b.data(json!({
+        "log": label,
+        "entries": if broken.is_some() { n.saturating_sub(1) } else { n },
+        "head": if broken.is_some() { Value::Null } else { Value::from(prev) },
+        "signed": signed,
+        "first_broken_line": broken.as_ref().map(|(l, _, _)| *l),
+    }));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_line_reads_across_chunks() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("l");
+        let long = "x".repeat(200_000);
+        std::fs::write(&p, format!("a\n{long}\n")).expect("write");
+        let mut f = File::open(&p).expect("open");
+        let (line, complete) = last_line(&mut f).expect("io").expect("line");
+        assert!(complete);
+        assert_eq!(line.len(), 200_000);
+        std::fs::write(&p, "a\nbc").expect("write");
+        let mut f = File::open(&p).expect("open");
+        assert_eq!(last_line(&mut f).expect("io"), Some((b"bc".to_vec(), false)));
+    }
+
+    #[test]
+    fn the_signed_part_drops_the_trailing_sig() {
+        assert_eq!(
+            unsigned_part(br#"{"seq":1,"event":{"sig":1},"sig":{"keyid":"k","sig":"AA=="}}"#),
+            Some(br#"{"seq":1,"event":{"sig":1}}"#.to_vec())
+        );
+    }
+}

@@ -1,0 +1,250 @@
+//! The command line: clap structs for `gate`, `build`, `verify`, `keygen` and `audit`, as
+//! the user typed them. Checking and loading what they name happens in the command modules.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gatehouse::CommonArgs;
+
+/// `gatehouse::cli::CONVENTIONS` as a literal, so `concat!` can append it to each help
+/// text (a unit test keeps the two equal).
+macro_rules! conventions {
+    () => {
+        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n\
+         Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG (error|warn|info|debug|trace), NO_COLOR,\n\
+         TRACEPARENT (W3C trace context), OTEL_EXPORTER_OTLP_ENDPOINT (export the run as a span)."
+    };
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "evidence-pack",
+    version,
+    about = "The promotion decision over Gatehouse reports, a deterministic DSSE-signed evidence zip, its verification, and a hash-chained audit log",
+    after_help = concat!(
+        "Examples:\n",
+        "  evidence-pack gate --policy examples/release/promote.yaml out/demo/release/*.json\n",
+        "  evidence-pack keygen --out-dir keys\n",
+        "  evidence-pack build --release v3.0.0 --key keys/gatehouse.key --reports out/demo/release -o evidence.zip\n",
+        "  evidence-pack verify evidence.zip --key keys/gatehouse.pub\n",
+        "  evidence-pack audit append audit.jsonl --event '{\"action\":\"promote\",\"release\":\"v3.0.0\"}'\n\n",
+        conventions!(),
+    )
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decide promote / block / rollback from the other tools' reports and a policy
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  evidence-pack gate --policy examples/release/promote.yaml out/demo/release/*.json\n",
+        "  cat reports.jsonl | evidence-pack gate --policy promote.yaml -\n\n",
+        "Exit 0 means promote; 1 means block or rollback.\n",
+        conventions!(),
+    ))]
+    Gate(GateArgs),
+    /// Collect reports and artifacts into a reproducible, DSSE-signed evidence zip
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) evidence-pack build --release v3.0.0 \\\n",
+        "      --key keys/gatehouse.key --policy examples/release/promote.yaml \\\n",
+        "      --reports out/demo/release --artifact examples/release/sbom-new.cdx.json -o evidence.zip\n\n",
+        "Times inside the pack come from SOURCE_DATE_EPOCH, else from the newest report; never the clock.\n",
+        "Exit status: 0 built (and promote, with --policy), 1 built but the gate says no, 2 not built.",
+        "\n\n",
+        conventions!(),
+    ))]
+    Build(BuildArgs),
+    /// Check an evidence zip: signature, every digest, nothing missing or extra
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  evidence-pack verify evidence.zip --key keys/gatehouse.pub --policy examples/release/promote.yaml\n\n",
+        "Exit status: 0 intact, 1 tampered or the re-run gate says no, 2 not an evidence pack / unreadable.",
+        "\n\n",
+        conventions!(),
+    ))]
+    Verify(VerifyArgs),
+    /// Make an ed25519 or ECDSA P-256 key pair (PKCS#8 / SPKI PEM)
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  evidence-pack keygen --out-dir keys\n",
+        "  KEY_PW=$(cat /run/secrets/pw) evidence-pack keygen --algorithm ecdsa-p256 --key-password-env KEY_PW --out-dir keys\n\n",
+        "Writes DIR/gatehouse.key (mode 0600) and DIR/gatehouse.pub; refuses to overwrite without --force.",
+        "\n\n",
+        conventions!(),
+    ))]
+    Keygen(KeygenArgs),
+    /// Append to or verify a hash-chained JSON Lines audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The promotion policy (YAML; see schemas/evidence-pack.policy.schema.json)
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// Reports: files holding one report, an array or JSON Lines; directories of such
+    /// files; `-` for stdin
+    #[arg(value_name = "REPORT", default_value = "-")]
+    pub reports: Vec<PathBuf>,
+    /// Judge ages and waivers as of this time (RFC 3339) instead of now
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyPassword {
+    /// Read the private key's password from this environment variable
+    #[arg(long, value_name = "NAME", conflicts_with = "key_password_file")]
+    pub key_password_env: Option<String>,
+    /// Read the private key's password from the first line of this file
+    #[arg(long, value_name = "FILE")]
+    pub key_password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The release this pack is evidence for, e.g. v3.0.0
+    #[arg(long, value_name = "VERSION")]
+    pub release: String,
+    /// The signing key: PKCS#8 PEM (ed25519 or ECDSA P-256), optionally encrypted
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    #[command(flatten)]
+    pub password: KeyPassword,
+    /// Where to write the zip
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Reports to include (repeatable): a file (object, array or JSON Lines), a directory
+    /// of *.json / *.jsonl files, or `-`
+    #[arg(long = "reports", value_name = "PATH")]
+    pub reports: Vec<PathBuf>,
+    /// A file or directory to include under artifacts/ (repeatable)
+    #[arg(long = "artifact", value_name = "PATH")]
+    pub artifacts: Vec<PathBuf>,
+    /// Release notes (markdown) to put at release-notes.md
+    #[arg(long, value_name = "FILE")]
+    pub notes: Option<PathBuf>,
+    /// Add the commit list and Conventional-Commit release notes for A..B
+    #[arg(long, value_name = "A..B")]
+    pub git_range: Option<String>,
+    /// The git repository for --git-range (default: the current directory)
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+    /// Run the gate with this policy and record its decision in the attestation
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The evidence zip
+    #[arg(value_name = "ZIP")]
+    pub pack: PathBuf,
+    /// The public key (SPKI PEM) the pack must be signed with
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Also re-run the gate with this policy on the reports inside
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// With --policy: judge ages and waivers as of this time (RFC 3339) instead of the
+    /// time recorded in the pack
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Algorithm {
+    Ed25519,
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Directory for gatehouse.key and gatehouse.pub (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Key algorithm
+    #[arg(long, value_enum, default_value_t = Algorithm::Ed25519)]
+    pub algorithm: Algorithm,
+    /// Encrypt the private key with the password from --key-password-env/--key-password-file
+    #[command(flatten)]
+    pub password: KeyPassword,
+    /// Replace existing key files
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Append one event to the log, chained to the previous line
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  evidence-pack audit append audit.jsonl --event '{\"action\":\"promote\",\"release\":\"v3.0.0\",\"by\":\"ci\"}'\n",
+        "  evidence-pack audit append audit.jsonl --event-file event.json --key keys/gatehouse.key\n\n",
+        "Safe with concurrent writers (an exclusive file lock) and refuses to append after a torn last line.",
+        "\n\n",
+        conventions!(),
+    ))]
+    Append(AuditAppendArgs),
+    /// Check every line of the log links to the one before it
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  evidence-pack audit verify audit.jsonl\n",
+        "  evidence-pack audit verify audit.jsonl --key keys/gatehouse.pub\n\n",
+        "Exit status: 0 intact, 1 the chain breaks (the first broken line is named), 2 unreadable.",
+        "\n\n",
+        conventions!(),
+    ))]
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditAppendArgs {
+    /// The JSON Lines log (created if missing)
+    #[arg(value_name = "LOG")]
+    pub log: PathBuf,
+    /// The event: a JSON object
+    #[arg(long, value_name = "JSON", conflicts_with = "event_file", required_unless_present = "event_file")]
+    pub event: Option<String>,
+    /// Read the event (a JSON object) from a file, or `-` for stdin
+    #[arg(long, value_name = "FILE")]
+    pub event_file: Option<PathBuf>,
+    /// Sign the entry with this private key (PKCS#8 PEM)
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    #[command(flatten)]
+    pub password: KeyPassword,
+    /// Record this time (RFC 3339) instead of now
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// The JSON Lines log
+    #[arg(value_name = "LOG")]
+    pub log: PathBuf,
+    /// Require every entry to be signed by this public key (SPKI PEM)
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+        assert_eq!(conventions!(), gatehouse::cli::CONVENTIONS);
+    }
+}

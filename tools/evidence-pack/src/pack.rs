@@ -1,0 +1,389 @@
+//! `build`: lays out the evidence pack (reports, artifacts, notes, manifest, statement,
+//! DSSE envelope, Sigstore bundle) and writes it through the deterministic zip writer.
+//!
+//! Layout (fixed; other tools read it without us):
+//! `manifest.json` (every file but itself and the two attestations: path, sha256, bytes),
+//! `attestation.dsse.json`, `attestation.sigstore.json`, `reports/<agent>-<action>.json`,
+//! `artifacts/…`, `release-notes.md`, `commits.json`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use gatehouse::time::Timestamp;
+use gatehouse::{Check, ReportBuilder};
+use serde_json::{Value, json};
+
+use crate::checks::CheckId;
+use crate::cli::BuildArgs;
+use crate::dsse::{self, Envelope, Statement, Subject};
+use crate::error::{Error, Result};
+use crate::reports::LoadedReport;
+use crate::zipw::{Written, ZipWriter};
+
+pub(crate) const MANIFEST: &str = "manifest.json";
+pub(crate) const DSSE_FILE: &str = "attestation.dsse.json";
+pub(crate) const BUNDLE_FILE: &str = "attestation.sigstore.json";
+pub(crate) const MANIFEST_SCHEMA: &str = "gatehouse.evidence-pack.manifest/v1";
+
+/// 1980-01-01T00:00:00Z, the earliest ZIP time: used when nothing else dates the pack.
+const ZIP_EPOCH: i64 = 315_532_800;
+
+enum Content {
+    Memory(Vec<u8>),
+    File(PathBuf),
+}
+
+/// `SOURCE_DATE_EPOCH` when set (reproducible-builds.org), as a time.
+pub(crate) fn source_date_epoch() -> Result<Option<Timestamp>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse::<i64>()
+            .map(|s| Some(Timestamp::from_unix(s)))
+            .map_err(|_| Error::Usage(format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))),
+        _ => Ok(None),
+    }
+}
+
+/// The pack's time: SOURCE_DATE_EPOCH, else the newest report's `started_at`, else 1980.
+fn pack_time(reports: &[LoadedReport]) -> Result<Timestamp> {
+    if let Some(t) = source_date_epoch()? {
+        return Ok(t);
+    }
+    Ok(reports
+        .iter()
+        .filter_map(LoadedReport::started_at)
+        .max()
+        .map_or_else(|| Timestamp::from_unix(ZIP_EPOCH), |t| Timestamp::from_unix(t.unix())))
+}
+
+fn report_bytes(r: &LoadedReport) -> Vec<u8> {
+    r.original.clone().unwrap_or_else(|| {
+        let mut v = serde_json::to_vec_pretty(&r.value).unwrap_or_default();
+        v.push(b'\n');
+        v
+    })
+}
+
+/// `reports/<agent>-<action>.json`, then `-2`, `-3` … for further runs of the same pair,
+/// oldest first (ties broken by content digest, so the order never depends on input order).
+fn name_reports(reports: &[LoadedReport]) -> Vec<(String, Vec<u8>, &LoadedReport)> {
+    let mut items: Vec<(String, Vec<u8>, &LoadedReport)> = reports
+        .iter()
+        .map(|r| {
+            let bytes = report_bytes(r);
+            (gatehouse::hash::sha256_hex(&bytes), bytes, r)
+        })
+        .collect();
+    items.sort_by(|a, b| {
+        (&a.2.report.agent, &a.2.report.action, a.2.started_at(), &a.0)
+            .cmp(&(&b.2.report.agent, &b.2.report.action, b.2.started_at(), &b.0))
+    });
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (_, bytes, r) in items {
+        let base = format!("{}-{}", r.report.agent, r.report.action);
+        let n = seen.entry(base.clone()).or_insert(0);
+        *n += 1;
+        let name = if *n == 1 {
+            format!("reports/{base}.json")
+        } else {
+            format!("reports/{base}-{n}.json")
+        };
+        out.push((name, bytes, r));
+    }
+    out
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
+    let label = dir.display().to_string();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(&label, e))?
+        .filter_map(std::result::Result::ok)
+        .collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = e.path();
+        let meta = std::fs::symlink_metadata(&path).map_err(|err| Error::io(path.display(), err))?;
+        if meta.file_type().is_symlink() && path.is_dir() {
+            tracing::warn!("{}: symlinked directory not followed", path.display());
+        } else if path.is_dir() {
+            walk(&path, &format!("{prefix}/{name}"), out)?;
+        } else if path.is_file() {
+            out.push((format!("{prefix}/{name}"), path));
+        }
+    }
+    Ok(())
+}
+
+fn artifact_entries(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let name = p
+            .canonicalize()
+            .ok()
+            .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .ok_or_else(|| Error::io(p.display(), std::io::Error::from(std::io::ErrorKind::NotFound)))?;
+        if p.is_dir() {
+            walk(p, &format!("artifacts/{name}"), &mut out)?;
+        } else if p.is_file() {
+            out.push((format!("artifacts/{name}"), p.clone()));
+        } else {
+            return Err(Error::Input(gatehouse::InputError::invalid(
+                p.display().to_string(),
+                "not a regular file or directory",
+            )));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (name, path) in &out {
+        if !crate::zipr::safe_name(name) {
+            return Err(Error::Input(gatehouse::InputError::invalid(
+                path.display().to_string(),
+                format!("{name:?} cannot be a name inside the pack"),
+            )));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(Error::Input(gatehouse::InputError::invalid(
+                path.display().to_string(),
+                format!("two artifacts would both be {name}; rename one or put them in directories"),
+            )));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
+    let key = crate::keys::load_signing_key(&args.key, &args.password)?;
+    let public = key.public();
+    if args.release.trim().is_empty() {
+        return Err(Error::Usage("--release must not be empty".to_owned()));
+    }
+    let reports = crate::reports::load_all(&args.reports)?;
+    if reports.is_empty() && args.artifacts.is_empty() {
+        return Err(Error::Usage(
+            "nothing to pack: give --reports and/or --artifact".to_owned(),
+        ));
+    }
+    let created = pack_time(&reports)?;
+    let created_text = created.to_rfc3339();
+
+    let mut entries: BTreeMap<String, Content> = BTreeMap::new();
+    let named = name_reports(&reports);
+    for (name, bytes, _) in &named {
+        entries.insert(name.clone(), Content::Memory(bytes.clone()));
+    }
+    for (name, path) in artifact_entries(&args.artifacts)? {
+        entries.insert(name, Content::File(path));
+    }
+    let mut notes = String::new();
+    if let Some(p) = &args.notes {
+        let input = gatehouse::input::read(&gatehouse::Source::new(p))?;
+        notes.push_str(input.text()?);
+    }
+    if let Some(range) = &args.git_range {
+        let commits = crate::gitlog::commits(&args.repo, range)?;
+        let mut cj = serde_json::to_vec_pretty(&crate::gitlog::commits_json(range, &commits))
+            .unwrap_or_default();
+        cj.push(b'\n');
+        entries.insert("commits.json".to_owned(), Content::Memory(cj));
+        if !notes.is_empty() && !notes.ends_with("\n\n") {
+            notes.push_str(if notes.ends_with('\n') { "\n" } else { "\n\n" });
+        }
+        notes.push_str(&crate::gitlog::release_notes(&args.release, range, &commits));
+    }
+    if !notes.is_empty() {
+        entries.insert("release-notes.md".to_owned(), Content::Memory(notes.into_bytes()));
+    }
+
+    let gate = match &args.policy {
+        Some(p) => {
+            let policy = crate::policy::load(p)?;
+            Some(crate::gate::evaluate(&policy, &reports, created))
+        }
+        None => None,
+    };
+
+    // Write: artifacts/… sort before attestation.*, so every digest the manifest needs is
+    // known by the time the attestations are written, in one pass over each artifact.
+    let out_label = args.output.display().to_string();
+    let dir = args
+        .output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        args.output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        std::process::id()
+    ));
+    let result = (|| -> Result<(String, u64, String)> {
+        let _s = gatehouse::trace::step("write_zip");
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&out_label, e))?;
+        let mut zip = ZipWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), created.unix());
+        let mut digests: BTreeMap<String, Written> = BTreeMap::new();
+        for (name, content) in &entries {
+            if name.as_str() < DSSE_FILE {
+                let w = match content {
+                    Content::File(p) => {
+                        let mut f = std::fs::File::open(p).map_err(|e| Error::io(p.display(), e))?;
+                        zip.add(name, &mut f).map_err(|e| Error::io(p.display(), e))?
+                    }
+                    Content::Memory(m) => zip.add(name, &mut m.as_slice()).map_err(|e| Error::io(&out_label, e))?,
+                };
+                digests.insert(name.clone(), w);
+            } else if let Content::Memory(m) = content {
+                digests.insert(
+                    name.clone(),
+                    Written { sha256: gatehouse::hash::sha256_hex(m), bytes: m.len() as u64 },
+                );
+            }
+        }
+        let files: Vec<Value> = digests
+            .iter()
+            .map(|(n, w)| json!({"path": n, "sha256": w.sha256, "bytes": w.bytes}))
+            .collect();
+        let mut manifest = serde_json::to_vec_pretty(&json!({
+            "schema": MANIFEST_SCHEMA,
+            "release": args.release,
+            "created": created_text,
+            "files": files,
+        }))
+        .unwrap_or_default();
+        manifest.push(b'\n');
+        let manifest_sha = gatehouse::hash::sha256_hex(&manifest);
+        let mut subjects: Vec<Subject> = digests
+            .iter()
+            .map(|(n, w)| Subject { name: n.clone(), digest: BTreeMap::from([("sha256".to_owned(), w.sha256.clone())]) })
+            .collect();
+        subjects.push(Subject { name: MANIFEST.to_owned(), digest: BTreeMap::from([("sha256".to_owned(), manifest_sha.clone())]) });
+        subjects.sort_by(|a, b| a.name.cmp(&b.name));
+        let predicate = predicate(args, &created_text, &named, gate.as_ref(), &manifest_sha, &public);
+        let statement = Statement {
+            statement_type: dsse::STATEMENT_TYPE.to_owned(),
+            subject: subjects,
+            predicate_type: dsse::PREDICATE_TYPE.to_owned(),
+            predicate,
+        };
+        let payload = serde_json::to_vec(&statement).unwrap_or_default();
+        let envelope = Envelope::sign(dsse::PAYLOAD_TYPE, &payload, &key);
+        let mut env_bytes = serde_json::to_vec_pretty(&envelope).unwrap_or_default();
+        env_bytes.push(b'\n');
+        let mut bundle = serde_json::to_vec_pretty(&dsse::sigstore_bundle(&envelope, &public)).unwrap_or_default();
+        bundle.push(b'\n');
+        let mut generated: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        generated.insert(DSSE_FILE.to_owned(), env_bytes);
+        generated.insert(BUNDLE_FILE.to_owned(), bundle);
+        generated.insert(MANIFEST.to_owned(), manifest);
+        for (name, content) in &entries {
+            if let Content::Memory(m) = content
+                && name.as_str() >= DSSE_FILE
+            {
+                generated.insert(name.clone(), m.clone());
+            }
+        }
+        for (name, bytes) in &generated {
+            zip.add(name, &mut bytes.as_slice()).map_err(|e| Error::io(&out_label, e))?;
+        }
+        let writer = zip.finish().map_err(|e| Error::io(&out_label, e))?;
+        let file = writer.into_inner().map_err(|e| Error::io(&out_label, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&out_label, e))?;
+        drop(file);
+        std::fs::rename(&tmp, &args.output).map_err(|e| Error::io(&out_label, e))?;
+        let (sha, bytes) = gatehouse::hash::sha256_file(&args.output).map_err(|e| Error::io(&out_label, e))?;
+        Ok((sha, bytes, manifest_sha))
+    })();
+    let (sha, bytes, manifest_sha) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    let total_entries = entries.len() + 3;
+
+    for (name, _, r) in &named {
+        b.check(
+            Check::ok(CheckId::Report.as_str())
+                .with_message(format!("{} {} ({}) from {}", r.report.agent, r.report.action, r.report.result.as_str(), r.source))
+                .with_location(gatehouse::Location::file(name.clone())),
+        );
+    }
+    b.check(Check::ok(CheckId::Signature.as_str()).with_message(format!(
+        "signed with {} key {}",
+        public.algorithm(),
+        public.keyid()
+    )));
+    let decision = gate.as_ref().map(|g| g.decision.as_str());
+    let mut summary = format!(
+        "{} {}: {} entries, {} bytes, signed by {} key {}",
+        out_label,
+        args.release,
+        total_entries,
+        bytes,
+        public.algorithm(),
+        public.keyid().get(..16).unwrap_or("")
+    );
+    if let Some(g) = gate {
+        summary.push_str(&format!("; gate: {}", g.summary));
+        b.checks(g.checks);
+        b.section(g.section);
+    }
+    b.summary(summary);
+    b.evidence(gatehouse::Evidence { path: out_label.clone(), sha256: sha.clone(), bytes });
+    b.data(json!({
+        "release": args.release,
+        "output": out_label,
+        "sha256": sha,
+        "bytes": bytes,
+        "entries": total_entries,
+        "reports": named.len(),
+        "created": created_text,
+        "manifest_sha256": manifest_sha,
+        "keyid": public.keyid(),
+        "algorithm": public.algorithm(),
+        "decision": decision,
+    }));
+    Ok(())
+}
+
+fn predicate(
+    args: &BuildArgs,
+    created: &str,
+    named: &[(String, Vec<u8>, &LoadedReport)],
+    gate: Option<&crate::gate::Evaluation>,
+    manifest_sha: &str,
+    public: &crate::keys::PublicKey,
+) -> Value {
+    let mut tools: BTreeMap<String, String> = BTreeMap::new();
+    for (_, _, r) in named {
+        tools.insert(r.report.agent.clone(), r.report.tool_version.clone());
+    }
+    tools.insert("evidence-pack".to_owned(), gatehouse::report::TOOL_VERSION.to_owned());
+    json!({
+        "release": args.release,
+        "created": created,
+        "builder": {"id": "evidence-pack", "version": gatehouse::report::TOOL_VERSION},
+        "signer": {"keyid": public.keyid(), "algorithm": public.algorithm()},
+        "manifest": {"path": MANIFEST, "sha256": manifest_sha},
+        "gate": gate.map(|g| json!({
+            "decision": g.decision.as_str(),
+            "summary": g.summary,
+            "policy": g.data.get("policy"),
+            "evaluated_at": g.data.get("evaluated_at"),
+            "reasons": g.data.get("reasons"),
+        })),
+        "reports": named.iter().map(|(name, _, r)| json!({
+            "path": name,
+            "agent": r.report.agent,
+            "action": r.report.action,
+            "result": r.report.result.as_str(),
+            "summary": r.report.summary,
+            "started_at": r.report.started_at,
+            "trace_id": r.report.trace_id,
+        })).collect::<Vec<_>>(),
+        "tools": tools,
+        "git_range": args.git_range,
+    })
+}

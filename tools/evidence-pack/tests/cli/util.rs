@@ -1,0 +1,219 @@
+//! Helpers shared by the CLI tests: run the real binary, make reports, find the peers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_evidence-pack");
+
+/// The workspace root (tests locate .tools and scripts relative to it).
+pub fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
+}
+
+/// The venv scripts/setup.sh makes, with securesystemslib and in-toto.
+pub fn python() -> PathBuf {
+    let p = root().join(".tools/venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup.sh (it installs securesystemslib and in-toto)",
+        p.display()
+    );
+    p
+}
+
+/// The outcome of one run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub json: Value,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The checks with this id and result.
+    pub fn checks(&self, id: &str, result: &str) -> Vec<Value> {
+        self.json["checks"]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .filter(|c| c["id"] == id && c["result"] == result)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every failing check's message, joined (for assertion messages and contains()).
+    pub fn failures(&self) -> String {
+        self.json["checks"]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .filter(|c| c["result"] == "fail")
+                    .map(|c| c["message"].as_str().unwrap_or("").to_owned())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn finish(out: Output) -> Run {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    if json != Value::Null {
+        testkit::schema::assert_valid_report(&json);
+    }
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        json,
+        stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn cmd(dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("TRACEPARENT")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("GATEHOUSE_PHASE")
+        .env("NO_COLOR", "1");
+    c
+}
+
+/// Runs `evidence-pack ARGS --format json` in `dir`.
+pub fn run(dir: &Path, args: &[&str]) -> Run {
+    run_env(dir, args, &[])
+}
+
+pub fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = cmd(dir);
+    c.args(args).arg("--format").arg("json").stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    finish(c.output().expect("the binary runs"))
+}
+
+/// Runs with `stdin` piped in.
+pub fn run_stdin(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
+    use std::io::Write as _;
+    let mut child = cmd(dir)
+        .args(args)
+        .arg("--format")
+        .arg("json")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("writes stdin");
+    finish(child.wait_with_output().expect("waits"))
+}
+
+/// A Gatehouse report as another tool would print it.
+pub fn report(agent: &str, action: &str, result: &str, started_at: &str, data: Value) -> Value {
+    let checks = match result {
+        "ok" => json!([{"id": "x.ok", "result": "ok"}]),
+        "fail" => json!([{"id": "budget.new_critical", "result": "fail", "message": "CVE-2026-1234"}]),
+        _ => json!([]),
+    };
+    let mut r = json!({
+        "schema": "gatehouse.report/v1",
+        "agent": agent,
+        "action": action,
+        "phase": null,
+        "result": result,
+        "summary": format!("{agent} {action}: {result}"),
+        "checks": checks,
+        "data": data,
+        "evidence": [],
+        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "span_id": "00f067aa0ba902b7",
+        "started_at": started_at,
+        "duration_ms": 12,
+        "tool_version": "0.1.0"
+    });
+    if result == "error" {
+        r["error"] = json!({"kind": "io", "message": "db.example:5432: connection refused"});
+    }
+    r
+}
+
+/// Writes `value` as pretty JSON to `dir/name`.
+pub fn write_json(dir: &Path, name: &str, value: &Value) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_string_pretty(value).expect("json")).expect("writes");
+    p
+}
+
+/// The four reports the demo's earlier stages write for a good release, at 10:00.
+pub fn good_reports(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    write_json(dir, "alert-lint-check.json", &report("alert-lint", "check", "ok", "2026-11-24T10:00:00Z", json!({"totals": {"alerts": 14}})));
+    write_json(dir, "sbom-diff-diff.json", &report("sbom-diff", "diff", "ok", "2026-11-24T10:01:00Z", json!({})));
+    write_json(dir, "migration-gate-lint.json", &report("migration-gate", "lint", "ok", "2026-11-24T10:02:00Z", json!({})));
+    write_json(dir, "migration-gate-dry-run.json", &report("migration-gate", "dry-run", "ok", "2026-11-24T10:03:00Z", json!({})));
+}
+
+/// The example policy the demo uses.
+pub fn demo_policy() -> PathBuf {
+    root().join("examples/release/promote.yaml")
+}
+
+/// A fresh key pair in `dir/keys` (ed25519 unless told otherwise).
+pub fn keygen(dir: &Path, extra: &[&str]) -> (PathBuf, PathBuf) {
+    let keys = dir.join("keys");
+    let mut args = vec!["keygen", "--out-dir", keys.to_str().expect("utf-8")];
+    args.extend_from_slice(extra);
+    let r = run(dir, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (keys.join("gatehouse.key"), keys.join("gatehouse.pub"))
+}
+
+/// Builds a pack from the good reports in `dir/reports` (+ an artifact) at a fixed epoch.
+pub fn build_pack(dir: &Path, key: &Path, out: &str) -> Run {
+    good_reports(&dir.join("reports"));
+    let art = dir.join("sbom.cdx.json");
+    if !art.exists() {
+        std::fs::write(&art, "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.6\",\"components\":[]}\n").expect("writes");
+    }
+    let policy = demo_policy();
+    run_env(
+        dir,
+        &[
+            "build", "--release", "v3.0.0", "--key", key.to_str().expect("utf-8"),
+            "--reports", "reports", "--artifact", "sbom.cdx.json",
+            "--policy", policy.to_str().expect("utf-8"), "-o", out,
+        ],
+        &[("SOURCE_DATE_EPOCH", "1795514400")],
+    )
+}
+
+/// Runs a Python snippet in the venv with `args`; returns (exit code, stdout+stderr).
+pub fn py(dir: &Path, code: &str, args: &[&str]) -> (i32, String) {
+    let out = Command::new(python())
+        .current_dir(dir)
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .output()
+        .expect("python runs");
+    (
+        out.status.code().unwrap_or(-1),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    )
+}
