@@ -1,0 +1,485 @@
+//! Every check id migration-gate can emit, with its three-part doc (what it judges, why it
+//! matters to a release, how to fix a failure). Nothing else spells an id as a string.
+
+use gatehouse::RuleDoc;
+
+/// How a lint rule is judged when it fires and nothing overrides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// A hazard: the gate says no.
+    Fail,
+    /// Worth a look; the gate still passes.
+    Warn,
+    /// Off unless `--enable` names it.
+    OptIn,
+}
+
+macro_rules! checks {
+    ($( $(#[doc = $doc:literal])* $variant:ident = $id:literal, $sev:ident; )*) => {
+        /// One judged thing. `as_str` is the id in reports; the doc comment is its help.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum CheckId { $( $(#[doc = $doc])* $variant, )* }
+
+        impl CheckId {
+            pub const ALL: &'static [CheckId] = &[ $( CheckId::$variant, )* ];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $( CheckId::$variant => $id, )* }
+            }
+
+            /// The doc comment: first paragraph is the summary, the rest the help.
+            pub fn doc(self) -> &'static str {
+                match self { $( CheckId::$variant => concat!($($doc, "\n",)*), )* }
+            }
+
+            pub fn default_severity(self) -> Severity {
+                match self { $( CheckId::$variant => Severity::$sev, )* }
+            }
+        }
+    };
+}
+
+checks! {
+    // ---- parsing and input -------------------------------------------------------------
+    /// Every migration file parses with PostgreSQL's own parser (libpg_query).
+    ///
+    /// Why: a file PostgreSQL rejects fails the deploy halfway, after earlier files applied.
+    ///
+    /// Fix: correct the statement at the reported line and column; the message is the parser's.
+    SqlParse = "sql.parse", Fail;
+    /// A file holds Go template placeholders (`{{ ... }}`), e.g. supabase's
+    /// `{{ index .Options "Namespace" }}`, so it is not SQL until rendered.
+    ///
+    /// Why: the linted text is not exactly what runs. migration-gate lints it with each
+    /// placeholder replaced by an identifier of the same width (so line:column stay exact).
+    ///
+    /// Fix: pass `--template-var Namespace=auth` to render them; `dry-run` requires it.
+    InputTemplate = "input.template", Warn;
+    /// A down migration exists for every up migration (with `--require-down`).
+    ///
+    /// Why: without one, rolling the release back means a hand-written fix under pressure.
+    ///
+    /// Fix: add `down.sql` / `NNN_x.down.sql` / `U<version>__x.sql` that undoes the up.
+    MigrationDown = "migration.down", Fail;
+    /// An ignore directive (`-- migration-gate: ignore=ID`) suppressed nothing.
+    ///
+    /// Why: stale ignores hide the next real finding on that statement.
+    ///
+    /// Fix: delete the directive, or fix its id.
+    IgnoreUnused = "ignore.unused", Warn;
+
+    // ---- locks and rewrites ------------------------------------------------------------
+    /// `CREATE INDEX` without `CONCURRENTLY` on a table that existed before this migration.
+    ///
+    /// Why: it holds a SHARE lock for the whole build: every INSERT/UPDATE/DELETE on the table
+    /// waits, for minutes on a big table.
+    ///
+    /// Fix: `CREATE INDEX CONCURRENTLY` in a migration that does not run in a transaction.
+    IndexCreateBlocking = "index.create_blocking", Fail;
+    /// `DROP INDEX` without `CONCURRENTLY` on an index of an existing table.
+    ///
+    /// Why: it takes an ACCESS EXCLUSIVE lock on the table: reads and writes wait, and so does
+    /// everything queued behind them.
+    ///
+    /// Fix: `DROP INDEX CONCURRENTLY` outside a transaction.
+    IndexDropBlocking = "index.drop_blocking", Fail;
+    /// `CONCURRENTLY` (index create/drop/reindex, partition detach) inside a transaction.
+    ///
+    /// Why: PostgreSQL refuses it ("cannot run inside a transaction block"): the deploy fails.
+    ///
+    /// Fix: mark the migration non-transactional (diesel `metadata.toml`
+    /// `run_in_transaction = false`, sqlx `-- no-transaction`, dbmate `transaction:false`,
+    /// `-- migration-gate: no-transaction`) and keep it to that one statement.
+    IndexConcurrentlyInTransaction = "index.concurrently_in_transaction", Fail;
+    /// `REINDEX` without `CONCURRENTLY` on an existing table or index.
+    ///
+    /// Why: REINDEX blocks writes (and reads that would use the index) until it finishes.
+    ///
+    /// Fix: `REINDEX INDEX CONCURRENTLY` (PostgreSQL 12+).
+    IndexReindexBlocking = "index.reindex_blocking", Fail;
+    /// `ALTER COLUMN ... TYPE` that rewrites the table (everything except the binary-coercible
+    /// changes: varchar(n) to a longer varchar or text, numeric precision increases).
+    ///
+    /// Why: the table and all its indexes are rewritten under ACCESS EXCLUSIVE: no reads or
+    /// writes for the duration.
+    ///
+    /// Fix: expand/contract: add a new column, backfill in batches, switch reads, drop the old.
+    ColumnTypeChange = "column.type_change", Fail;
+    /// `ADD COLUMN ... DEFAULT` with a volatile default (random(), gen_random_uuid(),
+    /// clock_timestamp(), nextval()/serial, a user function) or `GENERATED ... STORED`, or any
+    /// default before PostgreSQL 11.
+    ///
+    /// Why: each row gets its own value, so the table is rewritten under ACCESS EXCLUSIVE.
+    ///
+    /// Fix: add the column without a default (or with a constant one), then backfill in batches.
+    ColumnAddVolatileDefault = "column.add_volatile_default", Fail;
+    /// `ADD COLUMN ... NOT NULL` without a `DEFAULT` on an existing table.
+    ///
+    /// Why: it fails on any table with rows ("contains null values"): the deploy stops.
+    ///
+    /// Fix: add it nullable (or with a constant default), backfill, then enforce NOT NULL.
+    ColumnAddRequired = "column.add_required", Fail;
+    /// `SET NOT NULL` without a validated `CHECK (col IS NOT NULL)` first.
+    ///
+    /// Why: PostgreSQL scans the whole table under ACCESS EXCLUSIVE to prove there are no NULLs.
+    ///
+    /// Fix: `ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID`; `VALIDATE CONSTRAINT c` (in a
+    /// separate migration); then `SET NOT NULL` skips the scan (PostgreSQL 12+); drop the check.
+    ColumnSetNotNull = "column.set_not_null", Fail;
+    /// `ADD CONSTRAINT ... FOREIGN KEY` / `CHECK` (or an inline `REFERENCES` on a new column)
+    /// on an existing table without `NOT VALID`.
+    ///
+    /// Why: validation scans the table holding a lock that blocks writes (SHARE ROW EXCLUSIVE on
+    /// both tables for a foreign key; ACCESS EXCLUSIVE for a check).
+    ///
+    /// Fix: add it `NOT VALID`, then `VALIDATE CONSTRAINT` in a later migration (it only takes
+    /// SHARE UPDATE EXCLUSIVE).
+    ConstraintValidating = "constraint.validating", Fail;
+    /// `VALIDATE CONSTRAINT` in the same transaction that added the constraint `NOT VALID`.
+    ///
+    /// Why: the ACCESS EXCLUSIVE lock from the ADD is still held while the scan runs, so NOT
+    /// VALID buys nothing.
+    ///
+    /// Fix: validate in a separate migration (or after a COMMIT).
+    ConstraintValidateSameTransaction = "constraint.validate_same_transaction", Fail;
+    /// `ADD PRIMARY KEY` / `UNIQUE` (constraint or inline column option) on an existing table
+    /// without `USING INDEX` of an index built beforehand.
+    ///
+    /// Why: it builds the unique index under ACCESS EXCLUSIVE: reads and writes wait.
+    ///
+    /// Fix: `CREATE UNIQUE INDEX CONCURRENTLY i ...`, then `ADD CONSTRAINT c UNIQUE USING INDEX i`.
+    ConstraintUniqueWithoutIndex = "constraint.unique_without_index", Fail;
+    /// `ADD CONSTRAINT ... EXCLUDE` on an existing table.
+    ///
+    /// Why: exclusion constraints have no NOT VALID form: the index build and check run under
+    /// ACCESS EXCLUSIVE.
+    ///
+    /// Fix: create the table with the constraint, or schedule downtime.
+    ConstraintExclusion = "constraint.exclusion", Fail;
+    /// `ALTER DOMAIN ... ADD CONSTRAINT` without `NOT VALID`, or `CREATE DOMAIN` with a CHECK.
+    ///
+    /// Why: adding a domain constraint scans every column of that domain in every table;
+    /// domain checks are also hard to change later.
+    ///
+    /// Fix: `ADD CONSTRAINT ... NOT VALID` then `VALIDATE CONSTRAINT`; prefer table CHECKs.
+    DomainConstraint = "domain.constraint", Fail;
+    /// `VACUUM FULL` or `CLUSTER`.
+    ///
+    /// Why: both rewrite the table under ACCESS EXCLUSIVE.
+    ///
+    /// Fix: pg_repack / `REPACK (CONCURRENTLY)` (PostgreSQL 19), outside the migration.
+    TableRewriteMaintenance = "table.rewrite_maintenance", Fail;
+    /// `ALTER TABLE ... DETACH PARTITION` without `CONCURRENTLY`.
+    ///
+    /// Why: it takes ACCESS EXCLUSIVE on the parent: every query on the partitioned table waits.
+    ///
+    /// Fix: `DETACH PARTITION ... CONCURRENTLY` (PostgreSQL 14+, outside a transaction).
+    PartitionDetachBlocking = "partition.detach_blocking", Fail;
+    /// `TRUNCATE ... CASCADE`.
+    ///
+    /// Why: it silently empties every table that references this one.
+    ///
+    /// Fix: truncate the tables you mean, by name.
+    TableTruncateCascade = "table.truncate_cascade", Fail;
+    /// A statement that takes an ACCESS EXCLUSIVE or SHARE lock on an existing table without a
+    /// `SET lock_timeout` earlier in the migration.
+    ///
+    /// Why: the ALTER waits behind any long query, and every other query queues behind the
+    /// ALTER: a one-millisecond change becomes an outage.
+    ///
+    /// Fix: `SET lock_timeout = '2s';` at the top (retry on timeout), or `--assume-timeouts`
+    /// when the migration runner's role already sets it.
+    TimeoutLock = "timeout.lock", Fail;
+    /// A blocking statement on an existing table without a `SET statement_timeout` first.
+    ///
+    /// Why: a statement that turns out slow keeps its lock for as long as it runs.
+    ///
+    /// Fix: `SET statement_timeout = '5min';` (or `--assume-timeouts`).
+    TimeoutStatement = "timeout.statement", Warn;
+
+    // ---- expand / contract -------------------------------------------------------------
+    /// `DROP COLUMN` on an existing table.
+    ///
+    /// Why: code still running from the previous release reads the column and starts failing.
+    ///
+    /// Fix: a contract step: stop reading it first, ship the drop once the expand phase has
+    /// been live long enough (`-- migration-gate: phase=contract`, `--phase-policy`).
+    ColumnDrop = "column.drop", Fail;
+    /// `DROP TABLE` of a table that existed before this migration.
+    ///
+    /// Why: the previous release still reads it; the data is gone for good.
+    ///
+    /// Fix: a contract step, as for column.drop.
+    TableDrop = "table.drop", Fail;
+    /// `ALTER TABLE ... RENAME COLUMN`.
+    ///
+    /// Why: the running release queries the old name and fails until the new code is live.
+    ///
+    /// Fix: add the new column, dual-write, backfill, switch reads, drop the old (or a view).
+    ColumnRename = "column.rename", Fail;
+    /// `ALTER TABLE ... RENAME TO` of an existing table.
+    ///
+    /// Why: as for column.rename.
+    ///
+    /// Fix: create the new table (or an updatable view under the old name), migrate, drop.
+    TableRename = "table.rename", Fail;
+    /// `DROP DATABASE` inside a migration.
+    ///
+    /// Why: there is no undo.
+    ///
+    /// Fix: never from a migration.
+    DatabaseDrop = "database.drop", Fail;
+    /// `ALTER COLUMN ... DROP NOT NULL`.
+    ///
+    /// Why: readers that assume the column is never NULL break when NULLs appear.
+    ///
+    /// Fix: make sure every reader handles NULL first.
+    ColumnDropNotNull = "column.drop_not_null", Warn;
+    /// The migration's phase (expand or contract) against `--phase-policy`: a contract
+    /// migration ships only when its expand counterpart has been live for `--min-expand-age`
+    /// (7 days by default) and the dropped columns had no reads in that window.
+    ///
+    /// Why: contract steps are the ones that break the previous release and cannot be rolled
+    /// back.
+    ///
+    /// Fix: wait, or provide the evidence (`--expand-applied-at`, `--database-url` with the
+    /// migrations table and pg_stat_statements).
+    PhasePolicy = "phase.policy", Fail;
+
+    // ---- enums -------------------------------------------------------------------------
+    /// `ALTER TYPE ... ADD VALUE` inside a transaction on PostgreSQL before 12, or a new enum
+    /// value used in the same transaction that added it (any version).
+    ///
+    /// Why: PostgreSQL refuses both ("cannot run inside a transaction block" / "unsafe use of
+    /// new value").
+    ///
+    /// Fix: run it in a non-transactional migration, and use the value in a later one.
+    EnumAddValueInTransaction = "enum.add_value_in_transaction", Fail;
+    /// `ALTER TYPE ... ADD VALUE` without `BEFORE`/`AFTER`.
+    ///
+    /// Why: the value is appended, which changes what `<`/`>`/`ORDER BY` on the enum mean.
+    ///
+    /// Fix: say where it goes: `ADD VALUE 'x' BEFORE 'y'`.
+    EnumValueOrder = "enum.value_order", Warn;
+
+    // ---- transactions and robustness ---------------------------------------------------
+    /// `BEGIN`/`COMMIT` in a file that the migration runner already wraps in a transaction.
+    ///
+    /// Why: the inner BEGIN only warns; the inner COMMIT ends the runner's transaction early,
+    /// so a later failure leaves the migration half-applied.
+    ///
+    /// Fix: delete the explicit BEGIN/COMMIT.
+    TransactionNesting = "transaction.nesting", Warn;
+    /// A `BEGIN` with no matching `COMMIT` in the same file.
+    ///
+    /// Why: the runner's connection ends with the migration rolled back or holding locks.
+    ///
+    /// Fix: add the COMMIT.
+    TransactionUncommitted = "transaction.uncommitted", Fail;
+    /// A non-idempotent statement (`CREATE ... ` without `IF NOT EXISTS`, `DROP ...` without
+    /// `IF EXISTS`) in a migration that does not run in a transaction.
+    ///
+    /// Why: if the migration fails halfway, re-running it fails on the statements that already
+    /// took effect.
+    ///
+    /// Fix: `IF [NOT] EXISTS`, or run the migration in a transaction.
+    StatementIdempotent = "statement.idempotent", Warn;
+    /// The same column assigned or declared twice in one statement.
+    ///
+    /// Why: PostgreSQL rejects it at run time ("specified more than once").
+    ///
+    /// Fix: remove the duplicate.
+    ColumnDuplicate = "column.duplicate", Fail;
+    /// An identifier longer than 63 bytes.
+    ///
+    /// Why: PostgreSQL silently truncates it, so later statements that use the full name fail
+    /// or hit a different object.
+    ///
+    /// Fix: shorten it.
+    IdentifierTooLong = "identifier.too_long", Warn;
+    /// A table created or referenced without a schema (opt-in: `--enable schema.qualified`).
+    ///
+    /// Why: the object lands wherever `search_path` points on the migrating connection.
+    ///
+    /// Fix: qualify it: `public.orders`.
+    SchemaQualified = "schema.qualified", OptIn;
+
+    // ---- column types (warnings) -------------------------------------------------------
+    /// `char(n)` / `character(n)` columns.
+    ///
+    /// Why: blank-padded, no faster than text, and surprising in comparisons.
+    ///
+    /// Fix: `text` (with a CHECK on length if needed).
+    TypeChar = "type.char", Warn;
+    /// `varchar(n)` columns.
+    ///
+    /// Why: raising the limit later can rewrite older tables; a CHECK is cheaper to change.
+    ///
+    /// Fix: `text` with `CHECK (length(col) <= n)`.
+    TypeVarchar = "type.varchar", Warn;
+    /// `timestamp` (without time zone) columns.
+    ///
+    /// Why: values lose their offset; every reader has to guess the zone.
+    ///
+    /// Fix: `timestamptz`.
+    TypeTimestamp = "type.timestamp", Warn;
+    /// `serial`/`bigserial`/`smallserial` columns.
+    ///
+    /// Why: the sequence is a separate object with its own ownership and permissions.
+    ///
+    /// Fix: `bigint GENERATED BY DEFAULT AS IDENTITY`.
+    TypeSerial = "type.serial", Warn;
+    /// `int`/`smallint`/`serial` primary keys and key-like columns (`id`, `*_id`).
+    ///
+    /// Why: 2^31 rows arrive sooner than expected; widening later is a full rewrite.
+    ///
+    /// Fix: `bigint` (identity).
+    TypeIntKey = "type.int_key", Warn;
+    /// `json` columns.
+    ///
+    /// Why: `json` has no equality operator (DISTINCT, UNIQUE, some ORMs break) and is
+    /// re-parsed on every access.
+    ///
+    /// Fix: `jsonb`.
+    TypeJson = "type.json", Warn;
+
+    // ---- dry run -----------------------------------------------------------------------
+    /// The throwaway copy the dry run applies to: how it was made.
+    ///
+    /// Why: a schema-only copy has no rows, so durations and rewrites are not representative.
+    ///
+    /// Fix: let migration-gate be the only session on the source database while it copies
+    /// (`CREATE DATABASE ... TEMPLATE` needs that), or accept the schema-only fallback.
+    DryrunCopy = "dryrun.copy", Warn;
+    /// Every pending statement applied on the copy without error.
+    ///
+    /// Why: a migration that fails on a copy of the real schema fails in production.
+    ///
+    /// Fix: the PostgreSQL error and the file:line of the statement are in the message.
+    DryrunApply = "dryrun.apply", Fail;
+    /// A statement rewrote a table that had rows (its relfilenode changed).
+    ///
+    /// Why: a rewrite holds ACCESS EXCLUSIVE for a time proportional to the table's size.
+    ///
+    /// Fix: see column.type_change / column.add_volatile_default.
+    DryrunRewrite = "dryrun.rewrite", Fail;
+    /// A statement held a lock that blocks writes or reads (SHARE or stronger) on an existing
+    /// table with rows while doing work that grows with the table (rewrite, index build,
+    /// validation scan), or for longer than `--max-lock-hold`.
+    ///
+    /// Why: this is the outage: every session touching that table waits.
+    ///
+    /// Fix: the lint finding on the same statement says how to rewrite it.
+    DryrunBlockingLock = "dryrun.blocking_lock", Fail;
+    /// With `--with-load N`: the longest time a concurrent session was blocked.
+    ///
+    /// Why: measured, not inferred: this is what users of the service would feel.
+    ///
+    /// Fix: shorten or split the statement that blocked; the check names it.
+    DryrunBlocked = "dryrun.blocked", Fail;
+    /// The down migrations applied in reverse, and the schema after up+down equals the schema
+    /// before (pg_dump --schema-only, column order within a table ignored).
+    ///
+    /// Why: a rollback that fails or leaves a different schema is no rollback.
+    ///
+    /// Fix: the message lists the statement that failed or the schema lines that differ.
+    DryrunRollback = "dryrun.rollback", Fail;
+    /// The throwaway copy was dropped.
+    ///
+    /// Why: abandoned copies fill the disk of the server you tested on.
+    ///
+    /// Fix: drop the database named in the message.
+    DryrunCleanup = "dryrun.cleanup", Fail;
+
+    // ---- parity ------------------------------------------------------------------------
+    /// Shadow-read parity: the fraction of keys whose old and new rows hash equal, against
+    /// `--min-parity`.
+    ///
+    /// Why: a dual-write or backfill that missed rows shows up here before the read switch.
+    ///
+    /// Fix: the message samples mismatching keys; re-run the backfill for them.
+    ParityRows = "parity.rows", Fail;
+}
+
+impl CheckId {
+    /// The first paragraph of the doc: one line for SARIF and `--help`.
+    pub fn summary(self) -> &'static str {
+        self.doc().split("\n\n").next().unwrap_or("").trim()
+    }
+
+    pub fn from_id(id: &str) -> Option<CheckId> {
+        CheckId::ALL.iter().copied().find(|c| c.as_str() == id)
+    }
+
+    /// Ids of the lint rules (everything but the dry-run and parity checks).
+    pub fn is_lint_rule(self) -> bool {
+        !self.as_str().starts_with("dryrun.") && !self.as_str().starts_with("parity.")
+    }
+}
+
+/// Serializes a check id as its string (for data payloads).
+pub fn serialize_id<S: serde::Serializer>(id: &CheckId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(id.as_str())
+}
+
+/// SARIF rule help for every check.
+pub fn rule_docs() -> Vec<RuleDoc> {
+    CheckId::ALL
+        .iter()
+        .map(|c| {
+            let doc = c.doc();
+            let help = doc
+                .split_once("\n\n")
+                .map(|(_, rest)| rest.replace('\n', " ").trim().to_owned());
+            RuleDoc {
+                id: c.as_str().to_owned(),
+                summary: c.summary().replace('\n', " "),
+                help,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_match_the_schema_pattern() {
+        let mut seen = std::collections::HashSet::new();
+        for c in CheckId::ALL {
+            let id = c.as_str();
+            assert!(seen.insert(id), "duplicate id {id}");
+            let mut parts = id.split(['.', '/']);
+            let first = parts.next().expect("non-empty");
+            assert!(
+                first.starts_with(|ch: char| ch.is_ascii_lowercase())
+                    && first
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "_-".contains(ch)),
+                "{id}"
+            );
+            for p in parts {
+                assert!(
+                    !p.is_empty()
+                        && p.chars().all(|ch| ch.is_ascii_lowercase()
+                            || ch.is_ascii_digit()
+                            || "_-".contains(ch)),
+                    "{id}"
+                );
+            }
+            assert_eq!(CheckId::from_id(id), Some(*c));
+        }
+    }
+
+    #[test]
+    fn every_check_documents_what_why_and_fix() {
+        for c in CheckId::ALL {
+            let doc = c.doc();
+            assert!(!c.summary().is_empty(), "{}", c.as_str());
+            assert!(doc.contains("Why:"), "{} lacks Why", c.as_str());
+            assert!(doc.contains("Fix:"), "{} lacks Fix", c.as_str());
+        }
+        assert_eq!(rule_docs().len(), CheckId::ALL.len());
+    }
+}

@@ -1,0 +1,246 @@
+//! The command line as the user typed it (clap): `lint`, `dry-run`, `parity`, and the
+//! options they share. Checked, ready-to-use values are built from it in each command.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gatehouse::CommonArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "migration-gate",
+    version,
+    about = "Judges PostgreSQL schema migrations: static hazards, expand/contract phases, real locks in a dry run, shadow-read parity",
+    after_help = concat!(
+        "Examples:\n",
+        "  migration-gate lint examples/bad-release/migrations\n",
+        "  migration-gate dry-run --database-url postgres://app@127.0.0.1/app --with-load 4 migrations/\n",
+        "  migration-gate parity --database-url \"$DB\" --old 'SELECT id, email FROM users' \\\n",
+        "      --new 'SELECT id, email FROM users_v2' --key id\n\n",
+        "Each check id's what/why/fix: docs/migration-gate.md, or --format sarif (rule help).\n\n",
+    ),
+    after_long_help = None,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Lint migration files as a history: parse with PostgreSQL's parser, flag hazards
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  migration-gate lint examples/release/migrations\n",
+        "  migration-gate lint --since 20240101000000 --format github db/migrations/\n",
+        "  migration-gate lint --template-var Namespace=auth supabase/migrations\n\n",
+        "PATHs are files or directories; a directory is read as one history ordered by the\n",
+        "version prefix of Flyway (V1__x.sql), golang-migrate (0001_x.up.sql), diesel/sqlx\n",
+        "(2024..._x/up.sql, 2024..._x.sql). Directives in SQL comments:\n",
+        "  -- migration-gate: phase=contract | phase=expand\n",
+        "  -- migration-gate: no-transaction\n",
+        "  -- migration-gate: ignore=index.create_blocking   (the next statement)\n",
+        "  -- migration-gate: ignore-file=type.varchar        (the whole file)\n\n",
+        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
+        "Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG, NO_COLOR, TRACEPARENT, OTEL_EXPORTER_OTLP_ENDPOINT."
+    ))]
+    Lint(LintArgs),
+
+    /// Apply pending migrations to a throwaway copy and record real locks, rewrites, timing
+    #[command(name = "dry-run", after_help = concat!(
+        "Example:\n",
+        "  migration-gate dry-run --database-url postgres://postgres@127.0.0.1:5432/app \\\n",
+        "      --with-load 4 examples/bad-release/migrations\n\n",
+        "The copy is CREATE DATABASE <name> TEMPLATE <source> (the source must have no other\n",
+        "sessions), else a schema-only pg_dump | psql restore (--copy schema). It is dropped\n",
+        "afterwards whatever happens, Ctrl-C included. The source is only read.\n\n",
+        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
+        "Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG, NO_COLOR, TRACEPARENT, OTEL_EXPORTER_OTLP_ENDPOINT."
+    ))]
+    DryRun(DryRunArgs),
+
+    /// Shadow-read parity: compare the old and new read path row by row, by key and hash
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  migration-gate parity --database-url postgres://app@127.0.0.1/app \\\n",
+        "      --old 'SELECT id, email FROM users' --new 'SELECT id, lower(email) FROM users_v2' \\\n",
+        "      --key id --min-parity 0.999\n\n",
+        "Both queries must return the key columns by the names given in --key and the compared\n",
+        "columns in the same order; rows are compared by the md5 of their text form, on the\n",
+        "server, in key order, in chunks: nothing is loaded into memory.\n\n",
+        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
+        "Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG, NO_COLOR, TRACEPARENT, OTEL_EXPORTER_OTLP_ENDPOINT."
+    ))]
+    Parity(ParityArgs),
+}
+
+/// How the migration runner wraps each file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum TransactionMode {
+    /// From the layout and its markers (metadata.toml, `-- no-transaction`, ...): in a
+    /// transaction unless marked otherwise
+    #[default]
+    Auto,
+    /// Every file runs in a transaction
+    Always,
+    /// No file runs in a transaction (statements autocommit)
+    Never,
+}
+
+/// What `lint` and `dry-run` both read.
+#[derive(Debug, Clone, Args)]
+pub struct MigrationArgs {
+    /// Migration files or directories (`-` reads one file from stdin)
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Render Go template placeholders: `{{ index .Options "NAME" }}` and `{{ .NAME }}`
+    /// become VALUE (repeatable)
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub template_var: Vec<String>,
+
+    /// How the migration runner wraps each file in a transaction
+    #[arg(long, value_enum, default_value_t = TransactionMode::Auto)]
+    pub transaction: TransactionMode,
+
+    /// Migrations with a version below VERSION are history only: read for context, not judged
+    /// (lint) or treated as applied (dry-run)
+    #[arg(long, value_name = "VERSION")]
+    pub since: Option<String>,
+
+    /// Every up migration needs a down migration; a missing one is an error (exit 2)
+    #[arg(long)]
+    pub require_down: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub migrations: MigrationArgs,
+
+    /// PostgreSQL major version the migrations will run on (changes what rewrites or fails)
+    #[arg(long, value_name = "N", default_value_t = 15)]
+    pub pg_version: u32,
+
+    /// The runner's connection already sets lock_timeout and statement_timeout
+    #[arg(long)]
+    pub assume_timeouts: bool,
+
+    /// Turn a check off (repeatable), e.g. --disable type.varchar
+    #[arg(long, value_name = "ID")]
+    pub disable: Vec<String>,
+
+    /// Turn an opt-in check on (repeatable), e.g. --enable schema.qualified
+    #[arg(long, value_name = "ID")]
+    pub enable: Vec<String>,
+
+    /// Report a check as a warning instead of a failure (repeatable)
+    #[arg(long, value_name = "ID")]
+    pub warn: Vec<String>,
+
+    #[command(flatten)]
+    pub phase: PhaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PhaseArgs {
+    /// Enforce expand/contract: a contract migration ships only once its expand phase has
+    /// been live for --min-expand-age and the dropped columns had no reads since
+    #[arg(long)]
+    pub phase_policy: bool,
+
+    /// When the expand phase went live (RFC 3339 or YYYY-MM-DD); else read from the
+    /// migrations table through --database-url
+    #[arg(long, value_name = "TIME")]
+    pub expand_applied_at: Option<String>,
+
+    /// How long the expand phase must have been live before a contract migration ships
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = gatehouse::duration::duration_arg)]
+    pub min_expand_age: Duration,
+
+    /// Database to read the migrations table and pg_stat_statements from (phase policy)
+    #[arg(long, value_name = "URL", env = "MIGRATION_GATE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// How the dry run copies the source database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum CopyMethod {
+    /// TEMPLATE copy; schema-only restore when other sessions use the source
+    #[default]
+    Auto,
+    /// CREATE DATABASE ... TEMPLATE source (with data; needs the source to be idle)
+    Template,
+    /// pg_dump --schema-only | psql into an empty database (no rows)
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct DryRunArgs {
+    #[command(flatten)]
+    pub migrations: MigrationArgs,
+
+    /// The source database (never written); needs CREATEDB
+    #[arg(long, value_name = "URL", env = "MIGRATION_GATE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// How to make the throwaway copy
+    #[arg(long, value_enum, default_value_t = CopyMethod::Auto)]
+    pub copy: CopyMethod,
+
+    /// Run N concurrent sessions reading and writing the touched tables during the run and
+    /// measure the longest time any was blocked
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub with_load: u32,
+
+    /// Fail when a --with-load session was blocked longer than this
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = gatehouse::duration::duration_arg)]
+    pub max_blocked: Duration,
+
+    /// Fail when any statement holds a lock blocking writes on an existing table this long
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = gatehouse::duration::duration_arg)]
+    pub max_lock_hold: Duration,
+
+    /// Skip applying the down migrations after the up migrations
+    #[arg(long)]
+    pub no_rollback: bool,
+
+    /// Keep the copy (for debugging); its name is in the report
+    #[arg(long)]
+    pub keep_copy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ParityArgs {
+    /// The database both queries run in (read-only: one REPEATABLE READ READ ONLY transaction)
+    #[arg(long, value_name = "URL", env = "MIGRATION_GATE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// The old read path: a SELECT returning the key columns and the compared columns
+    #[arg(long, value_name = "QUERY")]
+    pub old: String,
+
+    /// The new read path, returning the same columns in the same order
+    #[arg(long, value_name = "QUERY")]
+    pub new: String,
+
+    /// Key columns (comma-separated), present in both queries under these names
+    #[arg(long, value_name = "COLS", value_delimiter = ',', required = true)]
+    pub key: Vec<String>,
+
+    /// Fail when the matching fraction is below this (0..=1)
+    #[arg(long, value_name = "FRACTION", default_value_t = 1.0)]
+    pub min_parity: f64,
+
+    /// Rows per chunk (each chunk reports its key range and mismatches)
+    #[arg(long, value_name = "ROWS", default_value_t = 100_000)]
+    pub chunk_size: u64,
+
+    /// How many mismatching keys to list
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub sample: u32,
+}

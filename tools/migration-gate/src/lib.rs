@@ -1,0 +1,44 @@
+//! migration-gate: judges PostgreSQL schema migrations statically (`lint`), on a throwaway
+//! copy of a real database (`dry-run`), and by shadow-read parity (`parity`).
+//!
+//! `run` dispatches on the subcommand and always returns a report; errors become
+//! `result: "error"` with a one-line message.
+
+pub mod catalog;
+pub mod checks;
+pub mod cli;
+pub mod error;
+pub mod lint;
+pub mod pg;
+pub mod phase;
+pub mod rules;
+pub mod source;
+pub mod sql;
+pub mod template;
+
+use gatehouse::{Report, RuleDoc};
+
+pub use checks::CheckId;
+
+/// The tool's name in reports and on stderr.
+pub const AGENT: &str = "migration-gate";
+
+/// Runs the chosen command.
+pub async fn run(cli: &cli::Cli) -> Report {
+    match &cli.command {
+        cli::Command::Lint(args) => lint::run(args).await,
+        cli::Command::DryRun(_args) => todo_report("dry-run"),
+        cli::Command::Parity(_args) => todo_report("parity"),
+    }
+}
+
+fn todo_report(action: &str) -> Report {
+    let mut b = Report::start(AGENT, action);
+    b.error("usage", "not yet");
+    b.finish()
+}
+
+/// SARIF rule help for every check id.
+pub fn rule_docs() -> Vec<RuleDoc> {
+    checks::rule_docs()
+}

@@ -1,0 +1,235 @@
+//! The `lint` command: reads the history, runs the rules, applies the phase policy, and
+//! turns findings into the report (checks with file:line:col, per-migration data, evidence).
+
+use std::collections::{BTreeMap, HashSet};
+
+use gatehouse::{Check, Evidence, Location, Report, ReportBuilder, Status};
+use serde_json::json;
+
+use crate::checks::CheckId;
+use crate::cli::LintArgs;
+use crate::error::{Error, Result};
+use crate::rules::{Finding, Linter, MigrationOutcome, Options};
+use crate::source::{self, Migration, Phase};
+use crate::AGENT;
+
+pub async fn run(args: &LintArgs) -> Report {
+    let mut b = Report::start(AGENT, "lint");
+    if let Err(e) = lint(args, &mut b).await {
+        b.failure(&e);
+    }
+    b.finish()
+}
+
+/// Parses `--disable/--enable/--warn` ids.
+pub fn id_set(flag: &'static str, ids: &[String]) -> Result<HashSet<CheckId>> {
+    ids.iter()
+        .flat_map(|s| s.split(','))
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            CheckId::from_id(s.trim()).ok_or_else(|| Error::Usage {
+                flag,
+                message: format!("unknown check id {s:?} (see docs/migration-gate.md)"),
+            })
+        })
+        .collect()
+}
+
+/// The result of linting a history, shared with `dry-run`.
+pub struct Linted {
+    pub migrations: Vec<Migration>,
+    pub outcomes: Vec<MigrationOutcome>,
+    pub findings: Vec<Finding>,
+    /// Checks that ran (for the ok rows).
+    pub active: Vec<CheckId>,
+}
+
+pub fn lint_history(migrations: Vec<Migration>, opts: Options) -> Linted {
+    let _s = gatehouse::trace::step("lint");
+    let mut linter = Linter::new(opts);
+    let outcomes: Vec<MigrationOutcome> = migrations
+        .iter()
+        .enumerate()
+        .map(|(i, m)| linter.migration(i, m))
+        .collect();
+    let active = CheckId::ALL
+        .iter()
+        .copied()
+        .filter(|c| c.is_lint_rule() && linter.is_active(*c))
+        .collect();
+    Linted {
+        migrations,
+        outcomes,
+        findings: linter.into_findings(),
+        active,
+    }
+}
+
+async fn lint(args: &LintArgs, b: &mut ReportBuilder) -> Result<()> {
+    let opts = Options {
+        pg_version: args.pg_version,
+        assume_timeouts: args.assume_timeouts,
+        disabled: id_set("--disable", &args.disable)?,
+        enabled: id_set("--enable", &args.enable)?,
+        warn: id_set("--warn", &args.warn)?,
+        phase_policy: args.phase.phase_policy,
+    };
+    let migrations = source::discover(&args.migrations)?;
+    let linted = lint_history(migrations, opts);
+    let syntax = add_syntax_checks(&linted, b);
+    let policy_checks = if args.phase.phase_policy {
+        crate::phase::judge(&args.phase, &linted).await?
+    } else {
+        Vec::new()
+    };
+    add_findings(&linted, b);
+    b.checks(policy_checks);
+    add_evidence(&linted, b);
+    b.data(data(&linted));
+    b.summary(summary(&linted));
+    if let Some(e) = syntax {
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// One `sql.parse` check per file PostgreSQL's parser rejects; the first becomes the error.
+pub fn add_syntax_checks(linted: &Linted, b: &mut ReportBuilder) -> Option<Error> {
+    let mut first = None;
+    let mut count = 0usize;
+    for o in &linted.outcomes {
+        for f in [&o.up, &o.down].into_iter().flatten() {
+            if let Some((line, column, message)) = &f.syntax_error {
+                count += 1;
+                b.check(
+                    Check::fail(CheckId::SqlParse.as_str(), message.clone())
+                        .with_location(Location::at(f.file.clone(), *line, *column)),
+                );
+                first.get_or_insert_with(|| (f.file.clone(), *line, *column, message.clone()));
+            }
+        }
+    }
+    let statements: usize = linted
+        .outcomes
+        .iter()
+        .flat_map(|o| [&o.up, &o.down])
+        .flatten()
+        .map(|f| f.statements)
+        .sum();
+    if count == 0 {
+        b.check(
+            Check::ok(CheckId::SqlParse.as_str())
+                .with_observed(statements as u64)
+                .with_message(format!("{statements} statements parsed by PostgreSQL's parser")),
+        );
+    }
+    first.map(|(file, line, column, message)| Error::Syntax {
+        file,
+        line,
+        column,
+        message: if count > 1 {
+            format!("{message} (and {} more files PostgreSQL's parser rejects)", count - 1)
+        } else {
+            message
+        },
+    })
+}
+
+pub fn add_findings(linted: &Linted, b: &mut ReportBuilder) {
+    let mut fired = HashSet::new();
+    for f in &linted.findings {
+        fired.insert(f.id);
+        b.check(
+            gatehouse::Check::new(f.id.as_str(), f.status)
+                .with_message(f.message.clone())
+                .with_location(Location::at(f.file.clone(), f.line, f.column)),
+        );
+    }
+    for id in &linted.active {
+        if !fired.contains(id) && *id != CheckId::SqlParse && *id != CheckId::PhasePolicy {
+            b.check(Check::ok(id.as_str()));
+        }
+    }
+}
+
+fn add_evidence(linted: &Linted, b: &mut ReportBuilder) {
+    for m in &linted.migrations {
+        for f in [&m.up, &m.down].into_iter().flatten() {
+            b.evidence(Evidence {
+                path: f.label.clone(),
+                sha256: f.sha256.clone(),
+                bytes: f.bytes,
+            });
+        }
+    }
+}
+
+pub fn summary(linted: &Linted) -> String {
+    let fails = linted.findings.iter().filter(|f| f.status == Status::Fail).count();
+    let warns = linted.findings.iter().filter(|f| f.status == Status::Warn).count();
+    let judged = linted.migrations.iter().filter(|m| !m.history_only).count();
+    let statements: usize = linted
+        .outcomes
+        .iter()
+        .filter_map(|o| o.up.as_ref())
+        .map(|f| f.statements)
+        .sum();
+    format!(
+        "{judged} {} ({statements} statements): {fails} {}, {warns} {}",
+        gatehouse::plural(judged, "migration", "migrations"),
+        gatehouse::plural(fails, "hazard", "hazards"),
+        gatehouse::plural(warns, "warning", "warnings"),
+    )
+}
+
+pub fn data(linted: &Linted) -> serde_json::Value {
+    let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &linted.findings {
+        *by_rule.entry(f.id.as_str()).or_default() += 1;
+    }
+    let mut per_migration: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
+    for f in &linted.findings {
+        per_migration.entry(f.migration).or_default().push(f);
+    }
+    let migrations: Vec<serde_json::Value> = linted
+        .migrations
+        .iter()
+        .zip(&linted.outcomes)
+        .enumerate()
+        .map(|(i, (m, o))| {
+            let findings = per_migration.get(&i).map_or(0, Vec::len);
+            json!({
+                "name": m.name,
+                "version": m.version,
+                "layout": m.layout,
+                "up": m.up.as_ref().map(|f| f.label.clone()),
+                "down": m.down.as_ref().map(|f| f.label.clone()),
+                "in_transaction": m.in_transaction,
+                "judged": !m.history_only,
+                "templated": m.up.as_ref().is_some_and(|f| f.rendered.is_templated()),
+                "phase": o.phase,
+                "phase_source": o.phase_source,
+                "contract_objects": o.contract_objects,
+                "statements": o.up.as_ref().map_or(0, |f| f.statements),
+                "findings": findings,
+            })
+        })
+        .collect();
+    let contract = linted
+        .outcomes
+        .iter()
+        .zip(&linted.migrations)
+        .filter(|(o, m)| o.phase == Phase::Contract && !m.history_only)
+        .count();
+    json!({
+        "migrations": migrations,
+        "counts": {
+            "migrations": linted.migrations.len(),
+            "judged": linted.migrations.iter().filter(|m| !m.history_only).count(),
+            "contract": contract,
+            "fail": linted.findings.iter().filter(|f| f.status == Status::Fail).count(),
+            "warn": linted.findings.iter().filter(|f| f.status == Status::Warn).count(),
+        },
+        "findings_by_check": by_rule,
+    })
+}

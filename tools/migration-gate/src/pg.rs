@@ -1,0 +1,194 @@
+//! Connecting to PostgreSQL: parses `--database-url` (URL or key/value form), connects with a
+//! timeout, and turns failures into one-line errors that name the server but never the
+//! password (wrong password, unreachable, missing database).
+
+use std::time::Duration;
+
+use tokio_postgres::config::Host;
+use tokio_postgres::{Client, Config, NoTls};
+
+use crate::error::{Error, Result};
+
+/// A parsed `--database-url`: the config plus how errors name it.
+#[derive(Clone)]
+pub struct Target {
+    pub config: Config,
+    /// `host:port/dbname`, never the password.
+    pub server: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.server)
+    }
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Target> {
+        let mut config: Config = url.parse().map_err(|e: tokio_postgres::Error| Error::Url {
+            url: gatehouse::redact::redact(url).into_owned(),
+            message: e.to_string(),
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("migration-gate");
+        }
+        if config.get_user().is_none()
+            && let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER"))
+        {
+            config.user(&user);
+        }
+        if config.get_password().is_none()
+            && let Ok(pw) = std::env::var("PGPASSWORD")
+        {
+            config.password(pw);
+        }
+        let server = describe(&config);
+        Ok(Target { config, server })
+    }
+
+    pub fn dbname(&self) -> String {
+        self.config
+            .get_dbname()
+            .map(str::to_owned)
+            .or_else(|| self.config.get_user().map(str::to_owned))
+            .unwrap_or_else(|| "postgres".to_owned())
+    }
+
+    /// The same server, another database.
+    pub fn with_db(&self, db: &str) -> Target {
+        let mut config = self.config.clone();
+        config.dbname(db);
+        let server = describe(&config);
+        Target { config, server }
+    }
+
+    pub fn user(&self) -> String {
+        self.config.get_user().unwrap_or("postgres").to_owned()
+    }
+
+    pub async fn connect(&self) -> Result<Client> {
+        let (client, connection) = self
+            .config
+            .connect(NoTls)
+            .await
+            .map_err(|e| connect_error(&self.server, &self.user(), &e))?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection ended: {e}");
+            }
+        });
+        Ok(client)
+    }
+
+    /// A query failure on this server as an [`Error::Database`].
+    pub fn error(&self, what: impl Into<String>, e: &tokio_postgres::Error) -> Error {
+        Error::Database {
+            server: self.server.clone(),
+            what: what.into(),
+            message: db_message(e),
+        }
+    }
+}
+
+fn describe(c: &Config) -> String {
+    let host = c
+        .get_hosts()
+        .first()
+        .map_or_else(|| "localhost".to_owned(), |h| match h {
+            Host::Tcp(h) => h.clone(),
+            Host::Unix(p) => p.display().to_string(),
+        });
+    let port = c.get_ports().first().copied().unwrap_or(5432);
+    let db = c
+        .get_dbname()
+        .or_else(|| c.get_user())
+        .unwrap_or("postgres");
+    format!("{host}:{port}/{db}")
+}
+
+/// The server's message (with its SQLSTATE), or the error chain, on one line.
+pub fn db_message(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut m = format!("{} ({})", db.message(), db.code().code());
+        if let Some(d) = db.detail() {
+            m.push_str(&format!("; {d}"));
+        }
+        return gatehouse::redact::redact(&m.replace('\n', " ")).into_owned();
+    }
+    let mut m = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !m.contains(&t) {
+            m.push_str(&format!(": {t}"));
+        }
+        src = s.source();
+    }
+    gatehouse::redact::redact(&m.replace('\n', " ")).into_owned()
+}
+
+fn connect_error(server: &str, user: &str, e: &tokio_postgres::Error) -> Error {
+    use tokio_postgres::error::SqlState;
+    let message = db_message(e);
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+            return Error::Auth {
+                server: server.to_owned(),
+                user: user.to_owned(),
+                message,
+            };
+        }
+        return Error::Database {
+            server: server.to_owned(),
+            what: "cannot connect".to_owned(),
+            message,
+        };
+    }
+    if message.contains("password") || message.contains("authentication") {
+        return Error::Auth {
+            server: server.to_owned(),
+            user: user.to_owned(),
+            message,
+        };
+    }
+    Error::Unreachable {
+        server: server.to_owned(),
+        message,
+    }
+}
+
+/// `"name"` with quotes doubled.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `'text'` with quotes doubled.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_described_without_passwords() {
+        let t = Target::parse("postgres://app:s3cret@db.internal:6543/orders").expect("parses");
+        assert_eq!(t.server, "db.internal:6543/orders");
+        assert_eq!(format!("{t:?}"), "db.internal:6543/orders");
+        let e = Target::parse("postgres://app:s3cret@db:notaport/x").expect_err("bad port");
+        let line = e.to_string();
+        assert!(!line.contains("s3cret"), "{line}");
+        assert!(line.starts_with("--database-url postgres://app:***@"), "{line}");
+    }
+
+    #[test]
+    fn identifiers_and_literals_are_quoted() {
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_literal("it's"), "'it''s'");
+    }
+}
