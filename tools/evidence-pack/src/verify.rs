@@ -198,7 +198,7 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
                 Some((sha, n)) if *sha != f.sha256 || *n != f.bytes => {
                     mismatched += 1;
                     fail(b, CheckId::Digest, Some(&f.path), format!(
-                        "{}: sha256 {} ({} bytes) does not match {MANIFEST} ({} , {} bytes): the file was changed",
+                        "{}: sha256 {} ({} bytes) does not match {MANIFEST} ({}, {} bytes): the file was changed",
                         f.path, short(sha), n, short(&f.sha256), f.bytes
                     ));
                 }

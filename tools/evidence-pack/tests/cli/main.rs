@@ -2,3 +2,5 @@
 
 mod util;
 mod gate;
+mod build;
+mod verify;
