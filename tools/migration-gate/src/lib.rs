@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod checks;
 pub mod cli;
+pub mod dryrun;
 pub mod error;
 pub mod lint;
 pub mod pg;
@@ -27,7 +28,7 @@ pub const AGENT: &str = "migration-gate";
 pub async fn run(cli: &cli::Cli) -> Report {
     match &cli.command {
         cli::Command::Lint(args) => lint::run(args).await,
-        cli::Command::DryRun(_args) => todo_report("dry-run"),
+        cli::Command::DryRun(args) => dryrun::run(args).await,
         cli::Command::Parity(_args) => todo_report("parity"),
     }
 }

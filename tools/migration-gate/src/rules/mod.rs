@@ -56,6 +56,8 @@ pub struct StatementFacts {
     pub heavy: bool,
     /// Must run outside a transaction block (CONCURRENTLY, ALTER TYPE ADD VALUE before 12).
     pub no_transaction: bool,
+    /// BEGIN/COMMIT/ROLLBACK written in the file.
+    pub transaction_control: bool,
 }
 
 /// The linted shape of one migration file.

@@ -313,6 +313,7 @@ pub fn analyze(ctx: &mut Ctx<'_>, catalog: &mut Catalog, s: &Statement, apply: b
         tables: fx.tables,
         heavy: fx.heavy,
         no_transaction: fx.no_tx,
+        transaction_control: matches!(s.node, NodeEnum::TransactionStmt(_)),
     }
 }
 

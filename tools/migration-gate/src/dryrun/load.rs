@@ -1,0 +1,163 @@
+//! `--with-load N`: N sessions that read (`SELECT 1 FROM t LIMIT 1`) and write
+//! (`DELETE FROM t WHERE false`, which takes the ROW EXCLUSIVE lock every write takes, and
+//! changes nothing) the touched tables in a loop while the migration runs. Each query carries
+//! a tag (`/* mg-load N */`) so the observer, which sees sessions waiting on a lock in
+//! `pg_stat_activity`, can tell exactly which query was blocked; that query's latency is the
+//! blocked time, attributed to the migration statement running when the wait was seen.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::task::JoinHandle;
+
+use crate::error::Result;
+use crate::pg::{quote_ident, Target};
+
+/// What every session and the observer share.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// (pid, query tag) seen waiting on a lock → the statement index it was first seen under.
+    flagged: BTreeMap<(i32, u64), usize>,
+    /// Statement index → (longest blocked ms, blocked queries).
+    pub blocked: BTreeMap<usize, (f64, u64)>,
+    pub queries: u64,
+    pub errors: u64,
+}
+
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    /// The statement the migration is running now (index into the dry run's list).
+    pub current: Arc<AtomicUsize>,
+    pub shared: Arc<Mutex<Shared>>,
+    pub pids: Vec<i32>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+/// Sessions' summary.
+#[derive(Debug, Clone, Default)]
+pub struct LoadStats {
+    pub sessions: usize,
+    pub queries: u64,
+    pub errors: u64,
+    pub blocked: BTreeMap<usize, (f64, u64)>,
+}
+
+fn quote_table(name: &str) -> String {
+    match name.split_once('.') {
+        Some((s, t)) => format!("{}.{}", quote_ident(s), quote_ident(t)),
+        None => quote_ident(name),
+    }
+}
+
+impl Load {
+    pub async fn start(target: &Target, tables: &[String], sessions: u32) -> Result<Load> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let current = Arc::new(AtomicUsize::new(usize::MAX));
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let mut pids = Vec::new();
+        let mut handles = Vec::new();
+        for i in 0..sessions {
+            let client = target.connect().await?;
+            let pid: i32 = client
+                .query_one("SELECT pg_backend_pid()", &[])
+                .await
+                .map_err(|e| target.error("starting a load session", &e))?
+                .get(0);
+            pids.push(pid);
+            let mut tables: Vec<String> = tables.iter().map(|t| quote_table(t)).collect();
+            // Spread the sessions over the tables.
+            if !tables.is_empty() {
+                let n = tables.len();
+                tables.rotate_left(i as usize % n);
+            }
+            let stop = Arc::clone(&stop);
+            let shared = Arc::clone(&shared);
+            let writer = i % 2 == 0;
+            handles.push(tokio::spawn(async move {
+                let mut seq: u64 = 0;
+                let mut gone: HashSet<String> = HashSet::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let live: Vec<&String> = tables.iter().filter(|t| !gone.contains(*t)).collect();
+                    if live.is_empty() {
+                        // Nothing left to load (all dropped or renamed): idle until stopped.
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        continue;
+                    }
+                    for t in live {
+                        seq += 1;
+                        let sql = if writer {
+                            format!("/* mg-load {seq} */ DELETE FROM {t} WHERE false")
+                        } else {
+                            format!("/* mg-load {seq} */ SELECT 1 FROM {t} LIMIT 1")
+                        };
+                        let started = Instant::now();
+                        let r = client.simple_query(&sql).await;
+                        let ms = started.elapsed().as_secs_f64() * 1000.0;
+                        let mut s = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        s.queries += 1;
+                        if let Some(stmt) = s.flagged.remove(&(pid, seq)) {
+                            let e = s.blocked.entry(stmt).or_insert((0.0, 0));
+                            e.0 = e.0.max(ms);
+                            e.1 += 1;
+                        }
+                        if let Err(e) = r {
+                            s.errors += 1;
+                            if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
+                                gone.insert(t.clone());
+                            }
+                        }
+                        drop(s);
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                    }
+                }
+            }));
+        }
+        Ok(Load {
+            stop,
+            current,
+            shared,
+            pids,
+            handles,
+        })
+    }
+
+    /// Marks the queries the observer saw waiting on a lock: `(pid, query text)`.
+    pub fn flag(&self, waiting: &[(i32, String)]) {
+        let stmt = self.current.load(Ordering::Relaxed);
+        let mut s = self
+            .shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (pid, query) in waiting {
+            if let Some(seq) = query
+                .strip_prefix("/* mg-load ")
+                .and_then(|r| r.split_once(' '))
+                .and_then(|(n, _)| n.parse::<u64>().ok())
+            {
+                s.flagged.entry((*pid, seq)).or_insert(stmt);
+            }
+        }
+    }
+
+    pub async fn stop(self) -> LoadStats {
+        self.stop.store(true, Ordering::Relaxed);
+        let sessions = self.handles.len();
+        for h in self.handles {
+            let _ = h.await;
+        }
+        let s = self
+            .shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        LoadStats {
+            sessions,
+            queries: s.queries,
+            errors: s.errors,
+            blocked: s.blocked.clone(),
+        }
+    }
+}

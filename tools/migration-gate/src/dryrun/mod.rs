@@ -1,0 +1,724 @@
+//! The `dry-run` command: copies the source database (TEMPLATE, or a schema-only restore),
+//! applies the pending migrations statement by statement while watching locks, rewrites and
+//! (with `--with-load`) blocked sessions, applies the down migrations in reverse and compares
+//! the schema, and drops the copy whatever happens, Ctrl-C included. The source is only read.
+
+mod apply;
+mod load;
+mod tools;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use gatehouse::{Check, Location, Report, ReportBuilder, Section, Status};
+use serde_json::json;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_postgres::Client;
+
+use apply::{Applied, Observer, BLOCKS_WRITES};
+use load::{Load, LoadStats};
+
+use crate::checks::CheckId;
+use crate::cli::{CopyMethod, DryRunArgs};
+use crate::error::{Error, Result};
+use crate::lint::{self, Linted};
+use crate::pg::{quote_ident, Target};
+use crate::rules::Options;
+use crate::source::{self, Migration, VersionKey};
+use crate::AGENT;
+
+pub async fn run(args: &DryRunArgs) -> Report {
+    let mut b = Report::start(AGENT, "dry-run");
+    if let Err(e) = dry_run(args, &mut b).await {
+        b.failure(&e);
+    }
+    b.finish()
+}
+
+/// Refuses files whose template placeholders were not rendered: they are not SQL yet.
+fn refuse_templates(migrations: &[Migration]) -> Result<()> {
+    for m in migrations {
+        for f in [&m.up, &m.down].into_iter().flatten() {
+            if let Some(p) = f.rendered.unrendered().next() {
+                let (line, column) = gatehouse::input::line_col(f.rendered.original.as_bytes(), p.offset);
+                return Err(Error::Template {
+                    file: f.label.clone(),
+                    line,
+                    column,
+                    placeholder: p.text.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn connect_admin(target: &Target) -> Result<(Target, Client)> {
+    let admin = target.with_db("postgres");
+    match admin.connect().await {
+        Ok(c) => Ok((admin, c)),
+        Err(Error::Database { .. }) => {
+            let t1 = target.with_db("template1");
+            let c = t1.connect().await?;
+            Ok((t1, c))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn copy_name() -> String {
+    let rand: [u8; 4] = gatehouse::trace::random_nonzero();
+    format!("mg_dryrun_{}_{}", std::process::id(), gatehouse::hash::hex(&rand))
+}
+
+async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
+    let migrations = source::discover(&args.migrations)?;
+    refuse_templates(&migrations)?;
+    let target = Target::parse(&args.database_url)?;
+    let source_db = target.dbname();
+    let (admin_target, admin) = {
+        let _s = gatehouse::trace::step("connect");
+        connect_admin(&target).await?
+    };
+    let version: i32 = admin
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .map_err(|e| admin_target.error("reading the server version", &e))?
+        .get(0);
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&source_db])
+        .await
+        .map_err(|e| admin_target.error("looking up the source database", &e))?;
+    if exists.is_none() {
+        return Err(Error::Database {
+            server: target.server.clone(),
+            what: "source database".to_owned(),
+            message: format!("database {source_db:?} does not exist"),
+        });
+    }
+    let pg_major = u32::try_from(version / 10000).unwrap_or(15);
+    let linted = lint::lint_history(
+        migrations,
+        Options {
+            pg_version: pg_major,
+            ..Options::default()
+        },
+    );
+    if let Some(e) = lint::add_syntax_checks(&linted, b) {
+        return Err(e);
+    }
+
+    // Register for Ctrl-C / SIGTERM before anything exists that would need cleaning up.
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| Error::Tool {
+        program: "signal".to_owned(),
+        message: e.to_string(),
+    })?;
+    let mut term = signal(SignalKind::terminate()).map_err(|e| Error::Tool {
+        program: "signal".to_owned(),
+        message: e.to_string(),
+    })?;
+    let copy = copy_name();
+    let work = async {
+        let method = create_copy(&admin, &admin_target, &target, &copy, args.copy).await?;
+        let copy_target = target.with_db(&copy);
+        b.check(match method {
+            CopyMethod::Template => Check::ok(CheckId::DryrunCopy.as_str()).with_message(format!(
+                "copy {copy} of {source_db} made with CREATE DATABASE ... TEMPLATE (schema and rows)"
+            )),
+            _ => Check::warn(
+                CheckId::DryrunCopy.as_str(),
+                format!("copy {copy} of {source_db} is schema-only (the source had other sessions, or --copy schema): no rows, so durations and rewrites are not representative"),
+            ),
+        });
+        apply_all(args, &copy_target, &linted, method, b).await
+    };
+    let outcome = tokio::select! {
+        r = work => r,
+        _ = int.recv() => Err(Error::Interrupted { detail: format!(" (SIGINT); copy {copy} dropped") }),
+        _ = term.recv() => Err(Error::Interrupted { detail: format!(" (SIGTERM); copy {copy} dropped") }),
+    };
+    // Whatever happened: drop the copy.
+    if args.keep_copy {
+        b.check(Check::warn(
+            CheckId::DryrunCleanup.as_str(),
+            format!("copy {copy} kept (--keep-copy); drop it with DROP DATABASE {copy}"),
+        ));
+    } else {
+        let _s = gatehouse::trace::step("drop-copy");
+        let force = if version >= 130_000 { " WITH (FORCE)" } else { "" };
+        let dropped = admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {}{force}", quote_ident(&copy)))
+            .await;
+        b.check(match dropped {
+            Ok(()) => Check::ok(CheckId::DryrunCleanup.as_str())
+                .with_message(format!("copy {copy} dropped")),
+            Err(e) => Check::fail(
+                CheckId::DryrunCleanup.as_str(),
+                format!("copy {copy} could not be dropped: {}; drop it by hand", crate::pg::db_message(&e)),
+            ),
+        });
+    }
+    outcome
+}
+
+async fn create_copy(
+    admin: &Client,
+    admin_target: &Target,
+    source: &Target,
+    copy: &str,
+    method: CopyMethod,
+) -> Result<CopyMethod> {
+    let _s = gatehouse::trace::step("copy");
+    let src = source.dbname();
+    if method != CopyMethod::Schema {
+        let sql = format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote_ident(copy),
+            quote_ident(&src)
+        );
+        match admin.batch_execute(&sql).await {
+            Ok(()) => return Ok(CopyMethod::Template),
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE) => {
+                if method == CopyMethod::Template {
+                    return Err(Error::Database {
+                        server: source.server.clone(),
+                        what: "copying with CREATE DATABASE ... TEMPLATE".to_owned(),
+                        message: format!(
+                            "{src:?} has other sessions, and a template copy needs it idle; stop them, or use --copy schema (no rows)"
+                        ),
+                    });
+                }
+                tracing::warn!("{src} has other sessions: falling back to a schema-only copy");
+            }
+            Err(e) => return Err(admin_target.error(format!("CREATE DATABASE {copy} TEMPLATE {src}"), &e)),
+        }
+    }
+    admin
+        .batch_execute(&format!("CREATE DATABASE {}", quote_ident(copy)))
+        .await
+        .map_err(|e| admin_target.error(format!("CREATE DATABASE {copy}"), &e))?;
+    let dump = tools::dump_schema(source).await?;
+    tools::restore_schema(&source.with_db(copy), dump).await?;
+    Ok(CopyMethod::Schema)
+}
+
+/// Versions the runner's table in the copy says are applied.
+async fn applied_versions(target: &Target, client: &Client) -> Result<(Vec<VersionKey>, Option<VersionKey>, Option<&'static str>)> {
+    let tables: &[(&str, &str, &'static str)] = &[
+        ("__diesel_schema_migrations", "version::text", "diesel"),
+        ("_sqlx_migrations", "version::text", "sqlx"),
+        ("flyway_schema_history", "version::text", "flyway"),
+    ];
+    let mut versions = Vec::new();
+    let mut runner = None;
+    for (table, col, name) in tables {
+        let exists: Option<String> = client
+            .query_one("SELECT to_regclass($1)::text", &[table])
+            .await
+            .map_err(|e| target.error("looking for the migrations table", &e))?
+            .get(0);
+        if exists.is_some() {
+            let rows = client
+                .query(&format!("SELECT {col} FROM {table} WHERE {col} IS NOT NULL"), &[])
+                .await
+                .map_err(|e| target.error(format!("reading {table}"), &e))?;
+            versions.extend(rows.iter().map(|r| VersionKey::new(&r.get::<_, String>(0))));
+            runner = Some(*name);
+        }
+    }
+    // golang-migrate keeps only the latest version: everything up to it is applied.
+    let mut upto = None;
+    let exists: Option<String> = client
+        .query_one("SELECT to_regclass('schema_migrations')::text", &[])
+        .await
+        .map_err(|e| target.error("looking for the migrations table", &e))?
+        .get(0);
+    if exists.is_some()
+        && let Ok(Some(r)) = client
+            .query_opt("SELECT version::text FROM schema_migrations WHERE NOT dirty", &[])
+            .await
+    {
+        upto = Some(VersionKey::new(&r.get::<_, String>(0)));
+        runner = Some("golang-migrate");
+    }
+    Ok((versions, upto, runner))
+}
+
+fn quote_table(name: &str) -> String {
+    match name.split_once('.') {
+        Some((s, t)) => format!("{}.{}", quote_ident(s), quote_ident(t)),
+        None => quote_ident(name),
+    }
+}
+
+#[expect(clippy::too_many_lines, reason = "the dry run's steps in order; each is short")]
+async fn apply_all(
+    args: &DryRunArgs,
+    copy: &Target,
+    linted: &Linted,
+    method: CopyMethod,
+    b: &mut ReportBuilder,
+) -> Result<()> {
+    let mc = copy.connect().await?;
+    let oc = copy.connect().await?;
+    let pid: i32 = mc
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .map_err(|e| copy.error("connecting to the copy", &e))?
+        .get(0);
+    let (applied_keys, upto, runner) = applied_versions(copy, &oc).await?;
+    let pending: Vec<usize> = linted
+        .migrations
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| {
+            let key = VersionKey::new(&m.version);
+            !m.history_only
+                && m.up.is_some()
+                && !applied_keys.contains(&key)
+                && upto.as_ref().is_none_or(|u| key > *u)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let before = apply::relations(copy, &oc).await?;
+    // Which pre-existing tables hold rows (so a lock on them matters).
+    let mut has_rows: HashMap<String, bool> = HashMap::new();
+    for rel in before.values().filter(|r| r.kind == "r" || r.kind == "m") {
+        let any = oc
+            .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {})", quote_table(&rel.name)), &[])
+            .await
+            .map(|r| r.get::<_, bool>(0))
+            .unwrap_or(false);
+        has_rows.insert(rel.name.clone(), any);
+    }
+    let existing: HashSet<String> = before.values().map(|r| r.name.clone()).collect();
+    let rollback_wanted = !args.no_rollback && pending.iter().any(|&i| linted.migrations[i].down.is_some());
+    let schema_before = if rollback_wanted {
+        Some(tools::normalize(&tools::dump_schema(copy).await?))
+    } else {
+        None
+    };
+
+    // Tables the pending statements lock, for the load sessions.
+    let mut touched: BTreeSet<String> = BTreeSet::new();
+    for &i in &pending {
+        if let Some(up) = &linted.outcomes[i].up {
+            for f in &up.facts {
+                touched.extend(f.tables.iter().filter(|t| existing.contains(*t)).cloned());
+            }
+        }
+    }
+    let load = if args.with_load > 0 && !touched.is_empty() {
+        let touched: Vec<String> = touched.iter().cloned().collect();
+        Some(Load::start(copy, &touched, args.with_load).await?)
+    } else {
+        None
+    };
+
+    let obs = Observer {
+        client: &oc,
+        pid,
+        load: load.as_ref(),
+    };
+    let mut steps: Vec<Applied> = Vec::new();
+    let mut failure: Option<(String, u64, u64, String)> = None;
+    let mut applied_migrations: Vec<usize> = Vec::new();
+    {
+        let _s = gatehouse::trace::step("apply");
+        'migrations: for &i in &pending {
+            let m = &linted.migrations[i];
+            let Some(up) = &linted.outcomes[i].up else { continue };
+            let wrap = m.in_transaction && !up.facts.iter().any(|f| f.transaction_control);
+            if wrap {
+                mc.batch_execute("BEGIN").await.map_err(|e| copy.error("BEGIN", &e))?;
+            }
+            let first_step = steps.len();
+            let mut rels = apply::relations(copy, &mc).await?;
+            for f in &up.facts {
+                let idx = steps.len();
+                if let Some(l) = &load {
+                    l.current.store(idx, std::sync::atomic::Ordering::Relaxed);
+                }
+                let started = Instant::now();
+                let (rows, elapsed, locks, err) = apply::execute(&mc, &obs, &f.sql).await;
+                let after = apply::relations(copy, &mc).await.unwrap_or_else(|_| rels.clone());
+                let (rewrites, rebuilt) = apply::rewritten(&rels, &after);
+                rels = after;
+                let mut step = Applied {
+                    migration: m.name.clone(),
+                    file: f.file.clone(),
+                    line: f.line,
+                    column: f.column,
+                    sql: f.sql.clone(),
+                    duration_ms: elapsed.as_secs_f64() * 1000.0,
+                    rows,
+                    locks: locks.into_iter().collect(),
+                    rewrites,
+                    rebuilt_indexes: rebuilt,
+                    lock_held_ms: elapsed.as_secs_f64() * 1000.0,
+                    error: None,
+                    heavy: f.heavy,
+                    started: Some(started),
+                    in_transaction: wrap,
+                };
+                if let Some(e) = err {
+                    let msg = crate::pg::db_message(&e);
+                    step.error = Some(msg.clone());
+                    steps.push(step);
+                    failure = Some((f.file.clone(), f.line, f.column, msg));
+                    if wrap {
+                        let _ = mc.batch_execute("ROLLBACK").await;
+                    }
+                    break 'migrations;
+                }
+                steps.push(step);
+            }
+            if wrap {
+                let (_, _, _, err) = apply::execute(&mc, &obs, "COMMIT").await;
+                if let Some(e) = err {
+                    failure = Some((m.label(), 0, 0, format!("COMMIT: {}", crate::pg::db_message(&e))));
+                    break 'migrations;
+                }
+                // Locks taken in the transaction were held until now.
+                let now = Instant::now();
+                for s in &mut steps[first_step..] {
+                    if let Some(st) = s.started {
+                        s.lock_held_ms = now.duration_since(st).as_secs_f64() * 1000.0;
+                    }
+                }
+            }
+            applied_migrations.push(i);
+        }
+    }
+    let load_stats = match load {
+        Some(l) => Some(l.stop().await),
+        None => None,
+    };
+
+    judge_steps(args, &steps, &existing, &has_rows, linted, b);
+    match &failure {
+        None => b.check(
+            Check::ok(CheckId::DryrunApply.as_str())
+                .with_observed(steps.len() as u64)
+                .with_message(format!(
+                    "{} statements of {} pending {} applied{}",
+                    steps.len(),
+                    pending.len(),
+                    gatehouse::plural(pending.len(), "migration", "migrations"),
+                    runner.map_or(String::new(), |r| format!(" ({r} migrations table consulted)")),
+                )),
+        ),
+        Some((file, line, column, msg)) => b.check(
+            Check::fail(CheckId::DryrunApply.as_str(), format!("PostgreSQL refused the statement: {msg}"))
+                .with_location(if *line > 0 {
+                    Location::at(file.clone(), *line, *column)
+                } else {
+                    Location::file(file.clone())
+                }),
+        ),
+    };
+    judge_load(args, load_stats.as_ref(), &steps, b);
+
+    // Rollback: down migrations in reverse, then compare the schema.
+    let rollback = if failure.is_some() {
+        b.check(Check::skip(CheckId::DryrunRollback.as_str(), "the up migrations failed"));
+        json!(null)
+    } else if args.no_rollback {
+        b.check(Check::skip(CheckId::DryrunRollback.as_str(), "--no-rollback"));
+        json!(null)
+    } else if let Some(schema_before) = schema_before {
+        let _s = gatehouse::trace::step("rollback");
+        rollback(copy, &mc, linted, &applied_migrations, &schema_before, b).await?
+    } else {
+        b.check(Check::skip(
+            CheckId::DryrunRollback.as_str(),
+            if pending.is_empty() { "no pending migrations" } else { "no down migrations" },
+        ));
+        json!(null)
+    };
+
+    let mut section = Section::new(
+        "Statements (locks observed in pg_locks)",
+        &["where", "statement", "locks", "rewrite", "ms", "rows"],
+    )
+    .with_max_rows(30);
+    for s in &steps {
+        section.row(vec![
+            format!("{}:{}", s.file, s.line),
+            s.sql.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(60).collect(),
+            s.locks
+                .iter()
+                .filter(|l| existing.contains(&l.relation))
+                .map(|l| format!("{} {}", l.mode.trim_end_matches("Lock"), l.relation))
+                .collect::<Vec<_>>()
+                .join(", "),
+            s.rewrites.join(", "),
+            format!("{:.1}", s.duration_ms),
+            s.rows.to_string(),
+        ]);
+    }
+    if !section.rows.is_empty() {
+        b.section(section);
+    }
+    let blocked_of = |i: usize| {
+        load_stats
+            .as_ref()
+            .and_then(|l| l.blocked.get(&i))
+            .map_or(0.0, |(ms, _)| *ms)
+    };
+    let statements: Vec<serde_json::Value> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut v = serde_json::to_value(s).unwrap_or_default();
+            v["blocked_ms"] = json!(round1(blocked_of(i)));
+            v["duration_ms"] = json!(round1(s.duration_ms));
+            v["lock_held_ms"] = json!(round1(s.lock_held_ms));
+            v
+        })
+        .collect();
+    let longest = load_stats
+        .as_ref()
+        .map(|l| l.blocked.values().map(|(ms, _)| *ms).fold(0.0, f64::max));
+    b.data(json!({
+        "copy": { "method": match method { CopyMethod::Template => "template", _ => "schema" } },
+        "runner_table": runner,
+        "pending": pending.iter().map(|&i| linted.migrations[i].name.clone()).collect::<Vec<_>>(),
+        "applied": applied_migrations.iter().map(|&i| linted.migrations[i].name.clone()).collect::<Vec<_>>(),
+        "statements": statements,
+        "load": load_stats.as_ref().map(|l| json!({
+            "sessions": l.sessions,
+            "queries": l.queries,
+            "errors": l.errors,
+            "blocked_queries": l.blocked.values().map(|(_, n)| n).sum::<u64>(),
+            "longest_blocked_ms": round1(longest.unwrap_or(0.0)),
+        })),
+        "rollback": rollback,
+    }));
+    let fails = b.checks_so_far().iter().filter(|c| c.result == Status::Fail).count();
+    b.summary(format!(
+        "{} of {} pending {} applied on a {} copy ({} statements){}{}",
+        applied_migrations.len(),
+        pending.len(),
+        gatehouse::plural(pending.len(), "migration", "migrations"),
+        match method { CopyMethod::Template => "full", _ => "schema-only" },
+        steps.len(),
+        longest.map_or(String::new(), |ms| format!("; longest blocked session {ms:.0} ms")),
+        if fails > 0 { format!("; {fails} failed {}", gatehouse::plural(fails, "check", "checks")) } else { String::new() },
+    ));
+    Ok(())
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// Lint findings at the same place, to say how to fix what the dry run saw.
+fn lint_hint(linted: &Linted, file: &str, line: u64) -> String {
+    let ids: BTreeSet<&str> = linted
+        .findings
+        .iter()
+        .filter(|f| f.file == file && f.line <= line + 1 && f.line + 1 >= line && f.status == Status::Fail)
+        .filter(|f| !f.id.as_str().starts_with("timeout."))
+        .map(|f| f.id.as_str())
+        .collect();
+    if ids.is_empty() {
+        String::new()
+    } else {
+        format!(" (lint: {})", ids.into_iter().collect::<Vec<_>>().join(", "))
+    }
+}
+
+fn judge_steps(
+    args: &DryRunArgs,
+    steps: &[Applied],
+    existing: &HashSet<String>,
+    has_rows: &HashMap<String, bool>,
+    linted: &Linted,
+    b: &mut ReportBuilder,
+) {
+    let mut rewrite_fail = false;
+    let mut lock_fail = false;
+    for s in steps {
+        let loc = Location::at(s.file.clone(), s.line, s.column);
+        let with_rows: Vec<&String> = s
+            .rewrites
+            .iter()
+            .filter(|t| has_rows.get(*t).copied().unwrap_or(false))
+            .collect();
+        if !with_rows.is_empty() {
+            rewrite_fail = true;
+            b.check(
+                Check::fail(
+                    CheckId::DryrunRewrite.as_str(),
+                    format!(
+                        "rewrote {} (relfilenode changed) in {:.0} ms{}",
+                        with_rows.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                        s.duration_ms,
+                        lint_hint(linted, &s.file, s.line)
+                    ),
+                )
+                .with_location(loc.clone()),
+            );
+        }
+        let blocking: Vec<&apply::Lock> = s
+            .locks
+            .iter()
+            .filter(|l| {
+                BLOCKS_WRITES.contains(&l.mode.as_str())
+                    && existing.contains(&l.relation)
+                    && has_rows.get(&l.relation).copied().unwrap_or(false)
+            })
+            .collect();
+        if blocking.is_empty() {
+            continue;
+        }
+        let long = Duration::from_secs_f64(s.lock_held_ms / 1000.0) >= args.max_lock_hold;
+        if s.heavy || !s.rewrites.is_empty() || long {
+            lock_fail = true;
+            let what = blocking
+                .iter()
+                .map(|l| format!("{} on {}", l.mode, l.relation))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let why = if long {
+                format!("held {:.0} ms (--max-lock-hold {})", s.lock_held_ms, gatehouse::duration::format_duration(args.max_lock_hold))
+            } else {
+                format!(
+                    "held {:.0} ms while doing work that grows with the table (here {:.0} ms; longer on production data)",
+                    s.lock_held_ms, s.duration_ms
+                )
+            };
+            b.check(
+                Check::fail(
+                    CheckId::DryrunBlockingLock.as_str(),
+                    format!("took {what}: {why}{}", lint_hint(linted, &s.file, s.line)),
+                )
+                .with_location(loc),
+            );
+        }
+    }
+    if !rewrite_fail {
+        b.check(Check::ok(CheckId::DryrunRewrite.as_str()).with_message("no table with rows was rewritten"));
+    }
+    if !lock_fail {
+        b.check(
+            Check::ok(CheckId::DryrunBlockingLock.as_str())
+                .with_message("no write-blocking lock held on a table with rows during heavy work"),
+        );
+    }
+}
+
+fn judge_load(args: &DryRunArgs, load: Option<&LoadStats>, steps: &[Applied], b: &mut ReportBuilder) {
+    let Some(l) = load else {
+        b.check(Check::skip(
+            CheckId::DryrunBlocked.as_str(),
+            if args.with_load > 0 {
+                "no existing table is touched: nothing to load"
+            } else {
+                "no --with-load"
+            },
+        ));
+        return;
+    };
+    let worst = l
+        .blocked
+        .iter()
+        .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0));
+    let limit_ms = args.max_blocked.as_secs_f64() * 1000.0;
+    let mut check = match worst {
+        Some((&i, &(ms, n))) => {
+            let mut c = Check::at_most(CheckId::DryrunBlocked.as_str(), round1(ms), limit_ms).with_message(format!(
+                "{} of {} load queries waited on a lock; the longest {:.0} ms, behind {}",
+                l.blocked.values().map(|(_, n)| n).sum::<u64>(),
+                l.queries,
+                ms,
+                steps.get(i).map_or_else(|| "COMMIT".to_owned(), |s| format!("{}:{}", s.file, s.line)),
+            ));
+            if let Some(s) = steps.get(i) {
+                c = c.with_location(Location::at(s.file.clone(), s.line, s.column));
+            }
+            tracing::debug!("{n} blocked queries behind statement {i}");
+            c
+        }
+        None => Check::at_most(CheckId::DryrunBlocked.as_str(), 0.0, limit_ms).with_message(format!(
+            "{} load sessions, {} queries: none waited on a lock",
+            l.sessions, l.queries
+        )),
+    };
+    if check.result == Status::Ok && worst.is_some() {
+        check.result = Status::Warn;
+    }
+    b.check(check);
+}
+
+async fn rollback(
+    copy: &Target,
+    mc: &Client,
+    linted: &Linted,
+    applied: &[usize],
+    schema_before: &[String],
+    b: &mut ReportBuilder,
+) -> Result<serde_json::Value> {
+    let missing: Vec<String> = applied
+        .iter()
+        .filter(|&&i| linted.migrations[i].down.is_none())
+        .map(|&i| linted.migrations[i].name.clone())
+        .collect();
+    for &i in applied.iter().rev() {
+        let m = &linted.migrations[i];
+        let Some(down) = &linted.outcomes[i].down else { continue };
+        let wrap = m.in_transaction && !down.facts.iter().any(|f| f.transaction_control);
+        if wrap {
+            mc.batch_execute("BEGIN").await.map_err(|e| copy.error("BEGIN", &e))?;
+        }
+        for f in &down.facts {
+            if let Err(e) = mc.simple_query(&f.sql).await {
+                if wrap {
+                    let _ = mc.batch_execute("ROLLBACK").await;
+                }
+                let msg = crate::pg::db_message(&e);
+                b.check(
+                    Check::fail(CheckId::DryrunRollback.as_str(), format!("down migration failed: {msg}"))
+                        .with_location(Location::at(f.file.clone(), f.line, f.column)),
+                );
+                return Ok(json!({ "applied": false, "error": msg }));
+            }
+        }
+        if wrap {
+            mc.batch_execute("COMMIT").await.map_err(|e| copy.error("COMMIT", &e))?;
+        }
+    }
+    let after = tools::normalize(&tools::dump_schema(copy).await?);
+    let (gone, new) = tools::diff(schema_before, &after);
+    let first_line = |s: &String| s.lines().next().unwrap_or("").to_owned();
+    if missing.is_empty() && gone.is_empty() && new.is_empty() {
+        b.check(
+            Check::ok(CheckId::DryrunRollback.as_str())
+                .with_message(format!("{} down migrations applied in reverse; schema equals the schema before", applied.len())),
+        );
+    } else if !gone.is_empty() || !new.is_empty() {
+        let mut parts = Vec::new();
+        if !gone.is_empty() {
+            parts.push(format!("missing after rollback: {}", gone.iter().take(3).map(first_line).collect::<Vec<_>>().join(" | ")));
+        }
+        if !new.is_empty() {
+            parts.push(format!("left behind: {}", new.iter().take(3).map(first_line).collect::<Vec<_>>().join(" | ")));
+        }
+        b.check(Check::fail(
+            CheckId::DryrunRollback.as_str(),
+            format!("schema after up+down differs from before ({} statements): {}", gone.len() + new.len(), parts.join("; ")),
+        ));
+    } else {
+        b.check(Check::warn(
+            CheckId::DryrunRollback.as_str(),
+            format!("schema restored, but {} {} no down migration: {}", missing.len(), gatehouse::plural(missing.len(), "migration has", "migrations have"), missing.join(", ")),
+        ));
+    }
+    Ok(json!({
+        "applied": true,
+        "missing_down": missing,
+        "missing_after": gone,
+        "left_behind": new,
+    }))
+}
