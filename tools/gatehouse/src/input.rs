@@ -149,7 +149,7 @@ pub fn read_limited(source: &Source, limit: u64) -> Result<Input, InputError> {
         Source::Stdin => {
             std::io::stdin()
                 .lock()
-                .take(limit + 1)
+                .take(limit.saturating_add(1))
                 .read_to_end(&mut bytes)
                 .map_err(read_err)?;
         }
@@ -162,7 +162,7 @@ pub fn read_limited(source: &Source, limit: u64) -> Result<Input, InputError> {
             if meta.len() > limit {
                 return Err(InputError::TooLarge { path: label, limit });
             }
-            file.take(limit + 1)
+            file.take(limit.saturating_add(1))
                 .read_to_end(&mut bytes)
                 .map_err(read_err)?;
         }
@@ -267,7 +267,7 @@ pub fn read_reports(source: &Source) -> Result<Vec<Report>, InputError> {
         return Err(InputError::invalid(input.label(), "holds no reports"));
     }
     for r in &reports {
-        if !r.schema.starts_with("gatehouse.report/") {
+        if r.schema != crate::report::SCHEMA {
             return Err(InputError::invalid(
                 input.label(),
                 format!(

@@ -54,14 +54,16 @@ pub fn init(agent: &'static str, common: &CommonArgs) {
     let color = color_enabled(std::io::stderr().is_terminal());
     let installed = match common.log_format {
         LogFormat::Text => tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
+            .with_writer(|| RedactingStderr)
+            .log_internal_errors(false)
             .with_max_level(level)
             .with_ansi(color)
             .event_format(Line { agent, color })
             .try_init()
             .is_ok(),
         LogFormat::Json => tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
+            .with_writer(|| RedactingStderr)
+            .log_internal_errors(false)
             .with_max_level(level)
             .with_ansi(false)
             .json()
@@ -73,6 +75,25 @@ pub fn init(agent: &'static str, common: &CommonArgs) {
     };
     if installed && let Some(c) = complaint {
         tracing::warn!("{c}");
+    }
+}
+
+/// stderr with secrets masked. tracing-subscriber formats each event into one buffer and
+/// writes it in one call, so each write is a whole line; a closed stderr is ignored.
+struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let _ = std::io::stderr()
+            .lock()
+            .write_all(crate::redact::redact(&text).as_bytes());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
     }
 }
 

@@ -164,24 +164,26 @@ impl Check {
         Check::new(id, Status::Skip).with_message(message)
     }
 
-    /// A numeric comparison: `fail` when `observed > limit`, else `ok`.
+    /// A numeric comparison: `fail` when `observed > limit`, else `ok`. A value that is not
+    /// a number (NaN, say an empty histogram's p99) fails: a gate never passes on no data.
     pub fn at_most(id: impl Into<String>, observed: f64, limit: f64) -> Self {
-        let result = if observed > limit {
-            Status::Fail
-        } else {
-            Status::Ok
-        };
-        Check::new(id, result).with_numbers(observed, limit)
+        Check::compare(id, observed, limit, observed <= limit)
     }
 
-    /// A numeric comparison: `fail` when `observed < limit`, else `ok`.
+    /// A numeric comparison: `fail` when `observed < limit`, else `ok`; NaN fails.
     pub fn at_least(id: impl Into<String>, observed: f64, limit: f64) -> Self {
-        let result = if observed < limit {
-            Status::Fail
+        Check::compare(id, observed, limit, observed >= limit)
+    }
+
+    fn compare(id: impl Into<String>, observed: f64, limit: f64, holds: bool) -> Self {
+        let status = if holds { Status::Ok } else { Status::Fail };
+        let c = Check::new(id, status).with_numbers(observed, limit);
+        if observed.is_nan() || limit.is_nan() {
+            c.with_status(Status::Fail)
+                .with_message("no number to compare (NaN)")
         } else {
-            Status::Ok
-        };
-        Check::new(id, result).with_numbers(observed, limit)
+            c
+        }
     }
 
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
@@ -532,6 +534,14 @@ mod tests {
             serde_json::to_string(&c).expect("serializes"),
             r#"{"id":"budget.x","result":"fail","observed":1,"limit":0}"#
         );
+    }
+
+    #[test]
+    fn nan_never_passes_a_comparison() {
+        assert_eq!(Check::at_most("x", f64::NAN, 1.0).result, Status::Fail);
+        assert_eq!(Check::at_least("x", f64::NAN, 1.0).result, Status::Fail);
+        assert_eq!(Check::at_least("x", 2.0, f64::NAN).result, Status::Fail);
+        assert_eq!(Check::at_least("x", 2.0, 1.0).result, Status::Ok);
     }
 
     #[test]

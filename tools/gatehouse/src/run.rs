@@ -46,11 +46,8 @@ pub fn init(agent: &'static str, common: &CommonArgs) {
 
 /// Prints the report in the chosen format and returns the exit code for its result.
 pub fn emit(common: &CommonArgs, report: Report, rules: &[RuleDoc]) -> ExitCode {
-    let report = finalize(common, report);
-    let mut code = report.result.exit_code();
-    if write_report_file(common, &report).is_err() {
-        code = 2;
-    }
+    let report = write_report_file(common, finalize(common, report));
+    let code = report.result.exit_code();
     let format = common.format.resolve(std::io::stdout().is_terminal());
     let opts = RenderOptions {
         color: crate::log::color_enabled(std::io::stdout().is_terminal()),
@@ -64,11 +61,8 @@ pub fn emit(common: &CommonArgs, report: Report, rules: &[RuleDoc]) -> ExitCode 
 /// For commands that generate an artifact: the artifact goes to stdout (when the tool was
 /// not given `-o`), the report only to `--report FILE`.
 pub fn emit_artifact(common: &CommonArgs, report: Report, artifact: Option<&[u8]>) -> ExitCode {
-    let report = finalize(common, report);
-    let mut code = report.result.exit_code();
-    if write_report_file(common, &report).is_err() {
-        code = 2;
-    }
+    let report = write_report_file(common, finalize(common, report));
+    let code = report.result.exit_code();
     if let (Some(bytes), Outcome::Ok | Outcome::Fail) = (artifact, report.result) {
         stdout(bytes);
     }
@@ -76,30 +70,65 @@ pub fn emit_artifact(common: &CommonArgs, report: Report, artifact: Option<&[u8]
     ExitCode::from(code)
 }
 
+/// Fills the phase and removes secrets from everything the report carries, so no renderer
+/// and no `--report` file can show one; prints the error line of a run that cannot judge.
 fn finalize(common: &CommonArgs, mut report: Report) -> Report {
     if report.phase.is_none() {
         report.phase.clone_from(&common.phase);
     }
+    scrub(&mut report.summary);
+    for c in &mut report.checks {
+        if let Some(m) = &mut c.message {
+            scrub(m);
+        }
+        if let Some(l) = &mut c.location {
+            scrub(&mut l.file);
+        }
+    }
+    for s in &mut report.sections {
+        s.rows.iter_mut().flatten().for_each(scrub);
+    }
+    redact_json(&mut report.data);
     if let Some(err) = &mut report.error {
-        err.message = redact(&err.message).into_owned();
+        scrub(&mut err.message);
         error_line(&report.agent, &err.message);
     }
-    report.summary = redact(&report.summary).into_owned();
     report
 }
 
-fn write_report_file(common: &CommonArgs, report: &Report) -> Result<(), ()> {
+fn scrub(s: &mut String) {
+    if let std::borrow::Cow::Owned(clean) = redact(s) {
+        *s = clean;
+    }
+}
+
+fn redact_json(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => scrub(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        serde_json::Value::Object(map) => map.values_mut().for_each(redact_json),
+        _ => {}
+    }
+}
+
+/// Writes `--report FILE`. When that fails the run could not deliver its verdict, so the
+/// report itself becomes an error (and says why) before anything is rendered.
+fn write_report_file(common: &CommonArgs, mut report: Report) -> Report {
     let Some(path) = &common.report else {
-        return Ok(());
+        return report;
     };
-    let mut text = serde_json::to_string_pretty(report).map_err(|_| ())?;
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
-    write_atomic(path, text.as_bytes()).map_err(|e| {
-        error_line(
-            &report.agent,
-            &format!("{}: cannot write the report: {e}", path.display()),
-        );
-    })
+    if let Err(e) = write_atomic(path, text.as_bytes()) {
+        let message = format!("{}: cannot write the report: {e}", path.display());
+        error_line(&report.agent, &message);
+        report.result = Outcome::Error;
+        report.error = Some(crate::report::ErrorInfo {
+            kind: "io".to_owned(),
+            message,
+        });
+    }
+    report
 }
 
 /// Writes a file via a temporary sibling and a rename, so readers never see half a file
@@ -115,7 +144,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        // create_new: never follow a symlink planted at the temporary name.
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -148,5 +181,41 @@ fn export(report: &Report) {
     match crate::otlp::export_run(report, &crate::trace::recorded_steps()) {
         Ok(_) => {}
         Err(e) => tracing::warn!("{e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::Section;
+    use crate::report::Check;
+
+    #[test]
+    fn nothing_in_a_report_keeps_a_password() {
+        let mut b = Report::start("t", "a");
+        b.check(Check::fail("db.reach", "cannot connect to postgres://app:hunter2@db/app"))
+            .data(serde_json::json!({"url": "postgres://app:hunter2@db/app", "list": ["password=hunter2"]}))
+            .summary("dsn host=db password=hunter2");
+        let mut s = Section::new("x", &["url"]);
+        s.row(vec!["redis://:hunter2@r:6379".into()]);
+        b.section(s);
+        let r = finalize(&CommonArgs::default(), b.finish());
+        let all = format!(
+            "{} {:?}",
+            serde_json::to_string(&r).expect("json"),
+            r.sections
+        );
+        assert!(!all.contains("hunter2"), "{all}");
+    }
+
+    #[test]
+    fn an_unwritable_report_file_turns_the_run_into_an_error() {
+        let common = CommonArgs {
+            report: Some("/nonexistent-dir/r.json".into()),
+            ..CommonArgs::default()
+        };
+        let r = write_report_file(&common, Report::start("t", "a").finish());
+        assert_eq!(r.result, Outcome::Error);
+        assert_eq!(r.error.as_ref().map(|e| e.kind.as_str()), Some("io"));
     }
 }

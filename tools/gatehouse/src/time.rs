@@ -140,6 +140,9 @@ impl Timestamp {
                 }
                 let oh: i64 = digits(&hhmm[0..2]).ok_or_else(err)?;
                 let om: i64 = digits(&hhmm[3..5]).ok_or_else(err)?;
+                if oh > 23 || om > 59 {
+                    return Err(err());
+                }
                 sign * (oh * 3600 + om * 60) * 1000
             }
         };

@@ -100,7 +100,9 @@ fn xml(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\n' => out.push_str("&#10;"),
-            '\t' | '\r' => out.push(ch),
+            // Attribute normalisation would turn raw tabs and CRs into spaces.
+            '\t' => out.push_str("&#9;"),
+            '\r' => out.push_str("&#13;"),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
             c => out.push(c),
         }

@@ -45,7 +45,7 @@ pub(super) fn render(report: &Report) -> String {
             let loc = c
                 .location
                 .as_ref()
-                .map(|l| format!("`{}`", cell(&l.to_string())))
+                .map(|l| format!("`{}`", code(&l.to_string())))
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
@@ -111,12 +111,25 @@ fn section(out: &mut String, s: &Section) {
 }
 
 /// Makes text safe inside a table cell: pipes escaped, newlines as `<br>`, HTML inert.
+///
+/// Also no accidental `@mention` (an npm scope such as `@babel/core` would ping a user)
+/// and no `#123` issue link.
 fn cell(s: &str) -> String {
     s.replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")
         .replace("\r\n", "<br>")
         .replace('\n', "<br>")
+        .replace('@', "&#64;")
+        .replace('#', "&#35;")
+}
+
+/// Text inside a code span: entities would show literally, so only the pipe, newlines and
+/// backticks are changed.
+fn code(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
+        .replace('`', "'")
 }
 
 #[cfg(test)]

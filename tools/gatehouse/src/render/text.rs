@@ -42,6 +42,20 @@ impl Paint {
     }
 }
 
+/// Text from inputs may carry escape sequences or carriage returns that would rewrite the
+/// terminal (hiding a FAIL line); show them as visible escapes instead.
+fn safe(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 pub(super) fn render(report: &Report, opts: RenderOptions) -> String {
     let p = Paint { on: opts.color };
     let mut out = String::new();
@@ -50,7 +64,7 @@ pub(super) fn render(report: &Report, opts: RenderOptions) -> String {
         "{} {}  {}",
         p.bold(&report.title()),
         p.outcome(report.result),
-        report.summary
+        safe(&report.summary)
     );
     if let Some(err) = &report.error {
         let _ = writeln!(out, "  {} {}", p.dim("error kind:"), err.kind);
@@ -79,17 +93,18 @@ pub(super) fn render(report: &Report, opts: RenderOptions) -> String {
         out.push('\n');
     }
     for c in &shown {
-        let loc = c
-            .location
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let loc = safe(
+            &c.location
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        );
         let line = format!(
             "  {}  {:id_w$}  {:loc_w$}  {}",
             p.status(c.result),
-            c.id,
+            safe(&c.id),
             loc,
-            check_message(c)
+            safe(&check_message(c))
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }
@@ -141,7 +156,7 @@ fn section(out: &mut String, s: &Section, p: &Paint) {
     let fmt_row = |cells: &[String]| {
         let mut line = String::from("  ");
         for (i, w) in widths.iter().enumerate() {
-            let cell = cells.get(i).map_or("", String::as_str);
+            let cell = safe(cells.get(i).map_or("", String::as_str));
             let _ = write!(line, "{cell:w$}  ");
         }
         line.trim_end().to_owned()
