@@ -10,6 +10,7 @@ pub mod cli;
 pub mod dryrun;
 pub mod error;
 pub mod lint;
+pub mod parity;
 pub mod pg;
 pub mod phase;
 pub mod rules;
@@ -29,14 +30,8 @@ pub async fn run(cli: &cli::Cli) -> Report {
     match &cli.command {
         cli::Command::Lint(args) => lint::run(args).await,
         cli::Command::DryRun(args) => dryrun::run(args).await,
-        cli::Command::Parity(_args) => todo_report("parity"),
+        cli::Command::Parity(args) => parity::run(args).await,
     }
-}
-
-fn todo_report(action: &str) -> Report {
-    let mut b = Report::start(AGENT, action);
-    b.error("usage", "not yet");
-    b.finish()
 }
 
 /// SARIF rule help for every check id.
