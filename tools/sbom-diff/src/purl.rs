@@ -1,0 +1,509 @@
+//! Package URLs: parsing and normalisation per the purl specification
+//! (<https://github.com/package-url/purl-spec>), and the identity key components are matched
+//! by. Knows nothing about SBOM formats.
+//!
+//! Normalisation follows the spec's parse algorithm and its per-type rules: the scheme and
+//! type are case-insensitive; namespace and name are lowercased for the types whose
+//! definitions say they are case-insensitive (deb, rpm namespaces, github, pypi, composer, …);
+//! PyPI names also turn `_` into `-`; every component is percent-decoded; qualifier keys are
+//! lowercased, empty values dropped and the list sorted; `.`/`..`/empty subpath segments go.
+
+use std::fmt::{self, Write as _};
+
+/// A parsed, normalised package URL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Purl {
+    pub ty: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub version: Option<String>,
+    /// Sorted by key; keys lowercase, values percent-decoded and non-empty.
+    pub qualifiers: Vec<(String, String)>,
+    pub subpath: Option<String>,
+}
+
+/// Why a string is not a package URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{input:?} is not a package URL: {reason}")]
+pub struct PurlError {
+    pub input: String,
+    pub reason: &'static str,
+}
+
+/// Types whose namespace is case-insensitive and therefore lowercased (purl-spec
+/// `types/*-definition.json`, `namespace_definition.case_sensitive: false`).
+const LOWER_NAMESPACE: &[&str] = &[
+    "alpm",
+    "apk",
+    "bitbucket",
+    "brew",
+    "composer",
+    "deb",
+    "github",
+    "gitlab",
+    "hex",
+    "luarocks",
+    "qpkg",
+    "rpm",
+    "vscode-extension",
+    "yocto",
+];
+
+/// Types whose name is case-insensitive and therefore lowercased.
+const LOWER_NAME: &[&str] = &[
+    "alpm",
+    "apk",
+    "bitbucket",
+    "bitnami",
+    "brew",
+    "chrome-extension",
+    "composer",
+    "deb",
+    "github",
+    "gitlab",
+    "hex",
+    "luarocks",
+    "oci",
+    "otp",
+    "pub",
+    "pypi",
+    "vscode-extension",
+];
+
+/// Qualifiers that tell apart two artifacts which can be installed side by side (so they are
+/// different components, not two versions of one): a Debian/RPM/Alpine multi-arch package,
+/// a Maven classifier (`-sources`, `-linux-x86_64`) or packaging type. Every other qualifier
+/// (`distro`, `epoch`, `repository_url`, `download_url`, `checksum`, `vcs_url`, `file_name`,
+/// syft's `package-id`, …) says where a package came from, not which package it is.
+const IDENTITY_QUALIFIERS: &[&str] = &["arch", "classifier", "type"];
+
+impl Purl {
+    /// Parses and normalises a package URL.
+    pub fn parse(input: &str) -> Result<Purl, PurlError> {
+        let err = |reason| PurlError {
+            input: input.to_owned(),
+            reason,
+        };
+        let s = input.trim();
+        // 1. subpath, from the right.
+        let (s, subpath) = match s.rsplit_once('#') {
+            Some((rest, sub)) => (rest, normalise_subpath(sub)),
+            None => (s, None),
+        };
+        // 2. qualifiers, from the right.
+        let (s, qualifiers) = match s.rsplit_once('?') {
+            Some((rest, q)) => (rest, parse_qualifiers(q).map_err(err)?),
+            None => (s, Vec::new()),
+        };
+        // 3. scheme, from the left; `pkg:/` and `pkg://` are tolerated by the spec.
+        let (scheme, s) = s.split_once(':').ok_or_else(|| err("no `pkg:` scheme"))?;
+        if !scheme.eq_ignore_ascii_case("pkg") {
+            return Err(err("the scheme is not `pkg`"));
+        }
+        let s = s.trim_start_matches('/');
+        // 4. type.
+        let (ty, s) = s.split_once('/').ok_or_else(|| err("no type"))?;
+        let ty = ty.to_ascii_lowercase();
+        if ty.is_empty()
+            || ty.starts_with(|c: char| c.is_ascii_digit())
+            || !ty
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
+        {
+            return Err(err(
+                "the type is empty or holds characters other than a-z 0-9 + . -",
+            ));
+        }
+        let s = s.trim_matches('/');
+        // 5. version: an `@` in the last path segment (an `@` before it is an npm scope).
+        let last_slash = s.rfind('/').map_or(0, |p| p + 1);
+        let (s, version) = match s[last_slash..].rfind('@') {
+            Some(at) => {
+                let at = last_slash + at;
+                let v = decode(&s[at + 1..]);
+                (&s[..at], (!v.is_empty()).then_some(v))
+            }
+            None => (s, None),
+        };
+        // 6. name and namespace.
+        let (ns, name) = match s.rsplit_once('/') {
+            Some((ns, name)) => (Some(ns), name),
+            None => (None, s),
+        };
+        let mut name = decode(name).trim().to_owned();
+        if name.is_empty() {
+            return Err(err("no name"));
+        }
+        let mut namespace = ns
+            .map(|ns| {
+                ns.split('/')
+                    .filter(|seg| !seg.trim().is_empty())
+                    .map(decode)
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .filter(|ns| !ns.is_empty());
+        // 7. per-type rules.
+        if LOWER_NAMESPACE.contains(&ty.as_str()) {
+            namespace = namespace.map(|n| n.to_lowercase());
+        }
+        if LOWER_NAME.contains(&ty.as_str()) {
+            name = name.to_lowercase();
+        }
+        if ty == "pypi" {
+            name = name.replace('_', "-");
+        }
+        Ok(Purl {
+            ty,
+            namespace,
+            name,
+            version,
+            qualifiers,
+            subpath,
+        })
+    }
+
+    pub fn qualifier(&self, key: &str) -> Option<&str> {
+        self.qualifiers
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The identity sbom-diff matches by: type, namespace, name and the qualifiers that
+    /// distinguish co-installable artifacts ([`IDENTITY_QUALIFIERS`]); no version, no subpath.
+    pub fn identity(&self) -> String {
+        let mut key = self.base();
+        let mut sep = '?';
+        for (k, v) in &self.qualifiers {
+            if !IDENTITY_QUALIFIERS.contains(&k.as_str()) {
+                continue;
+            }
+            // `type=jar` is Maven's default packaging: writing it or not is the same artifact.
+            if self.ty == "maven" && k == "type" && v == "jar" {
+                continue;
+            }
+            let _ = write!(key, "{sep}{k}={}", encode(v, true));
+            sep = '&';
+        }
+        key
+    }
+
+    /// `pkg:type/namespace/name`: the package, whatever its version and qualifiers.
+    pub fn base(&self) -> String {
+        let mut s = format!("pkg:{}/", self.ty);
+        if let Some(ns) = &self.namespace {
+            for seg in ns.split('/') {
+                s.push_str(&encode(seg, false));
+                s.push('/');
+            }
+        }
+        s.push_str(&encode(&self.name, false));
+        s
+    }
+
+    /// The version to compare: RPM's epoch travels in a qualifier (`?epoch=1`), so it is
+    /// put back in front of the version where the version does not already carry one.
+    pub fn comparable_version(&self) -> Option<String> {
+        let v = self.version.as_ref()?;
+        match (self.ty.as_str(), self.qualifier("epoch")) {
+            ("rpm", Some(e)) if !v.contains(':') && !e.is_empty() => Some(format!("{e}:{v}")),
+            _ => Some(v.clone()),
+        }
+    }
+
+    /// The same package URL without its version.
+    pub fn without_version(&self) -> Purl {
+        Purl {
+            version: None,
+            ..self.clone()
+        }
+    }
+
+    /// The same package URL at another version.
+    pub fn with_version(&self, version: Option<&str>) -> Purl {
+        Purl {
+            version: version.map(str::to_owned),
+            ..self.clone()
+        }
+    }
+}
+
+/// The canonical form: normalised components, percent-encoded, qualifiers sorted.
+impl fmt::Display for Purl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.base())?;
+        if let Some(v) = &self.version {
+            write!(f, "@{}", encode(v, false))?;
+        }
+        let mut sep = '?';
+        for (k, v) in &self.qualifiers {
+            write!(f, "{sep}{k}={}", encode(v, true))?;
+            sep = '&';
+        }
+        if let Some(sub) = &self.subpath {
+            f.write_char('#')?;
+            let segs: Vec<String> = sub.split('/').map(|s| encode(s, false)).collect();
+            f.write_str(&segs.join("/"))?;
+        }
+        Ok(())
+    }
+}
+
+fn parse_qualifiers(q: &str) -> Result<Vec<(String, String)>, &'static str> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for pair in q.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').ok_or("a qualifier is not key=value")?;
+        let k = k.trim().to_ascii_lowercase();
+        if k.is_empty()
+            || k.starts_with(|c: char| c.is_ascii_digit())
+            || !k
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            return Err("a qualifier key is empty or holds characters other than a-z 0-9 . _ -");
+        }
+        let v = decode(v);
+        if v.trim().is_empty() {
+            continue;
+        }
+        // A repeated key: the last one wins, as in a URL query read into a map.
+        out.retain(|(key, _)| *key != k);
+        out.push((k, v));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn normalise_subpath(sub: &str) -> Option<String> {
+    let segs: Vec<String> = sub
+        .split('/')
+        .filter(|s| !s.trim().is_empty() && *s != "." && *s != "..")
+        .map(decode)
+        .collect();
+    (!segs.is_empty()).then(|| segs.join("/"))
+}
+
+/// Percent-decodes; an invalid escape is kept literally, and invalid UTF-8 is replaced.
+pub fn decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).and_then(|c| hex_val(*c)),
+                b.get(i + 2).and_then(|c| hex_val(*c)),
+            )
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-encodes everything but unreserved characters and `:` (and `/` inside qualifier
+/// values, as the spec's canonical form keeps URLs readable).
+fn encode(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) || (keep_slash && b == b'/') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn p(s: &str) -> Purl {
+        Purl::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Cases from the purl-spec test suite (tests/types/*.json, tests/spec/*.json), as
+    /// (input, canonical output).
+    #[test]
+    fn normalises_like_the_spec_test_suite() {
+        for (input, canonical) in [
+            (
+                "pkg:PYPI/Django_package@1.11.1.dev1",
+                "pkg:pypi/django-package@1.11.1.dev1",
+            ),
+            (
+                "pkg:Maven/org.apache.xmlgraphics/batik-anim@1.9.1?classifier=sources&repositorY_url=https://repo.spring.io/release",
+                "pkg:maven/org.apache.xmlgraphics/batik-anim@1.9.1?classifier=sources&repository_url=https://repo.spring.io/release",
+            ),
+            (
+                "pkg:GOLANG/google.golang.org/genproto@abcdedf#/googleapis/api/annotations/",
+                "pkg:golang/google.golang.org/genproto@abcdedf#googleapis/api/annotations",
+            ),
+            (
+                "pkg:bitbucket/birKenfeld/pyGments-main@244fd47e07d1014f0aed9c",
+                "pkg:bitbucket/birkenfeld/pygments-main@244fd47e07d1014f0aed9c",
+            ),
+            (
+                "pkg:composer/Laravel/Laravel@5.5.0",
+                "pkg:composer/laravel/laravel@5.5.0",
+            ),
+            (
+                "pkg:brew/postgresql%4012@12.17",
+                "pkg:brew/postgresql%4012@12.17",
+            ),
+            (
+                "pkg:deb/debian/attr@1:2.4.47-2%2Bb1?arch=amd64",
+                "pkg:deb/debian/attr@1:2.4.47-2%2Bb1?arch=amd64",
+            ),
+            (
+                "pkg:npm/%40angular/animation@12.3.1",
+                "pkg:npm/%40angular/animation@12.3.1",
+            ),
+            (
+                "pkg:npm/@babel/core#/googleapis/api/annotations/",
+                "pkg:npm/%40babel/core#googleapis/api/annotations",
+            ),
+            (
+                "pkg:nuget/EnterpriseLibrary.Common@6.0.1304",
+                "pkg:nuget/EnterpriseLibrary.Common@6.0.1304",
+            ),
+            (
+                "pkg:cocoapods/GoogleUtilities@7.5.2#NSData+zlib",
+                "pkg:cocoapods/GoogleUtilities@7.5.2#NSData%2Bzlib",
+            ),
+            (
+                "pkg:rpm/fedora/centerim@4.22.10-1.el6?arch=i686&epoch=1&distro=fedora-25",
+                "pkg:rpm/fedora/centerim@4.22.10-1.el6?arch=i686&distro=fedora-25&epoch=1",
+            ),
+            (
+                "pkg:///maven/org.apache.commons/io",
+                "pkg:maven/org.apache.commons/io",
+            ),
+            (
+                "pkg:maven/mygroup/myartifact@1.0.0%20Final?mykey=my%20value",
+                "pkg:maven/mygroup/myartifact@1.0.0%20Final?mykey=my%20value",
+            ),
+            (
+                "pkg:generic/bitwarderl?vcs_url=git%2Bhttps://git.fsfe.org/dxtr/bitwarderl%40cc55108da32",
+                "pkg:generic/bitwarderl?vcs_url=git%2Bhttps://git.fsfe.org/dxtr/bitwarderl%40cc55108da32",
+            ),
+            (
+                "pkg:swift/github.com/Alamofire/Alamofire@5.4.3",
+                "pkg:swift/github.com/Alamofire/Alamofire@5.4.3",
+            ),
+            (
+                "pkg:oci/debian@sha256%3A244fd47e07d10?repository_url=docker.io/library/debian&arch=amd64&tag=latest",
+                "pkg:oci/debian@sha256:244fd47e07d10?arch=amd64&repository_url=docker.io/library/debian&tag=latest",
+            ),
+        ] {
+            assert_eq!(p(input).to_string(), canonical, "{input}");
+        }
+    }
+
+    #[test]
+    fn parses_components() {
+        let x =
+            p("pkg:npm/%40babel/helper-string-parser@7.24.7#packages/babel-helper-string-parser");
+        assert_eq!(x.ty, "npm");
+        assert_eq!(x.namespace.as_deref(), Some("@babel"));
+        assert_eq!(x.name, "helper-string-parser");
+        assert_eq!(x.version.as_deref(), Some("7.24.7"));
+        assert_eq!(
+            x.subpath.as_deref(),
+            Some("packages/babel-helper-string-parser")
+        );
+        let y = p("pkg:maven/mygroup/myartifact@1.0.0%20Final?mykey=my%20value&empty=");
+        assert_eq!(y.version.as_deref(), Some("1.0.0 Final"));
+        assert_eq!(y.qualifiers, vec![("mykey".into(), "my value".into())]);
+    }
+
+    #[test]
+    fn refuses_what_the_spec_refuses() {
+        for bad in [
+            "EnterpriseLibrary.Common@6.0.1304",
+            "pkg:EnterpriseLibrary.Common@6.0.1304",
+            "pkg:n&g?inx/nginx@0.8.9",
+            "pkg:3nginx/nginx@0.8.9",
+            "http://example.com/x",
+            "pkg:npm/",
+            "pkg:npm/x?1key=v",
+            "pkg:npm/x?novalue",
+        ] {
+            assert!(Purl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn identity_ignores_version_subpath_and_provenance_qualifiers() {
+        let a = p("pkg:deb/debian/libc6@2.28-10?arch=amd64&distro=debian-10&upstream=glibc");
+        let b = p("pkg:deb/Debian/libc6@2.31-13+deb11u5?distro=debian-11&arch=amd64");
+        assert_eq!(a.identity(), b.identity());
+        assert_eq!(a.identity(), "pkg:deb/debian/libc6?arch=amd64");
+        let i386 = p("pkg:deb/debian/libc6@2.28-10?arch=i386");
+        assert_ne!(a.identity(), i386.identity());
+        let jar = p("pkg:maven/org.slf4j/slf4j-api@1.7.30?type=jar");
+        let plain = p("pkg:maven/org.slf4j/slf4j-api@2.0.9");
+        assert_eq!(jar.identity(), plain.identity());
+        let sources = p("pkg:maven/org.slf4j/slf4j-api@2.0.9?classifier=sources");
+        assert_ne!(sources.identity(), plain.identity());
+        let sub = p("pkg:npm/%40babel/core@7.0.0#packages/babel-core");
+        assert_eq!(sub.identity(), p("pkg:npm/@babel/core@7.1.0").identity());
+        assert_eq!(
+            p("pkg:pypi/Typing_Extensions@4.0").identity(),
+            p("pkg:pypi/typing-extensions@4.1").identity()
+        );
+    }
+
+    #[test]
+    fn rpm_epoch_qualifier_joins_the_version() {
+        let x = p("pkg:rpm/fedora/curl@7.50.3-1.fc25?epoch=1&arch=x86_64");
+        assert_eq!(x.comparable_version().as_deref(), Some("1:7.50.3-1.fc25"));
+        let y = p("pkg:rpm/fedora/curl@2:7.50.3-1.fc25?epoch=1");
+        assert_eq!(y.comparable_version().as_deref(), Some("2:7.50.3-1.fc25"));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_input_never_panics(s in "\\PC{0,80}") {
+            let _ = Purl::parse(&s);
+            let _ = Purl::parse(&format!("pkg:{s}"));
+        }
+
+        #[test]
+        fn canonical_form_is_a_fixed_point(
+            ty in "[a-z][a-z0-9]{0,6}",
+            ns in proptest::option::of("[A-Za-z0-9@._ -]{1,8}"),
+            name in "[A-Za-z0-9@._ %+-]{1,10}",
+            version in proptest::option::of("[A-Za-z0-9.:+~ -]{1,8}"),
+        ) {
+            let mut s = format!("pkg:{ty}/");
+            if let Some(ns) = &ns { s.push_str(&encode(ns, false)); s.push('/'); }
+            s.push_str(&encode(&name, false));
+            if let Some(v) = &version { s.push('@'); s.push_str(&encode(v, false)); }
+            if let Ok(first) = Purl::parse(&s) {
+                let again = Purl::parse(&first.to_string()).expect("canonical form parses");
+                prop_assert_eq!(&again, &first);
+                prop_assert_eq!(again.to_string(), first.to_string());
+            }
+        }
+    }
+}

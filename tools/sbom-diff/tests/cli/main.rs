@@ -1,0 +1,1 @@
+//! The sbom-diff binary run as a user runs it.
