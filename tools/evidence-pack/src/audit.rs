@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 
 pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 const SIG_PAYLOAD_TYPE: &str = "application/vnd.gatehouse.audit-entry+json";
-const MAX_EVENT: u64 = 1024 * 1024;
+const MAX_EVENTS_FILE: u64 = 64 * 1024 * 1024;
 
 #[derive(Serialize)]
 struct Entry<'a> {
@@ -70,32 +70,126 @@ fn last_line(file: &mut File) -> std::io::Result<Option<(Vec<u8>, bool)>> {
     Ok(Some((buf, complete)))
 }
 
-fn read_event(args: &AuditAppendArgs) -> Result<Value> {
-    let (label, text) = match (&args.event, &args.event_file) {
-        (Some(e), _) => ("--event".to_owned(), e.clone()),
-        (None, Some(p)) => {
-            let input = gatehouse::input::read_limited(&gatehouse::Source::new(p), MAX_EVENT)?;
-            (input.label(), input.text()?.to_owned())
+/// The events to append: `--event` (one object) or `--event-file` (one object, an array
+/// or JSON Lines of objects; each becomes its own entry).
+fn read_events(args: &AuditAppendArgs) -> Result<Vec<Value>> {
+    let (label, values) = match (&args.event, &args.event_file) {
+        (Some(e), _) => {
+            let v: Value = serde_json::from_str(e)
+                .map_err(|err| gatehouse::input::json_error("--event", &err))?;
+            ("--event".to_owned(), vec![v])
         }
-        (None, None) => return Err(Error::Usage("give --event JSON or --event-file FILE".to_owned())),
+        (None, Some(p)) => {
+            let input =
+                gatehouse::input::read_limited(&gatehouse::Source::new(p), MAX_EVENTS_FILE)?;
+            (
+                input.label(),
+                gatehouse::input::parse_json_stream::<Value>(&input)?,
+            )
+        }
+        (None, None) => {
+            return Err(Error::Usage(
+                "give --event JSON or --event-file FILE".to_owned(),
+            ));
+        }
     };
-    let v: Value = serde_json::from_str(&text).map_err(|e| gatehouse::input::json_error(&label, &e))?;
-    if !v.is_object() {
-        return Err(Error::Input(gatehouse::InputError::invalid(label, "the event must be a JSON object")));
+    if values.is_empty() {
+        return Err(Error::Input(gatehouse::InputError::invalid(
+            label,
+            "holds no event",
+        )));
     }
-    Ok(v)
+    if let Some(i) = values.iter().position(|v| !v.is_object()) {
+        return Err(Error::Input(gatehouse::InputError::invalid(
+            label,
+            format!("event {} is not a JSON object", i + 1),
+        )));
+    }
+    Ok(values)
+}
+
+/// What one append wrote.
+struct Appended {
+    seq: u64,
+    sha256: String,
+    prev: String,
+}
+
+/// Appends one entry under an exclusive lock: read the last line, chain to it, write the
+/// whole new line with one `write`, fsync, unlock.
+fn append_one(
+    file: &mut File,
+    label: &str,
+    event: &Value,
+    key: Option<&crate::keys::SigningKey>,
+    time: Timestamp,
+) -> Result<Appended> {
+    file.lock().map_err(|e| Error::io(label, e))?;
+    let result = (|| {
+        let last = last_line(file).map_err(|e| Error::io(label, e))?;
+        let (seq, prev) = match last {
+            None => (1, GENESIS.to_owned()),
+            Some((line, complete)) => {
+                let parsed: Option<Value> = serde_json::from_slice(&line).ok();
+                let last_seq = parsed
+                    .as_ref()
+                    .and_then(|v| v.get("seq"))
+                    .and_then(Value::as_u64);
+                match (complete, last_seq) {
+                    (true, Some(s)) => (s + 1, gatehouse::hash::sha256_hex(&line)),
+                    (false, _) => {
+                        return Err(Error::Audit {
+                            path: label.to_owned(),
+                            message: "the last line is torn (no newline at the end: a write was interrupted); refusing to append — inspect it with `evidence-pack audit verify`".to_owned(),
+                        });
+                    }
+                    (true, None) => {
+                        return Err(Error::Audit {
+                            path: label.to_owned(),
+                            message:
+                                "the last line is not an audit entry (no seq); refusing to append"
+                                    .to_owned(),
+                        });
+                    }
+                }
+            }
+        };
+        let entry = Entry {
+            seq,
+            time: time.to_rfc3339(),
+            prev: prev.clone(),
+            event,
+        };
+        let mut line = serde_json::to_vec(&entry).unwrap_or_default();
+        if let Some(key) = key {
+            let sig = key.sign(&pae(SIG_PAYLOAD_TYPE, &line));
+            let sig = json!({"keyid": key.public().keyid(), "sig": Base64::encode_string(&sig)});
+            line.pop(); // the closing brace
+            line.extend_from_slice(b",\"sig\":");
+            line.extend_from_slice(sig.to_string().as_bytes());
+            line.push(b'}');
+        }
+        let sha256 = gatehouse::hash::sha256_hex(&line);
+        line.push(b'\n');
+        file.write_all(&line).map_err(|e| Error::io(label, e))?;
+        file.sync_data().map_err(|e| Error::io(label, e))?;
+        Ok(Appended { seq, sha256, prev })
+    })();
+    // Unlocking also happens when the file is closed; an error here changes nothing written.
+    let _ = file.unlock();
+    result
 }
 
 pub(crate) fn append(args: &AuditAppendArgs, b: &mut ReportBuilder) -> Result<()> {
-    let event = read_event(args)?;
+    let events = read_events(args)?;
     let key = args
         .key
         .as_deref()
         .map(|k| crate::keys::load_signing_key(k, &args.password))
         .transpose()?;
-    let time = match &args.time {
-        Some(t) => Timestamp::parse(t).map_err(|e| Error::Usage(format!("--time: {e}")))?,
-        None => Timestamp::now(),
+    let fixed_time = match &args.time {
+        Some(t) => Some(Timestamp::parse(t).map_err(|e| Error::Usage(format!("--time: {e}")))?),
+        None => None,
     };
     let label = args.log.display().to_string();
     let mut file = OpenOptions::new()
@@ -105,50 +199,40 @@ pub(crate) fn append(args: &AuditAppendArgs, b: &mut ReportBuilder) -> Result<()
         .open(&args.log)
         .map_err(|e| Error::io(&label, e))?;
     let _s = gatehouse::trace::step("append");
-    file.lock().map_err(|e| Error::io(&label, e))?;
-    let last = last_line(&mut file).map_err(|e| Error::io(&label, e))?;
-    let (seq, prev) = match last {
-        None => (1, GENESIS.to_owned()),
-        Some((line, complete)) => {
-            let parsed: Option<Value> = serde_json::from_slice(&line).ok();
-            let last_seq = parsed.as_ref().and_then(|v| v.get("seq")).and_then(Value::as_u64);
-            match (complete, last_seq) {
-                (true, Some(s)) => (s + 1, gatehouse::hash::sha256_hex(&line)),
-                (false, _) => {
-                    return Err(Error::Audit {
-                        path: label,
-                        line: last_seq.map_or(0, |s| s + 1).max(1),
-                        message: "the last line is torn (no newline at the end: a write was interrupted); refusing to append — inspect it with `evidence-pack audit verify`".to_owned(),
-                    });
-                }
-                (true, None) => {
-                    return Err(Error::Audit {
-                        path: label,
-                        line: 0,
-                        message: "the last line is not an audit entry (no seq); refusing to append".to_owned(),
-                    });
-                }
-            }
+    let mut first: Option<Appended> = None;
+    let mut last: Option<Appended> = None;
+    for event in &events {
+        let a = append_one(
+            &mut file,
+            &label,
+            event,
+            key.as_ref(),
+            fixed_time.unwrap_or_else(Timestamp::now),
+        )?;
+        if first.is_none() {
+            first = Some(Appended {
+                seq: a.seq,
+                sha256: a.sha256.clone(),
+                prev: a.prev.clone(),
+            });
         }
-    };
-    let entry = Entry { seq, time: time.to_rfc3339(), prev: prev.clone(), event: &event };
-    let mut line = serde_json::to_vec(&entry).unwrap_or_default();
-    if let Some(key) = &key {
-        let sig = key.sign(&pae(SIG_PAYLOAD_TYPE, &line));
-        let sig = json!({"keyid": key.public().keyid(), "sig": Base64::encode_string(&sig)});
-        line.pop(); // the closing brace
-        line.extend_from_slice(b",\"sig\":");
-        line.extend_from_slice(sig.to_string().as_bytes());
-        line.push(b'}');
+        last = Some(a);
     }
-    let digest = gatehouse::hash::sha256_hex(&line);
-    line.push(b'\n');
-    file.write_all(&line).map_err(|e| Error::io(&label, e))?;
-    file.sync_data().map_err(|e| Error::io(&label, e))?;
-    file.unlock().map_err(|e| Error::io(&label, e))?;
-    b.check(Check::ok(CheckId::AuditChain.as_str()).with_message(format!("appended entry {seq}")));
-    b.summary(format!("{label}: appended entry {seq} ({})", &digest[..16]));
-    b.data(json!({"log": label, "seq": seq, "sha256": digest, "prev": prev, "signed": key.is_some()}));
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(());
+    };
+    let n = events.len();
+    let what = if n == 1 {
+        format!("entry {}", last.seq)
+    } else {
+        format!("{n} entries ({}…{})", first.seq, last.seq)
+    };
+    b.check(Check::ok(CheckId::AuditChain.as_str()).with_message(format!("appended {what}")));
+    b.summary(format!(
+        "{label}: appended {what}; head {}",
+        &last.sha256[..16]
+    ));
+    b.data(json!({"log": label, "seq": last.seq, "count": n, "sha256": last.sha256, "prev": last.prev, "signed": key.is_some()}));
     Ok(())
 }
 
@@ -162,7 +246,11 @@ fn unsigned_part(line: &[u8]) -> Option<Vec<u8>> {
 }
 
 pub(crate) fn verify(args: &AuditVerifyArgs, b: &mut ReportBuilder) -> Result<()> {
-    let key = args.key.as_deref().map(crate::keys::load_public_key).transpose()?;
+    let key = args
+        .key
+        .as_deref()
+        .map(crate::keys::load_public_key)
+        .transpose()?;
     let label = args.log.display().to_string();
     let file = File::open(&args.log).map_err(|e| Error::io(&label, e))?;
     let _s = gatehouse::trace::step("verify");
@@ -174,7 +262,9 @@ pub(crate) fn verify(args: &AuditVerifyArgs, b: &mut ReportBuilder) -> Result<()
     let mut line = Vec::new();
     loop {
         line.clear();
-        let read = reader.read_until(b'\n', &mut line).map_err(|e| Error::io(&label, e))?;
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(&label, e))?;
         if read == 0 {
             break;
         }
@@ -184,30 +274,50 @@ pub(crate) fn verify(args: &AuditVerifyArgs, b: &mut ReportBuilder) -> Result<()
             line.pop();
         }
         if !complete {
-            broken = Some((n, CheckId::AuditTorn, format!(
-                "line {n} is torn (no newline at the end): a write was interrupted; it is not accepted"
-            )));
+            broken = Some((
+                n,
+                CheckId::AuditTorn,
+                format!(
+                    "line {n} is torn (no newline at the end): a write was interrupted; it is not accepted"
+                ),
+            ));
             break;
         }
         let v: Option<Value> = serde_json::from_slice(&line).ok();
         let Some(v) = v.filter(Value::is_object) else {
-            broken = Some((n, CheckId::AuditChain, format!("line {n} is not a JSON object: it was edited or corrupted")));
+            broken = Some((
+                n,
+                CheckId::AuditChain,
+                format!("line {n} is not a JSON object: it was edited or corrupted"),
+            ));
             break;
         };
         let seq = v.get("seq").and_then(Value::as_u64);
         if seq != Some(n) {
-            broken = Some((n, CheckId::AuditChain, format!(
-                "line {n}: seq is {}, expected {n}: lines were removed, inserted or reordered",
-                seq.map_or("missing".to_owned(), |s| s.to_string())
-            )));
+            broken = Some((
+                n,
+                CheckId::AuditChain,
+                format!(
+                    "line {n}: seq is {}, expected {n}: lines were removed, inserted or reordered",
+                    seq.map_or("missing".to_owned(), |s| s.to_string())
+                ),
+            ));
             break;
         }
         if v.get("prev").and_then(Value::as_str) != Some(prev.as_str()) {
-            broken = Some((n, CheckId::AuditChain, if n == 1 {
-                "line 1: prev is not the genesis value (64 zeros): the log was truncated at the front".to_owned()
-            } else {
-                format!("line {n}: prev is not the SHA-256 of line {}: line {} was edited, or lines were removed or reordered", n - 1, n - 1)
-            }));
+            broken = Some((
+                n,
+                CheckId::AuditChain,
+                if n == 1 {
+                    "line 1: prev is not the genesis value (64 zeros): the log was truncated at the front".to_owned()
+                } else {
+                    format!(
+                        "line {n}: prev is not the SHA-256 of line {}: line {} was edited, or lines were removed or reordered",
+                        n - 1,
+                        n - 1
+                    )
+                },
+            ));
             break;
         }
         if let Some(key) = &key {
@@ -219,7 +329,11 @@ pub(crate) fn verify(args: &AuditVerifyArgs, b: &mut ReportBuilder) -> Result<()
                 .zip(unsigned_part(&line))
                 .is_some_and(|(sig, msg)| key.verify(&pae(SIG_PAYLOAD_TYPE, &msg), &sig));
             if !ok {
-                let why = if sig.is_none() { "is not signed" } else { "has a signature that does not verify with the given key" };
+                let why = if sig.is_none() {
+                    "is not signed"
+                } else {
+                    "has a signature that does not verify with the given key"
+                };
                 broken = Some((n, CheckId::AuditSignature, format!("line {n} {why}")));
                 break;
             }
@@ -229,15 +343,29 @@ pub(crate) fn verify(args: &AuditVerifyArgs, b: &mut ReportBuilder) -> Result<()
     }
     match &broken {
         None => {
-            b.check(Check::ok(CheckId::AuditChain.as_str()).with_message(format!("{n} entries chain from the genesis")));
-            b.check(Check::ok(CheckId::AuditTorn.as_str()).with_message("the last line is complete"));
+            b.check(
+                Check::ok(CheckId::AuditChain.as_str())
+                    .with_message(format!("{n} entries chain from the genesis")),
+            );
+            b.check(
+                Check::ok(CheckId::AuditTorn.as_str()).with_message("the last line is complete"),
+            );
             if key.is_some() {
-                b.check(Check::ok(CheckId::AuditSignature.as_str()).with_message(format!("{signed} entries signed by the given key")));
+                b.check(
+                    Check::ok(CheckId::AuditSignature.as_str())
+                        .with_message(format!("{signed} entries signed by the given key")),
+                );
             }
-            b.summary(format!("{label}: {n} entries, chain intact; head {}", &prev[..16]));
+            b.summary(format!(
+                "{label}: {n} entries, chain intact; head {}",
+                &prev[..16]
+            ));
         }
         Some((line_no, id, message)) => {
-            b.check(Check::fail(id.as_str(), message.clone()).with_location(Location::line(label.clone(), *line_no)));
+            b.check(
+                Check::fail(id.as_str(), message.clone())
+                    .with_location(Location::line(label.clone(), *line_no)),
+            );
             b.summary(format!("{label}: {message}"));
         }
     }
@@ -267,7 +395,10 @@ mod tests {
         assert_eq!(line.len(), 200_000);
         std::fs::write(&p, "a\nbc").expect("write");
         let mut f = File::open(&p).expect("open");
-        assert_eq!(last_line(&mut f).expect("io"), Some((b"bc".to_vec(), false)));
+        assert_eq!(
+            last_line(&mut f).expect("io"),
+            Some((b"bc".to_vec(), false))
+        );
     }
 
     #[test]

@@ -213,9 +213,15 @@ pub struct AuditAppendArgs {
     #[arg(value_name = "LOG")]
     pub log: PathBuf,
     /// The event: a JSON object
-    #[arg(long, value_name = "JSON", conflicts_with = "event_file", required_unless_present = "event_file")]
+    #[arg(
+        long,
+        value_name = "JSON",
+        conflicts_with = "event_file",
+        required_unless_present = "event_file"
+    )]
     pub event: Option<String>,
-    /// Read the event (a JSON object) from a file, or `-` for stdin
+    /// Read events from a file, or `-` for stdin: one JSON object, an array or JSON Lines;
+    /// each event becomes its own entry
     #[arg(long, value_name = "FILE")]
     pub event_file: Option<PathBuf>,
     /// Sign the entry with this private key (PKCS#8 PEM)

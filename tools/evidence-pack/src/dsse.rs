@@ -92,7 +92,11 @@ impl Envelope {
         }
         Err(format!(
             "signed by keyid {}, not by the given key (keyid {})",
-            other_keyids.iter().map(|k| short(k)).collect::<Vec<_>>().join(", "),
+            other_keyids
+                .iter()
+                .map(|k| short(k))
+                .collect::<Vec<_>>()
+                .join(", "),
             short(&keyid)
         ))
     }

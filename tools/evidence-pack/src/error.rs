@@ -39,12 +39,8 @@ pub enum Error {
     #[error("git: {0}")]
     Git(String),
     /// The audit log cannot be appended to (a torn last line, a malformed entry).
-    #[error("{path}:{line}: {message}")]
-    Audit {
-        path: String,
-        line: u64,
-        message: String,
-    },
+    #[error("{path}: {message}")]
+    Audit { path: String, message: String },
 }
 
 impl Error {

@@ -58,7 +58,11 @@ struct Finding {
     waived_by: Option<String>,
 }
 
-fn newest<'a>(reports: &'a [LoadedReport], agent: &str, action: Option<&str>) -> Option<&'a LoadedReport> {
+fn newest<'a>(
+    reports: &'a [LoadedReport],
+    agent: &str,
+    action: Option<&str>,
+) -> Option<&'a LoadedReport> {
     reports
         .iter()
         .filter(|r| r.report.agent == agent && action.is_none_or(|a| r.report.action == a))
@@ -70,7 +74,12 @@ fn loc(policy: &Policy, p: Pos) -> Location {
 }
 
 /// The active waiver covering (agent, action) as a whole (no `check`), if any.
-fn whole_waiver<'a>(waivers: &'a [Waiver], agent: &str, action: &str, now: Timestamp) -> Option<&'a Waiver> {
+fn whole_waiver<'a>(
+    waivers: &'a [Waiver],
+    agent: &str,
+    action: &str,
+    now: Timestamp,
+) -> Option<&'a Waiver> {
     waivers
         .iter()
         .find(|w| w.check.is_none() && w.covers(agent, action) && w.active_at(now))
@@ -90,7 +99,11 @@ fn check_waiver<'a>(
 }
 
 fn waiver_text(w: &Waiver) -> String {
-    let reason = w.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+    let reason = w
+        .reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
     format!("waived by {} until {}{reason}", w.owner, w.until_text)
 }
 
@@ -113,7 +126,10 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
         let name = format!("{} {}", req.agent, req.action);
         let Some(r) = newest(reports, &req.agent, Some(&req.action)) else {
             let message = format!("{name}: no report (a missing report is a fail, never a pass)");
-            checks.push(Check::fail(CheckId::Required.as_str(), &message).with_location(loc(policy, req.pos)));
+            checks.push(
+                Check::fail(CheckId::Required.as_str(), &message)
+                    .with_location(loc(policy, req.pos)),
+            );
             findings.push(finding("missing", req, message, None, false));
             requirements.push(json!({"agent": req.agent, "action": req.action, "status": "missing", "on_fail": req.on_fail.as_str(), "description": req.description}));
             section.row(vec![name, "missing".into(), "no report".into()]);
@@ -124,7 +140,11 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
         if req.accepts(result) {
             checks.push(
                 Check::ok(CheckId::Required.as_str())
-                    .with_message(format!("{name}: {} ({})", result.as_str(), r.report.summary))
+                    .with_message(format!(
+                        "{name}: {} ({})",
+                        result.as_str(),
+                        r.report.summary
+                    ))
                     .with_location(loc(policy, req.pos)),
             );
         } else {
@@ -136,31 +156,52 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
             let why = match (result, failing.is_empty()) {
                 (Outcome::Error, _) => format!(
                     "could not judge: {}",
-                    r.report.error.as_ref().map_or(r.report.summary.as_str(), |e| e.message.as_str())
+                    r.report
+                        .error
+                        .as_ref()
+                        .map_or(r.report.summary.as_str(), |e| e.message.as_str())
                 ),
                 (_, true) => r.report.summary.clone(),
-                (_, false) => format!("{}; failing checks: {}", r.report.summary, dedup(&failing).join(", ")),
+                (_, false) => format!(
+                    "{}; failing checks: {}",
+                    r.report.summary,
+                    dedup(&failing).join(", ")
+                ),
             };
-            let message = format!("{name}: result {} (accepted: {}): {why}", result.as_str(), req.accepted());
+            let message = format!(
+                "{name}: result {} (accepted: {}): {why}",
+                result.as_str(),
+                req.accepted()
+            );
             // Waived as a whole, or every failing check waived by id.
-            let waiver = whole_waiver(&policy.waivers, &req.agent, &req.action, now).map(waiver_text).or_else(|| {
-                let per_check: Option<Vec<&Waiver>> = (!failing.is_empty())
-                    .then(|| {
-                        failing
-                            .iter()
-                            .map(|c| check_waiver(&policy.waivers, &req.agent, &req.action, c, now))
-                            .collect()
+            let waiver = whole_waiver(&policy.waivers, &req.agent, &req.action, now)
+                .map(waiver_text)
+                .or_else(|| {
+                    let per_check: Option<Vec<&Waiver>> = (!failing.is_empty())
+                        .then(|| {
+                            failing
+                                .iter()
+                                .map(|c| {
+                                    check_waiver(&policy.waivers, &req.agent, &req.action, c, now)
+                                })
+                                .collect()
+                        })
+                        .flatten();
+                    per_check.map(|ws| {
+                        ws.iter()
+                            .map(|w| {
+                                format!("{}: {}", w.check.as_deref().unwrap_or(""), waiver_text(w))
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ")
                     })
-                    .flatten();
-                per_check.map(|ws| {
-                    ws.iter()
-                        .map(|w| format!("{}: {}", w.check.as_deref().unwrap_or(""), waiver_text(w)))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                })
-            });
+                });
             if waiver.is_some() {
-                for w in policy.waivers.iter().filter(|w| w.covers(&req.agent, &req.action) && w.active_at(now)) {
+                for w in policy
+                    .waivers
+                    .iter()
+                    .filter(|w| w.covers(&req.agent, &req.action) && w.active_at(now))
+                {
                     if w.check.is_none() || failing.contains(&w.check.as_deref().unwrap_or("")) {
                         mark_used(w, &mut used_waivers);
                     }
@@ -186,7 +227,9 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
                     let fresh = age <= limit;
                     let message = format!(
                         "{name}: report is {} old (max_age {})",
-                        gatehouse::duration::format_duration(std::time::Duration::from_secs_f64(age)),
+                        gatehouse::duration::format_duration(std::time::Duration::from_secs_f64(
+                            age
+                        )),
                         gatehouse::duration::format_duration(max_age)
                     );
                     if fresh {
@@ -202,14 +245,27 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
                             mark_used(w, &mut used_waivers);
                         }
                         let check = match waiver {
-                            Some(w) => Check::warn(CheckId::Age.as_str(), format!("{message} — {}", waiver_text(w))),
+                            Some(w) => Check::warn(
+                                CheckId::Age.as_str(),
+                                format!("{message} — {}", waiver_text(w)),
+                            ),
                             None => Check::fail(CheckId::Age.as_str(), &message),
                         };
-                        checks.push(check.with_numbers(age, limit).with_location(loc(policy, req.pos)));
+                        checks.push(
+                            check
+                                .with_numbers(age, limit)
+                                .with_location(loc(policy, req.pos)),
+                        );
                         if status == "ok" {
                             status = if waiver.is_some() { "waived" } else { "stale" };
                         }
-                        findings.push(finding("stale", req, message, waiver.map(waiver_text), false));
+                        findings.push(finding(
+                            "stale",
+                            req,
+                            message,
+                            waiver.map(waiver_text),
+                            false,
+                        ));
                     }
                 }
                 None => {
@@ -217,7 +273,10 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
                         "{name}: started_at {:?} is not a time; its age cannot be judged",
                         r.report.started_at
                     );
-                    checks.push(Check::fail(CheckId::Age.as_str(), &message).with_location(loc(policy, req.pos)));
+                    checks.push(
+                        Check::fail(CheckId::Age.as_str(), &message)
+                            .with_location(loc(policy, req.pos)),
+                    );
                     if status == "ok" {
                         status = "stale";
                     }
@@ -243,10 +302,23 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
     for f in &policy.figures {
         let text = f.text();
         let (status, observed, message) = match newest(reports, &f.agent, f.action.as_deref()) {
-            None => ("missing", Value::Null, format!("{text}: no {} report", f.agent)),
+            None => (
+                "missing",
+                Value::Null,
+                format!("{text}: no {} report", f.agent),
+            ),
             Some(r) => match lookup(&r.value, &f.path) {
-                None => ("missing", Value::Null, format!("{text}: {} is not in the {} {} report", f.path, r.report.agent, r.report.action)),
-                Some(v) if f.op.holds(v, &f.value) => ("ok", v.clone(), format!("{text}: observed {v}")),
+                None => (
+                    "missing",
+                    Value::Null,
+                    format!(
+                        "{text}: {} is not in the {} {} report",
+                        f.path, r.report.agent, r.report.action
+                    ),
+                ),
+                Some(v) if f.op.holds(v, &f.value) => {
+                    ("ok", v.clone(), format!("{text}: observed {v}"))
+                }
                 Some(v) => ("fail", v.clone(), format!("{text}: observed {v}")),
             },
         };
@@ -258,7 +330,9 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
         let mut final_status = status;
         if status != "ok" {
             let action = f.action.clone().unwrap_or_else(|| {
-                newest(reports, &f.agent, None).map(|r| r.report.action.clone()).unwrap_or_default()
+                newest(reports, &f.agent, None)
+                    .map(|r| r.report.action.clone())
+                    .unwrap_or_default()
             });
             let waiver = (status == "fail")
                 .then(|| {
@@ -272,14 +346,26 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
             check = match waiver {
                 Some(w) => {
                     final_status = "waived";
-                    check.with_status(Status::Warn).with_message(format!("{message} — {}", waiver_text(w)))
+                    check
+                        .with_status(Status::Warn)
+                        .with_message(format!("{message} — {}", waiver_text(w)))
                 }
                 None => check.with_status(Status::Fail),
             };
-            findings.push(figure_finding(f, &action, status, message.clone(), waiver.map(waiver_text)));
+            findings.push(figure_finding(
+                f,
+                &action,
+                status,
+                message.clone(),
+                waiver.map(waiver_text),
+            ));
         }
         checks.push(check);
-        section.row(vec![text.clone(), final_status.to_owned(), format!("observed {observed}")]);
+        section.row(vec![
+            text.clone(),
+            final_status.to_owned(),
+            format!("observed {observed}"),
+        ]);
         figures.push(json!({
             "agent": f.agent,
             "action": f.action,
@@ -305,20 +391,32 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
         let what = format!(
             "{}{}{}",
             w.agent,
-            w.action.as_deref().map(|a| format!(" {a}")).unwrap_or_default(),
-            w.check.as_deref().map(|c| format!(" {c}")).unwrap_or_default()
+            w.action
+                .as_deref()
+                .map(|a| format!(" {a}"))
+                .unwrap_or_default(),
+            w.check
+                .as_deref()
+                .map(|c| format!(" {c}"))
+                .unwrap_or_default()
         );
         match state {
             "expired" => checks.push(
                 Check::warn(
                     CheckId::Waiver.as_str(),
-                    format!("waiver for {what} (owner {}) expired on {}; it no longer waives anything", w.owner, w.until_text),
+                    format!(
+                        "waiver for {what} (owner {}) expired on {}; it no longer waives anything",
+                        w.owner, w.until_text
+                    ),
                 )
                 .with_location(loc(policy, w.pos)),
             ),
             "applied" => checks.push(
                 Check::ok(CheckId::Waiver.as_str())
-                    .with_message(format!("waiver for {what} (owner {}) in force until {}", w.owner, w.until_text))
+                    .with_message(format!(
+                        "waiver for {what} (owner {}) in force until {}",
+                        w.owner, w.until_text
+                    ))
                     .with_location(loc(policy, w.pos)),
             ),
             _ => {}
@@ -330,7 +428,10 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
     }
 
     let blocking: Vec<&Finding> = findings.iter().filter(|f| f.waived_by.is_none()).collect();
-    let decision = if blocking.iter().any(|f| f.on_fail == OnFail::Rollback && f.can_rollback) {
+    let decision = if blocking
+        .iter()
+        .any(|f| f.on_fail == OnFail::Rollback && f.can_rollback)
+    {
         Decision::Rollback
     } else if blocking.is_empty() {
         Decision::Promote
@@ -358,7 +459,11 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
         _ => format!(
             "{}: {}",
             decision.as_str(),
-            blocking.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; ")
+            blocking
+                .iter()
+                .map(|f| f.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
     };
     let decision_check = if decision == Decision::Promote {
@@ -370,11 +475,14 @@ pub(crate) fn evaluate(policy: &Policy, reports: &[LoadedReport], now: Timestamp
     let used: Vec<&str> = reports
         .iter()
         .filter(|r| {
-            policy.required.iter().any(|q| q.agent == r.report.agent && q.action == r.report.action)
-                || policy
-                    .figures
-                    .iter()
-                    .any(|f| f.agent == r.report.agent && f.action.as_deref().is_none_or(|a| a == r.report.action))
+            policy
+                .required
+                .iter()
+                .any(|q| q.agent == r.report.agent && q.action == r.report.action)
+                || policy.figures.iter().any(|f| {
+                    f.agent == r.report.agent
+                        && f.action.as_deref().is_none_or(|a| a == r.report.action)
+                })
         })
         .map(|r| r.source.as_str())
         .collect();
@@ -413,7 +521,13 @@ fn dedup<'a>(ids: &[&'a str]) -> Vec<&'a str> {
     out
 }
 
-fn finding(kind: &'static str, req: &Requirement, message: String, waived_by: Option<String>, can_rollback: bool) -> Finding {
+fn finding(
+    kind: &'static str,
+    req: &Requirement,
+    message: String,
+    waived_by: Option<String>,
+    can_rollback: bool,
+) -> Finding {
     Finding {
         kind,
         agent: req.agent.clone(),
@@ -425,7 +539,13 @@ fn finding(kind: &'static str, req: &Requirement, message: String, waived_by: Op
     }
 }
 
-fn figure_finding(f: &Figure, action: &str, status: &str, message: String, waived_by: Option<String>) -> Finding {
+fn figure_finding(
+    f: &Figure,
+    action: &str,
+    status: &str,
+    message: String,
+    waived_by: Option<String>,
+) -> Finding {
     Finding {
         kind: "figure",
         agent: f.agent.clone(),

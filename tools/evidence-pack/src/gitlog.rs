@@ -40,7 +40,14 @@ pub(crate) fn parse_subject(subject: &str, body: &str) -> (String, Option<String
     let breaking_footer = body
         .lines()
         .any(|l| l.starts_with("BREAKING CHANGE:") || l.starts_with("BREAKING-CHANGE:"));
-    let other = || ("other".to_owned(), None, breaking_footer, subject.trim().to_owned());
+    let other = || {
+        (
+            "other".to_owned(),
+            None,
+            breaking_footer,
+            subject.trim().to_owned(),
+        )
+    };
     let Some((head, desc)) = subject.split_once(": ") else {
         return other();
     };
@@ -130,13 +137,24 @@ pub(crate) fn commits_json(range: &str, commits: &[Commit]) -> Value {
 }
 
 fn line(c: &Commit) -> String {
-    let scope = c.scope.as_deref().map(|s| format!("**{s}:** ")).unwrap_or_default();
-    format!("- {scope}{} ({})\n", c.description, c.sha.get(..7).unwrap_or(&c.sha))
+    let scope = c
+        .scope
+        .as_deref()
+        .map(|s| format!("**{s}:** "))
+        .unwrap_or_default();
+    format!(
+        "- {scope}{} ({})\n",
+        c.description,
+        c.sha.get(..7).unwrap_or(&c.sha)
+    )
 }
 
 /// Markdown release notes: breaking changes first, then one section per type.
 pub(crate) fn release_notes(release: &str, range: &str, commits: &[Commit]) -> String {
-    let mut md = format!("## {release}\n\nChanges in `{range}` ({} commits).\n", commits.len());
+    let mut md = format!(
+        "## {release}\n\nChanges in `{range}` ({} commits).\n",
+        commits.len()
+    );
     let breaking: Vec<&Commit> = commits.iter().filter(|c| c.breaking).collect();
     if !breaking.is_empty() {
         md.push_str("\n### ⚠ Breaking changes\n\n");

@@ -91,8 +91,9 @@ impl PublicKey {
         match self {
             PublicKey::Ed25519(k) => ed25519_dalek::Signature::from_slice(sig)
                 .is_ok_and(|s| k.verify_strict(msg, &s).is_ok()),
-            PublicKey::P256(k) => p256::ecdsa::Signature::from_der(sig)
-                .is_ok_and(|s| k.verify(msg, &s).is_ok()),
+            PublicKey::P256(k) => {
+                p256::ecdsa::Signature::from_der(sig).is_ok_and(|s| k.verify(msg, &s).is_ok())
+            }
         }
     }
 }
@@ -191,9 +192,8 @@ pub(crate) fn load_signing_key(path: &Path, pw: &KeyPassword) -> Result<SigningK
                 });
             };
             let (_, doc) = pkcs8::SecretDocument::from_pem(&text).map_err(bad_pem)?;
-            let enc = pkcs8::EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes()).map_err(|e| {
-                Error::key(path.display(), format!("malformed encrypted key: {e}"))
-            })?;
+            let enc = pkcs8::EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes())
+                .map_err(|e| Error::key(path.display(), format!("malformed encrypted key: {e}")))?;
             let plain = enc.decrypt(secret.0.as_bytes()).map_err(|e| Error::Password {
                 path: path.display().to_string(),
                 message: match e {
@@ -208,7 +208,8 @@ pub(crate) fn load_signing_key(path: &Path, pw: &KeyPassword) -> Result<SigningK
                 // A wrong password sometimes decrypts to garbage with valid padding.
                 Error::Key { .. } => Error::Password {
                     path: path.display().to_string(),
-                    message: "wrong password for the encrypted key (decrypted data is not a key)".to_owned(),
+                    message: "wrong password for the encrypted key (decrypted data is not a key)"
+                        .to_owned(),
                 },
                 other => other,
             })
@@ -233,7 +234,9 @@ pub(crate) fn load_signing_key(path: &Path, pw: &KeyPassword) -> Result<SigningK
         )),
         Some(other) => Err(Error::key(
             path.display(),
-            format!("unknown key format \"{other}\" (expected a PKCS#8 PEM private key: -----BEGIN PRIVATE KEY-----)"),
+            format!(
+                "unknown key format \"{other}\" (expected a PKCS#8 PEM private key: -----BEGIN PRIVATE KEY-----)"
+            ),
         )),
         None => Err(Error::key(
             path.display(),
@@ -285,6 +288,11 @@ pub(crate) fn load_public_key(path: &Path) -> Result<PublicKey> {
     ))
 }
 
+/// SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING (32) } }
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
 /// A freshly generated key pair, as PEM text.
 pub(crate) struct KeyPair {
     pub(crate) private_pem: zeroizing::Secret,
@@ -302,7 +310,9 @@ fn random32() -> Result<[u8; 32]> {
 /// (PBKDF2-HMAC-SHA256, 600 000 rounds, AES-256-CBC: what OpenSSL and cryptography read).
 pub(crate) fn generate(algorithm: Algorithm, password: Option<&str>) -> Result<KeyPair> {
     let key = match algorithm {
-        Algorithm::Ed25519 => SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&random32()?)),
+        Algorithm::Ed25519 => {
+            SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&random32()?))
+        }
         Algorithm::EcdsaP256 => loop {
             // A random 32-byte string is a valid scalar except with probability ~2^-32.
             if let Ok(k) = p256::ecdsa::SigningKey::from_slice(&random32()?) {
@@ -311,7 +321,15 @@ pub(crate) fn generate(algorithm: Algorithm, password: Option<&str>) -> Result<K
         },
     };
     let der = match &key {
-        SigningKey::Ed25519(k) => k.to_pkcs8_der(),
+        // PKCS#8 v1 (RFC 8410), without the optional public key: ed25519-dalek writes v2
+        // (RFC 5958, with the public key), which OpenSSL 3.0 refuses to read.
+        SigningKey::Ed25519(k) => {
+            let mut v1 = ED25519_PKCS8_V1_PREFIX.to_vec();
+            v1.extend_from_slice(&k.to_bytes());
+            let doc = pkcs8::SecretDocument::try_from(v1.as_slice());
+            v1.fill(0);
+            doc.map_err(pkcs8::Error::from)
+        }
         SigningKey::P256(k) => k.to_pkcs8_der(),
     }
     .map_err(|e| Error::Usage(format!("cannot encode the key: {e}")))?;
@@ -325,8 +343,10 @@ pub(crate) fn generate(algorithm: Algorithm, password: Option<&str>) -> Result<K
             salt.copy_from_slice(&random32()?[..16]);
             let mut iv = [0u8; 16];
             iv.copy_from_slice(&random32()?[..16]);
-            let params = pkcs8::pkcs5::pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(600_000, &salt, iv)
-                .map_err(|e| Error::Usage(format!("cannot encrypt the key: {e}")))?;
+            let params = pkcs8::pkcs5::pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(
+                600_000, &salt, iv,
+            )
+            .map_err(|e| Error::Usage(format!("cannot encrypt the key: {e}")))?;
             let info = pkcs8::PrivateKeyInfoRef::try_from(der.as_bytes())
                 .map_err(|e| Error::Usage(format!("cannot encrypt the key: {e}")))?;
             let enc = info
@@ -373,8 +393,14 @@ mod tests {
             let dir = tempfile::tempdir().expect("tmp");
             let p = dir.path().join("k.pem");
             std::fs::write(&p, &pair.private_pem.0).expect("write");
-            let key = load_signing_key(&p, &KeyPassword { key_password_env: None, key_password_file: None })
-                .expect("loads");
+            let key = load_signing_key(
+                &p,
+                &KeyPassword {
+                    key_password_env: None,
+                    key_password_file: None,
+                },
+            )
+            .expect("loads");
             let sig = key.sign(b"hello");
             assert!(pair.public.verify(b"hello", &sig));
             assert!(!pair.public.verify(b"hellO", &sig));
@@ -385,7 +411,10 @@ mod tests {
 
     #[test]
     fn pem_labels_are_found() {
-        assert_eq!(pem_label("x\n-----BEGIN PUBLIC KEY-----\nAA\n"), Some("PUBLIC KEY"));
+        assert_eq!(
+            pem_label("x\n-----BEGIN PUBLIC KEY-----\nAA\n"),
+            Some("PUBLIC KEY")
+        );
         assert_eq!(pem_label("nothing"), None);
     }
 }

@@ -63,7 +63,9 @@ pub fn run(cli: &Cli) -> Report {
 fn gate_cmd(args: &GateArgs, b: &mut ReportBuilder) -> Result<()> {
     let policy = policy::load(&args.policy)?;
     let now = match &args.now {
-        Some(s) => gatehouse::time::Timestamp::parse(s).map_err(|e| Error::Usage(format!("--now: {e}")))?,
+        Some(s) => {
+            gatehouse::time::Timestamp::parse(s).map_err(|e| Error::Usage(format!("--now: {e}")))?
+        }
         None => gatehouse::time::Timestamp::now(),
     };
     let reports = reports::load_all(&args.reports)?;
@@ -86,12 +88,16 @@ fn write_new(path: &std::path::Path, bytes: &[u8], mode: u32, force: bool) -> Re
     }
     let mut f = opts.open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::Usage(format!("{}: exists; pass --force to replace it", path.display()))
+            Error::Usage(format!(
+                "{}: exists; pass --force to replace it",
+                path.display()
+            ))
         } else {
             Error::io(path.display(), e)
         }
     })?;
-    f.write_all(bytes).map_err(|e| Error::io(path.display(), e))?;
+    f.write_all(bytes)
+        .map_err(|e| Error::io(path.display(), e))?;
     f.sync_all().map_err(|e| Error::io(path.display(), e))
 }
 
@@ -103,20 +109,32 @@ fn keygen(args: &KeygenArgs, b: &mut ReportBuilder) -> Result<()> {
     if !args.force {
         for p in [&private, &public] {
             if p.exists() {
-                return Err(Error::Usage(format!("{}: exists; pass --force to replace it", p.display())));
+                return Err(Error::Usage(format!(
+                    "{}: exists; pass --force to replace it",
+                    p.display()
+                )));
             }
         }
     }
     let pair = keys::generate(args.algorithm, password.as_ref().map(|p| p.0.as_str()))?;
     write_new(&private, pair.private_pem.0.as_bytes(), 0o600, args.force)?;
-    write_new(&public, pair.public.spki_pem().as_bytes(), 0o644, args.force)?;
+    write_new(
+        &public,
+        pair.public.spki_pem().as_bytes(),
+        0o644,
+        args.force,
+    )?;
     let (key_type, scheme) = pair.public.sslib_scheme();
     b.summary(format!(
         "{} key pair {} in {} ({})",
         pair.public.algorithm(),
         &pair.public.keyid()[..16],
         args.out_dir.display(),
-        if password.is_some() { "private key encrypted" } else { "private key NOT encrypted" }
+        if password.is_some() {
+            "private key encrypted"
+        } else {
+            "private key NOT encrypted"
+        }
     ));
     b.data(json!({
         "algorithm": pair.public.algorithm(),

@@ -40,7 +40,11 @@ pub(crate) fn source_date_epoch() -> Result<Option<Timestamp>> {
             .trim()
             .parse::<i64>()
             .map(|s| Some(Timestamp::from_unix(s)))
-            .map_err(|_| Error::Usage(format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))),
+            .map_err(|_| {
+                Error::Usage(format!(
+                    "SOURCE_DATE_EPOCH={v:?} is not a number of seconds"
+                ))
+            }),
         _ => Ok(None),
     }
 }
@@ -54,7 +58,10 @@ fn pack_time(reports: &[LoadedReport]) -> Result<Timestamp> {
         .iter()
         .filter_map(LoadedReport::started_at)
         .max()
-        .map_or_else(|| Timestamp::from_unix(ZIP_EPOCH), |t| Timestamp::from_unix(t.unix())))
+        .map_or_else(
+            || Timestamp::from_unix(ZIP_EPOCH),
+            |t| Timestamp::from_unix(t.unix()),
+        ))
 }
 
 fn report_bytes(r: &LoadedReport) -> Vec<u8> {
@@ -76,8 +83,18 @@ fn name_reports(reports: &[LoadedReport]) -> Vec<(String, Vec<u8>, &LoadedReport
         })
         .collect();
     items.sort_by(|a, b| {
-        (&a.2.report.agent, &a.2.report.action, a.2.started_at(), &a.0)
-            .cmp(&(&b.2.report.agent, &b.2.report.action, b.2.started_at(), &b.0))
+        (
+            &a.2.report.agent,
+            &a.2.report.action,
+            a.2.started_at(),
+            &a.0,
+        )
+            .cmp(&(
+                &b.2.report.agent,
+                &b.2.report.action,
+                b.2.started_at(),
+                &b.0,
+            ))
     });
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = Vec::new();
@@ -105,7 +122,8 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()
     for e in entries {
         let name = e.file_name().to_string_lossy().into_owned();
         let path = e.path();
-        let meta = std::fs::symlink_metadata(&path).map_err(|err| Error::io(path.display(), err))?;
+        let meta =
+            std::fs::symlink_metadata(&path).map_err(|err| Error::io(path.display(), err))?;
         if meta.file_type().is_symlink() && path.is_dir() {
             tracing::warn!("{}: symlinked directory not followed", path.display());
         } else if path.is_dir() {
@@ -124,7 +142,12 @@ fn artifact_entries(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
             .canonicalize()
             .ok()
             .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .ok_or_else(|| Error::io(p.display(), std::io::Error::from(std::io::ErrorKind::NotFound)))?;
+            .ok_or_else(|| {
+                Error::io(
+                    p.display(),
+                    std::io::Error::from(std::io::ErrorKind::NotFound),
+                )
+            })?;
         if p.is_dir() {
             walk(p, &format!("artifacts/{name}"), &mut out)?;
         } else if p.is_file() {
@@ -147,7 +170,9 @@ fn artifact_entries(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
         if !seen.insert(name.clone()) {
             return Err(Error::Input(gatehouse::InputError::invalid(
                 path.display().to_string(),
-                format!("two artifacts would both be {name}; rename one or put them in directories"),
+                format!(
+                    "two artifacts would both be {name}; rename one or put them in directories"
+                ),
             )));
         }
     }
@@ -191,10 +216,17 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
         if !notes.is_empty() && !notes.ends_with("\n\n") {
             notes.push_str(if notes.ends_with('\n') { "\n" } else { "\n\n" });
         }
-        notes.push_str(&crate::gitlog::release_notes(&args.release, range, &commits));
+        notes.push_str(&crate::gitlog::release_notes(
+            &args.release,
+            range,
+            &commits,
+        ));
     }
     if !notes.is_empty() {
-        entries.insert("release-notes.md".to_owned(), Content::Memory(notes.into_bytes()));
+        entries.insert(
+            "release-notes.md".to_owned(),
+            Content::Memory(notes.into_bytes()),
+        );
     }
 
     let gate = match &args.policy {
@@ -215,28 +247,41 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
         .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp{}",
-        args.output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        args.output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         std::process::id()
     ));
     let result = (|| -> Result<(String, u64, String)> {
         let _s = gatehouse::trace::step("write_zip");
         let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&out_label, e))?;
-        let mut zip = ZipWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), created.unix());
+        let mut zip = ZipWriter::new(
+            std::io::BufWriter::with_capacity(1 << 20, file),
+            created.unix(),
+        );
         let mut digests: BTreeMap<String, Written> = BTreeMap::new();
         for (name, content) in &entries {
             if name.as_str() < DSSE_FILE {
                 let w = match content {
                     Content::File(p) => {
-                        let mut f = std::fs::File::open(p).map_err(|e| Error::io(p.display(), e))?;
-                        zip.add(name, &mut f).map_err(|e| Error::io(p.display(), e))?
+                        let mut f =
+                            std::fs::File::open(p).map_err(|e| Error::io(p.display(), e))?;
+                        zip.add(name, &mut f)
+                            .map_err(|e| Error::io(p.display(), e))?
                     }
-                    Content::Memory(m) => zip.add(name, &mut m.as_slice()).map_err(|e| Error::io(&out_label, e))?,
+                    Content::Memory(m) => zip
+                        .add(name, &mut m.as_slice())
+                        .map_err(|e| Error::io(&out_label, e))?,
                 };
                 digests.insert(name.clone(), w);
             } else if let Content::Memory(m) = content {
                 digests.insert(
                     name.clone(),
-                    Written { sha256: gatehouse::hash::sha256_hex(m), bytes: m.len() as u64 },
+                    Written {
+                        sha256: gatehouse::hash::sha256_hex(m),
+                        bytes: m.len() as u64,
+                    },
                 );
             }
         }
@@ -255,11 +300,24 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
         let manifest_sha = gatehouse::hash::sha256_hex(&manifest);
         let mut subjects: Vec<Subject> = digests
             .iter()
-            .map(|(n, w)| Subject { name: n.clone(), digest: BTreeMap::from([("sha256".to_owned(), w.sha256.clone())]) })
+            .map(|(n, w)| Subject {
+                name: n.clone(),
+                digest: BTreeMap::from([("sha256".to_owned(), w.sha256.clone())]),
+            })
             .collect();
-        subjects.push(Subject { name: MANIFEST.to_owned(), digest: BTreeMap::from([("sha256".to_owned(), manifest_sha.clone())]) });
+        subjects.push(Subject {
+            name: MANIFEST.to_owned(),
+            digest: BTreeMap::from([("sha256".to_owned(), manifest_sha.clone())]),
+        });
         subjects.sort_by(|a, b| a.name.cmp(&b.name));
-        let predicate = predicate(args, &created_text, &named, gate.as_ref(), &manifest_sha, &public);
+        let predicate = predicate(
+            args,
+            &created_text,
+            &named,
+            gate.as_ref(),
+            &manifest_sha,
+            &public,
+        );
         let statement = Statement {
             statement_type: dsse::STATEMENT_TYPE.to_owned(),
             subject: subjects,
@@ -270,7 +328,8 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
         let envelope = Envelope::sign(dsse::PAYLOAD_TYPE, &payload, &key);
         let mut env_bytes = serde_json::to_vec_pretty(&envelope).unwrap_or_default();
         env_bytes.push(b'\n');
-        let mut bundle = serde_json::to_vec_pretty(&dsse::sigstore_bundle(&envelope, &public)).unwrap_or_default();
+        let mut bundle = serde_json::to_vec_pretty(&dsse::sigstore_bundle(&envelope, &public))
+            .unwrap_or_default();
         bundle.push(b'\n');
         let mut generated: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         generated.insert(DSSE_FILE.to_owned(), env_bytes);
@@ -284,14 +343,18 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
             }
         }
         for (name, bytes) in &generated {
-            zip.add(name, &mut bytes.as_slice()).map_err(|e| Error::io(&out_label, e))?;
+            zip.add(name, &mut bytes.as_slice())
+                .map_err(|e| Error::io(&out_label, e))?;
         }
         let writer = zip.finish().map_err(|e| Error::io(&out_label, e))?;
-        let file = writer.into_inner().map_err(|e| Error::io(&out_label, e.into_error()))?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io(&out_label, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(&out_label, e))?;
         drop(file);
         std::fs::rename(&tmp, &args.output).map_err(|e| Error::io(&out_label, e))?;
-        let (sha, bytes) = gatehouse::hash::sha256_file(&args.output).map_err(|e| Error::io(&out_label, e))?;
+        let (sha, bytes) =
+            gatehouse::hash::sha256_file(&args.output).map_err(|e| Error::io(&out_label, e))?;
         Ok((sha, bytes, manifest_sha))
     })();
     let (sha, bytes, manifest_sha) = match result {
@@ -306,7 +369,13 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
     for (name, _, r) in &named {
         b.check(
             Check::ok(CheckId::Report.as_str())
-                .with_message(format!("{} {} ({}) from {}", r.report.agent, r.report.action, r.report.result.as_str(), r.source))
+                .with_message(format!(
+                    "{} {} ({}) from {}",
+                    r.report.agent,
+                    r.report.action,
+                    r.report.result.as_str(),
+                    r.source
+                ))
                 .with_location(gatehouse::Location::file(name.clone())),
         );
     }
@@ -331,7 +400,11 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
         b.section(g.section);
     }
     b.summary(summary);
-    b.evidence(gatehouse::Evidence { path: out_label.clone(), sha256: sha.clone(), bytes });
+    b.evidence(gatehouse::Evidence {
+        path: out_label.clone(),
+        sha256: sha.clone(),
+        bytes,
+    });
     b.data(json!({
         "release": args.release,
         "output": out_label,
@@ -360,7 +433,10 @@ fn predicate(
     for (_, _, r) in named {
         tools.insert(r.report.agent.clone(), r.report.tool_version.clone());
     }
-    tools.insert("evidence-pack".to_owned(), gatehouse::report::TOOL_VERSION.to_owned());
+    tools.insert(
+        "evidence-pack".to_owned(),
+        gatehouse::report::TOOL_VERSION.to_owned(),
+    );
     json!({
         "release": args.release,
         "created": created,

@@ -332,8 +332,7 @@ fn parse_age(label: &str, p: Pos, s: &str) -> Result<Duration> {
 
 /// Reads and validates a policy file.
 pub(crate) fn load(path: &Path) -> Result<Policy> {
-    let input =
-        gatehouse::input::read_limited(&gatehouse::Source::new(path), 4 * 1024 * 1024)?;
+    let input = gatehouse::input::read_limited(&gatehouse::Source::new(path), 4 * 1024 * 1024)?;
     let label = input.label();
     let sha256 = gatehouse::hash::sha256_hex(&input.bytes);
     parse(&label, input.text()?, sha256)
@@ -371,7 +370,11 @@ pub(crate) fn parse(label: &str, text: &str, sha256: String) -> Result<Policy> {
         }
         let accept = r.accept.unwrap_or_else(|| vec![Accept::Ok]);
         if accept.is_empty() {
-            return Err(policy_error(label, p, "accept: must list at least one result"));
+            return Err(policy_error(
+                label,
+                p,
+                "accept: must list at least one result",
+            ));
         }
         let max_age = match &r.max_age {
             Some(s) => Some(parse_age(label, p, s)?),
@@ -425,11 +428,7 @@ pub(crate) fn parse(label: &str, text: &str, sha256: String) -> Result<Policy> {
             return Err(policy_error(
                 label,
                 p,
-                format!(
-                    "figure: {} needs a number, got {}",
-                    op.as_str(),
-                    rule.value
-                ),
+                format!("figure: {} needs a number, got {}", op.as_str(), rule.value),
             ));
         }
         figures.push(Figure {
@@ -448,9 +447,14 @@ pub(crate) fn parse(label: &str, text: &str, sha256: String) -> Result<Policy> {
         let p = pos(&w);
         let w = w.value;
         if w.owner.trim().is_empty() {
-            return Err(policy_error(label, p, "waiver: owner must name a person or team"));
+            return Err(policy_error(
+                label,
+                p,
+                "waiver: owner must name a person or team",
+            ));
         }
-        let until = Timestamp::parse(&w.until).map_err(|e| policy_error(label, p, format!("waiver until: {e}")))?;
+        let until = Timestamp::parse(&w.until)
+            .map_err(|e| policy_error(label, p, format!("waiver until: {e}")))?;
         // A bare date waives through the end of that day (UTC).
         let until = if w.until.trim().len() == 10 {
             until.plus(Duration::from_secs(86_400 - 1))
@@ -525,11 +529,19 @@ waivers:
 
     #[test]
     fn bad_policies_name_the_line() {
-        let e = parse("p.yaml", "required:\n  - agent: a\n    action: b\n    acept: [ok]\n", String::new())
-            .expect_err("typo");
+        let e = parse(
+            "p.yaml",
+            "required:\n  - agent: a\n    action: b\n    acept: [ok]\n",
+            String::new(),
+        )
+        .expect_err("typo");
         assert!(e.to_string().starts_with("p.yaml:"), "{e}");
-        let e = parse("p.yaml", "figures:\n  - perf-gate data.headroom => 0.2\n", String::new())
-            .expect_err("op");
+        let e = parse(
+            "p.yaml",
+            "figures:\n  - perf-gate data.headroom => 0.2\n",
+            String::new(),
+        )
+        .expect_err("op");
         assert_eq!(
             e.to_string(),
             "p.yaml:2:5: figure: unknown operator \"=>\" (use >=, >, <=, <, == or !=)"

@@ -87,12 +87,17 @@ fn load_source(source: &Source, lenient: bool, out: &mut Vec<LoadedReport>) -> R
             }
             return Err(InputError::invalid(
                 item_label(&label, i, single),
-                format!("{schema:?} is not a Gatehouse report schema (expected gatehouse.report/v1)"),
+                format!(
+                    "{schema:?} is not a Gatehouse report schema (expected gatehouse.report/v1)"
+                ),
             )
             .into());
         }
         let report: Report = serde_json::from_value(value.clone()).map_err(|e| {
-            InputError::invalid(item_label(&label, i, single), format!("not a Gatehouse report: {e}"))
+            InputError::invalid(
+                item_label(&label, i, single),
+                format!("not a Gatehouse report: {e}"),
+            )
         })?;
         out.push(LoadedReport {
             report,

@@ -48,7 +48,11 @@ fn fail(b: &mut ReportBuilder, id: CheckId, entry: Option<&str>, message: impl I
 
 pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
     let key = crate::keys::load_public_key(&args.key)?;
-    let policy = args.policy.as_deref().map(crate::policy::load).transpose()?;
+    let policy = args
+        .policy
+        .as_deref()
+        .map(crate::policy::load)
+        .transpose()?;
     let now = args
         .now
         .as_deref()
@@ -60,7 +64,9 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
         if zip.entry(required).is_none() {
             return Err(Error::archive(
                 &label,
-                format!("not an evidence pack: no {required} (build one with `evidence-pack build`)"),
+                format!(
+                    "not an evidence pack: no {required} (build one with `evidence-pack build`)"
+                ),
             ));
         }
     }
@@ -95,12 +101,34 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
     // 1. The signature over the statement.
     let mut statement: Option<Statement> = None;
     let mut envelope: Option<Envelope> = None;
-    match kept.get(DSSE_FILE).map(|bytes| serde_json::from_slice::<Envelope>(bytes)) {
-        None => fail(b, CheckId::Signature, Some(DSSE_FILE), format!("{DSSE_FILE} cannot be read")),
-        Some(Err(e)) => fail(b, CheckId::Signature, Some(DSSE_FILE), format!("{DSSE_FILE} is not a DSSE envelope: {e}")),
+    match kept
+        .get(DSSE_FILE)
+        .map(|bytes| serde_json::from_slice::<Envelope>(bytes))
+    {
+        None => fail(
+            b,
+            CheckId::Signature,
+            Some(DSSE_FILE),
+            format!("{DSSE_FILE} cannot be read"),
+        ),
+        Some(Err(e)) => fail(
+            b,
+            CheckId::Signature,
+            Some(DSSE_FILE),
+            format!("{DSSE_FILE} is not a DSSE envelope: {e}"),
+        ),
         Some(Ok(env)) => {
             if env.payload_type != dsse::PAYLOAD_TYPE {
-                fail(b, CheckId::Signature, Some(DSSE_FILE), format!("payloadType is {:?}, expected {}", env.payload_type, dsse::PAYLOAD_TYPE));
+                fail(
+                    b,
+                    CheckId::Signature,
+                    Some(DSSE_FILE),
+                    format!(
+                        "payloadType is {:?}, expected {}",
+                        env.payload_type,
+                        dsse::PAYLOAD_TYPE
+                    ),
+                );
             } else {
                 match env.verify(&key) {
                     Ok(()) => {
@@ -113,7 +141,12 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
                             .payload_bytes()
                             .and_then(|p| serde_json::from_slice::<Statement>(&p).ok());
                         if statement.is_none() {
-                            fail(b, CheckId::Statement, Some(DSSE_FILE), "the signed payload is not an in-toto Statement");
+                            fail(
+                                b,
+                                CheckId::Statement,
+                                Some(DSSE_FILE),
+                                "the signed payload is not an in-toto Statement",
+                            );
                         }
                     }
                     Err(why) => fail(b, CheckId::Signature, Some(DSSE_FILE), why),
@@ -125,34 +158,68 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
 
     // 2. The Sigstore bundle says what the DSSE file says.
     match (kept.get(BUNDLE_FILE), &envelope) {
-        (None, _) => fail(b, CheckId::Bundle, Some(BUNDLE_FILE), format!("{BUNDLE_FILE} is missing or unreadable")),
+        (None, _) => fail(
+            b,
+            CheckId::Bundle,
+            Some(BUNDLE_FILE),
+            format!("{BUNDLE_FILE} is missing or unreadable"),
+        ),
         (Some(bytes), Some(env)) => {
             let bundle: Option<Value> = serde_json::from_slice(bytes).ok();
-            let media = bundle.as_ref().and_then(|v| v.get("mediaType")).and_then(Value::as_str);
+            let media = bundle
+                .as_ref()
+                .and_then(|v| v.get("mediaType"))
+                .and_then(Value::as_str);
             let inner = bundle
                 .as_ref()
                 .and_then(|v| v.get("dsseEnvelope"))
                 .and_then(|v| serde_json::from_value::<Envelope>(v.clone()).ok());
             if media != Some(dsse::BUNDLE_MEDIA_TYPE) {
-                fail(b, CheckId::Bundle, Some(BUNDLE_FILE), format!("mediaType is not {}", dsse::BUNDLE_MEDIA_TYPE));
+                fail(
+                    b,
+                    CheckId::Bundle,
+                    Some(BUNDLE_FILE),
+                    format!("mediaType is not {}", dsse::BUNDLE_MEDIA_TYPE),
+                );
             } else if inner.as_ref() != Some(env) {
-                fail(b, CheckId::Bundle, Some(BUNDLE_FILE), format!("its dsseEnvelope differs from {DSSE_FILE}"));
+                fail(
+                    b,
+                    CheckId::Bundle,
+                    Some(BUNDLE_FILE),
+                    format!("its dsseEnvelope differs from {DSSE_FILE}"),
+                );
             } else {
-                b.check(Check::ok(CheckId::Bundle.as_str()).with_message(format!("{BUNDLE_FILE} carries the same envelope")));
+                b.check(
+                    Check::ok(CheckId::Bundle.as_str())
+                        .with_message(format!("{BUNDLE_FILE} carries the same envelope")),
+                );
             }
         }
         (Some(_), None) => {}
     }
 
     // 3. The manifest: signed (a statement subject) and well formed.
-    let manifest: Option<Manifest> = match kept.get(MANIFEST).map(|m| serde_json::from_slice::<Manifest>(m)) {
+    let manifest: Option<Manifest> = match kept
+        .get(MANIFEST)
+        .map(|m| serde_json::from_slice::<Manifest>(m))
+    {
         Some(Ok(m)) if m.schema == MANIFEST_SCHEMA => Some(m),
         Some(Ok(m)) => {
-            fail(b, CheckId::Statement, Some(MANIFEST), format!("schema {:?} is not {MANIFEST_SCHEMA}", m.schema));
+            fail(
+                b,
+                CheckId::Statement,
+                Some(MANIFEST),
+                format!("schema {:?} is not {MANIFEST_SCHEMA}", m.schema),
+            );
             None
         }
         Some(Err(e)) => {
-            fail(b, CheckId::Digest, Some(MANIFEST), format!("{MANIFEST} is not a manifest: {e}"));
+            fail(
+                b,
+                CheckId::Digest,
+                Some(MANIFEST),
+                format!("{MANIFEST} is not a manifest: {e}"),
+            );
             None
         }
         None => None,
@@ -162,23 +229,46 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
         .map(|s| {
             s.subject
                 .iter()
-                .map(|x| (x.name.clone(), x.digest.get("sha256").cloned().unwrap_or_default()))
+                .map(|x| {
+                    (
+                        x.name.clone(),
+                        x.digest.get("sha256").cloned().unwrap_or_default(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
     if let Some(st) = &statement {
         if st.statement_type != dsse::STATEMENT_TYPE || st.predicate_type != dsse::PREDICATE_TYPE {
-            fail(b, CheckId::Statement, Some(DSSE_FILE), format!(
-                "statement type {:?} / predicate {:?} is not {} / {}",
-                st.statement_type, st.predicate_type, dsse::STATEMENT_TYPE, dsse::PREDICATE_TYPE
-            ));
+            fail(
+                b,
+                CheckId::Statement,
+                Some(DSSE_FILE),
+                format!(
+                    "statement type {:?} / predicate {:?} is not {} / {}",
+                    st.statement_type,
+                    st.predicate_type,
+                    dsse::STATEMENT_TYPE,
+                    dsse::PREDICATE_TYPE
+                ),
+            );
         }
         match (subjects.get(MANIFEST), seen.get(MANIFEST)) {
             (Some(want), Some((got, _))) if want == got => {}
-            (Some(_), Some(_)) => fail(b, CheckId::Digest, Some(MANIFEST), format!(
-                "{MANIFEST} does not match the signed statement: it was edited after signing"
-            )),
-            (None, _) => fail(b, CheckId::Statement, Some(MANIFEST), format!("the statement does not name {MANIFEST}")),
+            (Some(_), Some(_)) => fail(
+                b,
+                CheckId::Digest,
+                Some(MANIFEST),
+                format!(
+                    "{MANIFEST} does not match the signed statement: it was edited after signing"
+                ),
+            ),
+            (None, _) => fail(
+                b,
+                CheckId::Statement,
+                Some(MANIFEST),
+                format!("the statement does not name {MANIFEST}"),
+            ),
             (_, None) => {}
         }
     }
@@ -193,22 +283,44 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
                 None if zip.entry(&f.path).is_some() => {} // damaged: already reported
                 None => {
                     mismatched += 1;
-                    fail(b, CheckId::Complete, Some(&f.path), format!("{} is listed in {MANIFEST} but missing from the zip", f.path));
+                    fail(
+                        b,
+                        CheckId::Complete,
+                        Some(&f.path),
+                        format!(
+                            "{} is listed in {MANIFEST} but missing from the zip",
+                            f.path
+                        ),
+                    );
                 }
                 Some((sha, n)) if *sha != f.sha256 || *n != f.bytes => {
                     mismatched += 1;
-                    fail(b, CheckId::Digest, Some(&f.path), format!(
-                        "{}: sha256 {} ({} bytes) does not match {MANIFEST} ({}, {} bytes): the file was changed",
-                        f.path, short(sha), n, short(&f.sha256), f.bytes
-                    ));
+                    fail(
+                        b,
+                        CheckId::Digest,
+                        Some(&f.path),
+                        format!(
+                            "{}: sha256 {} ({} bytes) does not match {MANIFEST} ({}, {} bytes): the file was changed",
+                            f.path,
+                            short(sha),
+                            n,
+                            short(&f.sha256),
+                            f.bytes
+                        ),
+                    );
                 }
                 Some((sha, _)) => {
                     if statement.is_some() && subjects.get(&f.path) != Some(sha) {
                         mismatched += 1;
-                        fail(b, CheckId::Digest, Some(&f.path), format!(
-                            "{}: its digest is not the one in the signed statement: the file and {MANIFEST} were changed together",
-                            f.path
-                        ));
+                        fail(
+                            b,
+                            CheckId::Digest,
+                            Some(&f.path),
+                            format!(
+                                "{}: its digest is not the one in the signed statement: the file and {MANIFEST} were changed together",
+                                f.path
+                            ),
+                        );
                     }
                 }
             }
@@ -217,7 +329,14 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
             for name in subjects.keys() {
                 if name != MANIFEST && !listed.contains(name) {
                     mismatched += 1;
-                    fail(b, CheckId::Complete, Some(name), format!("{name} is in the signed statement but not in {MANIFEST}: it was removed"));
+                    fail(
+                        b,
+                        CheckId::Complete,
+                        Some(name),
+                        format!(
+                            "{name} is in the signed statement but not in {MANIFEST}: it was removed"
+                        ),
+                    );
                 }
             }
         }
@@ -226,12 +345,25 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
         let ours = [MANIFEST, DSSE_FILE, BUNDLE_FILE].contains(&e.name.as_str());
         if !ours && manifest.is_some() && !listed.contains(&e.name) {
             mismatched += 1;
-            fail(b, CheckId::Complete, Some(&e.name), format!("{} is in the zip but not in {MANIFEST}: it was added", e.name));
+            fail(
+                b,
+                CheckId::Complete,
+                Some(&e.name),
+                format!(
+                    "{} is in the zip but not in {MANIFEST}: it was added",
+                    e.name
+                ),
+            );
         }
     }
     if mismatched == 0 && damaged == 0 && manifest.is_some() {
-        b.check(Check::ok(CheckId::Digest.as_str()).with_message(format!("{} files match {MANIFEST} and the signed statement", listed.len())));
-        b.check(Check::ok(CheckId::Complete.as_str()).with_message("nothing missing, nothing added"));
+        b.check(Check::ok(CheckId::Digest.as_str()).with_message(format!(
+            "{} files match {MANIFEST} and the signed statement",
+            listed.len()
+        )));
+        b.check(
+            Check::ok(CheckId::Complete.as_str()).with_message("nothing missing, nothing added"),
+        );
     }
 
     // 5. Optionally, the gate again over the reports inside.
@@ -240,7 +372,10 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
         .and_then(|p| p.pointer("/gate/decision"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let created = predicate.and_then(|p| p.get("created")).and_then(Value::as_str).map(str::to_owned);
+    let created = predicate
+        .and_then(|p| p.get("created"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let mut decision = None;
     if let Some(policy) = &policy {
         let mut reports = Vec::new();
@@ -251,10 +386,19 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
             };
             let values: Vec<Value> = gatehouse::input::parse_json_stream(&input)?;
             for value in values {
-                let report: gatehouse::Report = serde_json::from_value(value.clone()).map_err(|e| {
-                    gatehouse::InputError::invalid(input.label(), format!("not a Gatehouse report: {e}"))
-                })?;
-                reports.push(LoadedReport { report, value, source: name.clone(), original: None });
+                let report: gatehouse::Report =
+                    serde_json::from_value(value.clone()).map_err(|e| {
+                        gatehouse::InputError::invalid(
+                            input.label(),
+                            format!("not a Gatehouse report: {e}"),
+                        )
+                    })?;
+                reports.push(LoadedReport {
+                    report,
+                    value,
+                    source: name.clone(),
+                    original: None,
+                });
             }
         }
         let at = now
@@ -266,8 +410,15 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
         b.section(eval.section);
     }
 
-    let fails = b.checks_so_far().iter().filter(|c| c.result == gatehouse::Status::Fail).count();
-    let release = manifest.as_ref().map(|m| m.release.clone()).unwrap_or_default();
+    let fails = b
+        .checks_so_far()
+        .iter()
+        .filter(|c| c.result == gatehouse::Status::Fail)
+        .count();
+    let release = manifest
+        .as_ref()
+        .map(|m| m.release.clone())
+        .unwrap_or_default();
     let summary = if fails == 0 {
         format!(
             "{label}: intact, {} files, signed by {} key {}{}",
@@ -283,10 +434,17 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
             .find(|c| c.result == gatehouse::Status::Fail)
             .and_then(|c| c.message.clone())
             .unwrap_or_default();
-        format!("{label}: {fails} {} — {first}", gatehouse::plural(fails, "problem", "problems"))
+        format!(
+            "{label}: {fails} {} — {first}",
+            gatehouse::plural(fails, "problem", "problems")
+        )
     };
     b.summary(summary);
-    b.evidence(gatehouse::Evidence { path: label.clone(), sha256: zip_sha.clone(), bytes: zip_bytes });
+    b.evidence(gatehouse::Evidence {
+        path: label.clone(),
+        sha256: zip_sha.clone(),
+        bytes: zip_bytes,
+    });
     b.data(json!({
         "pack": label,
         "sha256": zip_sha,

@@ -68,7 +68,9 @@ pub(crate) fn safe_name(name: &str) -> bool {
         && !name.contains('\\')
         && !name.chars().any(char::is_control)
         && name.as_bytes().get(1) != Some(&b':')
-        && name.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && name
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
 impl ZipReader {
@@ -82,8 +84,10 @@ impl ZipReader {
         }
         let tail_len = len.min(22 + 65_535);
         let mut tail = vec![0u8; usize::try_from(tail_len).unwrap_or(0)];
-        file.seek(SeekFrom::Start(len - tail_len)).map_err(|e| Error::io(&label, e))?;
-        file.read_exact(&mut tail).map_err(|e| Error::io(&label, e))?;
+        file.seek(SeekFrom::Start(len - tail_len))
+            .map_err(|e| Error::io(&label, e))?;
+        file.read_exact(&mut tail)
+            .map_err(|e| Error::io(&label, e))?;
         // The end record is the last one whose comment runs exactly to the end of the file.
         let eocd = (0..=tail.len() - 22).rev().find(|&i| {
             u32_at(&tail, i) == Some(0x0605_4b50)
@@ -96,23 +100,33 @@ impl ZipReader {
         let field16 = |i| u16_at(e, i).unwrap_or(0);
         let field32 = |i| u32_at(e, i).unwrap_or(0);
         if field16(4) != 0 || field16(6) != 0 || field16(8) != field16(10) {
-            return Err(Error::archive(&label, "multi-disk zip archives are not read"));
+            return Err(Error::archive(
+                &label,
+                "multi-disk zip archives are not read",
+            ));
         }
         let count = usize::from(field16(10));
         let cd_size = u64::from(field32(12));
         let cd_offset = u64::from(field32(16));
         if field16(10) == 0xFFFF || field32(12) == 0xFFFF_FFFF || field32(16) == 0xFFFF_FFFF {
-            return Err(Error::archive(&label, "ZIP64 archives are not read (an evidence pack is never that large)"));
+            return Err(Error::archive(
+                &label,
+                "ZIP64 archives are not read (an evidence pack is never that large)",
+            ));
         }
         if count > MAX_ENTRIES {
-            return Err(Error::archive(&label, format!("{count} entries (more than {MAX_ENTRIES}); refusing it")));
+            return Err(Error::archive(
+                &label,
+                format!("{count} entries (more than {MAX_ENTRIES}); refusing it"),
+            ));
         }
         let eocd_pos = len - tail_len + eocd as u64;
         if cd_offset + cd_size > eocd_pos {
             return Err(not_zip("the central directory lies outside the file"));
         }
         let mut cd = vec![0u8; usize::try_from(cd_size).unwrap_or(0)];
-        file.seek(SeekFrom::Start(cd_offset)).map_err(|e| Error::io(&label, e))?;
+        file.seek(SeekFrom::Start(cd_offset))
+            .map_err(|e| Error::io(&label, e))?;
         file.read_exact(&mut cd).map_err(|e| Error::io(&label, e))?;
 
         let mut entries: Vec<Entry> = Vec::with_capacity(count);
@@ -141,35 +155,70 @@ impl ZipReader {
             let name = String::from_utf8(name_bytes.to_vec())
                 .map_err(|_| Error::archive(&label, "an entry name is not UTF-8"))?;
             if !safe_name(&name) {
-                return Err(Error::archive(&label, format!("unsafe entry name {name:?} (absolute, `..`, backslash or control characters)")));
+                return Err(Error::archive(
+                    &label,
+                    format!(
+                        "unsafe entry name {name:?} (absolute, `..`, backslash or control characters)"
+                    ),
+                ));
             }
             if !names.insert(name.clone()) {
-                return Err(Error::archive(&label, format!("duplicate entry name {name:?}")));
+                return Err(Error::archive(
+                    &label,
+                    format!("duplicate entry name {name:?}"),
+                ));
             }
             if flags & 1 != 0 {
-                return Err(Error::archive(&label, format!("{name}: encrypted entries are not read")));
+                return Err(Error::archive(
+                    &label,
+                    format!("{name}: encrypted entries are not read"),
+                ));
             }
             if method != 0 && method != 8 {
-                return Err(Error::archive(&label, format!("{name}: compression method {method} is not read (only stored and deflate)")));
+                return Err(Error::archive(
+                    &label,
+                    format!(
+                        "{name}: compression method {method} is not read (only stored and deflate)"
+                    ),
+                ));
             }
             if compressed == 0xFFFF_FFFF || size == 0xFFFF_FFFF || header_offset == 0xFFFF_FFFF {
-                return Err(Error::archive(&label, "ZIP64 archives are not read (an evidence pack is never that large)"));
+                return Err(Error::archive(
+                    &label,
+                    "ZIP64 archives are not read (an evidence pack is never that large)",
+                ));
             }
             if size > MAX_ENTRY_SIZE {
-                return Err(Error::archive(&label, format!("{name}: declares {size} bytes (more than {MAX_ENTRY_SIZE}); refusing a possible zip bomb")));
+                return Err(Error::archive(
+                    &label,
+                    format!(
+                        "{name}: declares {size} bytes (more than {MAX_ENTRY_SIZE}); refusing a possible zip bomb"
+                    ),
+                ));
             }
             if method == 0 && compressed != size {
-                return Err(Error::archive(&label, format!("{name}: stored entry with different sizes")));
+                return Err(Error::archive(
+                    &label,
+                    format!("{name}: stored entry with different sizes"),
+                ));
             }
             if size > 1024 * 1024 && size / compressed.max(1) > MAX_RATIO {
-                return Err(Error::archive(&label, format!(
-                    "{name}: compression ratio {}:1 exceeds {MAX_RATIO}:1; refusing a possible zip bomb",
-                    size / compressed.max(1)
-                )));
+                return Err(Error::archive(
+                    &label,
+                    format!(
+                        "{name}: compression ratio {}:1 exceeds {MAX_RATIO}:1; refusing a possible zip bomb",
+                        size / compressed.max(1)
+                    ),
+                ));
             }
             total += size;
             if total > MAX_TOTAL_SIZE {
-                return Err(Error::archive(&label, format!("entries add up to more than {MAX_TOTAL_SIZE} bytes; refusing a possible zip bomb")));
+                return Err(Error::archive(
+                    &label,
+                    format!(
+                        "entries add up to more than {MAX_TOTAL_SIZE} bytes; refusing a possible zip bomb"
+                    ),
+                ));
             }
             entries.push(Entry {
                 name,
@@ -189,28 +238,51 @@ impl ZipReader {
         for k in order {
             let e = &mut entries[k];
             if e.header_offset < next_free {
-                return Err(Error::archive(&label, format!("{}: overlaps another entry; refusing a possible zip bomb", e.name)));
+                return Err(Error::archive(
+                    &label,
+                    format!(
+                        "{}: overlaps another entry; refusing a possible zip bomb",
+                        e.name
+                    ),
+                ));
             }
             let mut h = [0u8; 30];
-            file.seek(SeekFrom::Start(e.header_offset)).map_err(|err| Error::io(&label, err))?;
-            file.read_exact(&mut h).map_err(|_| not_zip("a local header is truncated"))?;
+            file.seek(SeekFrom::Start(e.header_offset))
+                .map_err(|err| Error::io(&label, err))?;
+            file.read_exact(&mut h)
+                .map_err(|_| not_zip("a local header is truncated"))?;
             if u32_at(&h, 0) != Some(0x0403_4b50) {
                 return Err(not_zip("a local header is missing"));
             }
             let n = u64::from(u16_at(&h, 26).unwrap_or(0));
             let x = u64::from(u16_at(&h, 28).unwrap_or(0));
             let mut local_name = vec![0u8; usize::try_from(n).unwrap_or(0)];
-            file.read_exact(&mut local_name).map_err(|_| not_zip("a local header is truncated"))?;
+            file.read_exact(&mut local_name)
+                .map_err(|_| not_zip("a local header is truncated"))?;
             if local_name != e.name.as_bytes() {
-                return Err(Error::archive(&label, format!("{}: the local header names {:?}", e.name, String::from_utf8_lossy(&local_name))));
+                return Err(Error::archive(
+                    &label,
+                    format!(
+                        "{}: the local header names {:?}",
+                        e.name,
+                        String::from_utf8_lossy(&local_name)
+                    ),
+                ));
             }
             e.data_offset = e.header_offset + 30 + n + x;
             next_free = e.data_offset + e.compressed;
             if next_free > cd_offset {
-                return Err(Error::archive(&label, format!("{}: its data runs into the central directory", e.name)));
+                return Err(Error::archive(
+                    &label,
+                    format!("{}: its data runs into the central directory", e.name),
+                ));
             }
         }
-        Ok(ZipReader { file, label, entries })
+        Ok(ZipReader {
+            file,
+            label,
+            entries,
+        })
     }
 
     pub(crate) fn label(&self) -> &str {
@@ -223,8 +295,17 @@ impl ZipReader {
 
     /// Streams an entry: SHA-256 and size of what it inflates to, and its bytes when
     /// `keep` is at least its size. Never produces more than the declared size.
-    pub(crate) fn read_entry(&mut self, entry: &Entry, keep: u64) -> Result<std::result::Result<EntryRead, EntryError>> {
-        let fail = |m: String| Ok(Err(EntryError { name: entry.name.clone(), message: m }));
+    pub(crate) fn read_entry(
+        &mut self,
+        entry: &Entry,
+        keep: u64,
+    ) -> Result<std::result::Result<EntryRead, EntryError>> {
+        let fail = |m: String| {
+            Ok(Err(EntryError {
+                name: entry.name.clone(),
+                message: m,
+            }))
+        };
         self.file
             .seek(SeekFrom::Start(entry.data_offset))
             .map_err(|e| Error::io(&self.label, e))?;
@@ -237,7 +318,8 @@ impl ZipReader {
         let mut limited = reader.by_ref().take(entry.size + 1);
         let mut hasher = Sha256::new();
         let mut crc = flate2::Crc::new();
-        let mut kept = (entry.size <= keep).then(|| Vec::with_capacity(usize::try_from(entry.size).unwrap_or(0)));
+        let mut kept = (entry.size <= keep)
+            .then(|| Vec::with_capacity(usize::try_from(entry.size).unwrap_or(0)));
         let mut buf = vec![0u8; 256 * 1024];
         let mut n_total = 0u64;
         loop {
@@ -249,7 +331,10 @@ impl ZipReader {
             };
             n_total += n as u64;
             if n_total > entry.size {
-                return fail(format!("inflates to more than its declared {} bytes: the entry was altered", entry.size));
+                return fail(format!(
+                    "inflates to more than its declared {} bytes: the entry was altered",
+                    entry.size
+                ));
             }
             hasher.update(&buf[..n]);
             crc.update(&buf[..n]);
@@ -258,12 +343,19 @@ impl ZipReader {
             }
         }
         if n_total != entry.size {
-            return fail(format!("inflates to {n_total} bytes, not the declared {}: the entry was altered", entry.size));
+            return fail(format!(
+                "inflates to {n_total} bytes, not the declared {}: the entry was altered",
+                entry.size
+            ));
         }
         if crc.sum() != entry.crc {
             return fail("CRC-32 mismatch: the entry was altered".to_owned());
         }
-        Ok(Ok((gatehouse::hash::hex(&hasher.finalize()), n_total, kept)))
+        Ok(Ok((
+            gatehouse::hash::hex(&hasher.finalize()),
+            n_total,
+            kept,
+        )))
     }
 }
 
@@ -274,10 +366,26 @@ mod tests {
 
     #[test]
     fn unsafe_names_are_refused() {
-        for bad in ["", "/etc/passwd", "../x", "a/../b", "a//b", "a\\b", "C:x", "./a", "a/", "a\nb"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "a\\b",
+            "C:x",
+            "./a",
+            "a/",
+            "a\nb",
+        ] {
             assert!(!safe_name(bad), "{bad:?}");
         }
-        for good in ["manifest.json", "reports/a-b.json", "artifacts/sbom/x.cdx.json", "a..b"] {
+        for good in [
+            "manifest.json",
+            "reports/a-b.json",
+            "artifacts/sbom/x.cdx.json",
+            "a..b",
+        ] {
             assert!(safe_name(good), "{good:?}");
         }
     }

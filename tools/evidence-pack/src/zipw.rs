@@ -89,7 +89,13 @@ impl<W: Write + Seek> ZipWriter<W> {
         }
     }
 
-    fn local_header(&mut self, name: &str, crc: u32, compressed: u32, size: u32) -> std::io::Result<()> {
+    fn local_header(
+        &mut self,
+        name: &str,
+        crc: u32,
+        compressed: u32,
+        size: u32,
+    ) -> std::io::Result<()> {
         let mut h = Vec::with_capacity(30 + name.len());
         h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
         h.extend_from_slice(&VERSION_NEEDED.to_le_bytes());
@@ -100,7 +106,11 @@ impl<W: Write + Seek> ZipWriter<W> {
         h.extend_from_slice(&crc.to_le_bytes());
         h.extend_from_slice(&compressed.to_le_bytes());
         h.extend_from_slice(&size.to_le_bytes());
-        h.extend_from_slice(&u16::try_from(name.len()).map_err(|_| too_large("a name"))?.to_le_bytes());
+        h.extend_from_slice(
+            &u16::try_from(name.len())
+                .map_err(|_| too_large("a name"))?
+                .to_le_bytes(),
+        );
         h.extend_from_slice(&0u16.to_le_bytes()); // no extra field
         h.extend_from_slice(name.as_bytes());
         self.out.write_all(&h)
@@ -130,7 +140,8 @@ impl<W: Write + Seek> ZipWriter<W> {
             count: 0,
         };
         {
-            let mut enc = flate2::write::DeflateEncoder::new(&mut counting, flate2::Compression::new(6));
+            let mut enc =
+                flate2::write::DeflateEncoder::new(&mut counting, flate2::Compression::new(6));
             let mut buf = vec![0u8; 256 * 1024];
             loop {
                 let n = match data.read(&mut buf) {
@@ -194,7 +205,11 @@ impl<W: Write + Seek> ZipWriter<W> {
             cd.extend_from_slice(&e.crc.to_le_bytes());
             cd.extend_from_slice(&e.compressed.to_le_bytes());
             cd.extend_from_slice(&e.size.to_le_bytes());
-            cd.extend_from_slice(&u16::try_from(e.name.len()).map_err(|_| too_large("a name"))?.to_le_bytes());
+            cd.extend_from_slice(
+                &u16::try_from(e.name.len())
+                    .map_err(|_| too_large("a name"))?
+                    .to_le_bytes(),
+            );
             cd.extend_from_slice(&0u16.to_le_bytes()); // extra
             cd.extend_from_slice(&0u16.to_le_bytes()); // comment
             cd.extend_from_slice(&0u16.to_le_bytes()); // disk

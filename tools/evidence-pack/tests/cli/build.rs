@@ -31,13 +31,39 @@ fn without_source_date_epoch_the_time_comes_from_the_newest_report() {
     let dir = tempfile::tempdir().expect("tmp");
     let (key, _) = keygen(dir.path(), &[]);
     util::good_reports(&dir.path().join("reports"));
-    let r = run(dir.path(), &["build", "--release", "v3.0.0", "--key", key.to_str().expect("utf-8"), "--reports", "reports", "-o", "p.zip"]);
+    let r = run(
+        dir.path(),
+        &[
+            "build",
+            "--release",
+            "v3.0.0",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--reports",
+            "reports",
+            "-o",
+            "p.zip",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     // The newest of the four reports started at 10:03.
     assert_eq!(r.json["data"]["created"], "2026-11-24T10:03:00Z");
     assert_eq!(r.json["data"]["decision"], Value::Null);
     let first = std::fs::read(dir.path().join("p.zip")).expect("zip");
-    let r = run(dir.path(), &["build", "--release", "v3.0.0", "--key", key.to_str().expect("utf-8"), "--reports", "reports", "-o", "p.zip"]);
+    let r = run(
+        dir.path(),
+        &[
+            "build",
+            "--release",
+            "v3.0.0",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--reports",
+            "reports",
+            "-o",
+            "p.zip",
+        ],
+    );
     assert_eq!(r.code, 0);
     assert_eq!(std::fs::read(dir.path().join("p.zip")).expect("zip"), first);
 }
@@ -81,7 +107,11 @@ fn the_layout_is_the_documented_one() {
     let dir = tempfile::tempdir().expect("tmp");
     let (key, _) = keygen(dir.path(), &[]);
     assert_eq!(build_pack(dir.path(), &key, "p.zip").code, 0);
-    let (code, out) = py(dir.path(), "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))", &["p.zip"]);
+    let (code, out) = py(
+        dir.path(),
+        "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))",
+        &["p.zip"],
+    );
     assert_eq!(code, 0, "{out}");
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
@@ -96,12 +126,21 @@ fn the_layout_is_the_documented_one() {
             "reports/sbom-diff-diff.json",
         ]
     );
-    let (_, manifest) = py(dir.path(), "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read('manifest.json').decode())", &["p.zip"]);
+    let (_, manifest) = py(
+        dir.path(),
+        "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read('manifest.json').decode())",
+        &["p.zip"],
+    );
     let manifest: Value = serde_json::from_str(&manifest).expect("manifest json");
     testkit::schema::assert_valid("evidence-pack.manifest.schema.json", &manifest);
     // Reports are stored byte for byte as the tools wrote them.
-    let original = std::fs::read_to_string(dir.path().join("reports/sbom-diff-diff.json")).expect("read");
-    let (_, stored) = py(dir.path(), "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read('reports/sbom-diff-diff.json').decode())", &["p.zip"]);
+    let original =
+        std::fs::read_to_string(dir.path().join("reports/sbom-diff-diff.json")).expect("read");
+    let (_, stored) = py(
+        dir.path(),
+        "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read('reports/sbom-diff-diff.json').decode())",
+        &["p.zip"],
+    );
     assert_eq!(stored, original);
 }
 
@@ -121,15 +160,23 @@ print(env["signatures"][0]["keyid"])
 
 fn openssl_verify(dir: &std::path::Path, public: &std::path::Path, ecdsa: bool) -> (bool, String) {
     let mut c = Command::new("openssl");
-    c.current_dir(dir).args(["pkeyutl", "-verify", "-pubin", "-inkey"]).arg(public);
+    c.current_dir(dir)
+        .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+        .arg(public);
     c.args(["-rawin", "-in", "pae.bin", "-sigfile", "sig.bin"]);
     if ecdsa {
         c.args(["-digest", "sha256"]);
     }
-    let out = c.output().expect("openssl runs (scripts/setup.sh installs it)");
+    let out = c
+        .output()
+        .expect("openssl runs (scripts/setup.sh installs it)");
     (
         out.status.success(),
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     )
 }
 
@@ -145,14 +192,21 @@ fn openssl_verifies_the_dsse_signature_for_both_key_types() {
         assert!(ok, "{alg}: openssl: {out}");
         assert!(out.contains("Signature Verified Successfully"), "{out}");
         // The keyid is the SHA-256 of the SPKI DER, as openssl computes it.
-        let der = Command::new("openssl").args(["pkey", "-pubin", "-outform", "DER", "-in"]).arg(&public).output().expect("openssl");
+        let der = Command::new("openssl")
+            .args(["pkey", "-pubin", "-outform", "DER", "-in"])
+            .arg(&public)
+            .output()
+            .expect("openssl");
         assert_eq!(keyid.trim(), gatehouse::hash::sha256_hex(&der.stdout));
         // And a different payload does not verify.
         let mut pae = std::fs::read(dir.path().join("pae.bin")).expect("pae");
         let last = pae.len() - 2;
         pae[last] ^= 1;
         std::fs::write(dir.path().join("pae.bin"), pae).expect("write");
-        assert!(!openssl_verify(dir.path(), &public, ecdsa).0, "{alg}: a changed payload verified");
+        assert!(
+            !openssl_verify(dir.path(), &public, ecdsa).0,
+            "{alg}: a changed payload verified"
+        );
     }
 }
 
@@ -183,19 +237,35 @@ fn securesystemslib_and_in_toto_verify_the_envelope() {
         let dir = tempfile::tempdir().expect("tmp");
         let (key, public) = keygen(dir.path(), &["--algorithm", alg]);
         let other = dir.path().join("other");
-        let r = run(dir.path(), &["keygen", "--algorithm", alg, "--out-dir", other.to_str().expect("utf-8")]);
+        let r = run(
+            dir.path(),
+            &[
+                "keygen",
+                "--algorithm",
+                alg,
+                "--out-dir",
+                other.to_str().expect("utf-8"),
+            ],
+        );
         assert_eq!(r.code, 0);
         assert_eq!(build_pack(dir.path(), &key, "p.zip").code, 0);
         let (code, out) = py(
             dir.path(),
             SSLIB,
-            &["p.zip", public.to_str().expect("utf-8"), other.join("gatehouse.pub").to_str().expect("utf-8")],
+            &[
+                "p.zip",
+                public.to_str().expect("utf-8"),
+                other.join("gatehouse.pub").to_str().expect("utf-8"),
+            ],
         );
         assert_eq!(code, 0, "{alg}: {out}");
         assert!(out.contains("securesystemslib ['"), "{alg}: {out}");
         assert!(out.contains("in-toto ['"), "{alg}: {out}");
         assert!(out.contains("application/vnd.in-toto+json"), "{out}");
-        assert!(out.contains("another key refused: VerificationError"), "{alg}: {out}");
+        assert!(
+            out.contains("another key refused: VerificationError"),
+            "{alg}: {out}"
+        );
     }
 }
 
@@ -209,7 +279,10 @@ fn the_sigstore_bundle_verifies_with_the_sigstore_verify_crate() {
     use sigstore_verify::crypto::{SigningScheme, verify_signature};
     use sigstore_verify::types::bundle::SignatureContent;
     use sigstore_verify::{PublicKeyVerificationPolicy, Verifier};
-    for (alg, scheme) in [("ed25519", SigningScheme::Ed25519), ("ecdsa-p256", SigningScheme::EcdsaP256Sha256)] {
+    for (alg, scheme) in [
+        ("ed25519", SigningScheme::Ed25519),
+        ("ecdsa-p256", SigningScheme::EcdsaP256Sha256),
+    ] {
         let dir = tempfile::tempdir().expect("tmp");
         let (key, public) = keygen(dir.path(), &["--algorithm", alg]);
         assert_eq!(build_pack(dir.path(), &key, "p.zip").code, 0);
@@ -220,8 +293,12 @@ fn the_sigstore_bundle_verifies_with_the_sigstore_verify_crate() {
         );
         assert_eq!(code, 0, "{out}");
         let bundle_text = std::fs::read_to_string(dir.path().join("bundle.json")).expect("bundle");
-        let bundle: sigstore_verify::types::Bundle = serde_json::from_str(&bundle_text).expect("a Sigstore bundle");
-        assert_eq!(bundle.media_type(), sigstore_verify::types::MediaType::Bundle0_3);
+        let bundle: sigstore_verify::types::Bundle =
+            serde_json::from_str(&bundle_text).expect("a Sigstore bundle");
+        assert_eq!(
+            bundle.media_type(),
+            sigstore_verify::types::MediaType::Bundle0_3
+        );
         let pem = std::fs::read_to_string(&public).expect("pub");
         let der = sigstore_verify::types::DerPublicKey::from_pem(&pem).expect("SPKI PEM");
         let SignatureContent::DsseEnvelope(env) = &bundle.content else {
@@ -232,18 +309,38 @@ fn the_sigstore_bundle_verifies_with_the_sigstore_verify_crate() {
         let mut tampered = env.pae();
         let last = tampered.len() - 2;
         tampered[last] ^= 1;
-        assert!(verify_signature(&der, &tampered, &env.signature.sig, scheme).is_err(), "{alg}");
+        assert!(
+            verify_signature(&der, &tampered, &env.signature.sig, scheme).is_err(),
+            "{alg}"
+        );
         // The statement inside binds manifest.json by digest.
         let statement: Value = serde_json::from_slice(env.payload.as_bytes()).expect("statement");
         let manifest = std::fs::read(dir.path().join("manifest.json")).expect("manifest");
-        let subject = statement["subject"].as_array().expect("subjects").iter().find(|s| s["name"] == "manifest.json").expect("manifest subject");
-        assert_eq!(subject["digest"]["sha256"], gatehouse::hash::sha256_hex(&manifest));
+        let subject = statement["subject"]
+            .as_array()
+            .expect("subjects")
+            .iter()
+            .find(|s| s["name"] == "manifest.json")
+            .expect("manifest subject");
+        assert_eq!(
+            subject["digest"]["sha256"],
+            gatehouse::hash::sha256_hex(&manifest)
+        );
 
-        let root = sigstore_verify::trust_root::TrustedRoot::from_json(sigstore_verify::trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT).expect("root");
+        let root = sigstore_verify::trust_root::TrustedRoot::from_json(
+            sigstore_verify::trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT,
+        )
+        .expect("root");
         let verifier = Verifier::new(&root).expect("verifier");
         let policy = PublicKeyVerificationPolicy::new(der).skip_tlog_unsafe();
-        let err = verifier.verify(manifest.as_slice(), &bundle, &policy).expect_err("no signing-time evidence offline");
-        assert!(err.to_string().contains("at least one tlog entry or timestamp"), "{alg}: {err}");
+        let err = verifier
+            .verify(manifest.as_slice(), &bundle, &policy)
+            .expect_err("no signing-time evidence offline");
+        assert!(
+            err.to_string()
+                .contains("at least one tlog entry or timestamp"),
+            "{alg}: {err}"
+        );
     }
 }
 
@@ -255,31 +352,77 @@ fn git_range_adds_commits_and_grouped_release_notes() {
     let git = |args: &[&str]| {
         let out = Command::new("git")
             .current_dir(&repo)
-            .args(["-c", "user.name=Dev", "-c", "user.email=dev@example.com", "-c", "commit.gpgsign=false"])
+            .args([
+                "-c",
+                "user.name=Dev",
+                "-c",
+                "user.email=dev@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
             .args(args)
             .env("GIT_AUTHOR_DATE", "2026-11-20T10:00:00Z")
             .env("GIT_COMMITTER_DATE", "2026-11-20T10:00:00Z")
             .output()
             .expect("git");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     git(&["init", "-q", "-b", "main"]);
     git(&["commit", "-q", "--allow-empty", "-m", "chore: start"]);
     git(&["tag", "v2.9.0"]);
-    git(&["commit", "-q", "--allow-empty", "-m", "feat(api): paginate /orders"]);
+    git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "feat(api): paginate /orders",
+    ]);
     git(&["commit", "-q", "--allow-empty", "-m", "fix: retry on 503"]);
-    git(&["commit", "-q", "--allow-empty", "-m", "feat!: drop the v1 API", "-m", "BREAKING CHANGE: /v1 is gone"]);
+    git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "feat!: drop the v1 API",
+        "-m",
+        "BREAKING CHANGE: /v1 is gone",
+    ]);
     git(&["commit", "-q", "--allow-empty", "-m", "Update README"]);
     let (key, _) = keygen(dir.path(), &[]);
     util::good_reports(&dir.path().join("reports"));
-    std::fs::write(dir.path().join("notes.md"), "# v3.0.0\n\nHighlights: faster checkout.\n").expect("write");
+    std::fs::write(
+        dir.path().join("notes.md"),
+        "# v3.0.0\n\nHighlights: faster checkout.\n",
+    )
+    .expect("write");
     let args = [
-        "build", "--release", "v3.0.0", "--key", key.to_str().expect("utf-8"), "--reports", "reports",
-        "--notes", "notes.md", "--git-range", "v2.9.0..HEAD", "--repo", "repo", "-o", "p.zip",
+        "build",
+        "--release",
+        "v3.0.0",
+        "--key",
+        key.to_str().expect("utf-8"),
+        "--reports",
+        "reports",
+        "--notes",
+        "notes.md",
+        "--git-range",
+        "v2.9.0..HEAD",
+        "--repo",
+        "repo",
+        "-o",
+        "p.zip",
     ];
     let r = run_env(dir.path(), &args, &[("SOURCE_DATE_EPOCH", "1795514400")]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let (code, notes) = py(dir.path(), "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read('release-notes.md').decode())", &["p.zip"]);
+    let (code, notes) = py(
+        dir.path(),
+        "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read('release-notes.md').decode())",
+        &["p.zip"],
+    );
     assert_eq!(code, 0, "{notes}");
     insta::assert_snapshot!(notes.lines().map(|l| if l.ends_with(')') && l.len() > 10 { &l[..l.len() - 10] } else { l }).collect::<Vec<_>>().join("\n"), @r"
     # v3.0.0
@@ -307,15 +450,41 @@ fn git_range_adds_commits_and_grouped_release_notes() {
 
     - Update README
     ");
-    let (_, commits) = py(dir.path(), "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read('commits.json').decode())", &["p.zip"]);
+    let (_, commits) = py(
+        dir.path(),
+        "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read('commits.json').decode())",
+        &["p.zip"],
+    );
     let commits: Value = serde_json::from_str(&commits).expect("commits.json");
     assert_eq!(commits["commits"].as_array().map(Vec::len), Some(4));
     assert_eq!(commits["commits"][0]["subject"], "Update README");
     assert_eq!(commits["commits"][1]["breaking"], true);
 
-    let r = run(dir.path(), &["build", "--release", "v3.0.0", "--key", key.to_str().expect("utf-8"), "--reports", "reports", "--git-range", "nope..HEAD", "--repo", "repo", "-o", "q.zip"]);
+    let r = run(
+        dir.path(),
+        &[
+            "build",
+            "--release",
+            "v3.0.0",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--reports",
+            "reports",
+            "--git-range",
+            "nope..HEAD",
+            "--repo",
+            "repo",
+            "-o",
+            "q.zip",
+        ],
+    );
     assert_eq!(r.code, 2);
-    assert!(r.stderr.starts_with("evidence-pack: git: log nope..HEAD in repo: "), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("evidence-pack: git: log nope..HEAD in repo: "),
+        "{}",
+        r.stderr
+    );
     assert!(!dir.path().join("q.zip").exists());
 }
 
@@ -326,7 +495,22 @@ fn a_blocked_release_is_still_packed_but_exits_1() {
     util::good_reports(&dir.path().join("reports"));
     std::fs::remove_file(dir.path().join("reports/migration-gate-dry-run.json")).expect("rm");
     let policy = util::demo_policy();
-    let r = run(dir.path(), &["build", "--release", "v3.0.0", "--key", key.to_str().expect("utf-8"), "--reports", "reports", "--policy", policy.to_str().expect("utf-8"), "-o", "p.zip"]);
+    let r = run(
+        dir.path(),
+        &[
+            "build",
+            "--release",
+            "v3.0.0",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--reports",
+            "reports",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "-o",
+            "p.zip",
+        ],
+    );
     assert_eq!(r.code, 1);
     assert_eq!(r.json["data"]["decision"], "block");
     assert!(dir.path().join("p.zip").exists());

@@ -1,6 +1,9 @@
 //! CLI tests: the real `evidence-pack` binary as a process, one module per command.
 
-mod util;
-mod gate;
+mod audit;
 mod build;
+mod demo;
+mod gate;
+mod keys;
+mod util;
 mod verify;

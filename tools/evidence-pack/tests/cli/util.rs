@@ -96,7 +96,10 @@ pub fn run(dir: &Path, args: &[&str]) -> Run {
 
 pub fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut c = cmd(dir);
-    c.args(args).arg("--format").arg("json").stdin(Stdio::null());
+    c.args(args)
+        .arg("--format")
+        .arg("json")
+        .stdin(Stdio::null());
     for (k, v) in env {
         c.env(k, v);
     }
@@ -128,7 +131,9 @@ pub fn run_stdin(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
 pub fn report(agent: &str, action: &str, result: &str, started_at: &str, data: Value) -> Value {
     let checks = match result {
         "ok" => json!([{"id": "x.ok", "result": "ok"}]),
-        "fail" => json!([{"id": "budget.new_critical", "result": "fail", "message": "CVE-2026-1234"}]),
+        "fail" => {
+            json!([{"id": "budget.new_critical", "result": "fail", "message": "CVE-2026-1234"}])
+        }
         _ => json!([]),
     };
     let mut r = json!({
@@ -163,10 +168,44 @@ pub fn write_json(dir: &Path, name: &str, value: &Value) -> PathBuf {
 /// The four reports the demo's earlier stages write for a good release, at 10:00.
 pub fn good_reports(dir: &Path) {
     std::fs::create_dir_all(dir).expect("mkdir");
-    write_json(dir, "alert-lint-check.json", &report("alert-lint", "check", "ok", "2026-11-24T10:00:00Z", json!({"totals": {"alerts": 14}})));
-    write_json(dir, "sbom-diff-diff.json", &report("sbom-diff", "diff", "ok", "2026-11-24T10:01:00Z", json!({})));
-    write_json(dir, "migration-gate-lint.json", &report("migration-gate", "lint", "ok", "2026-11-24T10:02:00Z", json!({})));
-    write_json(dir, "migration-gate-dry-run.json", &report("migration-gate", "dry-run", "ok", "2026-11-24T10:03:00Z", json!({})));
+    write_json(
+        dir,
+        "alert-lint-check.json",
+        &report(
+            "alert-lint",
+            "check",
+            "ok",
+            "2026-11-24T10:00:00Z",
+            json!({"totals": {"alerts": 14}}),
+        ),
+    );
+    write_json(
+        dir,
+        "sbom-diff-diff.json",
+        &report("sbom-diff", "diff", "ok", "2026-11-24T10:01:00Z", json!({})),
+    );
+    write_json(
+        dir,
+        "migration-gate-lint.json",
+        &report(
+            "migration-gate",
+            "lint",
+            "ok",
+            "2026-11-24T10:02:00Z",
+            json!({}),
+        ),
+    );
+    write_json(
+        dir,
+        "migration-gate-dry-run.json",
+        &report(
+            "migration-gate",
+            "dry-run",
+            "ok",
+            "2026-11-24T10:03:00Z",
+            json!({}),
+        ),
+    );
 }
 
 /// The example policy the demo uses.
@@ -189,15 +228,29 @@ pub fn build_pack(dir: &Path, key: &Path, out: &str) -> Run {
     good_reports(&dir.join("reports"));
     let art = dir.join("sbom.cdx.json");
     if !art.exists() {
-        std::fs::write(&art, "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.6\",\"components\":[]}\n").expect("writes");
+        std::fs::write(
+            &art,
+            "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.6\",\"components\":[]}\n",
+        )
+        .expect("writes");
     }
     let policy = demo_policy();
     run_env(
         dir,
         &[
-            "build", "--release", "v3.0.0", "--key", key.to_str().expect("utf-8"),
-            "--reports", "reports", "--artifact", "sbom.cdx.json",
-            "--policy", policy.to_str().expect("utf-8"), "-o", out,
+            "build",
+            "--release",
+            "v3.0.0",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--reports",
+            "reports",
+            "--artifact",
+            "sbom.cdx.json",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "-o",
+            out,
         ],
         &[("SOURCE_DATE_EPOCH", "1795514400")],
     )
@@ -214,6 +267,10 @@ pub fn py(dir: &Path, code: &str, args: &[&str]) -> (i32, String) {
         .expect("python runs");
     (
         out.status.code().unwrap_or(-1),
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     )
 }

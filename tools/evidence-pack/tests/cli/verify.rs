@@ -29,7 +29,11 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn read_entry(dir: &Path, zip: &str, name: &str) -> Vec<u8> {
-    let (code, out) = py(dir, "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).hex())", &[zip, name]);
+    let (code, out) = py(
+        dir,
+        "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).hex())",
+        &[zip, name],
+    );
     assert_eq!(code, 0, "{out}");
     (0..out.trim().len() / 2)
         .map(|i| u8::from_str_radix(&out[2 * i..2 * i + 2], 16).expect("hex"))
@@ -55,7 +59,10 @@ fn packed() -> Packed {
 }
 
 fn verify(p: &Packed, zip: &str) -> util::Run {
-    run(p.dir.path(), &["verify", zip, "--key", p.public.to_str().expect("utf-8")])
+    run(
+        p.dir.path(),
+        &["verify", zip, "--key", p.public.to_str().expect("utf-8")],
+    )
 }
 
 #[test]
@@ -66,7 +73,17 @@ fn an_intact_pack_verifies_and_the_gate_reruns_inside_it() {
     assert_eq!(r.json["data"]["release"], "v3.0.0");
     assert_eq!(r.json["data"]["decision_recorded"], "promote");
     let policy = util::demo_policy();
-    let r = run(p.dir.path(), &["verify", "p.zip", "--key", p.public.to_str().expect("utf-8"), "--policy", policy.to_str().expect("utf-8")]);
+    let r = run(
+        p.dir.path(),
+        &[
+            "verify",
+            "p.zip",
+            "--key",
+            p.public.to_str().expect("utf-8"),
+            "--policy",
+            policy.to_str().expect("utf-8"),
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.failures());
     assert_eq!(r.json["data"]["decision"], "promote");
     // A pack Python re-zipped unchanged (different compression, same contents) verifies.
@@ -81,13 +98,23 @@ fn a_changed_byte_in_a_report_fails_naming_the_entry() {
     let mut report = read_entry(p.dir.path(), "p.zip", "reports/sbom-diff-diff.json");
     let at = report.iter().position(|&b| b == b'o').expect("an o");
     report[at] = b'0';
-    rezip(p.dir.path(), &serde_json::json!({"reports/sbom-diff-diff.json": hex(&report)}));
+    rezip(
+        p.dir.path(),
+        &serde_json::json!({"reports/sbom-diff-diff.json": hex(&report)}),
+    );
     let r = verify(&p, "t.zip");
     assert_eq!(r.code, 1, "{}", r.stdout);
     let f = r.checks("pack.digest", "fail");
     assert_eq!(f.len(), 1, "{}", r.failures());
     assert_eq!(f[0]["location"]["file"], "reports/sbom-diff-diff.json");
-    assert!(f[0]["message"].as_str().expect("msg").contains("bytes) does not match manifest.json ("), "{}", r.failures());
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .expect("msg")
+            .contains("bytes) does not match manifest.json ("),
+        "{}",
+        r.failures()
+    );
 }
 
 #[test]
@@ -100,53 +127,109 @@ fn a_flipped_byte_in_the_zip_itself_fails_naming_the_entry() {
     std::fs::write(p.dir.path().join("t.zip"), &z).expect("write");
     let r = verify(&p, "t.zip");
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert!(r.failures().contains("artifacts/sbom.cdx.json"), "{}", r.failures());
+    assert!(
+        r.failures().contains("artifacts/sbom.cdx.json"),
+        "{}",
+        r.failures()
+    );
 }
 
 #[test]
 fn a_removed_entry_fails() {
     let p = packed();
-    rezip(p.dir.path(), &serde_json::json!({"reports/migration-gate-lint.json": ""}));
+    rezip(
+        p.dir.path(),
+        &serde_json::json!({"reports/migration-gate-lint.json": ""}),
+    );
     let r = verify(&p, "t.zip");
     assert_eq!(r.code, 1);
     let f = r.checks("pack.complete", "fail");
     assert_eq!(f.len(), 1, "{}", r.failures());
-    assert_eq!(f[0]["message"], "reports/migration-gate-lint.json is listed in manifest.json but missing from the zip");
+    assert_eq!(
+        f[0]["message"],
+        "reports/migration-gate-lint.json is listed in manifest.json but missing from the zip"
+    );
 }
 
 #[test]
 fn an_added_entry_fails() {
     let p = packed();
-    rezip(p.dir.path(), &serde_json::json!({"reports/perf-gate-run.json": hex(b"{}")}));
+    rezip(
+        p.dir.path(),
+        &serde_json::json!({"reports/perf-gate-run.json": hex(b"{}")}),
+    );
     let r = verify(&p, "t.zip");
     assert_eq!(r.code, 1);
     let f = r.checks("pack.complete", "fail");
     assert_eq!(f.len(), 1, "{}", r.failures());
-    assert_eq!(f[0]["message"], "reports/perf-gate-run.json is in the zip but not in manifest.json: it was added");
+    assert_eq!(
+        f[0]["message"],
+        "reports/perf-gate-run.json is in the zip but not in manifest.json: it was added"
+    );
 }
 
 #[test]
 fn a_signature_by_another_key_fails() {
     let p = packed();
     let other = p.dir.path().join("other");
-    assert_eq!(run(p.dir.path(), &["keygen", "--out-dir", other.to_str().expect("utf-8")]).code, 0);
-    let r = run(p.dir.path(), &["verify", "p.zip", "--key", other.join("gatehouse.pub").to_str().expect("utf-8")]);
+    assert_eq!(
+        run(
+            p.dir.path(),
+            &["keygen", "--out-dir", other.to_str().expect("utf-8")]
+        )
+        .code,
+        0
+    );
+    let r = run(
+        p.dir.path(),
+        &[
+            "verify",
+            "p.zip",
+            "--key",
+            other.join("gatehouse.pub").to_str().expect("utf-8"),
+        ],
+    );
     assert_eq!(r.code, 1);
     let f = r.checks("pack.signature", "fail");
     assert_eq!(f.len(), 1, "{}", r.failures());
-    assert!(f[0]["message"].as_str().expect("msg").contains(", not by the given key (keyid "), "{}", r.failures());
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .expect("msg")
+            .contains(", not by the given key (keyid "),
+        "{}",
+        r.failures()
+    );
 
     // A pack rebuilt and signed by another key, presented with the first key's keyid.
     let (key2, _) = (other.join("gatehouse.key"), ());
     assert_eq!(build_pack(p.dir.path(), &key2, "q.zip").code, 0);
-    let mut env: serde_json::Value = serde_json::from_slice(&read_entry(p.dir.path(), "q.zip", "attestation.dsse.json")).expect("env");
-    let mine: serde_json::Value = serde_json::from_slice(&read_entry(p.dir.path(), "p.zip", "attestation.dsse.json")).expect("env");
+    let mut env: serde_json::Value =
+        serde_json::from_slice(&read_entry(p.dir.path(), "q.zip", "attestation.dsse.json"))
+            .expect("env");
+    let mine: serde_json::Value =
+        serde_json::from_slice(&read_entry(p.dir.path(), "p.zip", "attestation.dsse.json"))
+            .expect("env");
     env["signatures"][0]["keyid"] = mine["signatures"][0]["keyid"].clone();
-    let (code, out) = py(p.dir.path(), REZIP, &["q.zip", "t.zip", &serde_json::json!({"attestation.dsse.json": hex(env.to_string().as_bytes())}).to_string()]);
+    let (code, out) = py(
+        p.dir.path(),
+        REZIP,
+        &[
+            "q.zip",
+            "t.zip",
+            &serde_json::json!({"attestation.dsse.json": hex(env.to_string().as_bytes())})
+                .to_string(),
+        ],
+    );
     assert_eq!(code, 0, "{out}");
     let r = verify(&p, "t.zip");
     assert_eq!(r.code, 1);
-    assert!(r.failures().contains("does not verify: the statement was changed or signed by another key"), "{}", r.failures());
+    assert!(
+        r.failures()
+            .contains("does not verify: the statement was changed or signed by another key"),
+        "{}",
+        r.failures()
+    );
 }
 
 #[test]
@@ -154,35 +237,64 @@ fn a_manifest_edited_to_match_a_changed_file_fails() {
     let p = packed();
     let mut report = read_entry(p.dir.path(), "p.zip", "reports/sbom-diff-diff.json");
     report.extend_from_slice(b" ");
-    let mut manifest: serde_json::Value = serde_json::from_slice(&read_entry(p.dir.path(), "p.zip", "manifest.json")).expect("manifest");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&read_entry(p.dir.path(), "p.zip", "manifest.json"))
+            .expect("manifest");
     for f in manifest["files"].as_array_mut().expect("files") {
         if f["path"] == "reports/sbom-diff-diff.json" {
             f["sha256"] = gatehouse::hash::sha256_hex(&report).into();
             f["bytes"] = report.len().into();
         }
     }
-    rezip(p.dir.path(), &serde_json::json!({
-        "reports/sbom-diff-diff.json": hex(&report),
-        "manifest.json": hex(serde_json::to_string_pretty(&manifest).expect("json").as_bytes()),
-    }));
+    rezip(
+        p.dir.path(),
+        &serde_json::json!({
+            "reports/sbom-diff-diff.json": hex(&report),
+            "manifest.json": hex(serde_json::to_string_pretty(&manifest).expect("json").as_bytes()),
+        }),
+    );
     let r = verify(&p, "t.zip");
     assert_eq!(r.code, 1);
     let f = r.failures();
-    assert!(f.contains("manifest.json does not match the signed statement: it was edited after signing"), "{f}");
-    assert!(f.contains("reports/sbom-diff-diff.json: its digest is not the one in the signed statement"), "{f}");
+    assert!(
+        f.contains(
+            "manifest.json does not match the signed statement: it was edited after signing"
+        ),
+        "{f}"
+    );
+    assert!(
+        f.contains(
+            "reports/sbom-diff-diff.json: its digest is not the one in the signed statement"
+        ),
+        "{f}"
+    );
 }
 
 #[test]
 fn an_edited_statement_fails_the_signature() {
     let p = packed();
-    let mut env: serde_json::Value = serde_json::from_slice(&read_entry(p.dir.path(), "p.zip", "attestation.dsse.json")).expect("env");
-    let (code, payload) = py(p.dir.path(), "import base64, sys; sys.stdout.write(base64.b64encode(base64.b64decode(sys.argv[1]).replace(b'promote', b'rollback')).decode())", &[env["payload"].as_str().expect("payload")]);
+    let mut env: serde_json::Value =
+        serde_json::from_slice(&read_entry(p.dir.path(), "p.zip", "attestation.dsse.json"))
+            .expect("env");
+    let (code, payload) = py(
+        p.dir.path(),
+        "import base64, sys; sys.stdout.write(base64.b64encode(base64.b64decode(sys.argv[1]).replace(b'promote', b'rollback')).decode())",
+        &[env["payload"].as_str().expect("payload")],
+    );
     assert_eq!(code, 0);
     env["payload"] = payload.into();
-    rezip(p.dir.path(), &serde_json::json!({"attestation.dsse.json": hex(env.to_string().as_bytes())}));
+    rezip(
+        p.dir.path(),
+        &serde_json::json!({"attestation.dsse.json": hex(env.to_string().as_bytes())}),
+    );
     let r = verify(&p, "t.zip");
     assert_eq!(r.code, 1);
-    assert_eq!(r.checks("pack.signature", "fail").len(), 1, "{}", r.failures());
+    assert_eq!(
+        r.checks("pack.signature", "fail").len(),
+        1,
+        "{}",
+        r.failures()
+    );
     // The bundle still carries the original envelope: it no longer matches.
     assert_eq!(r.checks("pack.bundle", "fail").len(), 1, "{}", r.failures());
 }
@@ -199,23 +311,46 @@ fn exits_2_with_one_line(p: &Packed, zip: &str, expect: &str) {
 fn files_that_are_not_our_packs_are_refused_in_one_line() {
     let p = packed();
     let d = p.dir.path();
-    std::fs::write(d.join("text.zip"), "this is not a zip, it is a text file with a .zip name\n").expect("write");
-    exits_2_with_one_line(&p, "text.zip", "evidence-pack: text.zip: not a zip file (no end-of-central-directory record)");
+    std::fs::write(
+        d.join("text.zip"),
+        "this is not a zip, it is a text file with a .zip name\n",
+    )
+    .expect("write");
+    exits_2_with_one_line(
+        &p,
+        "text.zip",
+        "evidence-pack: text.zip: not a zip file (no end-of-central-directory record)",
+    );
     std::fs::write(d.join("empty.zip"), "").expect("write");
     exits_2_with_one_line(&p, "empty.zip", "not a zip file (too short)");
     let mk = |name: &str, code: &str| {
         let (c, out) = py(d, code, &[name]);
         assert_eq!(c, 0, "{out}");
     };
-    mk("other.zip", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr('README.md', 'hello')");
+    mk(
+        "other.zip",
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr('README.md', 'hello')",
+    );
     exits_2_with_one_line(&p, "other.zip", "not an evidence pack: no manifest.json");
-    mk("evil.zip", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr('../../etc/cron.d/x', 'boom')");
+    mk(
+        "evil.zip",
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr('../../etc/cron.d/x', 'boom')",
+    );
     exits_2_with_one_line(&p, "evil.zip", "unsafe entry name \"../../etc/cron.d/x\"");
-    mk("abs.zip", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr(zipfile.ZipInfo('/etc/passwd'), 'x')");
+    mk(
+        "abs.zip",
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr(zipfile.ZipInfo('/etc/passwd'), 'x')",
+    );
     exits_2_with_one_line(&p, "abs.zip", "unsafe entry name");
-    mk("dup.zip", "import sys, warnings, zipfile; warnings.simplefilter('ignore'); z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr('manifest.json', '{}'); z.writestr('manifest.json', '{}')");
+    mk(
+        "dup.zip",
+        "import sys, warnings, zipfile; warnings.simplefilter('ignore'); z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr('manifest.json', '{}'); z.writestr('manifest.json', '{}')",
+    );
     exits_2_with_one_line(&p, "dup.zip", "duplicate entry name \"manifest.json\"");
-    mk("enc.zip", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_LZMA); z.writestr('manifest.json', '{}')");
+    mk(
+        "enc.zip",
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_LZMA); z.writestr('manifest.json', '{}')",
+    );
     exits_2_with_one_line(&p, "enc.zip", "compression method 14 is not read");
     assert!(!d.join("etc").exists());
 }
@@ -225,7 +360,11 @@ fn a_zip_bomb_is_refused_before_inflating() {
     let p = packed();
     let d = p.dir.path();
     // 64 MiB of zeros deflate to ~64 KiB: a 1000:1 ratio.
-    let (c, out) = py(d, "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED); z.writestr('manifest.json', '{}'); z.writestr('artifacts/zeros.bin', bytes(64 << 20))", &["bomb.zip"]);
+    let (c, out) = py(
+        d,
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED); z.writestr('manifest.json', '{}'); z.writestr('artifacts/zeros.bin', bytes(64 << 20))",
+        &["bomb.zip"],
+    );
     assert_eq!(c, 0, "{out}");
     exits_2_with_one_line(&p, "bomb.zip", "artifacts/zeros.bin: compression ratio 1");
     // A header that lies about a huge size.
@@ -234,7 +373,11 @@ fn a_zip_bomb_is_refused_before_inflating() {
     let cd = u32::from_le_bytes(z[eocd + 16..eocd + 20].try_into().expect("4 bytes")) as usize;
     z[cd + 24..cd + 28].copy_from_slice(&0xF000_0000u32.to_le_bytes());
     std::fs::write(d.join("liar.zip"), &z).expect("write");
-    exits_2_with_one_line(&p, "liar.zip", "declares 4026531840 bytes (more than 2147483648); refusing a possible zip bomb");
+    exits_2_with_one_line(
+        &p,
+        "liar.zip",
+        "declares 4026531840 bytes (more than 2147483648); refusing a possible zip bomb",
+    );
 }
 
 #[test]
