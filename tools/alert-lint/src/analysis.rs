@@ -74,8 +74,11 @@ impl LabelSet {
 
     fn union(self, other: LabelSet) -> Self {
         match (self, other) {
-            (LabelSet::Only(a), LabelSet::Only(b)) => LabelSet::Only(a.union(&b).cloned().collect()),
-            (LabelSet::Only(a), LabelSet::AllExcept(b)) | (LabelSet::AllExcept(b), LabelSet::Only(a)) => {
+            (LabelSet::Only(a), LabelSet::Only(b)) => {
+                LabelSet::Only(a.union(&b).cloned().collect())
+            }
+            (LabelSet::Only(a), LabelSet::AllExcept(b))
+            | (LabelSet::AllExcept(b), LabelSet::Only(a)) => {
                 LabelSet::AllExcept(b.difference(&a).cloned().collect())
             }
             (LabelSet::AllExcept(a), LabelSet::AllExcept(b)) => {
@@ -88,7 +91,9 @@ impl LabelSet {
     pub fn describe(&self) -> String {
         match self {
             LabelSet::Only(s) if s.is_empty() => "no labels".to_owned(),
-            LabelSet::Only(s) => format!("only {}", s.iter().cloned().collect::<Vec<_>>().join(", ")),
+            LabelSet::Only(s) => {
+                format!("only {}", s.iter().cloned().collect::<Vec<_>>().join(", "))
+            }
             LabelSet::AllExcept(s) => format!(
                 "every label except {}",
                 s.iter().cloned().collect::<Vec<_>>().join(", ")
@@ -123,15 +128,15 @@ fn aggregate_labels(a: &AggregateExpr) -> LabelSet {
         _ => {
             let grouped = match &a.modifier {
                 Some(LabelModifier::Include(ls)) => input.keep(&ls.labels),
-                Some(LabelModifier::Exclude(ls)) => {
-                    input.without(&ls.labels).without(std::iter::once(&NAME.to_owned()))
-                }
+                Some(LabelModifier::Exclude(ls)) => input
+                    .without(&ls.labels)
+                    .without(std::iter::once(&NAME.to_owned())),
                 None => LabelSet::none(),
             };
-            if op == "count_values" {
-                if let Some(Expr::StringLiteral(s)) = a.param.as_deref() {
-                    return grouped.with(std::iter::once(&s.val));
-                }
+            if op == "count_values"
+                && let Some(Expr::StringLiteral(s)) = a.param.as_deref()
+            {
+                return grouped.with(std::iter::once(&s.val));
             }
             grouped
         }
@@ -171,7 +176,11 @@ fn call_labels(c: &Call) -> LabelSet {
             }
         }
         "histogram_quantile" | "histogram_fraction" => {
-            let idx = if c.func.name == "histogram_quantile" { 1 } else { 2 };
+            let idx = if c.func.name == "histogram_quantile" {
+                1
+            } else {
+                2
+            };
             arg(idx)
                 .map_or_else(LabelSet::any, output_labels)
                 .without(std::iter::once(&"le".to_owned()))
@@ -237,9 +246,21 @@ pub(crate) fn is_scalar(e: &Expr) -> bool {
         Expr::NumberLiteral(_) => true,
         Expr::Paren(p) => is_scalar(&p.expr),
         Expr::Unary(u) => is_scalar(&u.expr),
-        Expr::Call(c) => matches!(c.func.name, "scalar" | "time" | "pi")
-            || (c.args.args.is_empty()
-                && matches!(c.func.name, "minute" | "hour" | "day_of_week" | "day_of_month" | "day_of_year" | "days_in_month" | "month" | "year")),
+        Expr::Call(c) => {
+            matches!(c.func.name, "scalar" | "time" | "pi")
+                || (c.args.args.is_empty()
+                    && matches!(
+                        c.func.name,
+                        "minute"
+                            | "hour"
+                            | "day_of_week"
+                            | "day_of_month"
+                            | "day_of_year"
+                            | "days_in_month"
+                            | "month"
+                            | "year"
+                    ))
+        }
         Expr::Binary(b) => is_scalar(&b.lhs) && is_scalar(&b.rhs),
         _ => false,
     }
@@ -366,16 +387,30 @@ pub(crate) fn value_range(e: &Expr) -> Option<Range> {
         Expr::NumberLiteral(n) => r(n.val, n.val, "a constant"),
         Expr::Call(c) => match c.func.name {
             "absent" | "absent_over_time" => r(1.0, 1.0, "absent() only returns 1"),
-            "rate" | "irate" | "increase" => r(0.0, f64::INFINITY, "rate()/increase() of a counter is never negative"),
-            "resets" | "changes" | "count_over_time" => r(0.0, f64::INFINITY, "a count is never negative"),
-            "abs" | "sqrt" | "time" | "timestamp" => r(0.0, f64::INFINITY, "this function never returns a negative value"),
+            "rate" | "irate" | "increase" => r(
+                0.0,
+                f64::INFINITY,
+                "rate()/increase() of a counter is never negative",
+            ),
+            "resets" | "changes" | "count_over_time" => {
+                r(0.0, f64::INFINITY, "a count is never negative")
+            }
+            "abs" | "sqrt" | "time" | "timestamp" => r(
+                0.0,
+                f64::INFINITY,
+                "this function never returns a negative value",
+            ),
             "present_over_time" => r(1.0, 1.0, "present_over_time() only returns 1"),
             _ => None,
         },
         Expr::Aggregate(a) => {
             let op = a.op.to_string().to_ascii_lowercase();
             match op.as_str() {
-                "count" => r(1.0, f64::INFINITY, "count() is at least 1 for every group it returns"),
+                "count" => r(
+                    1.0,
+                    f64::INFINITY,
+                    "count() is at least 1 for every group it returns",
+                ),
                 "group" => r(1.0, 1.0, "group() only returns 1"),
                 "count_values" => r(1.0, f64::INFINITY, "count_values() is at least 1"),
                 _ => None,
@@ -411,7 +446,10 @@ mod tests {
         assert!(!labels("sum by (job) (a) * on(job) group_left(team) b").can_have("pod"));
         assert!(labels("absent(up{job=\"x\"})").can_have("job"));
         assert!(!labels("absent(up{job=~\"x\"})").can_have("job"));
-        assert!(!labels("histogram_quantile(0.9, sum by (le, job) (rate(x_bucket[5m])))").can_have("le"));
+        assert!(
+            !labels("histogram_quantile(0.9, sum by (le, job) (rate(x_bucket[5m])))")
+                .can_have("le")
+        );
         assert!(labels("label_replace(sum(x), \"dst\", \"$1\", \"a\", \"(.*)\")").can_have("dst"));
         assert!(labels("sum(x) by (a) or sum(y) by (b)").can_have("b"));
         assert!(labels("count_values(\"version\", build_info)").can_have("version"));
@@ -428,7 +466,8 @@ mod tests {
 
     #[test]
     fn calls_are_numbered_per_name_in_source_order() {
-        let e = promql_parser::parser::parse("rate(a[5m]) / (rate(b[1m]) + irate(c[5m]))").expect("valid");
+        let e = promql_parser::parser::parse("rate(a[5m]) / (rate(b[1m]) + irate(c[5m]))")
+            .expect("valid");
         let cs = calls(&e);
         let v: Vec<_> = cs.iter().map(|c| (c.name, c.nth)).collect();
         assert_eq!(v, vec![("rate", 0), ("rate", 1), ("irate", 0)]);

@@ -114,9 +114,12 @@ pub(crate) fn parse_windows(spec: &str) -> Result<Vec<Window>, String> {
     };
     let mut out = Vec::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || format!("window {part:?}: expected severity:long/short:factor, e.g. page:1h/5m:14.4");
+        let bad = || {
+            format!("window {part:?}: expected severity:long/short:factor, e.g. page:1h/5m:14.4")
+        };
         let mut it = part.split(':');
-        let (Some(sev), Some(ls), Some(f), None) = (it.next(), it.next(), it.next(), it.next()) else {
+        let (Some(sev), Some(ls), Some(f), None) = (it.next(), it.next(), it.next(), it.next())
+        else {
             return Err(bad());
         };
         let (l, s) = ls.split_once('/').ok_or_else(bad)?;
@@ -127,7 +130,9 @@ pub(crate) fn parse_windows(spec: &str) -> Result<Vec<Window>, String> {
             return Err(format!("window {part:?}: severity must be page or ticket"));
         }
         if short >= long || factor <= 0.0 || !factor.is_finite() {
-            return Err(format!("window {part:?}: the short window must be shorter than the long one and the factor positive"));
+            return Err(format!(
+                "window {part:?}: the short window must be shorter than the long one and the factor positive"
+            ));
         }
         out.push(Window {
             severity: sev.to_owned(),
@@ -149,7 +154,10 @@ pub(crate) fn run(args: &CatalogArgs) -> (Report, Option<Vec<u8>>) {
             let artifact = match &args.output {
                 Some(path) => match gatehouse::run::write_atomic(path, text.as_bytes()) {
                     Ok(()) => {
-                        b.evidence(Evidence::of_bytes(path.display().to_string(), text.as_bytes()));
+                        b.evidence(Evidence::of_bytes(
+                            path.display().to_string(),
+                            text.as_bytes(),
+                        ));
                         None
                     }
                     Err(e) => {
@@ -175,7 +183,10 @@ fn compile(args: &CatalogArgs, b: &mut gatehouse::ReportBuilder) -> Result<Strin
     let cat: Catalog = gatehouse::yaml::from_str(&label, input.text()?)?;
     b.evidence(Evidence::of_bytes(label.clone(), &input.bytes));
     let spec = if args.windows == "sloth" {
-        cat.defaults.windows.clone().unwrap_or_else(|| "sloth".into())
+        cat.defaults
+            .windows
+            .clone()
+            .unwrap_or_else(|| "sloth".into())
     } else {
         args.windows.clone()
     };
@@ -196,25 +207,48 @@ fn compile(args: &CatalogArgs, b: &mut gatehouse::ReportBuilder) -> Result<Strin
     for svc in &cat.services {
         let sname = &svc.name.value;
         if !is_slug(sname) {
-            return Err(at(svc.name.referenced.line(), svc.name.referenced.column(),
-                format!("service name {sname:?} must be lower-case letters, digits and dashes")));
+            return Err(at(
+                svc.name.referenced.line(),
+                svc.name.referenced.column(),
+                format!("service name {sname:?} must be lower-case letters, digits and dashes"),
+            ));
         }
         let mut groups = Vec::new();
         for slo in &svc.slos {
             let obj = slo.objective.value;
             if !(obj > 0.0 && obj < 100.0) {
-                return Err(at(slo.objective.referenced.line(), slo.objective.referenced.column(),
-                    format!("{sname}/{}: objective {obj} must be a percentage between 0 and 100 (e.g. 99.9)", slo.name.value)));
+                return Err(at(
+                    slo.objective.referenced.line(),
+                    slo.objective.referenced.column(),
+                    format!(
+                        "{sname}/{}: objective {obj} must be a percentage between 0 and 100 (e.g. 99.9)",
+                        slo.name.value
+                    ),
+                ));
             }
             for q in [&slo.sli.errors, &slo.sli.total] {
                 if !q.value.contains("{{.window}}") {
-                    return Err(at(q.referenced.line(), q.referenced.column(),
-                        format!("{sname}/{}: the SLI query must use {{{{.window}}}} as its range", slo.name.value)));
+                    return Err(at(
+                        q.referenced.line(),
+                        q.referenced.column(),
+                        format!(
+                            "{sname}/{}: the SLI query must use {{{{.window}}}} as its range",
+                            slo.name.value
+                        ),
+                    ));
                 }
                 let probe = q.value.replace("{{.window}}", "5m");
                 if let Err(e) = crate::promql::parse(&probe) {
-                    return Err(at(q.referenced.line(), q.referenced.column(),
-                        format!("{sname}/{}: SLI query: {} (at character {})", slo.name.value, e.message, e.offset + 1)));
+                    return Err(at(
+                        q.referenced.line(),
+                        q.referenced.column(),
+                        format!(
+                            "{sname}/{}: SLI query: {} (at character {})",
+                            slo.name.value,
+                            e.message,
+                            e.offset + 1
+                        ),
+                    ));
                 }
             }
             let (rec, alerts) = slo_groups(svc, slo, &windows);
@@ -233,14 +267,21 @@ fn compile(args: &CatalogArgs, b: &mut gatehouse::ReportBuilder) -> Result<Strin
                         count_rules(&rec),
                         count_rules(&alerts)
                     ))
-                    .with_location(Location::at(label.clone(), slo.name.referenced.line(), slo.name.referenced.column())),
+                    .with_location(Location::at(
+                        label.clone(),
+                        slo.name.referenced.line(),
+                        slo.name.referenced.column(),
+                    )),
             );
             groups.push(rec);
             groups.push(alerts);
         }
         if !svc.alerts.is_empty() {
             let rules = svc.alerts.iter().map(|a| custom_alert(svc, a)).collect();
-            groups.push(Y::map(vec![("name", Y::s(format!("{sname}-alerts"))), ("rules", Y::List(rules))]));
+            groups.push(Y::map(vec![
+                ("name", Y::s(format!("{sname}-alerts"))),
+                ("rules", Y::List(rules)),
+            ]));
         }
         if groups.is_empty() {
             continue;
@@ -306,18 +347,26 @@ fn self_check(text: &str, b: &mut gatehouse::ReportBuilder) {
     let docs = match crate::yamltree::parse_documents("<catalog output>", text) {
         Ok(d) => d,
         Err(e) => {
-            b.check(Check::fail(CheckId::SyntaxYaml.as_str(), format!("generated YAML does not parse: {e}")));
+            b.check(Check::fail(
+                CheckId::SyntaxYaml.as_str(),
+                format!("generated YAML does not parse: {e}"),
+            ));
             return;
         }
     };
     let config = Config::default();
     let loaded = crate::rules::load(&docs, config.name_validation);
     let mut findings = loaded.findings;
-    let cx = crate::lint::Context { text, config: &config, root: Path::new(".") };
+    let cx = crate::lint::Context {
+        text,
+        config: &config,
+        root: Path::new("."),
+    };
     crate::lint::lint_groups(&cx, &loaded.groups, &mut findings);
     for f in findings {
         if f.status == Status::Fail || f.status == Status::Warn {
-            let mut c = Check::new(f.id.as_str(), f.status).with_message(format!("in the generated rules: {}", f.message));
+            let mut c = Check::new(f.id.as_str(), f.status)
+                .with_message(format!("in the generated rules: {}", f.message));
             if let Some(p) = f.pos {
                 c = c.with_location(Location::at("<catalog output>", p.line, p.column));
             }
@@ -337,7 +386,9 @@ fn count_rules(group: &Y) -> usize {
 }
 
 fn is_slug(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn camel(s: &str) -> String {
@@ -345,7 +396,9 @@ fn camel(s: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let mut c = p.chars();
-            c.next().map_or(String::new(), |f| f.to_ascii_uppercase().to_string() + c.as_str())
+            c.next().map_or(String::new(), |f| {
+                f.to_ascii_uppercase().to_string() + c.as_str()
+            })
         })
         .collect()
 }
@@ -359,7 +412,12 @@ fn slo_groups(svc: &Service, slo: &Slo, windows: &[Window]) -> (Y, Y) {
     let sname = &svc.name.value;
     let slo_name = &slo.name.value;
     let sel = format!("{{service=\"{sname}\", slo=\"{slo_name}\"}}");
-    let base_labels = || vec![("service", Y::s(sname.clone())), ("slo", Y::s(slo_name.clone()))];
+    let base_labels = || {
+        vec![
+            ("service", Y::s(sname.clone())),
+            ("slo", Y::s(slo_name.clone())),
+        ]
+    };
     let budget = 1.0 - slo.objective.value / 100.0;
     let budget_s = trim_float(budget);
 
@@ -372,14 +430,23 @@ fn slo_groups(svc: &Service, slo: &Slo, windows: &[Window]) -> (Y, Y) {
             let total = slo.sli.total.value.trim().replace("{{.window}}", &w);
             Y::map(vec![
                 ("record", Y::s(format!("slo:sli_error:ratio_rate{w}"))),
-                ("expr", Y::s(format!("(\n  {errors}\n)\n/\n(\n  {total}\n)"))),
+                (
+                    "expr",
+                    Y::s(format!("(\n  {errors}\n)\n/\n(\n  {total}\n)")),
+                ),
                 ("labels", Y::map(base_labels())),
             ])
         })
         .collect();
     recs.push(Y::map(vec![
         ("record", Y::s("slo:objective:ratio")),
-        ("expr", Y::s(format!("vector({})", trim_float(slo.objective.value / 100.0)))),
+        (
+            "expr",
+            Y::s(format!(
+                "vector({})",
+                trim_float(slo.objective.value / 100.0)
+            )),
+        ),
         ("labels", Y::map(base_labels())),
     ]));
     recs.push(Y::map(vec![
@@ -405,10 +472,21 @@ fn slo_groups(svc: &Service, slo: &Slo, windows: &[Window]) -> (Y, Y) {
                 )
             })
             .collect();
-        let (severity, what) = if sev == "page" { ("critical", "fast") } else { ("warning", "slow") };
+        let (severity, what) = if sev == "page" {
+            ("critical", "fast")
+        } else {
+            ("warning", "slow")
+        };
         let windows_txt = ws
             .iter()
-            .map(|w| format!("{}/{} at {}x", dur(w.long), dur(w.short), trim_float(w.factor)))
+            .map(|w| {
+                format!(
+                    "{}/{} at {}x",
+                    dur(w.long),
+                    dur(w.short),
+                    trim_float(w.factor)
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
         let mut labels = vec![
@@ -419,7 +497,8 @@ fn slo_groups(svc: &Service, slo: &Slo, windows: &[Window]) -> (Y, Y) {
             labels.push(("owner", Y::s(o.clone())));
         }
         labels.extend(base_labels());
-        let mut lab: Vec<(String, Y)> = labels.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let mut lab: Vec<(String, Y)> =
+            labels.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         for (k, v) in &svc.labels {
             if !lab.iter().any(|(x, _)| x == k) {
                 lab.push((k.clone(), Y::s(v.clone())));
@@ -429,22 +508,50 @@ fn slo_groups(svc: &Service, slo: &Slo, windows: &[Window]) -> (Y, Y) {
             "{} of {sname} is burning its {}% error budget {what}: the error ratio is {{{{ $value | humanizePercentage }}}} (windows {windows_txt}).{}",
             slo_name,
             trim_float(slo.objective.value),
-            slo.description.as_ref().map(|d| format!(" SLO: {d}")).unwrap_or_default()
+            slo.description
+                .as_ref()
+                .map(|d| format!(" SLO: {d}"))
+                .unwrap_or_default()
         );
         alerts.push(Y::map(vec![
-            ("alert", Y::s(format!("{}{}ErrorBudgetBurn{}", camel(sname), camel(slo_name), if sev == "page" { "" } else { "Slow" }))),
+            (
+                "alert",
+                Y::s(format!(
+                    "{}{}ErrorBudgetBurn{}",
+                    camel(sname),
+                    camel(slo_name),
+                    if sev == "page" { "" } else { "Slow" }
+                )),
+            ),
             ("expr", Y::s(clauses.join("\nor\n"))),
             ("labels", Y::Map(lab)),
-            ("annotations", Y::map(vec![
-                ("summary", Y::s(format!("{sname} {slo_name} SLO: error budget burning {what}"))),
-                ("description", Y::s(description)),
-                ("runbook_url", Y::s(slo.runbook.clone().unwrap_or_else(|| svc.runbook.clone()))),
-            ])),
+            (
+                "annotations",
+                Y::map(vec![
+                    (
+                        "summary",
+                        Y::s(format!(
+                            "{sname} {slo_name} SLO: error budget burning {what}"
+                        )),
+                    ),
+                    ("description", Y::s(description)),
+                    (
+                        "runbook_url",
+                        Y::s(slo.runbook.clone().unwrap_or_else(|| svc.runbook.clone())),
+                    ),
+                ]),
+            ),
         ]));
     }
     (
-        Y::map(vec![("name", Y::s(format!("{sname}-{slo_name}-sli"))), ("rules", Y::List(recs))]),
-        Y::map(vec![("name", Y::s(format!("{sname}-{slo_name}-burn-rate"))), ("rules", Y::List(alerts))]),
+        Y::map(vec![
+            ("name", Y::s(format!("{sname}-{slo_name}-sli"))),
+            ("rules", Y::List(recs)),
+        ]),
+        Y::map(vec![
+            ("name", Y::s(format!("{sname}-{slo_name}-burn-rate"))),
+            ("rules", Y::List(alerts)),
+        ]),
     )
 }
 
@@ -456,7 +563,10 @@ fn custom_alert(svc: &Service, a: &Alert) -> Y {
     if let Some(f) = &a.for_ {
         rule.push(("for", Y::s(f.clone())));
     }
-    let mut labels = vec![("severity", Y::s(a.severity.clone())), ("team", Y::s(svc.team.clone()))];
+    let mut labels = vec![
+        ("severity", Y::s(a.severity.clone())),
+        ("team", Y::s(svc.team.clone())),
+    ];
     if let Some(o) = &svc.owner {
         labels.push(("owner", Y::s(o.clone())));
     }
@@ -466,8 +576,14 @@ fn custom_alert(svc: &Service, a: &Alert) -> Y {
         "annotations",
         Y::map(vec![
             ("summary", Y::s(a.summary.clone())),
-            ("description", Y::s(a.description.clone().unwrap_or_else(|| a.summary.clone()))),
-            ("runbook_url", Y::s(a.runbook.clone().unwrap_or_else(|| svc.runbook.clone()))),
+            (
+                "description",
+                Y::s(a.description.clone().unwrap_or_else(|| a.summary.clone())),
+            ),
+            (
+                "runbook_url",
+                Y::s(a.runbook.clone().unwrap_or_else(|| svc.runbook.clone())),
+            ),
         ]),
     ));
     Y::map(rule)
@@ -478,7 +594,11 @@ fn custom_alert(svc: &Service, a: &Alert) -> Y {
 fn trim_float(x: f64) -> String {
     let s = format!("{:.12}", x);
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() || s == "-" { "0".to_owned() } else { s.to_owned() }
+    if s.is_empty() || s == "-" {
+        "0".to_owned()
+    } else {
+        s.to_owned()
+    }
 }
 
 #[cfg(test)]

@@ -129,7 +129,10 @@ fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<(), Error> {
         .collect();
     entries.sort();
     for p in entries {
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.starts_with('.') {
             continue;
         }
@@ -153,7 +156,10 @@ fn lint_all(
         .map_or(1, std::num::NonZero::get)
         .clamp(1, 8);
     let results: Vec<(FileState, Option<Evidence>)> = if sources.len() < 4 || threads == 1 {
-        sources.iter().map(|s| lint_source(s, config, root)).collect()
+        sources
+            .iter()
+            .map(|s| lint_source(s, config, root))
+            .collect()
     } else {
         // Interleave so the one huge file does not leave a thread idle.
         let mut slots: Vec<Option<(FileState, Option<Evidence>)>> = Vec::new();
@@ -230,12 +236,12 @@ fn lint_source(source: &Source, config: &Config, root: &Path) -> (FileState, Opt
             return (state, Some(evidence));
         }
     };
-    if docs.iter().all(|d| matches!(d.node, yamltree::Node::Null)) {
+    if docs.is_empty() && !has_content(&text) {
         let e = gatehouse::InputError::Parse {
             path: label,
             line: 1,
             column: 1,
-            message: "empty file: no YAML document with rule groups".into(),
+            message: "empty file: no YAML document (write `groups: []` for a deliberately empty rule file)".into(),
         };
         state.broken = Some(e.to_string());
         state.findings.push(yaml_finding(&e));
@@ -255,6 +261,15 @@ fn lint_source(source: &Source, config: &Config, root: &Path) -> (FileState, Opt
     state.groups = loaded.groups;
     state.text = text;
     (state, Some(evidence))
+}
+
+/// Whether the text holds anything but blank lines, comments and document markers (a file
+/// holding just `null` parses to no documents, yet promtool accepts it as "0 rules").
+fn has_content(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim();
+        !(t.is_empty() || t.starts_with('#') || t == "---" || t == "...")
+    })
 }
 
 fn yaml_finding(e: &gatehouse::InputError) -> Finding {
@@ -309,7 +324,11 @@ fn assemble(
         let (mut fail, mut warn, mut skip) = (0usize, 0usize, 0usize);
         for d in &f.disables {
             for u in &d.unknown {
-                tracing::warn!("{}:{}: disable comment names no check: {u:?}", f.label, d.line);
+                tracing::warn!(
+                    "{}:{}: disable comment names no check: {u:?}",
+                    f.label,
+                    d.line
+                );
             }
         }
         for finding in &f.findings {
@@ -434,16 +453,27 @@ fn assemble(
     b.summary(summary);
 
     if !file_rows.is_empty() {
-        let mut s = Section::new("Files with findings", &["file", "rules", "failed", "warned", "silenced"])
-            .with_max_rows(50);
+        let mut s = Section::new(
+            "Files with findings",
+            &["file", "rules", "failed", "warned", "silenced"],
+        )
+        .with_max_rows(50);
         for r in file_rows {
             s.row(r);
         }
         b.section(s);
-        let mut s = Section::new("Findings by check", &["check", "failed", "warned", "how to fix"]);
+        let mut s = Section::new(
+            "Findings by check",
+            &["check", "failed", "warned", "how to fix"],
+        );
         for (id, (f, w, _)) in &by_id {
             if f + w > 0 {
-                s.row(vec![id.as_str().to_owned(), f.to_string(), w.to_string(), id.fix().to_owned()]);
+                s.row(vec![
+                    id.as_str().to_owned(),
+                    f.to_string(),
+                    w.to_string(),
+                    id.fix().to_owned(),
+                ]);
             }
         }
         b.section(s);

@@ -258,7 +258,10 @@ impl CheckId {
             .copied()
             .filter(|c| {
                 let id = c.as_str();
-                id == norm || id.strip_prefix(norm.as_str()).is_some_and(|r| r.starts_with('.'))
+                id == norm
+                    || id
+                        .strip_prefix(norm.as_str())
+                        .is_some_and(|r| r.starts_with('.'))
             })
             .collect()
     }
@@ -281,7 +284,10 @@ impl std::fmt::Display for CheckId {
 }
 
 fn normalize(s: &str) -> String {
-    s.trim().to_ascii_lowercase().replace('/', ".").replace('-', "_")
+    s.trim()
+        .to_ascii_lowercase()
+        .replace('/', ".")
+        .replace('-', "_")
 }
 
 /// (what, why, fix) of each check, the same text as the variant docs.
@@ -481,8 +487,10 @@ mod tests {
             for p in std::iter::once(first).chain(parts) {
                 assert!(!p.is_empty(), "{s}");
                 assert!(
-                    p.chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'),
+                    p.chars().all(|c| c.is_ascii_lowercase()
+                        || c.is_ascii_digit()
+                        || c == '_'
+                        || c == '-'),
                     "{s}"
                 );
             }
@@ -492,8 +500,14 @@ mod tests {
 
     #[test]
     fn ids_parse_in_dotted_and_pint_spelling() {
-        assert_eq!(CheckId::parse("promql/rate-on-gauge"), Some(CheckId::PromqlRateOnGauge));
-        assert_eq!(CheckId::parse("promql.rate_on_gauge"), Some(CheckId::PromqlRateOnGauge));
+        assert_eq!(
+            CheckId::parse("promql/rate-on-gauge"),
+            Some(CheckId::PromqlRateOnGauge)
+        );
+        assert_eq!(
+            CheckId::parse("promql.rate_on_gauge"),
+            Some(CheckId::PromqlRateOnGauge)
+        );
         assert_eq!(CheckId::parse("promql.nope"), None);
         assert_eq!(CheckId::matching("template").len(), 3);
         assert_eq!(CheckId::matching("all").len(), CheckId::ALL.len());

@@ -140,10 +140,12 @@ impl Default for Config {
             "severity".to_owned(),
             LabelPolicy {
                 required: true,
-                values: ["critical", "page", "high", "warning", "ticket", "info", "none"]
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
+                values: [
+                    "critical", "page", "high", "warning", "ticket", "info", "none",
+                ]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             },
         );
         Config {
@@ -189,7 +191,11 @@ impl Config {
         for (sel, level) in &self.checks {
             let matches = CheckId::matching(sel).contains(&id);
             if matches {
-                let specificity = if sel == "all" || sel == "*" { 0 } else { sel.len() };
+                let specificity = if sel == "all" || sel == "*" {
+                    0
+                } else {
+                    sel.len()
+                };
                 if best.is_none_or(|(s, _)| specificity >= s) {
                     best = Some((specificity, *level));
                 }
@@ -259,8 +265,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused_with_their_line() {
-        let e = gatehouse::yaml::from_str::<Config>("c.yaml", "scrape_interval: 15s\nsevirity: x\n")
-            .expect_err("unknown key");
+        let e =
+            gatehouse::yaml::from_str::<Config>("c.yaml", "scrape_interval: 15s\nsevirity: x\n")
+                .expect_err("unknown key");
         assert!(e.to_string().starts_with("c.yaml:2:"), "{e}");
     }
 }

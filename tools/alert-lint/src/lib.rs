@@ -48,7 +48,11 @@ fn list_checks() -> Report {
     let mut list = Vec::new();
     for id in CheckId::ALL {
         b.check(Check::ok(id.as_str()).with_message(id.summary()));
-        s.row(vec![id.as_str().to_owned(), id.summary().to_owned(), id.fix().to_owned()]);
+        s.row(vec![
+            id.as_str().to_owned(),
+            id.summary().to_owned(),
+            id.fix().to_owned(),
+        ]);
         list.push(serde_json::json!({"id": id.as_str(), "summary": id.summary(), "fix": id.fix()}));
     }
     b.section(s)

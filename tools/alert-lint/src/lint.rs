@@ -18,6 +18,9 @@ use crate::rules::{Group, Rule, RuleKind, Text};
 use crate::templates;
 use crate::yamltree::{Pos, value_pos};
 
+/// What makes two rules of a group duplicates: kind, name and the sorted labels.
+type RuleKey<'a> = (RuleKind, &'a str, Vec<(String, String)>);
+
 /// A rule whose expression parsed, kept for the live checks.
 pub(crate) struct Parsed {
     pub expr: Expr,
@@ -41,7 +44,7 @@ pub(crate) fn lint_groups(
     let mut parsed = Vec::with_capacity(groups.len());
     for g in groups {
         let interval = g.interval.unwrap_or(cx.config.evaluation_interval);
-        let mut seen: HashMap<(RuleKind, &str, Vec<(String, String)>), Pos> = HashMap::new();
+        let mut seen: HashMap<RuleKey<'_>, Pos> = HashMap::new();
         let mut group_parsed = Vec::with_capacity(g.rules.len());
         for rule in &g.rules {
             let mut labels = rule.label_pairs();
@@ -78,21 +81,24 @@ fn lint_rule(
 ) -> Option<Parsed> {
     let name = rule.name.value.as_str();
     let mut push = |f: Finding| findings.push(f.for_rule(name));
-    let parsed = rule.expr.as_ref().and_then(|expr| match promql::parse(&expr.value) {
-        Ok(e) => Some(Parsed {
-            toks: promql::tokenize(&expr.value),
-            expr: e,
-        }),
-        Err(e) => {
-            push(Finding::new(
-                CheckId::SyntaxPromql,
-                Status::Fail,
-                value_pos(cx.text, expr.pos, &expr.value, e.offset),
-                format!("{name}: {}", e.message),
-            ));
-            None
-        }
-    });
+    let parsed = rule
+        .expr
+        .as_ref()
+        .and_then(|expr| match promql::parse(&expr.value) {
+            Ok(e) => Some(Parsed {
+                toks: promql::tokenize(&expr.value),
+                expr: e,
+            }),
+            Err(e) => {
+                push(Finding::new(
+                    CheckId::SyntaxPromql,
+                    Status::Fail,
+                    value_pos(cx.text, expr.pos, &expr.value, e.offset),
+                    format!("{name}: {}", e.message),
+                ));
+                None
+            }
+        });
     if rule.kind == RuleKind::Alert {
         policy(cx, rule, &mut push);
         durations(rule, interval, &mut push);
@@ -230,20 +236,21 @@ fn runbook_problem(url: &str, root: &Path) -> Option<String> {
 fn durations(rule: &Rule, interval: Duration, push: &mut dyn FnMut(Finding)) {
     let name = &rule.name.value;
     let fmt = gatehouse::duration::format_duration;
-    if let Some((d, pos)) = rule.for_ {
-        if !d.is_zero() && d < interval {
-            push(Finding::new(
-                CheckId::RuleFor,
-                Status::Warn,
-                pos,
-                format!(
-                    "{name}: for: {} is shorter than the evaluation interval {}; it acts as {}",
-                    fmt(d),
-                    fmt(interval),
-                    fmt(interval)
-                ),
-            ));
-        }
+    if let Some((d, pos)) = rule.for_
+        && !d.is_zero()
+        && d < interval
+    {
+        push(Finding::new(
+            CheckId::RuleFor,
+            Status::Warn,
+            pos,
+            format!(
+                "{name}: for: {} is shorter than the evaluation interval {}; it acts as {}",
+                fmt(d),
+                fmt(interval),
+                fmt(interval)
+            ),
+        ));
     }
     if let Some((d, pos)) = rule.keep_firing_for {
         if !d.is_zero() && d < interval {
@@ -294,18 +301,18 @@ fn templates(cx: &Context<'_>, rule: &Rule, expr: Option<&Expr>, push: &mut dyn 
             ));
             continue;
         }
-        if what == "label" {
-            if let Some(&off) = a.value_refs.first() {
-                push(Finding::new(
-                    CheckId::TemplateValueInLabel,
-                    Status::Fail,
-                    at(off),
-                    format!(
-                        "{name}: label {:?} uses $value: every new value makes a new alert",
-                        k.value
-                    ),
-                ));
-            }
+        if what == "label"
+            && let Some(&off) = a.value_refs.first()
+        {
+            push(Finding::new(
+                CheckId::TemplateValueInLabel,
+                Status::Fail,
+                at(off),
+                format!(
+                    "{name}: label {:?} uses $value: every new value makes a new alert",
+                    k.value
+                ),
+            ));
         }
         if let Some(out) = &out {
             let mut refs = a.label_refs.clone();
@@ -341,7 +348,10 @@ fn recording_name(rule: &Rule, push: &mut dyn FnMut(Finding)) {
             CheckId::RecordingName,
             Status::Warn,
             rule.name.pos,
-            format!("{n}: recording rule names should follow level:metric:operations (e.g. job:{}:rate5m)", parts.iter().find(|p| !p.is_empty()).unwrap_or(&"metric")),
+            format!(
+                "{n}: recording rule names should follow level:metric:operations (e.g. job:{}:rate5m)",
+                parts.iter().find(|p| !p.is_empty()).unwrap_or(&"metric")
+            ),
         ));
     }
 }
@@ -356,8 +366,17 @@ const GAUGE_FUNCS: &[&str] = &[
     "double_exponential_smoothing",
 ];
 const NEEDS_TWO_SAMPLES: &[&str] = &[
-    "rate", "irate", "increase", "resets", "delta", "idelta", "deriv", "predict_linear",
-    "changes", "holt_winters", "double_exponential_smoothing",
+    "rate",
+    "irate",
+    "increase",
+    "resets",
+    "delta",
+    "idelta",
+    "deriv",
+    "predict_linear",
+    "changes",
+    "holt_winters",
+    "double_exponential_smoothing",
 ];
 const COUNTER_SUFFIXES: &[&str] = &["_total", "_count", "_sum", "_bucket"];
 
@@ -365,7 +384,13 @@ pub(crate) fn looks_like_counter(name: &str) -> bool {
     COUNTER_SUFFIXES.iter().any(|s| name.ends_with(s))
 }
 
-fn soundness(cx: &Context<'_>, rule: &Rule, expr: &Text, p: &Parsed, push: &mut dyn FnMut(Finding)) {
+fn soundness(
+    cx: &Context<'_>,
+    rule: &Rule,
+    expr: &Text,
+    p: &Parsed,
+    push: &mut dyn FnMut(Finding),
+) {
     let name = &rule.name.value;
     let src = &expr.value;
     let at = |offset: Option<usize>| value_pos(cx.text, expr.pos, src, offset.unwrap_or(0));
@@ -375,75 +400,80 @@ fn soundness(cx: &Context<'_>, rule: &Rule, expr: &Text, p: &Parsed, push: &mut 
         let call_at = || at(promql::find_call(src, &p.toks, site.name, site.nth));
         let arg = analysis::range_arg(site.call);
         let metric = arg.and_then(|(vs, _)| analysis::metric_name(vs));
-        if RATE_FUNCS.contains(&site.name) {
-            if let Some(m) = metric {
-                if !m.contains(':') && !looks_like_counter(m) {
-                    push(Finding::new(
-                        CheckId::PromqlRateOnGauge,
-                        Status::Warn,
-                        call_at(),
-                        format!(
-                            "{name}: {}() on {m}, which is not named like a counter (_total, _count, _sum, _bucket)",
-                            site.name
-                        ),
-                    ));
-                }
-            }
+        if RATE_FUNCS.contains(&site.name)
+            && let Some(m) = metric
+            && !m.contains(':')
+            && !looks_like_counter(m)
+        {
+            push(Finding::new(
+                CheckId::PromqlRateOnGauge,
+                Status::Warn,
+                call_at(),
+                format!(
+                    "{name}: {}() on {m}, which is not named like a counter (_total, _count, _sum, _bucket)",
+                    site.name
+                ),
+            ));
         }
-        if GAUGE_FUNCS.contains(&site.name) {
-            if let Some(m) = metric {
-                if looks_like_counter(m) {
-                    push(Finding::new(
-                        CheckId::PromqlGaugeFunctionOnCounter,
-                        Status::Warn,
-                        call_at(),
-                        format!(
-                            "{name}: {}() on the counter {m} ignores counter resets; use rate() or increase()",
-                            site.name
-                        ),
-                    ));
-                }
-            }
+        if GAUGE_FUNCS.contains(&site.name)
+            && let Some(m) = metric
+            && looks_like_counter(m)
+        {
+            push(Finding::new(
+                CheckId::PromqlGaugeFunctionOnCounter,
+                Status::Warn,
+                call_at(),
+                format!(
+                    "{name}: {}() on the counter {m} ignores counter resets; use rate() or increase()",
+                    site.name
+                ),
+            ));
         }
-        if NEEDS_TWO_SAMPLES.contains(&site.name) {
-            if let Some((_, range)) = arg {
-                if range < scrape * 2 {
-                    let status = if range < scrape { Status::Fail } else { Status::Warn };
-                    push(
-                        Finding::new(
-                            CheckId::PromqlRangeTooShort,
-                            status,
-                            call_at(),
-                            format!(
-                                "{name}: {}() over [{}] sees fewer than 2 samples at a {} scrape interval",
-                                site.name,
-                                fmt(range),
-                                fmt(scrape)
-                            ),
-                        )
-                    );
-                }
-            }
+        if NEEDS_TWO_SAMPLES.contains(&site.name)
+            && let Some((_, range)) = arg
+            && range < scrape * 2
+        {
+            let status = if range < scrape {
+                Status::Fail
+            } else {
+                Status::Warn
+            };
+            push(Finding::new(
+                CheckId::PromqlRangeTooShort,
+                status,
+                call_at(),
+                format!(
+                    "{name}: {}() over [{}] sees fewer than 2 samples at a {} scrape interval",
+                    site.name,
+                    fmt(range),
+                    fmt(scrape)
+                ),
+            ));
         }
-        if matches!(site.name, "absent" | "absent_over_time") {
-            if let Some(a) = site.call.args.args.first() {
-                if !matches!(a.as_ref(), Expr::VectorSelector(_) | Expr::MatrixSelector(_)) {
-                    let what = if analysis::nodes(a).iter().any(|n| matches!(n, Expr::Aggregate(_))) {
-                        "an aggregation"
-                    } else {
-                        "a computed expression"
-                    };
-                    push(Finding::new(
-                        CheckId::PromqlAbsentAggregation,
-                        Status::Warn,
-                        call_at(),
-                        format!(
-                            "{name}: {}() over {what} returns no labels, so the alert cannot say what is missing",
-                            site.name
-                        ),
-                    ));
-                }
-            }
+        if matches!(site.name, "absent" | "absent_over_time")
+            && let Some(a) = site.call.args.args.first()
+            && !matches!(
+                a.as_ref(),
+                Expr::VectorSelector(_) | Expr::MatrixSelector(_)
+            )
+        {
+            let what = if analysis::nodes(a)
+                .iter()
+                .any(|n| matches!(n, Expr::Aggregate(_)))
+            {
+                "an aggregation"
+            } else {
+                "a computed expression"
+            };
+            push(Finding::new(
+                CheckId::PromqlAbsentAggregation,
+                Status::Warn,
+                call_at(),
+                format!(
+                    "{name}: {}() over {what} returns no labels, so the alert cannot say what is missing",
+                    site.name
+                ),
+            ));
         }
     }
     comparisons(&p.expr, &mut |b, nth, verdict| {
@@ -454,7 +484,11 @@ fn soundness(cx: &Context<'_>, rule: &Rule, expr: &Text, p: &Parsed, push: &mut 
                 Status::Fail,
                 format!(
                     "{name}: `{b}` can never be true: {why}{}",
-                    if rule.kind == RuleKind::Alert { "; the alert can never fire" } else { "" }
+                    if rule.kind == RuleKind::Alert {
+                        "; the alert can never fire"
+                    } else {
+                        ""
+                    }
                 ),
             ),
             Verdict::Always(why) => (
@@ -584,7 +618,10 @@ mod tests {
     #[test]
     fn runbook_links_are_urls_or_existing_paths() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        assert_eq!(runbook_problem("https://runbooks.example.com/x", root), None);
+        assert_eq!(
+            runbook_problem("https://runbooks.example.com/x", root),
+            None
+        );
         assert_eq!(runbook_problem("Cargo.toml#deps", root), None);
         assert!(runbook_problem("docs/missing.md", root).is_some());
         assert!(runbook_problem("https://", root).is_some());

@@ -55,11 +55,14 @@ pub(crate) fn run(
                 };
                 let Some(expr) = &rule.expr else { continue };
                 let name = &rule.name.value;
-                let at = |off: Option<usize>| value_pos(&f.text, expr.pos, &expr.value, off.unwrap_or(0));
+                let at = |off: Option<usize>| {
+                    value_pos(&f.text, expr.pos, &expr.value, off.unwrap_or(0))
+                };
 
-                if rule.kind == RuleKind::Record {
-                    if let Some(t) = metadata.get(name) {
-                        found.push(
+                if rule.kind == RuleKind::Record
+                    && let Some(t) = metadata.get(name)
+                {
+                    found.push(
                             Finding::new(
                                 CheckId::RecordingCollision,
                                 Status::Fail,
@@ -68,7 +71,6 @@ pub(crate) fn run(
                             )
                             .for_rule(name),
                         );
-                    }
                 }
 
                 if let Answer::Rejected(msg) = client.query(&expr.value)? {
@@ -95,7 +97,10 @@ pub(crate) fn run(
                     let pos = at(metric
                         .as_deref()
                         .and_then(|m| promql::find_ident_at(&expr.value, &parsed.toks, m, nth)));
-                    if metric.as_deref().is_some_and(|m| SYNTHETIC.contains(&m) || recorded.contains(m)) {
+                    if metric
+                        .as_deref()
+                        .is_some_and(|m| SYNTHETIC.contains(&m) || recorded.contains(m))
+                    {
                         continue;
                     }
                     let sel = plain_selector(vs);
@@ -106,7 +111,10 @@ pub(crate) fn run(
                             let past = if now > 0.0 {
                                 now
                             } else {
-                                count(&mut client, &format!("count(last_over_time({sel}[{lookback_s}]))"))?
+                                count(
+                                    &mut client,
+                                    &format!("count(last_over_time({sel}[{lookback_s}]))"),
+                                )?
                             };
                             cache.insert(sel.clone(), (now, past));
                             (now, past)
@@ -115,8 +123,13 @@ pub(crate) fn run(
                     touched += now;
                     if now == 0.0 && past == 0.0 {
                         let hint = match &metric {
-                            Some(m) if vs.matchers.matchers.iter().any(|x| x.name != "__name__") => {
-                                let by_name = count(&mut client, &format!("count(last_over_time({m}[{lookback_s}]))"))?;
+                            Some(m)
+                                if vs.matchers.matchers.iter().any(|x| x.name != "__name__") =>
+                            {
+                                let by_name = count(
+                                    &mut client,
+                                    &format!("count(last_over_time({m}[{lookback_s}]))"),
+                                )?;
                                 if by_name > 0.0 {
                                     format!("; {m} exists, but no series match {sel}")
                                 } else {
@@ -154,7 +167,10 @@ pub(crate) fn run(
                             CheckId::LiveQueryCost,
                             Status::Warn,
                             at(Some(0)),
-                            format!("{name}: touches {touched} series (budget {})", config.live.max_series),
+                            format!(
+                                "{name}: touches {touched} series (budget {})",
+                                config.live.max_series
+                            ),
                         )
                         .for_rule(name),
                     );
@@ -166,31 +182,51 @@ pub(crate) fn run(
             if x.id != CheckId::PromqlRateOnGauge {
                 return true;
             }
-            let metric = x.message.split(" on ").nth(1).and_then(|s| s.split(',').next());
+            let metric = x
+                .message
+                .split(" on ")
+                .nth(1)
+                .and_then(|s| s.split(',').next());
             !metric.is_some_and(|m| {
-                matches!(metadata.get(m).map(String::as_str), Some("counter" | "histogram" | "summary" | "gauge"))
+                matches!(
+                    metadata.get(m).map(String::as_str),
+                    Some("counter" | "histogram" | "summary" | "gauge")
+                )
             })
         });
         for (gi, g) in f.groups.iter().enumerate() {
             for (ri, rule) in g.rules.iter().enumerate() {
-                let (Some(Some(parsed)), Some(expr)) = (f.parsed.get(gi).and_then(|p| p.get(ri)), &rule.expr) else {
+                let (Some(Some(parsed)), Some(expr)) =
+                    (f.parsed.get(gi).and_then(|p| p.get(ri)), &rule.expr)
+                else {
                     continue;
                 };
                 for site in analysis::calls(&parsed.expr) {
                     if !matches!(site.name, "rate" | "irate" | "increase" | "resets") {
                         continue;
                     }
-                    let Some(m) = analysis::range_arg(site.call).and_then(|(vs, _)| analysis::metric_name(vs)) else {
+                    let Some(m) = analysis::range_arg(site.call)
+                        .and_then(|(vs, _)| analysis::metric_name(vs))
+                    else {
                         continue;
                     };
                     if metadata.get(m).map(String::as_str) == Some("gauge") {
-                        let pos = value_pos(&f.text, expr.pos, &expr.value, promql::find_call(&expr.value, &parsed.toks, site.name, site.nth).unwrap_or(0));
+                        let pos = value_pos(
+                            &f.text,
+                            expr.pos,
+                            &expr.value,
+                            promql::find_call(&expr.value, &parsed.toks, site.name, site.nth)
+                                .unwrap_or(0),
+                        );
                         found.push(
                             Finding::new(
                                 CheckId::PromqlRateOnGauge,
                                 Status::Fail,
                                 pos,
-                                format!("{}: {}() on {m}, which its targets declare a gauge", rule.name.value, site.name),
+                                format!(
+                                    "{}: {}() on {m}, which its targets declare a gauge",
+                                    rule.name.value, site.name
+                                ),
                             )
                             .for_rule(&rule.name.value),
                         );

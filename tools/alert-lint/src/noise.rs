@@ -71,24 +71,40 @@ fn judge(args: &NoiseArgs, b: &mut gatehouse::ReportBuilder) -> Result<(), Error
     let mut by_alert: BTreeMap<String, Vec<Vec<(f64, f64)>>> = BTreeMap::new();
     for (labels, points) in matrix {
         let name = labels.get("alertname").cloned().unwrap_or_default();
-        by_alert.entry(name).or_default().push(episodes(&points, step.as_secs_f64()));
+        by_alert
+            .entry(name)
+            .or_default()
+            .push(episodes(&points, step.as_secs_f64()));
     }
     let mut stats: Vec<Stats> = by_alert
         .into_iter()
         .filter(|(name, _)| !budget.ignore.contains(name))
         .map(|(name, series)| {
             let for_s = fors.get(&name).copied().unwrap_or(0.0);
-            summarize(&name, &series, for_s, budget.flap_gap.as_secs_f64(), step.as_secs_f64())
+            summarize(
+                &name,
+                &series,
+                for_s,
+                budget.flap_gap.as_secs_f64(),
+                step.as_secs_f64(),
+            )
         })
         .collect();
-    stats.sort_by(|a, b| b.score().cmp(&a.score()).then_with(|| a.alert.cmp(&b.alert)));
+    stats.sort_by(|a, b| {
+        b.score()
+            .cmp(&a.score())
+            .then_with(|| a.alert.cmp(&b.alert))
+    });
 
     let fmt_s = |s: f64| gatehouse::duration::format_duration(Duration::from_secs_f64(s.max(0.0)));
     let mut over = 0;
     for s in &stats {
         let mut reasons = Vec::new();
         if s.episodes > budget.max_episodes {
-            reasons.push(format!("{} episodes (budget {})", s.episodes, budget.max_episodes));
+            reasons.push(format!(
+                "{} episodes (budget {})",
+                s.episodes, budget.max_episodes
+            ));
         }
         if s.flaps > budget.max_flaps {
             reasons.push(format!("{} flaps (budget {})", s.flaps, budget.max_flaps));
@@ -104,22 +120,29 @@ fn judge(args: &NoiseArgs, b: &mut gatehouse::ReportBuilder) -> Result<(), Error
         if !reasons.is_empty() {
             over += 1;
             b.check(
-                Check::fail(CheckId::NoiseBudget.as_str(), format!("{}: {}", s.alert, reasons.join(", ")))
-                    .with_observed(s.episodes)
-                    .with_limit(budget.max_episodes),
+                Check::fail(
+                    CheckId::NoiseBudget.as_str(),
+                    format!("{}: {}", s.alert, reasons.join(", ")),
+                )
+                .with_observed(s.episodes)
+                .with_limit(budget.max_episodes),
             );
         }
     }
     if over == 0 {
-        b.check(Check::ok(CheckId::NoiseBudget.as_str()).with_message(format!(
-            "{} alerts fired within budget over {}",
-            stats.len(),
-            fmt_s(window.as_secs_f64())
-        )));
+        b.check(
+            Check::ok(CheckId::NoiseBudget.as_str()).with_message(format!(
+                "{} alerts fired within budget over {}",
+                stats.len(),
+                fmt_s(window.as_secs_f64())
+            )),
+        );
     }
     let mut sec = Section::new(
         "Noisiest alerts",
-        &["rank", "alert", "episodes", "flaps", "median", "short", "for", "firing"],
+        &[
+            "rank", "alert", "episodes", "flaps", "median", "short", "for", "firing",
+        ],
     )
     .with_max_rows(args.top);
     for (i, s) in stats.iter().enumerate() {
@@ -178,10 +201,10 @@ fn alert_fors(client: &mut Client) -> Result<HashMap<String, f64>, Error> {
     if let Ok(groups) = client.rules() {
         for g in groups {
             for r in g["rules"].as_array().into_iter().flatten() {
-                if r["type"] == "alerting" {
-                    if let (Some(n), Some(d)) = (r["name"].as_str(), r["duration"].as_f64()) {
-                        out.insert(n.to_owned(), d);
-                    }
+                if r["type"] == "alerting"
+                    && let (Some(n), Some(d)) = (r["name"].as_str(), r["duration"].as_f64())
+                {
+                    out.insert(n.to_owned(), d);
                 }
             }
         }
@@ -201,7 +224,13 @@ pub(crate) fn episodes(points: &[(f64, f64)], step: f64) -> Vec<(f64, f64)> {
     out
 }
 
-pub(crate) fn summarize(name: &str, series: &[Vec<(f64, f64)>], for_s: f64, flap_gap: f64, step: f64) -> Stats {
+pub(crate) fn summarize(
+    name: &str,
+    series: &[Vec<(f64, f64)>],
+    for_s: f64,
+    flap_gap: f64,
+    step: f64,
+) -> Stats {
     let mut durations = Vec::new();
     let mut flaps = 0;
     for eps in series {
@@ -233,7 +262,10 @@ mod tests {
 
     #[test]
     fn episodes_split_on_gaps_and_flaps_count_quick_refires() {
-        let pts: Vec<(f64, f64)> = [0.0, 1.0, 2.0, 10.0, 11.0, 100.0].iter().map(|t| (*t, 1.0)).collect();
+        let pts: Vec<(f64, f64)> = [0.0, 1.0, 2.0, 10.0, 11.0, 100.0]
+            .iter()
+            .map(|t| (*t, 1.0))
+            .collect();
         let eps = episodes(&pts, 1.0);
         assert_eq!(eps, vec![(0.0, 2.0), (10.0, 11.0), (100.0, 100.0)]);
         let s = summarize("A", &[eps], 0.0, 30.0, 1.0);

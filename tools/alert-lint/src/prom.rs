@@ -83,7 +83,9 @@ impl Client {
             .map_err(|e| self.err(format!("{path}: cannot read the answer: {e}")))?;
         let json: Value = serde_json::from_str(&body).map_err(|_| {
             let head: String = body.chars().take(120).collect();
-            self.err(format!("{path}: answered {status} with something that is not Prometheus JSON: {head:?}"))
+            self.err(format!(
+                "{path}: answered {status} with something that is not Prometheus JSON: {head:?}"
+            ))
         })?;
         if json["status"] == "success" {
             return Ok(Ok(json["data"].clone()));
@@ -106,7 +108,12 @@ impl Client {
                         .as_array()
                         .map(|a| {
                             a.iter()
-                                .map(|s| (labels(&s["metric"]), point(&s["value"]).map_or(0.0, |p| p.1)))
+                                .map(|s| {
+                                    (
+                                        labels(&s["metric"]),
+                                        point(&s["value"]).map_or(0.0, |p| p.1),
+                                    )
+                                })
                                 .collect()
                         })
                         .unwrap_or_default(),
@@ -116,8 +123,18 @@ impl Client {
     }
 
     /// Evaluates a range query; the server's refusal is an error here.
-    pub fn query_range(&mut self, promql: &str, start: f64, end: f64, step: Duration) -> Result<Matrix, Error> {
-        let (s, e, st) = (format!("{start:.3}"), format!("{end:.3}"), format!("{}", step.as_secs_f64()));
+    pub fn query_range(
+        &mut self,
+        promql: &str,
+        start: f64,
+        end: f64,
+        step: Duration,
+    ) -> Result<Matrix, Error> {
+        let (s, e, st) = (
+            format!("{start:.3}"),
+            format!("{end:.3}"),
+            format!("{}", step.as_secs_f64()),
+        );
         let data = match self.get(
             "/api/v1/query_range",
             &[("query", promql), ("start", &s), ("end", &e), ("step", &st)],
@@ -209,19 +226,6 @@ pub(crate) fn encode(value: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn encodes_promql() {
-        assert_eq!(super::encode("up{a=\"b\"} > 1"), "up%7Ba%3D%22b%22%7D%20%3E%201");
-    }
-
-    #[test]
-    fn refuses_non_http_urls() {
-        assert!(super::Client::new("localhost:9090", std::time::Duration::from_secs(1)).is_err());
-    }
-}
-
 impl Client {
     /// The rule groups the server runs (`/api/v1/rules`).
     pub fn rules(&mut self) -> Result<Vec<Value>, Error> {
@@ -229,5 +233,21 @@ impl Client {
             Ok(d) => Ok(d["groups"].as_array().cloned().unwrap_or_default()),
             Err(msg) => Err(self.err(msg)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encodes_promql() {
+        assert_eq!(
+            super::encode("up{a=\"b\"} > 1"),
+            "up%7Ba%3D%22b%22%7D%20%3E%201"
+        );
+    }
+
+    #[test]
+    fn refuses_non_http_urls() {
+        assert!(super::Client::new("localhost:9090", std::time::Duration::from_secs(1)).is_err());
     }
 }

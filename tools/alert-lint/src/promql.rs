@@ -35,7 +35,11 @@ pub(crate) fn parse(expr: &str) -> Result<Expr, ParseError> {
 fn describe_generic(expr: &str, offset: usize) -> String {
     let toks = tokenize(expr);
     match toks.iter().find(|t| t.start >= offset) {
-        Some(t) => format!("unexpected {} {:?}", t.kind.describe(), &expr[t.start..t.end]),
+        Some(t) => format!(
+            "unexpected {} {:?}",
+            t.kind.describe(),
+            &expr[t.start..t.end]
+        ),
         None => "unexpected end of input".to_owned(),
     }
 }
@@ -138,7 +142,9 @@ pub(crate) fn tokenize(expr: &str) -> Vec<Tok> {
                 i += 1;
                 TokKind::Comma
             }
-            c if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) => {
+            c if c.is_ascii_digit()
+                || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) =>
+            {
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_')
                 {
                     // exponent sign: 1e-3
@@ -187,8 +193,21 @@ pub(crate) fn tokenize(expr: &str) -> Vec<Tok> {
 /// Suffixes tried after a token prefix to see whether the prefix can still become a valid
 /// expression; the open brackets are closed after each.
 const COMPLETIONS: &[&str] = &[
-    "", " 1", " x", "x", "=\"a\"", "\"a\"", " 5m", "5m", "5m:", " x)", "(x)", " on(a) x", " by(a) (x)",
-    " offset 5m", "1",
+    "",
+    " 1",
+    " x",
+    "x",
+    "=\"a\"",
+    "\"a\"",
+    " 5m",
+    "5m",
+    "5m:",
+    " x)",
+    "(x)",
+    " on(a) x",
+    " by(a) (x)",
+    " offset 5m",
+    "1",
 ];
 
 /// The byte offset a parse error points at. Lexer errors are found on the smallest
@@ -214,10 +233,11 @@ pub(crate) fn locate_error(expr: &str, message: &str) -> usize {
                 // Only the bare prefix may reproduce a semantic error: a completion that adds
                 // an argument could cause the same complaint itself.
                 Err(m) if c.is_empty() && m != GENERIC && m == message => {
-                    if message.starts_with("unknown function") {
-                        if let Some(p) = quoted_name(message).and_then(|n| find_ident(&toks, expr, n)) {
-                            return p.start;
-                        }
+                    if message.starts_with("unknown function")
+                        && let Some(p) =
+                            quoted_name(message).and_then(|n| find_ident(&toks, expr, n))
+                    {
+                        return p.start;
                     }
                     return t.start;
                 }
@@ -285,11 +305,11 @@ fn locate_lexer_error(expr: &str, message: &str) -> usize {
     let mut ends: Vec<usize> = expr.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
     ends.dedup();
     for end in ends {
-        if let Err(m) = parser::lexer(&expr[..end]) {
-            if m == message {
-                let last = expr[..end].char_indices().last().map_or(0, |(i, _)| i);
-                return last;
-            }
+        if let Err(m) = parser::lexer(&expr[..end])
+            && m == message
+        {
+            let last = expr[..end].char_indices().last().map_or(0, |(i, _)| i);
+            return last;
         }
     }
     expr.trim_end().len()
@@ -324,7 +344,8 @@ pub(crate) fn find_op(expr: &str, toks: &[Tok], op: &str, nth: usize) -> Option<
     let hits: Vec<usize> = toks
         .iter()
         .filter(|t| {
-            (t.kind == TokKind::Op || t.kind == TokKind::Ident) && expr[t.start..t.end].eq_ignore_ascii_case(op)
+            (t.kind == TokKind::Op || t.kind == TokKind::Ident)
+                && expr[t.start..t.end].eq_ignore_ascii_case(op)
         })
         .map(|t| t.start)
         .collect();

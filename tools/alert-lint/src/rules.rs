@@ -78,7 +78,14 @@ pub(crate) struct Loaded {
     pub kubernetes: bool,
 }
 
-const GROUP_KEYS: &[&str] = &["name", "interval", "query_offset", "limit", "rules", "labels"];
+const GROUP_KEYS: &[&str] = &[
+    "name",
+    "interval",
+    "query_offset",
+    "limit",
+    "rules",
+    "labels",
+];
 /// Thanos and the Prometheus operator accept this one in PrometheusRule groups.
 const OPERATOR_GROUP_KEYS: &[&str] = &["partial_response_strategy"];
 const RULE_KEYS: &[&str] = &[
@@ -111,12 +118,16 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn fail(&mut self, id: CheckId, pos: Pos, message: String) {
-        self.out.findings.push(Finding::new(id, Status::Fail, pos, message));
+        self.out
+            .findings
+            .push(Finding::new(id, Status::Fail, pos, message));
     }
 
     fn document(&mut self, doc: &Located) {
         match &doc.node {
             Node::Null => {}
+            // `{}`: what jsonnet mixins emit for "no rules"; promtool accepts it.
+            Node::Map(entries) if entries.is_empty() => {}
             Node::Map(_) => {
                 let kind = doc.get("kind").and_then(Located::as_str);
                 if doc.get("groups").is_some() && kind.is_none() {
@@ -124,7 +135,11 @@ impl Cx<'_> {
                     self.groups(doc.get("groups"), false);
                 } else if kind == Some("PrometheusRule") {
                     self.out.kubernetes = true;
-                    self.check_keys(doc, &["apiVersion", "kind", "metadata", "spec", "status"], "a PrometheusRule");
+                    self.check_keys(
+                        doc,
+                        &["apiVersion", "kind", "metadata", "spec", "status"],
+                        "a PrometheusRule",
+                    );
                     match doc.get("spec") {
                         Some(spec) if matches!(spec.node, Node::Map(_)) => {
                             self.check_keys(spec, &["groups"], "PrometheusRule spec");
@@ -133,7 +148,10 @@ impl Cx<'_> {
                         Some(spec) => self.fail(
                             CheckId::SyntaxStructure,
                             spec.pos,
-                            format!("spec: expected a mapping with groups:, found {}", spec.kind()),
+                            format!(
+                                "spec: expected a mapping with groups:, found {}",
+                                spec.kind()
+                            ),
                         ),
                         None => self.fail(
                             CheckId::SyntaxStructure,
@@ -142,7 +160,11 @@ impl Cx<'_> {
                         ),
                     }
                 } else if kind == Some("List") {
-                    if let Some(Located { node: Node::Seq(items), .. }) = doc.get("items") {
+                    if let Some(Located {
+                        node: Node::Seq(items),
+                        ..
+                    }) = doc.get("items")
+                    {
                         for item in items {
                             self.document(item);
                         }
@@ -171,7 +193,9 @@ impl Cx<'_> {
     }
 
     fn check_keys(&mut self, map: &Located, allowed: &[&str], what: &str) {
-        let Node::Map(entries) = &map.node else { return };
+        let Node::Map(entries) = &map.node else {
+            return;
+        };
         for (k, _) in entries {
             match k.as_str() {
                 Some(key) if allowed.contains(&key) => {}
@@ -220,15 +244,32 @@ impl Cx<'_> {
             self.check_keys(g, &allowed, "a rule group");
             let name = match g.get("name") {
                 Some(n) => match n.as_scalar_string() {
-                    Some(s) if !s.is_empty() => Text { value: s, pos: n.pos },
+                    Some(s) if !s.is_empty() => Text {
+                        value: s,
+                        pos: n.pos,
+                    },
                     _ => {
-                        self.fail(CheckId::SyntaxStructure, n.pos, "group name must not be empty".into());
-                        Text { value: String::new(), pos: n.pos }
+                        self.fail(
+                            CheckId::SyntaxStructure,
+                            n.pos,
+                            "group name must not be empty".into(),
+                        );
+                        Text {
+                            value: String::new(),
+                            pos: n.pos,
+                        }
                     }
                 },
                 None => {
-                    self.fail(CheckId::SyntaxStructure, g.pos, "group without name:".into());
-                    Text { value: String::new(), pos: g.pos }
+                    self.fail(
+                        CheckId::SyntaxStructure,
+                        g.pos,
+                        "group without name:".into(),
+                    );
+                    Text {
+                        value: String::new(),
+                        pos: g.pos,
+                    }
                 }
             };
             if !name.value.is_empty() {
@@ -248,14 +289,20 @@ impl Cx<'_> {
             }
             let mut rules = Vec::new();
             match g.get("rules") {
-                Some(Located { node: Node::Seq(items), .. }) => {
+                Some(Located {
+                    node: Node::Seq(items),
+                    ..
+                }) => {
                     for (i, r) in items.iter().enumerate() {
                         if let Some(rule) = self.rule(r, &name.value, i + 1) {
                             rules.push(rule);
                         }
                     }
                 }
-                Some(Located { node: Node::Null, .. }) | None => {}
+                Some(Located {
+                    node: Node::Null, ..
+                })
+                | None => {}
                 Some(other) => self.fail(
                     CheckId::SyntaxStructure,
                     other.pos,
@@ -296,7 +343,11 @@ impl Cx<'_> {
             Node::Map(entries) => {
                 for (k, v) in entries {
                     let Some(key) = k.as_scalar_string() else {
-                        self.fail(CheckId::SyntaxStructure, k.pos, format!("{what}: keys must be strings"));
+                        self.fail(
+                            CheckId::SyntaxStructure,
+                            k.pos,
+                            format!("{what}: keys must be strings"),
+                        );
                         continue;
                     };
                     let Some(value) = v.as_scalar_string() else {
@@ -319,7 +370,13 @@ impl Cx<'_> {
                             format!("invalid {noun} name: {key}"),
                         );
                     }
-                    out.push((Text { value: key, pos: k.pos }, Text { value, pos: v.pos }));
+                    out.push((
+                        Text {
+                            value: key,
+                            pos: k.pos,
+                        },
+                        Text { value, pos: v.pos },
+                    ));
                 }
             }
             _ => self.fail(
@@ -336,15 +393,15 @@ impl Cx<'_> {
             self.fail(
                 CheckId::SyntaxStructure,
                 r.pos,
-                format!("group {group:?}, rule {index}: a rule must be a mapping, found {}", r.kind()),
+                format!(
+                    "group {group:?}, rule {index}: a rule must be a mapping, found {}",
+                    r.kind()
+                ),
             );
             return None;
         }
         self.check_keys(r, RULE_KEYS, "a rule");
-        let text = |n: &Located| {
-            n.as_scalar_string()
-                .map(|value| Text { value, pos: n.pos })
-        };
+        let text = |n: &Located| n.as_scalar_string().map(|value| Text { value, pos: n.pos });
         let record = r.get("record").and_then(text);
         let alert = r.get("alert").and_then(text);
         let (kind, name) = match (record, alert) {
@@ -352,7 +409,9 @@ impl Cx<'_> {
                 self.fail(
                     CheckId::SyntaxStructure,
                     al.pos,
-                    format!("group {group:?}, rule {index}: only one of record and alert may be set"),
+                    format!(
+                        "group {group:?}, rule {index}: only one of record and alert may be set"
+                    ),
                 );
                 (RuleKind::Record, rec)
             }
@@ -403,7 +462,10 @@ impl Cx<'_> {
                     self.fail(
                         CheckId::SyntaxStructure,
                         n.pos,
-                        format!("{}: invalid field {field:?} in a recording rule", name.value),
+                        format!(
+                            "{}: invalid field {field:?} in a recording rule",
+                            name.value
+                        ),
                     );
                 }
             }
@@ -471,7 +533,7 @@ pub(crate) fn is_legacy_label_name(s: &str) -> bool {
 
 pub(crate) fn is_metric_name(s: &str, names: NameValidation) -> bool {
     match names {
-        NameValidation::Utf8 => !s.is_empty() && !s.contains(['{', '}', '"']) ,
+        NameValidation::Utf8 => !s.is_empty() && !s.contains(['{', '}', '"']),
         NameValidation::Legacy => {
             let mut chars = s.chars();
             matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
@@ -509,21 +571,35 @@ mod tests {
     use crate::yamltree::parse_documents;
 
     fn load_text(text: &str) -> Loaded {
-        load(&parse_documents("r.yml", text).expect("yaml"), NameValidation::Legacy)
+        load(
+            &parse_documents("r.yml", text).expect("yaml"),
+            NameValidation::Legacy,
+        )
     }
 
     fn ids(l: &Loaded) -> Vec<(&'static str, u64, u64)> {
         l.findings
             .iter()
-            .map(|f| (f.id.as_str(), f.pos.map_or(0, |p| p.line), f.pos.map_or(0, |p| p.column)))
+            .map(|f| {
+                (
+                    f.id.as_str(),
+                    f.pos.map_or(0, |p| p.line),
+                    f.pos.map_or(0, |p| p.column),
+                )
+            })
             .collect()
     }
 
     #[test]
     fn loads_plain_and_operator_files() {
-        let l = load_text("groups:\n- name: a\n  rules:\n  - alert: X\n    expr: up == 0\n    for: 5m\n");
+        let l = load_text(
+            "groups:\n- name: a\n  rules:\n  - alert: X\n    expr: up == 0\n    for: 5m\n",
+        );
         assert!(l.findings.is_empty(), "{:?}", l.findings);
-        assert_eq!(l.groups[0].rules[0].for_.map(|f| f.0), Some(Duration::from_secs(300)));
+        assert_eq!(
+            l.groups[0].rules[0].for_.map(|f| f.0),
+            Some(Duration::from_secs(300))
+        );
         let l = load_text(
             "apiVersion: v1\nkind: ConfigMap\n---\napiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: x}\nspec:\n  groups:\n  - name: a\n    rules:\n    - record: a:b:c\n      expr: sum(x)\n",
         );
@@ -534,12 +610,20 @@ mod tests {
 
     #[test]
     fn structural_problems_are_located() {
-        let l = load_text("groups:\n- name: a\n  rules:\n  - alert: X\n    expr: up\n    annotation:\n      summary: s\n");
+        let l = load_text(
+            "groups:\n- name: a\n  rules:\n  - alert: X\n    expr: up\n    annotation:\n      summary: s\n",
+        );
         assert_eq!(ids(&l), vec![("syntax.unknown_key", 6, 5)]);
-        assert!(l.findings[0].message.contains("did you mean \"annotations\""));
+        assert!(
+            l.findings[0]
+                .message
+                .contains("did you mean \"annotations\"")
+        );
         let l = load_text("groups:\n  - name: yolo\n  - name: yolo\n");
         assert_eq!(ids(&l), vec![("syntax.duplicate_group", 3, 11)]);
-        let l = load_text("groups:\n- name: a\n  rules:\n  - record: a\n    expr: up\n    for: 1m\n    labels:\n      __name__: x\n      ins-tance: y\n");
+        let l = load_text(
+            "groups:\n- name: a\n  rules:\n  - record: a\n    expr: up\n    for: 1m\n    labels:\n      __name__: x\n      ins-tance: y\n",
+        );
         assert_eq!(
             ids(&l),
             vec![
@@ -550,7 +634,9 @@ mod tests {
         );
         let l = load_text("groups:\n- name: a\n  rules:\n  - expr: up\n");
         assert_eq!(ids(&l), vec![("syntax.structure", 4, 5)]);
-        let l = load_text("groups:\n- name: a\n  rules:\n  - alert: a\n    expr: up\n    for: 5 minutes\n");
+        let l = load_text(
+            "groups:\n- name: a\n  rules:\n  - alert: a\n    expr: up\n    for: 5 minutes\n",
+        );
         assert_eq!(ids(&l), vec![("syntax.duration", 6, 10)]);
     }
 }

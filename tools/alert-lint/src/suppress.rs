@@ -27,8 +27,12 @@ pub(crate) fn scan(text: &str) -> Vec<Disable> {
         return out;
     }
     for (i, line) in text.lines().enumerate() {
-        let Some(pos) = line.find("alert-lint") else { continue };
-        let Some(hash) = line[..pos].rfind('#') else { continue };
+        let Some(pos) = line.find("alert-lint") else {
+            continue;
+        };
+        let Some(hash) = line[..pos].rfind('#') else {
+            continue;
+        };
         if !line[hash + 1..pos].trim().is_empty() {
             continue;
         }
@@ -72,7 +76,8 @@ pub(crate) fn covering(
     disables.iter().find(|d| {
         d.checks.contains(&id)
             && (d.file_wide
-                || rule_lines.is_some_and(|(prev_end, _start, end)| d.line > prev_end && d.line <= end))
+                || rule_lines
+                    .is_some_and(|(prev_end, _start, end)| d.line > prev_end && d.line <= end))
     })
 }
 

@@ -33,12 +33,54 @@ const KEYWORDS: &[&str] = &[
 
 /// Go's text/template built-ins plus Prometheus's template functions (3.x).
 const FUNCTIONS: &[&str] = &[
-    "and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf",
-    "println", "urlquery", "eq", "ge", "gt", "le", "lt", "ne", "query", "first", "label",
-    "value", "strvalue", "args", "reReplaceAll", "safeHtml", "match", "title", "toUpper",
-    "toLower", "graphLink", "tableLink", "sortByLabel", "stripPort", "stripDomain", "humanize",
-    "humanize1024", "humanizeDuration", "humanizePercentage", "humanizeTimestamp", "toTime",
-    "toDuration", "pathPrefix", "externalURL", "parseDuration", "now", "urlQueryEscape",
+    "and",
+    "call",
+    "html",
+    "index",
+    "slice",
+    "js",
+    "len",
+    "not",
+    "or",
+    "print",
+    "printf",
+    "println",
+    "urlquery",
+    "eq",
+    "ge",
+    "gt",
+    "le",
+    "lt",
+    "ne",
+    "query",
+    "first",
+    "label",
+    "value",
+    "strvalue",
+    "args",
+    "reReplaceAll",
+    "safeHtml",
+    "match",
+    "title",
+    "toUpper",
+    "toLower",
+    "graphLink",
+    "tableLink",
+    "sortByLabel",
+    "stripPort",
+    "stripDomain",
+    "humanize",
+    "humanize1024",
+    "humanizeDuration",
+    "humanizePercentage",
+    "humanizeTimestamp",
+    "toTime",
+    "toDuration",
+    "pathPrefix",
+    "externalURL",
+    "parseDuration",
+    "now",
+    "urlQueryEscape",
 ];
 
 const PRELUDE_VARS: &[&str] = &["$", "$labels", "$externalLabels", "$externalURL", "$value"];
@@ -126,7 +168,13 @@ fn check(text: &str, a: &mut Analysis) -> Result<(), TemplateError> {
                     }
                     if toks.len() > 1 {
                         // else if / else with
-                        check_pipeline(&toks[2.min(toks.len())..], &mut vars, a, first_off)?;
+                        check_pipeline(
+                            &toks[2.min(toks.len())..],
+                            &mut vars,
+                            a,
+                            first_off,
+                            rebound(&stack),
+                        )?;
                     }
                     continue;
                 }
@@ -147,26 +195,46 @@ fn check(text: &str, a: &mut Analysis) -> Result<(), TemplateError> {
                         return Err(err(first_off, format!("missing value for {kind}")));
                     }
                     if matches!(kind, "if" | "range" | "with") {
-                        check_pipeline(&toks[1..], &mut vars, a, first_off)?;
+                        // The pipeline itself is evaluated with the outer dot.
+                        let outer = stack.len() - 1;
+                        check_pipeline(
+                            &toks[1..],
+                            &mut vars,
+                            a,
+                            first_off,
+                            rebound(&stack[..outer]),
+                        )?;
                     }
                     continue;
                 }
                 "template" => continue,
                 "break" | "continue" => {
                     if !stack.iter().any(|b| b.kind == "range") {
-                        return Err(err(first_off, format!("{{{{{word}}}}} outside {{{{range}}}}")));
+                        return Err(err(
+                            first_off,
+                            format!("{{{{{word}}}}} outside {{{{range}}}}"),
+                        ));
                     }
                     continue;
                 }
                 _ => {}
             }
         }
-        check_pipeline(&toks, &mut vars, a, first_off)?;
+        check_pipeline(&toks, &mut vars, a, first_off, rebound(&stack))?;
     }
     if let Some(b) = stack.last() {
-        return Err(err(b.offset, format!("unexpected EOF: {{{{{}}}}} has no {{{{end}}}}", b.kind)));
+        return Err(err(
+            b.offset,
+            format!("unexpected EOF: {{{{{}}}}} has no {{{{end}}}}", b.kind),
+        ));
     }
     Ok(())
+}
+
+/// Inside `range`/`with`, `.` is the element, not the alert: `.Labels.x` there is not an
+/// alert label.
+fn rebound(stack: &[Block]) -> bool {
+    stack.iter().any(|b| matches!(b.kind, "range" | "with"))
 }
 
 /// `}}` closing the action that starts at `from`, skipping quoted strings.
@@ -273,7 +341,9 @@ fn lex(body: &str, base: usize) -> Result<Vec<(Tk, usize)>, TemplateError> {
                 continue;
             }
             b'.' => {
-                if b.get(i + 1).is_some_and(|c| ident(*c) && !c.is_ascii_digit()) {
+                if b.get(i + 1)
+                    .is_some_and(|c| ident(*c) && !c.is_ascii_digit())
+                {
                     i += 1;
                     while i < b.len() && ident(b[i]) {
                         i += 1;
@@ -310,7 +380,8 @@ fn lex(body: &str, base: usize) -> Result<Vec<(Tk, usize)>, TemplateError> {
             }
             c if c.is_ascii_digit() || c == b'-' || c == b'+' => {
                 i += 1;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_') {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_')
+                {
                     i += 1;
                 }
                 Tk::Number
@@ -340,10 +411,13 @@ fn check_pipeline(
     vars: &mut Vec<String>,
     a: &mut Analysis,
     at: usize,
+    dot_rebound: bool,
 ) -> Result<(), TemplateError> {
     let mut toks = toks;
     // `$x := …` or `$i, $e := …`
-    let decl_end = toks.iter().position(|(t, _)| matches!(t, Tk::Declare | Tk::Assign));
+    let decl_end = toks
+        .iter()
+        .position(|(t, _)| matches!(t, Tk::Declare | Tk::Assign));
     let mut declared = Vec::new();
     if let Some(end) = decl_end {
         for (t, off) in &toks[..end] {
@@ -389,36 +463,34 @@ fn check_pipeline(
                 if v == "$value" {
                     a.value_refs.push(*off);
                 }
-                if v == "$labels" {
-                    match toks.get(idx + 1) {
-                        Some((Tk::Field(f), _)) => a.label_refs.push(LabelRef {
-                            label: f.clone(),
-                            offset: *off,
-                        }),
-                        _ => {}
-                    }
+                if v == "$labels"
+                    && let Some((Tk::Field(f), _)) = toks.get(idx + 1)
+                {
+                    a.label_refs.push(LabelRef {
+                        label: f.clone(),
+                        offset: *off,
+                    })
                 }
                 if v == "$" {
                     if let (Some((Tk::Field(f), _)), Some((Tk::Field(l), _))) =
                         (toks.get(idx + 1), toks.get(idx + 2))
+                        && f == "Labels"
                     {
-                        if f == "Labels" {
-                            a.label_refs.push(LabelRef {
-                                label: l.clone(),
-                                offset: *off,
-                            });
-                        }
+                        a.label_refs.push(LabelRef {
+                            label: l.clone(),
+                            offset: *off,
+                        });
                     }
-                    if let Some((Tk::Field(f), _)) = toks.get(idx + 1) {
-                        if f == "Value" {
-                            a.value_refs.push(*off);
-                        }
+                    if let Some((Tk::Field(f), _)) = toks.get(idx + 1)
+                        && f == "Value"
+                    {
+                        a.value_refs.push(*off);
                     }
                 }
             }
             Tk::Field(f) => {
                 let after_var = idx > 0 && matches!(toks[idx - 1].0, Tk::Var(_) | Tk::Field(_));
-                if !after_var {
+                if !after_var && !dot_rebound {
                     if f == "Labels" {
                         if let Some((Tk::Field(l), _)) = toks.get(idx + 1) {
                             a.label_refs.push(LabelRef {
@@ -494,13 +566,13 @@ pub(crate) fn index_labels(text: &str) -> Vec<LabelRef> {
     while let Some(p) = text[from..].find("index $labels") {
         let at = from + p;
         let rest = text[at + "index $labels".len()..].trim_start();
-        if let Some(r) = rest.strip_prefix('"') {
-            if let Some(end) = r.find('"') {
-                out.push(LabelRef {
-                    label: r[..end].to_owned(),
-                    offset: at,
-                });
-            }
+        if let Some(r) = rest.strip_prefix('"')
+            && let Some(end) = r.find('"')
+        {
+            out.push(LabelRef {
+                label: r[..end].to_owned(),
+                offset: at,
+            });
         }
         from = at + 1;
     }
@@ -538,18 +610,41 @@ mod tests {
             error("Instance {{ $label.foo }} down"),
             Some((12, "undefined variable \"$label\"".into()))
         );
-        assert_eq!(error("x {{ $labels.a "), Some((2, "unclosed action: {{ without }}".into())));
-        assert_eq!(error("{{ if $value }}x"), Some((3, "unexpected EOF: {{if}} has no {{end}}".into())));
+        assert_eq!(
+            error("x {{ $labels.a "),
+            Some((2, "unclosed action: {{ without }}".into()))
+        );
+        assert_eq!(
+            error("{{ if $value }}x"),
+            Some((3, "unexpected EOF: {{if}} has no {{end}}".into()))
+        );
         assert_eq!(error("{{ end }}"), Some((3, "unexpected {{end}}".into())));
-        assert_eq!(error("{{ humanise $value }}"), Some((3, "function \"humanise\" not defined".into())));
-        assert_eq!(error("{{ \"abc }}"), Some((3, "unterminated quoted string".into())).or(error("{{ \"abc }}")));
+        assert_eq!(
+            error("{{ humanise $value }}"),
+            Some((3, "function \"humanise\" not defined".into()))
+        );
+        assert_eq!(
+            error("{{ \"abc }}"),
+            Some((3, "unterminated quoted string".into())).or(error("{{ \"abc }}"))
+        );
         assert!(error("{{}}").is_some());
+    }
+
+    #[test]
+    fn dot_inside_range_is_not_the_alert() {
+        let a = analyse("{{ range query \"up\" }}{{ .Labels.pod }}{{ $labels.job }}{{ end }}");
+        let labels: Vec<_> = a.label_refs.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(labels, vec!["job"]);
     }
 
     #[test]
     fn label_and_value_references_are_collected() {
         let a = analyse("{{ $labels.job }} {{ .Labels.pod }} {{ $value }} {{ .Value }}");
-        let labels: Vec<_> = a.label_refs.iter().map(|r| (r.label.as_str(), r.offset)).collect();
+        let labels: Vec<_> = a
+            .label_refs
+            .iter()
+            .map(|r| (r.label.as_str(), r.offset))
+            .collect();
         assert_eq!(labels, vec![("job", 3), ("pod", 21)]);
         assert_eq!(a.value_refs, vec![39, 52]);
         assert_eq!(index_labels("{{ index $labels \"a\" }}")[0].label, "a");

@@ -17,7 +17,12 @@ impl Y {
         Y::Str(v.into())
     }
     pub fn map(entries: Vec<(&str, Y)>) -> Y {
-        Y::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+        Y::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
     }
 }
 
@@ -82,15 +87,16 @@ fn pad(out: &mut String, n: usize) {
 }
 
 fn key(k: &str) -> String {
-    if plain_ok(k) {
-        k.to_owned()
-    } else {
-        quoted(k)
-    }
+    if plain_ok(k) { k.to_owned() } else { quoted(k) }
 }
 
 fn scalar(out: &mut String, s: &str, indent: usize) {
-    if s.contains('\n') && !s.contains('\r') && !s.starts_with([' ', '\t']) && !s.ends_with([' ', '\n']) && !s.contains(" \n") {
+    if s.contains('\n')
+        && !s.contains('\r')
+        && !s.starts_with([' ', '\t'])
+        && !s.ends_with([' ', '\n'])
+        && !s.contains(" \n")
+    {
         out.push_str("|-\n");
         for line in s.lines() {
             if !line.is_empty() {
@@ -121,18 +127,37 @@ fn plain_ok(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     if matches!(
         lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "~" | "y" | "n" | ".inf" | "-.inf" | ".nan"
+        "true"
+            | "false"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
+            | "null"
+            | "~"
+            | "y"
+            | "n"
+            | ".inf"
+            | "-.inf"
+            | ".nan"
     ) {
         return false;
     }
-    if s.parse::<f64>().is_ok() || s.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '+' || c == '-') && s.chars().all(|c| c.is_ascii_digit() || "._:+-eExXoO".contains(c)) {
+    if s.parse::<f64>().is_ok()
+        || s.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '+' || c == '-')
+            && s.chars()
+                .all(|c| c.is_ascii_digit() || "._:+-eExXoO".contains(c))
+    {
         return false;
     }
     let first = s.chars().next().unwrap_or(' ');
     if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
         return false;
     }
-    !(s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains(['\n', '\t', '"', '\'', '{', '}', '[', ']', ',']))
+    !(s.contains(": ")
+        || s.contains(" #")
+        || s.ends_with(':')
+        || s.contains(['\n', '\t', '"', '\'', '{', '}', '[', ']', ',']))
 }
 
 /// `render` for several documents, separated by `---`.
@@ -155,16 +180,28 @@ mod tests {
     fn renders_readable_stable_yaml_that_reads_back() {
         let y = Y::map(vec![
             ("apiVersion", Y::s("monitoring.coreos.com/v1")),
-            ("metadata", Y::map(vec![("labels", Y::map(vec![("tier", Y::s("1"))]))])),
+            (
+                "metadata",
+                Y::map(vec![("labels", Y::map(vec![("tier", Y::s("1"))]))]),
+            ),
             (
                 "groups",
                 Y::List(vec![Y::map(vec![
                     ("name", Y::s("a")),
-                    ("rules", Y::List(vec![Y::map(vec![
-                        ("record", Y::s("slo:sli_error:ratio_rate5m")),
-                        ("expr", Y::s("sum(rate(x{code=~\"5..\"}[5m]))\n/\nsum(rate(x[5m]))")),
-                        ("labels", Y::map(vec![("yes", Y::s("no")), ("summary", Y::s("a: b"))])),
-                    ])])),
+                    (
+                        "rules",
+                        Y::List(vec![Y::map(vec![
+                            ("record", Y::s("slo:sli_error:ratio_rate5m")),
+                            (
+                                "expr",
+                                Y::s("sum(rate(x{code=~\"5..\"}[5m]))\n/\nsum(rate(x[5m]))"),
+                            ),
+                            (
+                                "labels",
+                                Y::map(vec![("yes", Y::s("no")), ("summary", Y::s("a: b"))]),
+                            ),
+                        ])]),
+                    ),
                 ])]),
             ),
             ("empty", Y::List(vec![])),

@@ -206,17 +206,17 @@ pub(crate) fn value_pos(text: &str, node: Pos, value: &str, target: usize) -> Po
         s = advance(text, s, vc, style);
     }
     // Skip source whitespace (indentation) before the target character itself.
-    if let Some(vc) = value[target..].chars().next() {
-        if !vc.is_whitespace() {
-            while s < src.len() {
-                let c = src[s];
-                if c == b' ' || c == b'\t' || c == b'\n' || c == b'\r' {
-                    s += 1;
-                } else if style == Style::Double && c == b'\\' && src.get(s + 1) == Some(&b'\n') {
-                    s += 2;
-                } else {
-                    break;
-                }
+    if let Some(vc) = value[target..].chars().next()
+        && !vc.is_whitespace()
+    {
+        while s < src.len() {
+            let c = src[s];
+            if c == b' ' || c == b'\t' || c == b'\n' || c == b'\r' {
+                s += 1;
+            } else if style == Style::Double && c == b'\\' && src.get(s + 1) == Some(&b'\n') {
+                s += 2;
+            } else {
+                break;
             }
         }
     }
