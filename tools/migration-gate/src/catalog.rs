@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use pg_query::protobuf::{Node, RangeVar, TypeName};
 use pg_query::NodeEnum;
+use pg_query::protobuf::{Node, RangeVar, TypeName};
 
 /// A relation's name as the catalog keys it: `schema.name`, or `name` for `public`/unqualified.
 pub fn qual(schema: &str, name: &str) -> String {
@@ -80,8 +80,15 @@ impl ColType {
         !self.array
             && matches!(
                 self.name.as_str(),
-                "int4" | "int2" | "int" | "integer" | "smallint" | "serial" | "serial4"
-                    | "smallserial" | "serial2"
+                "int4"
+                    | "int2"
+                    | "int"
+                    | "integer"
+                    | "smallint"
+                    | "serial"
+                    | "serial4"
+                    | "smallserial"
+                    | "serial2"
             )
     }
 
@@ -342,7 +349,10 @@ mod tests {
         c.rename_table("users", "accounts");
         assert!(c.lookup("accounts").is_some());
         c.create_table("auth.sessions", 2);
-        assert!(c.is_new("sessions", 2), "unqualified finds the qualified table");
+        assert!(
+            c.is_new("sessions", 2),
+            "unqualified finds the qualified table"
+        );
         c.drop_table("accounts");
         assert!(c.lookup("accounts").is_none());
     }

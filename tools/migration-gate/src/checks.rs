@@ -454,9 +454,9 @@ mod tests {
             let first = parts.next().expect("non-empty");
             assert!(
                 first.starts_with(|ch: char| ch.is_ascii_lowercase())
-                    && first
-                        .chars()
-                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "_-".contains(ch)),
+                    && first.chars().all(|ch| ch.is_ascii_lowercase()
+                        || ch.is_ascii_digit()
+                        || "_-".contains(ch)),
                 "{id}"
             );
             for p in parts {

@@ -163,7 +163,12 @@ pub struct PhaseArgs {
     pub min_expand_age: Duration,
 
     /// Database to read the migrations table and pg_stat_statements from (phase policy)
-    #[arg(long, value_name = "URL", env = "MIGRATION_GATE_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "MIGRATION_GATE_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
 }
 
@@ -185,7 +190,12 @@ pub struct DryRunArgs {
     pub migrations: MigrationArgs,
 
     /// The source database (never written); needs CREATEDB
-    #[arg(long, value_name = "URL", env = "MIGRATION_GATE_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "MIGRATION_GATE_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: String,
 
     /// How to make the throwaway copy
@@ -217,7 +227,12 @@ pub struct DryRunArgs {
 #[derive(Debug, Args)]
 pub struct ParityArgs {
     /// The database both queries run in (read-only: one REPEATABLE READ READ ONLY transaction)
-    #[arg(long, value_name = "URL", env = "MIGRATION_GATE_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "MIGRATION_GATE_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: String,
 
     /// The old read path: a SELECT returning the key columns and the compared columns

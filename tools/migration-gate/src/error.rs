@@ -67,10 +67,7 @@ pub enum Error {
 
     /// A helper program (pg_dump, psql) is missing or failed.
     #[error("{program}: {message}")]
-    Tool {
-        program: String,
-        message: String,
-    },
+    Tool { program: String, message: String },
 
     /// The user pressed Ctrl-C; the copy was dropped.
     #[error("interrupted{detail}")]

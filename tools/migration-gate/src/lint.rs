@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, HashSet};
 use gatehouse::{Check, Evidence, Location, Report, ReportBuilder, Status};
 use serde_json::json;
 
+use crate::AGENT;
 use crate::checks::CheckId;
 use crate::cli::LintArgs;
 use crate::error::{Error, Result};
 use crate::rules::{Finding, Linter, MigrationOutcome, Options};
 use crate::source::{self, Migration, Phase};
-use crate::AGENT;
 
 pub async fn run(args: &LintArgs) -> Report {
     let mut b = Report::start(AGENT, "lint");
@@ -120,7 +120,9 @@ pub fn add_syntax_checks(linted: &Linted, b: &mut ReportBuilder) -> Option<Error
         b.check(
             Check::ok(CheckId::SqlParse.as_str())
                 .with_observed(statements as u64)
-                .with_message(format!("{statements} statements parsed by PostgreSQL's parser")),
+                .with_message(format!(
+                    "{statements} statements parsed by PostgreSQL's parser"
+                )),
         );
     }
     first.map(|(file, line, column, message)| Error::Syntax {
@@ -128,7 +130,10 @@ pub fn add_syntax_checks(linted: &Linted, b: &mut ReportBuilder) -> Option<Error
         line,
         column,
         message: if count > 1 {
-            format!("{message} (and {} more files PostgreSQL's parser rejects)", count - 1)
+            format!(
+                "{message} (and {} more files PostgreSQL's parser rejects)",
+                count - 1
+            )
         } else {
             message
         },
@@ -165,8 +170,16 @@ fn add_evidence(linted: &Linted, b: &mut ReportBuilder) {
 }
 
 pub fn summary(linted: &Linted) -> String {
-    let fails = linted.findings.iter().filter(|f| f.status == Status::Fail).count();
-    let warns = linted.findings.iter().filter(|f| f.status == Status::Warn).count();
+    let fails = linted
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .count();
+    let warns = linted
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Warn)
+        .count();
     let judged = linted.migrations.iter().filter(|m| !m.history_only).count();
     let statements: usize = linted
         .outcomes

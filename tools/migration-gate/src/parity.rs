@@ -6,11 +6,11 @@
 use gatehouse::{Check, Report, ReportBuilder, Section};
 use serde_json::json;
 
+use crate::AGENT;
 use crate::checks::CheckId;
 use crate::cli::ParityArgs;
 use crate::error::{Error, Result};
-use crate::pg::{quote_ident, Target};
-use crate::AGENT;
+use crate::pg::{Target, quote_ident};
 
 /// Chunks fetched per round trip.
 const FETCH: u32 = 200;
@@ -86,7 +86,12 @@ async fn parity(args: &ParityArgs, b: &mut ReportBuilder) -> Result<()> {
             message: "must be at least 1".to_owned(),
         });
     }
-    let keys: Vec<String> = args.key.iter().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect();
+    let keys: Vec<String> = args
+        .key
+        .iter()
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+        .collect();
     if keys.is_empty() {
         return Err(Error::Usage {
             flag: "--key",
@@ -101,7 +106,9 @@ async fn parity(args: &ParityArgs, b: &mut ReportBuilder) -> Result<()> {
     client
         // One snapshot for both sides; a bigger work_mem keeps the sort and the hash join of
         // a few million rows in memory (LOCAL: only for this transaction).
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL work_mem = '64MB'")
+        .batch_execute(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL work_mem = '64MB'",
+        )
         .await
         .map_err(|e| target.error("BEGIN", &e))?;
     let sql = comparison_sql(&old, &new, &keys, args.chunk_size, args.sample.max(1));
@@ -150,8 +157,15 @@ async fn parity(args: &ParityArgs, b: &mut ReportBuilder) -> Result<()> {
     }
     let _ = client.batch_execute("COMMIT").await;
     let matched = total - mismatched;
-    #[expect(clippy::cast_precision_loss, reason = "a fraction; exact below 2^53 rows")]
-    let parity = if total == 0 { 1.0 } else { matched as f64 / total as f64 };
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a fraction; exact below 2^53 rows"
+    )]
+    let parity = if total == 0 {
+        1.0
+    } else {
+        matched as f64 / total as f64
+    };
     let changed = mismatched - only_old - only_new;
     let mut check = Check::at_least(CheckId::ParityRows.as_str(), parity, args.min_parity);
     check = check.with_message(if mismatched == 0 {
@@ -163,8 +177,11 @@ async fn parity(args: &ParityArgs, b: &mut ReportBuilder) -> Result<()> {
         )
     });
     if total == 0 {
-        check = Check::warn(CheckId::ParityRows.as_str(), "both queries returned no rows: nothing compared")
-            .with_numbers(1.0, args.min_parity);
+        check = Check::warn(
+            CheckId::ParityRows.as_str(),
+            "both queries returned no rows: nothing compared",
+        )
+        .with_numbers(1.0, args.min_parity);
     }
     b.check(check);
     if !samples.is_empty() {

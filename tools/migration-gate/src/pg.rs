@@ -94,13 +94,13 @@ impl Target {
 }
 
 fn describe(c: &Config) -> String {
-    let host = c
-        .get_hosts()
-        .first()
-        .map_or_else(|| "localhost".to_owned(), |h| match h {
+    let host = c.get_hosts().first().map_or_else(
+        || "localhost".to_owned(),
+        |h| match h {
             Host::Tcp(h) => h.clone(),
             Host::Unix(p) => p.display().to_string(),
-        });
+        },
+    );
     let port = c.get_ports().first().copied().unwrap_or(5432);
     let db = c
         .get_dbname()
@@ -135,7 +135,9 @@ fn connect_error(server: &str, user: &str, e: &tokio_postgres::Error) -> Error {
     let message = db_message(e);
     if let Some(db) = e.as_db_error() {
         let code = db.code();
-        if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+        if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
             return Error::Auth {
                 server: server.to_owned(),
                 user: user.to_owned(),
@@ -183,7 +185,10 @@ mod tests {
         let e = Target::parse("postgres://app:s3cret@db:notaport/x").expect_err("bad port");
         let line = e.to_string();
         assert!(!line.contains("s3cret"), "{line}");
-        assert!(line.starts_with("--database-url postgres://app:***@"), "{line}");
+        assert!(
+            line.starts_with("--database-url postgres://app:***@"),
+            "{line}"
+        );
     }
 
     #[test]

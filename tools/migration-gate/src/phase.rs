@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use gatehouse::time::Timestamp;
 use gatehouse::Check;
+use gatehouse::time::Timestamp;
 use tokio_postgres::Client;
 
 use crate::checks::CheckId;
@@ -163,7 +163,10 @@ impl Evidence {
             }
         }
         let statements_available = client
-            .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'", &[])
+            .query_opt(
+                "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'",
+                &[],
+            )
             .await
             .map_err(|e| target.error("looking for pg_stat_statements", &e))?
             .is_some();
@@ -223,7 +226,8 @@ impl Evidence {
             q.match_indices(&w).any(|(i, _)| {
                 let before = q[..i].chars().next_back();
                 let after = q[i + w.len()..].chars().next();
-                let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                let boundary =
+                    |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
                 boundary(before) && boundary(after)
             })
         };

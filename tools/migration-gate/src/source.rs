@@ -99,7 +99,10 @@ pub fn discover(args: &MigrationArgs) -> Result<Vec<Migration>> {
             let input = gatehouse::input::read_limited(&Source::Stdin, FILE_LIMIT)?;
             let file = load(input, None, &vars)?;
             let key = (VersionKey::new(""), "<stdin>".to_owned());
-            found.entry(key).or_insert_with(|| Pending::new(Layout::Plain)).up = Some(file);
+            found
+                .entry(key)
+                .or_insert_with(|| Pending::new(Layout::Plain))
+                .up = Some(file);
             continue;
         }
         let meta = std::fs::metadata(path).map_err(|e| gatehouse::InputError::Read {
@@ -155,7 +158,9 @@ pub fn discover(args: &MigrationArgs) -> Result<Vec<Migration>> {
         });
     }
     if args.require_down
-        && let Some(m) = out.iter().find(|m| !m.history_only && m.up.is_some() && m.down.is_none())
+        && let Some(m) = out
+            .iter()
+            .find(|m| !m.history_only && m.up.is_some() && m.down.is_none())
     {
         return Err(Error::MissingDown { path: m.label() });
     }
@@ -241,11 +246,18 @@ fn add_file(
     {
         entry.metadata_in_transaction = read_metadata(dir);
     }
-    let slot = if is_down { &mut entry.down } else { &mut entry.up };
+    let slot = if is_down {
+        &mut entry.down
+    } else {
+        &mut entry.up
+    };
     if slot.is_some() {
         return Err(Error::Layout {
             path: path.display().to_string(),
-            message: format!("a second {} file for migration {migration}", if is_down { "down" } else { "up" }),
+            message: format!(
+                "a second {} file for migration {migration}",
+                if is_down { "down" } else { "up" }
+            ),
         });
     }
     *slot = Some(file);
@@ -255,15 +267,22 @@ fn add_file(
 /// (layout, migration name, version digits, is_down) from a file's path.
 fn classify(path: &Path, name: &str) -> (Layout, String, String, bool) {
     if name == "up.sql" || name == "down.sql" {
-        let dir = path
-            .parent()
-            .map(file_name)
-            .unwrap_or_default();
-        return (Layout::Directory, dir.clone(), version_of(&dir, "_"), name == "down.sql");
+        let dir = path.parent().map(file_name).unwrap_or_default();
+        return (
+            Layout::Directory,
+            dir.clone(),
+            version_of(&dir, "_"),
+            name == "down.sql",
+        );
     }
     let stem = name.trim_end_matches(".sql");
     if let Some(rest) = stem.strip_suffix(".up") {
-        return (Layout::UpDown, rest.to_owned(), version_of(rest, "_"), false);
+        return (
+            Layout::UpDown,
+            rest.to_owned(),
+            version_of(rest, "_"),
+            false,
+        );
     }
     if let Some(rest) = stem.strip_suffix(".down") {
         return (Layout::UpDown, rest.to_owned(), version_of(rest, "_"), true);
@@ -444,7 +463,12 @@ mod tests {
         };
         assert_eq!(
             c("m/2024-01-02-094916_site-name/up.sql"),
-            (Layout::Directory, "2024-01-02-094916_site-name".into(), "20240102094916".into(), false)
+            (
+                Layout::Directory,
+                "2024-01-02-094916_site-name".into(),
+                "20240102094916".into(),
+                false
+            )
         );
         assert_eq!(
             c("m/0001_init.down.sql"),
@@ -475,7 +499,9 @@ mod tests {
 
     #[test]
     fn reads_directives_and_markers() {
-        let d = directives("-- no-transaction\n-- migration-gate: phase=contract ignore-file=type.char,type.json\n");
+        let d = directives(
+            "-- no-transaction\n-- migration-gate: phase=contract ignore-file=type.char,type.json\n",
+        );
         assert_eq!(d.transaction, Some(false));
         assert_eq!(d.phase, Some(Phase::Contract));
         assert_eq!(d.ignore_file, vec!["type.char", "type.json"]);

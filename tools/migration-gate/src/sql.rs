@@ -2,8 +2,8 @@
 //! with byte offsets, and turns a parse failure into the offset PostgreSQL would point at
 //! (`pg_query` keeps the message but drops the cursor position, so we find it again).
 
-use pg_query::protobuf::{ScanToken, Token};
 use pg_query::NodeEnum;
+use pg_query::protobuf::{ScanToken, Token};
 
 /// One top-level statement.
 #[derive(Debug, Clone)]
@@ -46,7 +46,9 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, SyntaxError> {
         let Some(node) = raw.stmt.and_then(|n| n.node) else {
             continue;
         };
-        let location = usize::try_from(raw.stmt_location).unwrap_or(0).min(sql.len());
+        let location = usize::try_from(raw.stmt_location)
+            .unwrap_or(0)
+            .min(sql.len());
         let end = match usize::try_from(raw.stmt_len) {
             Ok(0) | Err(_) => sql.len(),
             Ok(len) => (location + len).min(sql.len()),
@@ -59,7 +61,11 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, SyntaxError> {
             gap_start: gap_start.min(start),
         });
         // The next gap starts after this statement's `;`.
-        gap_start = sql.get(end..).unwrap_or("").find(';').map_or(end, |p| end + p + 1);
+        gap_start = sql
+            .get(end..)
+            .unwrap_or("")
+            .find(';')
+            .map_or(end, |p| end + p + 1);
     }
     Ok(out)
 }
@@ -68,6 +74,27 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, SyntaxError> {
 /// there are no tokens, which aborts in debug builds; the protobuf form is safe.)
 fn scan(sql: &str) -> Result<Vec<ScanToken>, pg_query::Error> {
     pg_query::scan(sql).map(|r| r.tokens)
+}
+
+/// Identifiers longer than PostgreSQL's 63 bytes, as written: (offset, text). The scanner
+/// truncates them before the parse tree is built, so only the tokens still show them.
+pub fn long_identifiers(sql: &str) -> Vec<(usize, String)> {
+    const MAX: usize = 63;
+    scan(sql)
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| t.token == Token::Ident as i32)
+        .filter_map(|t| {
+            let start = usize::try_from(t.start).ok()?;
+            let end = usize::try_from(t.end).ok()?;
+            let text = sql.get(start..end)?;
+            let name = text
+                .strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .unwrap_or(text);
+            (name.len() > MAX).then(|| (start, name.to_owned()))
+        })
+        .collect()
 }
 
 fn is_comment(t: &ScanToken) -> bool {

@@ -140,10 +140,16 @@ fn lookup<'a>(inner: &str, vars: &'a Vars) -> Option<&'a str> {
     let words: Vec<&str> = inner.split_whitespace().collect();
     let name = match words.as_slice() {
         ["index", _, name] => name.trim_matches('"'),
-        [field] => field.trim_start_matches('.').rsplit('.').next().unwrap_or(""),
+        [field] => field
+            .trim_start_matches('.')
+            .rsplit('.')
+            .next()
+            .unwrap_or(""),
         _ => return None,
     };
-    vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    vars.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// An unquoted identifier exactly `width` bytes wide: `_tmpl____…` (truncated by the

@@ -80,7 +80,9 @@ pub async fn relations(target: &Target, client: &Client) -> Result<BTreeMap<i64,
             (
                 r.get::<_, i64>(0),
                 Rel {
-                    name: name.strip_prefix("public.").map_or(name.clone(), str::to_owned),
+                    name: name
+                        .strip_prefix("public.")
+                        .map_or(name.clone(), str::to_owned),
                     relfilenode: r.get(2),
                     kind: r.get(3),
                 },
@@ -167,7 +169,10 @@ pub async fn execute(
 }
 
 /// Relations whose storage changed between two catalog snapshots (present in both).
-pub fn rewritten(before: &BTreeMap<i64, Rel>, after: &BTreeMap<i64, Rel>) -> (Vec<String>, Vec<String>) {
+pub fn rewritten(
+    before: &BTreeMap<i64, Rel>,
+    after: &BTreeMap<i64, Rel>,
+) -> (Vec<String>, Vec<String>) {
     let mut tables = Vec::new();
     let mut indexes = Vec::new();
     for (oid, b) in before {

@@ -13,7 +13,7 @@ use std::time::Instant;
 use tokio::task::JoinHandle;
 
 use crate::error::Result;
-use crate::pg::{quote_ident, Target};
+use crate::pg::{Target, quote_ident};
 
 /// What every session and the observer share.
 #[derive(Debug, Default)]
@@ -95,7 +95,9 @@ impl Load {
                         let started = Instant::now();
                         let r = client.simple_query(&sql).await;
                         let ms = started.elapsed().as_secs_f64() * 1000.0;
-                        let mut s = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        let mut s = shared
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
                         s.queries += 1;
                         if let Some(stmt) = s.flagged.remove(&(pid, seq)) {
                             let e = s.blocked.entry(stmt).or_insert((0.0, 0));

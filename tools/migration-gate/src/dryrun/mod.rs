@@ -12,20 +12,20 @@ use std::time::{Duration, Instant};
 
 use gatehouse::{Check, Location, Report, ReportBuilder, Section, Status};
 use serde_json::json;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio_postgres::Client;
 
-use apply::{Applied, Observer, BLOCKS_WRITES};
+use apply::{Applied, BLOCKS_WRITES, Observer};
 use load::{Load, LoadStats};
 
+use crate::AGENT;
 use crate::checks::CheckId;
 use crate::cli::{CopyMethod, DryRunArgs};
 use crate::error::{Error, Result};
 use crate::lint::{self, Linted};
-use crate::pg::{quote_ident, Target};
+use crate::pg::{Target, quote_ident};
 use crate::rules::Options;
 use crate::source::{self, Migration, VersionKey};
-use crate::AGENT;
 
 pub async fn run(args: &DryRunArgs) -> Report {
     let mut b = Report::start(AGENT, "dry-run");
@@ -40,7 +40,8 @@ fn refuse_templates(migrations: &[Migration]) -> Result<()> {
     for m in migrations {
         for f in [&m.up, &m.down].into_iter().flatten() {
             if let Some(p) = f.rendered.unrendered().next() {
-                let (line, column) = gatehouse::input::line_col(f.rendered.original.as_bytes(), p.offset);
+                let (line, column) =
+                    gatehouse::input::line_col(f.rendered.original.as_bytes(), p.offset);
                 return Err(Error::Template {
                     file: f.label.clone(),
                     line,
@@ -68,7 +69,11 @@ async fn connect_admin(target: &Target) -> Result<(Target, Client)> {
 
 fn copy_name() -> String {
     let rand: [u8; 4] = gatehouse::trace::random_nonzero();
-    format!("mg_dryrun_{}_{}", std::process::id(), gatehouse::hash::hex(&rand))
+    format!(
+        "mg_dryrun_{}_{}",
+        std::process::id(),
+        gatehouse::hash::hex(&rand)
+    )
 }
 
 async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
@@ -86,7 +91,10 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
         .map_err(|e| admin_target.error("reading the server version", &e))?
         .get(0);
     let exists = admin
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&source_db])
+        .query_opt(
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            &[&source_db],
+        )
         .await
         .map_err(|e| admin_target.error("looking up the source database", &e))?;
     if exists.is_none() {
@@ -145,16 +153,26 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
         ));
     } else {
         let _s = gatehouse::trace::step("drop-copy");
-        let force = if version >= 130_000 { " WITH (FORCE)" } else { "" };
+        let force = if version >= 130_000 {
+            " WITH (FORCE)"
+        } else {
+            ""
+        };
         let dropped = admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {}{force}", quote_ident(&copy)))
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {}{force}",
+                quote_ident(&copy)
+            ))
             .await;
         b.check(match dropped {
             Ok(()) => Check::ok(CheckId::DryrunCleanup.as_str())
                 .with_message(format!("copy {copy} dropped")),
             Err(e) => Check::fail(
                 CheckId::DryrunCleanup.as_str(),
-                format!("copy {copy} could not be dropped: {}; drop it by hand", crate::pg::db_message(&e)),
+                format!(
+                    "copy {copy} could not be dropped: {}; drop it by hand",
+                    crate::pg::db_message(&e)
+                ),
             ),
         });
     }
@@ -190,7 +208,9 @@ async fn create_copy(
                 }
                 tracing::warn!("{src} has other sessions: falling back to a schema-only copy");
             }
-            Err(e) => return Err(admin_target.error(format!("CREATE DATABASE {copy} TEMPLATE {src}"), &e)),
+            Err(e) => {
+                return Err(admin_target.error(format!("CREATE DATABASE {copy} TEMPLATE {src}"), &e));
+            }
         }
     }
     admin
@@ -203,7 +223,10 @@ async fn create_copy(
 }
 
 /// Versions the runner's table in the copy says are applied.
-async fn applied_versions(target: &Target, client: &Client) -> Result<(Vec<VersionKey>, Option<VersionKey>, Option<&'static str>)> {
+async fn applied_versions(
+    target: &Target,
+    client: &Client,
+) -> Result<(Vec<VersionKey>, Option<VersionKey>, Option<&'static str>)> {
     let tables: &[(&str, &str, &'static str)] = &[
         ("__diesel_schema_migrations", "version::text", "diesel"),
         ("_sqlx_migrations", "version::text", "sqlx"),
@@ -219,7 +242,10 @@ async fn applied_versions(target: &Target, client: &Client) -> Result<(Vec<Versi
             .get(0);
         if exists.is_some() {
             let rows = client
-                .query(&format!("SELECT {col} FROM {table} WHERE {col} IS NOT NULL"), &[])
+                .query(
+                    &format!("SELECT {col} FROM {table} WHERE {col} IS NOT NULL"),
+                    &[],
+                )
                 .await
                 .map_err(|e| target.error(format!("reading {table}"), &e))?;
             versions.extend(rows.iter().map(|r| VersionKey::new(&r.get::<_, String>(0))));
@@ -235,7 +261,10 @@ async fn applied_versions(target: &Target, client: &Client) -> Result<(Vec<Versi
         .get(0);
     if exists.is_some()
         && let Ok(Some(r)) = client
-            .query_opt("SELECT version::text FROM schema_migrations WHERE NOT dirty", &[])
+            .query_opt(
+                "SELECT version::text FROM schema_migrations WHERE NOT dirty",
+                &[],
+            )
             .await
     {
         upto = Some(VersionKey::new(&r.get::<_, String>(0)));
@@ -251,7 +280,10 @@ fn quote_table(name: &str) -> String {
     }
 }
 
-#[expect(clippy::too_many_lines, reason = "the dry run's steps in order; each is short")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "the dry run's steps in order; each is short"
+)]
 async fn apply_all(
     args: &DryRunArgs,
     copy: &Target,
@@ -285,14 +317,18 @@ async fn apply_all(
     let mut has_rows: HashMap<String, bool> = HashMap::new();
     for rel in before.values().filter(|r| r.kind == "r" || r.kind == "m") {
         let any = oc
-            .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {})", quote_table(&rel.name)), &[])
+            .query_one(
+                &format!("SELECT EXISTS (SELECT 1 FROM {})", quote_table(&rel.name)),
+                &[],
+            )
             .await
             .map(|r| r.get::<_, bool>(0))
             .unwrap_or(false);
         has_rows.insert(rel.name.clone(), any);
     }
     let existing: HashSet<String> = before.values().map(|r| r.name.clone()).collect();
-    let rollback_wanted = !args.no_rollback && pending.iter().any(|&i| linted.migrations[i].down.is_some());
+    let rollback_wanted =
+        !args.no_rollback && pending.iter().any(|&i| linted.migrations[i].down.is_some());
     let schema_before = if rollback_wanted {
         Some(tools::normalize(&tools::dump_schema(copy).await?))
     } else {
@@ -327,10 +363,14 @@ async fn apply_all(
         let _s = gatehouse::trace::step("apply");
         'migrations: for &i in &pending {
             let m = &linted.migrations[i];
-            let Some(up) = &linted.outcomes[i].up else { continue };
+            let Some(up) = &linted.outcomes[i].up else {
+                continue;
+            };
             let wrap = m.in_transaction && !up.facts.iter().any(|f| f.transaction_control);
             if wrap {
-                mc.batch_execute("BEGIN").await.map_err(|e| copy.error("BEGIN", &e))?;
+                mc.batch_execute("BEGIN")
+                    .await
+                    .map_err(|e| copy.error("BEGIN", &e))?;
             }
             let first_step = steps.len();
             let mut rels = apply::relations(copy, &mc).await?;
@@ -341,7 +381,9 @@ async fn apply_all(
                 }
                 let started = Instant::now();
                 let (rows, elapsed, locks, err) = apply::execute(&mc, &obs, &f.sql).await;
-                let after = apply::relations(copy, &mc).await.unwrap_or_else(|_| rels.clone());
+                let after = apply::relations(copy, &mc)
+                    .await
+                    .unwrap_or_else(|_| rels.clone());
                 let (rewrites, rebuilt) = apply::rewritten(&rels, &after);
                 rels = after;
                 let mut step = Applied {
@@ -376,7 +418,12 @@ async fn apply_all(
             if wrap {
                 let (_, _, _, err) = apply::execute(&mc, &obs, "COMMIT").await;
                 if let Some(e) = err {
-                    failure = Some((m.label(), 0, 0, format!("COMMIT: {}", crate::pg::db_message(&e))));
+                    failure = Some((
+                        m.label(),
+                        0,
+                        0,
+                        format!("COMMIT: {}", crate::pg::db_message(&e)),
+                    ));
                     break 'migrations;
                 }
                 // Locks taken in the transaction were held until now.
@@ -405,26 +452,37 @@ async fn apply_all(
                     steps.len(),
                     pending.len(),
                     gatehouse::plural(pending.len(), "migration", "migrations"),
-                    runner.map_or(String::new(), |r| format!(" ({r} migrations table consulted)")),
+                    runner.map_or(String::new(), |r| format!(
+                        " ({r} migrations table consulted)"
+                    )),
                 )),
         ),
         Some((file, line, column, msg)) => b.check(
-            Check::fail(CheckId::DryrunApply.as_str(), format!("PostgreSQL refused the statement: {msg}"))
-                .with_location(if *line > 0 {
-                    Location::at(file.clone(), *line, *column)
-                } else {
-                    Location::file(file.clone())
-                }),
+            Check::fail(
+                CheckId::DryrunApply.as_str(),
+                format!("PostgreSQL refused the statement: {msg}"),
+            )
+            .with_location(if *line > 0 {
+                Location::at(file.clone(), *line, *column)
+            } else {
+                Location::file(file.clone())
+            }),
         ),
     };
     judge_load(args, load_stats.as_ref(), &steps, b);
 
     // Rollback: down migrations in reverse, then compare the schema.
     let rollback = if failure.is_some() {
-        b.check(Check::skip(CheckId::DryrunRollback.as_str(), "the up migrations failed"));
+        b.check(Check::skip(
+            CheckId::DryrunRollback.as_str(),
+            "the up migrations failed",
+        ));
         json!(null)
     } else if args.no_rollback {
-        b.check(Check::skip(CheckId::DryrunRollback.as_str(), "--no-rollback"));
+        b.check(Check::skip(
+            CheckId::DryrunRollback.as_str(),
+            "--no-rollback",
+        ));
         json!(null)
     } else if let Some(schema_before) = schema_before {
         let _s = gatehouse::trace::step("rollback");
@@ -432,7 +490,11 @@ async fn apply_all(
     } else {
         b.check(Check::skip(
             CheckId::DryrunRollback.as_str(),
-            if pending.is_empty() { "no pending migrations" } else { "no down migrations" },
+            if pending.is_empty() {
+                "no pending migrations"
+            } else {
+                "no down migrations"
+            },
         ));
         json!(null)
     };
@@ -445,7 +507,13 @@ async fn apply_all(
     for s in &steps {
         section.row(vec![
             format!("{}:{}", s.file, s.line),
-            s.sql.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(60).collect(),
+            s.sql
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(60)
+                .collect(),
             s.locks
                 .iter()
                 .filter(|l| existing.contains(&l.relation))
@@ -495,16 +563,32 @@ async fn apply_all(
         })),
         "rollback": rollback,
     }));
-    let fails = b.checks_so_far().iter().filter(|c| c.result == Status::Fail).count();
+    let fails = b
+        .checks_so_far()
+        .iter()
+        .filter(|c| c.result == Status::Fail)
+        .count();
     b.summary(format!(
         "{} of {} pending {} applied on a {} copy ({} statements){}{}",
         applied_migrations.len(),
         pending.len(),
         gatehouse::plural(pending.len(), "migration", "migrations"),
-        match method { CopyMethod::Template => "full", _ => "schema-only" },
+        match method {
+            CopyMethod::Template => "full",
+            _ => "schema-only",
+        },
         steps.len(),
-        longest.map_or(String::new(), |ms| format!("; longest blocked session {ms:.0} ms")),
-        if fails > 0 { format!("; {fails} failed {}", gatehouse::plural(fails, "check", "checks")) } else { String::new() },
+        longest.map_or(String::new(), |ms| format!(
+            "; longest blocked session {ms:.0} ms"
+        )),
+        if fails > 0 {
+            format!(
+                "; {fails} failed {}",
+                gatehouse::plural(fails, "check", "checks")
+            )
+        } else {
+            String::new()
+        },
     ));
     Ok(())
 }
@@ -518,14 +602,19 @@ fn lint_hint(linted: &Linted, file: &str, line: u64) -> String {
     let ids: BTreeSet<&str> = linted
         .findings
         .iter()
-        .filter(|f| f.file == file && f.line <= line + 1 && f.line + 1 >= line && f.status == Status::Fail)
+        .filter(|f| {
+            f.file == file && f.line <= line + 1 && f.line + 1 >= line && f.status == Status::Fail
+        })
         .filter(|f| !f.id.as_str().starts_with("timeout."))
         .map(|f| f.id.as_str())
         .collect();
     if ids.is_empty() {
         String::new()
     } else {
-        format!(" (lint: {})", ids.into_iter().collect::<Vec<_>>().join(", "))
+        format!(
+            " (lint: {})",
+            ids.into_iter().collect::<Vec<_>>().join(", ")
+        )
     }
 }
 
@@ -553,7 +642,11 @@ fn judge_steps(
                     CheckId::DryrunRewrite.as_str(),
                     format!(
                         "rewrote {} (relfilenode changed) in {:.0} ms{}",
-                        with_rows.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                        with_rows
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         s.duration_ms,
                         lint_hint(linted, &s.file, s.line)
                     ),
@@ -582,7 +675,11 @@ fn judge_steps(
                 .collect::<Vec<_>>()
                 .join(", ");
             let why = if long {
-                format!("held {:.0} ms (--max-lock-hold {})", s.lock_held_ms, gatehouse::duration::format_duration(args.max_lock_hold))
+                format!(
+                    "held {:.0} ms (--max-lock-hold {})",
+                    s.lock_held_ms,
+                    gatehouse::duration::format_duration(args.max_lock_hold)
+                )
             } else {
                 format!(
                     "held {:.0} ms while doing work that grows with the table (here {:.0} ms; longer on production data)",
@@ -599,7 +696,10 @@ fn judge_steps(
         }
     }
     if !rewrite_fail {
-        b.check(Check::ok(CheckId::DryrunRewrite.as_str()).with_message("no table with rows was rewritten"));
+        b.check(
+            Check::ok(CheckId::DryrunRewrite.as_str())
+                .with_message("no table with rows was rewritten"),
+        );
     }
     if !lock_fail {
         b.check(
@@ -609,7 +709,12 @@ fn judge_steps(
     }
 }
 
-fn judge_load(args: &DryRunArgs, load: Option<&LoadStats>, steps: &[Applied], b: &mut ReportBuilder) {
+fn judge_load(
+    args: &DryRunArgs,
+    load: Option<&LoadStats>,
+    steps: &[Applied],
+    b: &mut ReportBuilder,
+) {
     let Some(l) = load else {
         b.check(Check::skip(
             CheckId::DryrunBlocked.as_str(),
@@ -621,30 +726,32 @@ fn judge_load(args: &DryRunArgs, load: Option<&LoadStats>, steps: &[Applied], b:
         ));
         return;
     };
-    let worst = l
-        .blocked
-        .iter()
-        .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0));
+    let worst = l.blocked.iter().max_by(|a, b| a.1.0.total_cmp(&b.1.0));
     let limit_ms = args.max_blocked.as_secs_f64() * 1000.0;
     let mut check = match worst {
         Some((&i, &(ms, n))) => {
-            let mut c = Check::at_most(CheckId::DryrunBlocked.as_str(), round1(ms), limit_ms).with_message(format!(
-                "{} of {} load queries waited on a lock; the longest {:.0} ms, behind {}",
-                l.blocked.values().map(|(_, n)| n).sum::<u64>(),
-                l.queries,
-                ms,
-                steps.get(i).map_or_else(|| "COMMIT".to_owned(), |s| format!("{}:{}", s.file, s.line)),
-            ));
+            let mut c = Check::at_most(CheckId::DryrunBlocked.as_str(), round1(ms), limit_ms)
+                .with_message(format!(
+                    "{} of {} load queries waited on a lock; the longest {:.0} ms, behind {}",
+                    l.blocked.values().map(|(_, n)| n).sum::<u64>(),
+                    l.queries,
+                    ms,
+                    steps
+                        .get(i)
+                        .map_or_else(|| "COMMIT".to_owned(), |s| format!("{}:{}", s.file, s.line)),
+                ));
             if let Some(s) = steps.get(i) {
                 c = c.with_location(Location::at(s.file.clone(), s.line, s.column));
             }
             tracing::debug!("{n} blocked queries behind statement {i}");
             c
         }
-        None => Check::at_most(CheckId::DryrunBlocked.as_str(), 0.0, limit_ms).with_message(format!(
-            "{} load sessions, {} queries: none waited on a lock",
-            l.sessions, l.queries
-        )),
+        None => {
+            Check::at_most(CheckId::DryrunBlocked.as_str(), 0.0, limit_ms).with_message(format!(
+                "{} load sessions, {} queries: none waited on a lock",
+                l.sessions, l.queries
+            ))
+        }
     };
     if check.result == Status::Ok && worst.is_some() {
         check.result = Status::Warn;
@@ -667,10 +774,14 @@ async fn rollback(
         .collect();
     for &i in applied.iter().rev() {
         let m = &linted.migrations[i];
-        let Some(down) = &linted.outcomes[i].down else { continue };
+        let Some(down) = &linted.outcomes[i].down else {
+            continue;
+        };
         let wrap = m.in_transaction && !down.facts.iter().any(|f| f.transaction_control);
         if wrap {
-            mc.batch_execute("BEGIN").await.map_err(|e| copy.error("BEGIN", &e))?;
+            mc.batch_execute("BEGIN")
+                .await
+                .map_err(|e| copy.error("BEGIN", &e))?;
         }
         for f in &down.facts {
             if let Err(e) = mc.simple_query(&f.sql).await {
@@ -679,14 +790,23 @@ async fn rollback(
                 }
                 let msg = crate::pg::db_message(&e);
                 b.check(
-                    Check::fail(CheckId::DryrunRollback.as_str(), format!("down migration failed: {msg}"))
-                        .with_location(Location::at(f.file.clone(), f.line, f.column)),
+                    Check::fail(
+                        CheckId::DryrunRollback.as_str(),
+                        format!("down migration failed: {msg}"),
+                    )
+                    .with_location(Location::at(
+                        f.file.clone(),
+                        f.line,
+                        f.column,
+                    )),
                 );
                 return Ok(json!({ "applied": false, "error": msg }));
             }
         }
         if wrap {
-            mc.batch_execute("COMMIT").await.map_err(|e| copy.error("COMMIT", &e))?;
+            mc.batch_execute("COMMIT")
+                .await
+                .map_err(|e| copy.error("COMMIT", &e))?;
         }
     }
     let after = tools::normalize(&tools::dump_schema(copy).await?);
@@ -694,25 +814,50 @@ async fn rollback(
     let first_line = |s: &String| s.lines().next().unwrap_or("").to_owned();
     if missing.is_empty() && gone.is_empty() && new.is_empty() {
         b.check(
-            Check::ok(CheckId::DryrunRollback.as_str())
-                .with_message(format!("{} down migrations applied in reverse; schema equals the schema before", applied.len())),
+            Check::ok(CheckId::DryrunRollback.as_str()).with_message(format!(
+                "{} down migrations applied in reverse; schema equals the schema before",
+                applied.len()
+            )),
         );
     } else if !gone.is_empty() || !new.is_empty() {
         let mut parts = Vec::new();
         if !gone.is_empty() {
-            parts.push(format!("missing after rollback: {}", gone.iter().take(3).map(first_line).collect::<Vec<_>>().join(" | ")));
+            parts.push(format!(
+                "missing after rollback: {}",
+                gone.iter()
+                    .take(3)
+                    .map(first_line)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ));
         }
         if !new.is_empty() {
-            parts.push(format!("left behind: {}", new.iter().take(3).map(first_line).collect::<Vec<_>>().join(" | ")));
+            parts.push(format!(
+                "left behind: {}",
+                new.iter()
+                    .take(3)
+                    .map(first_line)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ));
         }
         b.check(Check::fail(
             CheckId::DryrunRollback.as_str(),
-            format!("schema after up+down differs from before ({} statements): {}", gone.len() + new.len(), parts.join("; ")),
+            format!(
+                "schema after up+down differs from before ({} statements): {}",
+                gone.len() + new.len(),
+                parts.join("; ")
+            ),
         ));
     } else {
         b.check(Check::warn(
             CheckId::DryrunRollback.as_str(),
-            format!("schema restored, but {} {} no down migration: {}", missing.len(), gatehouse::plural(missing.len(), "migration has", "migrations have"), missing.join(", ")),
+            format!(
+                "schema restored, but {} {} no down migration: {}",
+                missing.len(),
+                gatehouse::plural(missing.len(), "migration has", "migrations have"),
+                missing.join(", ")
+            ),
         ));
     }
     Ok(json!({

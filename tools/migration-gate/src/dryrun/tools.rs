@@ -54,9 +54,13 @@ fn command(program: &str, target: &Target) -> Command {
 }
 
 fn run(program: &str, mut cmd: Command, stdin: Option<&[u8]>) -> Result<Vec<u8>> {
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| Error::Tool {
         program: program.to_owned(),
         message: format!("cannot run it ({e}); install the PostgreSQL client (scripts/setup.sh)"),
@@ -70,7 +74,10 @@ fn run(program: &str, mut cmd: Command, stdin: Option<&[u8]>) -> Result<Vec<u8>>
     })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed");
+        let first = err
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("failed");
         return Err(Error::Tool {
             program: program.to_owned(),
             message: gatehouse::redact::redact(first).into_owned(),
@@ -84,7 +91,12 @@ pub async fn dump_schema(target: &Target) -> Result<String> {
     let target = target.clone();
     let out = tokio::task::spawn_blocking(move || {
         let mut cmd = command("pg_dump", &target);
-        cmd.args(["--schema-only", "--no-owner", "--no-privileges", "--no-comments"]);
+        cmd.args([
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "--no-comments",
+        ]);
         run("pg_dump", cmd, None)
     })
     .await

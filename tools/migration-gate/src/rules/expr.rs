@@ -1,8 +1,8 @@
 //! Judges default expressions: constant, non-volatile (evaluated once per ALTER), or
 //! volatile (evaluated per row: the table is rewritten).
 
-use pg_query::protobuf::Node;
 use pg_query::NodeEnum;
+use pg_query::protobuf::Node;
 
 use crate::catalog::node_str;
 
@@ -145,7 +145,11 @@ fn walk(n: &Node, worst: &mut Volatility) {
         other => {
             // Anything else we cannot vouch for is treated as per-row.
             let name = format!("{other:?}");
-            let kind = name.split(['(', ' ']).next().unwrap_or("expression").to_owned();
+            let kind = name
+                .split(['(', ' '])
+                .next()
+                .unwrap_or("expression")
+                .to_owned();
             *worst = Volatility::Volatile(kind);
         }
     }
@@ -173,7 +177,16 @@ mod tests {
 
     #[test]
     fn constants_and_stable_functions_do_not_rewrite() {
-        for e in ["0", "'x'", "now()", "CURRENT_TIMESTAMP", "'{}'::jsonb", "ARRAY[]::text[]", "-1", "true"] {
+        for e in [
+            "0",
+            "'x'",
+            "now()",
+            "CURRENT_TIMESTAMP",
+            "'{}'::jsonb",
+            "ARRAY[]::text[]",
+            "-1",
+            "true",
+        ] {
             assert_eq!(default_of(e), Volatility::Stable, "{e}");
         }
     }
@@ -185,6 +198,9 @@ mod tests {
             Volatility::Volatile("gen_random_uuid()".into())
         );
         assert!(matches!(default_of("my_func(1)"), Volatility::Volatile(_)));
-        assert!(matches!(default_of("nextval('s'::regclass)"), Volatility::Volatile(_)));
+        assert!(matches!(
+            default_of("nextval('s'::regclass)"),
+            Volatility::Volatile(_)
+        ));
     }
 }

@@ -126,14 +126,33 @@ impl Linter {
                     .as_ref()
                     .and_then(|(_, r)| r.as_ref().ok())
                     .is_some_and(|stmts| {
-                        stmts.iter().any(|s| statement::is_contract_step(&s.node, &self.catalog, idx))
+                        stmts
+                            .iter()
+                            .any(|s| statement::is_contract_step(&s.node, &self.catalog, idx))
                     });
-                (if contract { Phase::Contract } else { Phase::Expand }, "inferred")
+                (
+                    if contract {
+                        Phase::Contract
+                    } else {
+                        Phase::Expand
+                    },
+                    "inferred",
+                )
             }
         };
         let mut contract_objects = BTreeSet::new();
         let up = up_stmts.map(|(file, parsed)| {
-            self.file(idx, m, file, parsed, judge, phase, phase_source, true, &mut contract_objects)
+            self.file(
+                idx,
+                m,
+                file,
+                parsed,
+                judge,
+                phase,
+                phase_source,
+                true,
+                &mut contract_objects,
+            )
         });
         let down = m.down.as_ref().map(|file| {
             let parsed = sql::parse(&file.rendered.text);
@@ -141,7 +160,17 @@ impl Linter {
             // which the dry run exercises for real.
             let mut scratch = BTreeSet::new();
             let mut shadow = Linter::new(self.opts.clone());
-            shadow.file(idx, m, file, parsed, false, phase, phase_source, false, &mut scratch)
+            shadow.file(
+                idx,
+                m,
+                file,
+                parsed,
+                false,
+                phase,
+                phase_source,
+                false,
+                &mut scratch,
+            )
         });
         MigrationOutcome {
             phase,
@@ -152,7 +181,10 @@ impl Linter {
         }
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one call site per file kind; a struct would only rename them")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site per file kind; a struct would only rename them"
+    )]
     fn file(
         &mut self,
         idx: usize,

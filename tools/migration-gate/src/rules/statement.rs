@@ -5,23 +5,20 @@
 use std::collections::HashSet;
 
 use gatehouse::Status;
+use pg_query::NodeEnum;
 use pg_query::protobuf::{
     AlterTableCmd, AlterTableType, ColumnDef, ConstrType, Constraint, DropBehavior, Node,
     ObjectType, TransactionStmtKind, VariableSetKind,
 };
-use pg_query::NodeEnum;
 
-use super::expr::{volatility, Volatility};
+use super::expr::{Volatility, volatility};
 use super::{Options, StatementFacts};
 use crate::catalog::{
-    names_of, node_str, not_null_check_column, range_var_name, Catalog, CheckConstraint, ColType,
+    Catalog, CheckConstraint, ColType, names_of, node_str, not_null_check_column, range_var_name,
 };
 use crate::checks::CheckId;
 use crate::source::{Phase, SqlFile};
 use crate::sql::Statement;
-
-/// PostgreSQL truncates identifiers longer than this (NAMEDATALEN - 1).
-const MAX_IDENTIFIER: usize = 63;
 
 pub struct Hit {
     pub id: CheckId,
@@ -57,6 +54,7 @@ pub struct Ctx<'a> {
     ignore_next: Vec<(String, usize, bool)>,
     unused_ignores: Vec<(String, usize)>,
     hits: Vec<Hit>,
+    long_idents: Vec<(usize, String)>,
     pub contract_objects: Vec<String>,
     /// Offset and text of the statement being analysed.
     at: usize,
@@ -64,7 +62,10 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    #[expect(clippy::too_many_arguments, reason = "the file's facts, gathered once by the engine")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the file's facts, gathered once by the engine"
+    )]
     pub fn new(
         idx: usize,
         file: &'a SqlFile,
@@ -100,6 +101,7 @@ impl<'a> Ctx<'a> {
             ignore_next: Vec::new(),
             unused_ignores: Vec::new(),
             hits: Vec::new(),
+            long_idents: crate::sql::long_identifiers(&file.rendered.text),
             contract_objects: Vec::new(),
             at: 0,
             text: String::new(),
@@ -177,7 +179,11 @@ impl<'a> Ctx<'a> {
         if self.ignore_file.contains(id.as_str()) {
             return;
         }
-        if let Some(entry) = self.ignore_next.iter_mut().find(|(i, _, _)| i == id.as_str()) {
+        if let Some(entry) = self
+            .ignore_next
+            .iter_mut()
+            .find(|(i, _, _)| i == id.as_str())
+        {
             entry.2 = true;
             return;
         }
@@ -250,13 +256,14 @@ pub fn is_contract_step(node: &NodeEnum, catalog: &Catalog, idx: usize) -> bool 
         }
         NodeEnum::DropStmt(d) => {
             d.remove_type == ObjectType::ObjectTable as i32
-                && d.objects.iter().any(|o| !catalog.is_new(&object_name(o), idx))
+                && d.objects
+                    .iter()
+                    .any(|o| !catalog.is_new(&object_name(o), idx))
         }
         NodeEnum::RenameStmt(r) => {
             (r.rename_type == ObjectType::ObjectTable as i32
                 || r.rename_type == ObjectType::ObjectColumn as i32)
-                && r
-                    .relation
+                && r.relation
                     .as_ref()
                     .is_some_and(|rel| !catalog.is_new(&range_var_name(rel), idx))
         }
@@ -280,10 +287,12 @@ fn has_def(params: &[Node], name: &str) -> bool {
 }
 
 fn constraints_of(col: &ColumnDef) -> impl Iterator<Item = &Constraint> {
-    col.constraints.iter().filter_map(|c| match c.node.as_ref() {
-        Some(NodeEnum::Constraint(c)) => Some(c.as_ref()),
-        _ => None,
-    })
+    col.constraints
+        .iter()
+        .filter_map(|c| match c.node.as_ref() {
+            Some(NodeEnum::Constraint(c)) => Some(c.as_ref()),
+            _ => None,
+        })
 }
 
 fn is(c: &Constraint, t: ConstrType) -> bool {
@@ -299,9 +308,15 @@ struct Effects {
 }
 
 /// Judges one statement and applies it to the catalog (for up files).
-pub fn analyze(ctx: &mut Ctx<'_>, catalog: &mut Catalog, s: &Statement, apply: bool) -> StatementFacts {
+pub fn analyze(
+    ctx: &mut Ctx<'_>,
+    catalog: &mut Catalog,
+    s: &Statement,
+    apply: bool,
+) -> StatementFacts {
     let mut fx = Effects::default();
     if apply {
+        long_identifiers(ctx, s.end);
         judge(ctx, catalog, &s.node, &mut fx);
     }
     let (line, column) = ctx.file.rendered.line_col(s.start);
@@ -317,11 +332,22 @@ pub fn analyze(ctx: &mut Ctx<'_>, catalog: &mut Catalog, s: &Statement, apply: b
     }
 }
 
-fn identifier(ctx: &mut Ctx<'_>, name: &str, what: &str) {
-    if name.len() > MAX_IDENTIFIER {
-        ctx.hit(
+fn long_identifiers(ctx: &mut Ctx<'_>, end: usize) {
+    let here: Vec<(usize, String)> = ctx
+        .long_idents
+        .iter()
+        .filter(|(o, _)| *o >= ctx.at && *o < end)
+        .cloned()
+        .collect();
+    for (offset, name) in here {
+        ctx.hit_at(
             CheckId::IdentifierTooLong,
-            format!("{what} name {name:?} is {} bytes; PostgreSQL truncates it to 63", name.len()),
+            None,
+            offset,
+            format!(
+                "identifier {name:?} is {} bytes; PostgreSQL truncates it to 63",
+                name.len()
+            ),
         );
     }
 }
@@ -335,7 +361,10 @@ fn qualified(ctx: &mut Ctx<'_>, schema: &str, name: &str) {
     }
 }
 
-#[expect(clippy::too_many_lines, reason = "one match over statement kinds reads best in one place")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one match over statement kinds reads best in one place"
+)]
 fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Effects) {
     let idx = ctx.idx;
     match node {
@@ -356,7 +385,6 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
         NodeEnum::CreateStmt(c) => {
             let Some(rel) = &c.relation else { return };
             let name = range_var_name(rel);
-            identifier(ctx, &rel.relname, "table");
             qualified(ctx, &rel.schemaname, &rel.relname);
             if c.if_not_exists && catalog.lookup(&name).is_some() {
                 return;
@@ -410,7 +438,6 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
                 }
             }
             for d in &defs {
-                identifier(ctx, &d.colname, "column");
                 let pk = pk_cols.contains(&d.colname)
                     || constraints_of(d).any(|k| is(k, ConstrType::ConstrPrimary));
                 column_type(ctx, d, pk);
@@ -430,7 +457,6 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
         NodeEnum::IndexStmt(i) => {
             let Some(rel) = &i.relation else { return };
             let table = range_var_name(rel);
-            identifier(ctx, &i.idxname, "index");
             let new = catalog.is_new(&table, idx);
             catalog.add_index(&i.idxname, &table, idx);
             if i.concurrent {
@@ -515,10 +541,12 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
             }
         }
         NodeEnum::CreateEnumStmt(e) => catalog.add_enum(&names_of(&e.type_name), idx),
-        NodeEnum::CreateDomainStmt(d) => {
+        NodeEnum::CreateDomainStmt(d)
             if d.constraints.iter().any(|c| {
                 matches!(c.node.as_ref(), Some(NodeEnum::Constraint(k)) if is(k, ConstrType::ConstrCheck))
-            }) {
+            }) =>
+        {
+            {
                 ctx.hit_status(
                     CheckId::DomainConstraint,
                     Status::Warn,
@@ -526,9 +554,10 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
                 );
             }
         }
-        NodeEnum::AlterDomainStmt(d) => {
+        NodeEnum::AlterDomainStmt(d)
             if d.subtype == "C"
-                && !matches!(d.def.as_ref().and_then(|n| n.node.as_ref()), Some(NodeEnum::Constraint(k)) if k.skip_validation)
+                && !matches!(d.def.as_ref().and_then(|n| n.node.as_ref()), Some(NodeEnum::Constraint(k)) if k.skip_validation) =>
+        {
             {
                 ctx.hit(
                     CheckId::DomainConstraint,
@@ -536,8 +565,8 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
                 );
             }
         }
-        NodeEnum::VacuumStmt(v) => {
-            if v.is_vacuumcmd && has_def(&v.options, "full") {
+        NodeEnum::VacuumStmt(v) if v.is_vacuumcmd && has_def(&v.options, "full") => {
+            {
                 fx.heavy = true;
                 ctx.hit(
                     CheckId::TableRewriteMaintenance,
@@ -572,8 +601,8 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
                 );
             }
         }
-        NodeEnum::TruncateStmt(t) => {
-            if t.behavior == DropBehavior::DropCascade as i32 {
+        NodeEnum::TruncateStmt(t) if t.behavior == DropBehavior::DropCascade as i32 => {
+            {
                 ctx.hit(
                     CheckId::TableTruncateCascade,
                     "TRUNCATE ... CASCADE also empties every table that references these".to_owned(),
@@ -652,7 +681,8 @@ fn transaction(ctx: &mut Ctx<'_>, kind: i32) {
         if ctx.explicit_begin.is_none() && ctx.runner_tx {
             ctx.hit(
                 CheckId::TransactionNesting,
-                "COMMIT ends the runner's transaction early: later statements run outside it".to_owned(),
+                "COMMIT ends the runner's transaction early: later statements run outside it"
+                    .to_owned(),
             );
         }
         ctx.in_tx = false;
@@ -677,14 +707,23 @@ fn concurrently_outside_tx(ctx: &mut Ctx<'_>, what: &str) {
     }
 }
 
-fn drop(ctx: &mut Ctx<'_>, catalog: &mut Catalog, d: &pg_query::protobuf::DropStmt, fx: &mut Effects) {
+fn drop(
+    ctx: &mut Ctx<'_>,
+    catalog: &mut Catalog,
+    d: &pg_query::protobuf::DropStmt,
+    fx: &mut Effects,
+) {
     let idx = ctx.idx;
     let names: Vec<String> = d.objects.iter().map(object_name).collect();
     if d.remove_type == ObjectType::ObjectTable as i32 {
         for name in names {
             if !catalog.is_new(&name, idx) {
                 fx.tables.push(name.clone());
-                ctx.contract_step(CheckId::TableDrop, name.clone(), format!("DROP TABLE {name}"));
+                ctx.contract_step(
+                    CheckId::TableDrop,
+                    name.clone(),
+                    format!("DROP TABLE {name}"),
+                );
                 ctx.blocking_lock(&name, "DROP TABLE");
             }
             catalog.drop_table(&name);
@@ -703,7 +742,9 @@ fn drop(ctx: &mut Ctx<'_>, catalog: &mut Catalog, d: &pg_query::protobuf::DropSt
         for name in names {
             let index = catalog.index(&name).cloned();
             let new = index.as_ref().is_some_and(|i| i.created_in == Some(idx))
-                || index.as_ref().is_some_and(|i| catalog.is_new(&i.table, idx));
+                || index
+                    .as_ref()
+                    .is_some_and(|i| catalog.is_new(&i.table, idx));
             if !d.concurrent && !new {
                 let table = index.map_or_else(|| "its table".to_owned(), |i| i.table);
                 if table != "its table" {
@@ -711,7 +752,9 @@ fn drop(ctx: &mut Ctx<'_>, catalog: &mut Catalog, d: &pg_query::protobuf::DropSt
                 }
                 ctx.hit(
                     CheckId::IndexDropBlocking,
-                    format!("DROP INDEX {name} without CONCURRENTLY takes ACCESS EXCLUSIVE on {table}"),
+                    format!(
+                        "DROP INDEX {name} without CONCURRENTLY takes ACCESS EXCLUSIVE on {table}"
+                    ),
                 );
                 ctx.blocking_lock(&table, "DROP INDEX");
             }
@@ -737,25 +780,39 @@ fn column_type(ctx: &mut Ctx<'_>, d: &ColumnDef, pk: bool) {
         .unwrap_or(ctx.at);
     let hit = |ctx: &mut Ctx<'_>, id: CheckId, message: String| ctx.hit_at(id, None, at, message);
     match ty.name.as_str() {
-        "bpchar" => hit(ctx, CheckId::TypeChar, format!("column {col} is {}: use text", ty.display())),
+        "bpchar" => hit(
+            ctx,
+            CheckId::TypeChar,
+            format!("column {col} is {}: use text", ty.display()),
+        ),
         "varchar" if !ty.mods.is_empty() => hit(
             ctx,
             CheckId::TypeVarchar,
-            format!("column {col} is {}: use text with a CHECK on length", ty.display()),
+            format!(
+                "column {col} is {}: use text with a CHECK on length",
+                ty.display()
+            ),
         ),
         "timestamp" => hit(
             ctx,
             CheckId::TypeTimestamp,
             format!("column {col} is timestamp without time zone: use timestamptz"),
         ),
-        "json" => hit(ctx, CheckId::TypeJson, format!("column {col} is json: use jsonb")),
+        "json" => hit(
+            ctx,
+            CheckId::TypeJson,
+            format!("column {col} is json: use jsonb"),
+        ),
         _ => {}
     }
     if ty.is_serial() {
         hit(
             ctx,
             CheckId::TypeSerial,
-            format!("column {col} is {}: use bigint GENERATED BY DEFAULT AS IDENTITY", ty.name),
+            format!(
+                "column {col} is {}: use bigint GENERATED BY DEFAULT AS IDENTITY",
+                ty.name
+            ),
         );
     }
     let key_like = pk || col == "id" || col.ends_with("_id");
@@ -763,7 +820,11 @@ fn column_type(ctx: &mut Ctx<'_>, d: &ColumnDef, pk: bool) {
         hit(
             ctx,
             CheckId::TypeIntKey,
-            format!("{} {col} is {}: use bigint", if pk { "primary key" } else { "key column" }, ty.display()),
+            format!(
+                "{} {col} is {}: use bigint",
+                if pk { "primary key" } else { "key column" },
+                ty.display()
+            ),
         );
     }
 }
@@ -778,7 +839,8 @@ fn alter_table(
     let idx = ctx.idx;
     let Some(rel) = &a.relation else { return };
     let table = range_var_name(rel);
-    if a.objtype != ObjectType::ObjectTable as i32 && a.objtype != ObjectType::ObjectMatview as i32 {
+    if a.objtype != ObjectType::ObjectTable as i32 && a.objtype != ObjectType::ObjectMatview as i32
+    {
         return;
     }
     let new = catalog.is_new(&table, idx);
@@ -809,16 +871,19 @@ fn alter_table(
         }
         match sub {
             AlterTableType::AtAddColumn => {
-                let Some(NodeEnum::ColumnDef(d)) = cmd.def.as_ref().and_then(|n| n.node.as_ref()) else {
+                let Some(NodeEnum::ColumnDef(d)) = cmd.def.as_ref().and_then(|n| n.node.as_ref())
+                else {
                     continue;
                 };
                 if !added.insert(d.colname.clone()) {
                     ctx.hit(
                         CheckId::ColumnDuplicate,
-                        format!("column {} is added twice in one ALTER TABLE {table}", d.colname),
+                        format!(
+                            "column {} is added twice in one ALTER TABLE {table}",
+                            d.colname
+                        ),
                     );
                 }
-                identifier(ctx, &d.colname, "column");
                 let pk = constraints_of(d).any(|k| is(k, ConstrType::ConstrPrimary));
                 column_type(ctx, d, pk);
                 if let Some(t) = &d.type_name {
@@ -830,7 +895,10 @@ fn alter_table(
                 if !ctx.in_tx && !cmd.missing_ok {
                     ctx.hit(
                         CheckId::StatementIdempotent,
-                        format!("ADD COLUMN {} without IF NOT EXISTS outside a transaction", d.colname),
+                        format!(
+                            "ADD COLUMN {} without IF NOT EXISTS outside a transaction",
+                            d.colname
+                        ),
                     );
                 }
                 if new {
@@ -840,15 +908,29 @@ fn alter_table(
                 add_column(ctx, &table, d, fx);
             }
             AlterTableType::AtAlterColumnType => {
-                let Some(NodeEnum::ColumnDef(d)) = cmd.def.as_ref().and_then(|n| n.node.as_ref()) else {
+                let Some(NodeEnum::ColumnDef(d)) = cmd.def.as_ref().and_then(|n| n.node.as_ref())
+                else {
                     continue;
                 };
                 let Some(t) = &d.type_name else { continue };
                 let to = ColType::from_type_name(t);
                 let col = cmd.name.clone();
-                let from = catalog.lookup(&table).and_then(|t| t.columns.get(&col)).cloned();
-                column_type(ctx, &ColumnDef { colname: col.clone(), ..(**d).clone() }, false);
-                catalog.table_mut(&table).columns.insert(col.clone(), to.clone());
+                let from = catalog
+                    .lookup(&table)
+                    .and_then(|t| t.columns.get(&col))
+                    .cloned();
+                column_type(
+                    ctx,
+                    &ColumnDef {
+                        colname: col.clone(),
+                        ..(**d).clone()
+                    },
+                    false,
+                );
+                catalog
+                    .table_mut(&table)
+                    .columns
+                    .insert(col.clone(), to.clone());
                 if new {
                     continue;
                 }
@@ -895,7 +977,10 @@ fn alter_table(
                 if !new {
                     ctx.hit(
                         CheckId::ColumnDropNotNull,
-                        format!("DROP NOT NULL on {table}.{}: readers may not expect NULLs", cmd.name),
+                        format!(
+                            "DROP NOT NULL on {table}.{}: readers may not expect NULLs",
+                            cmd.name
+                        ),
                     );
                     blocking.get_or_insert("ALTER COLUMN DROP NOT NULL");
                 }
@@ -904,7 +989,10 @@ fn alter_table(
                 if !ctx.in_tx && !cmd.missing_ok {
                     ctx.hit(
                         CheckId::StatementIdempotent,
-                        format!("DROP COLUMN {} without IF EXISTS outside a transaction", cmd.name),
+                        format!(
+                            "DROP COLUMN {} without IF EXISTS outside a transaction",
+                            cmd.name
+                        ),
                     );
                 }
                 catalog.table_mut(&table).columns.remove(&cmd.name);
@@ -919,10 +1007,10 @@ fn alter_table(
                 );
             }
             AlterTableType::AtAddConstraint => {
-                let Some(NodeEnum::Constraint(k)) = cmd.def.as_ref().and_then(|n| n.node.as_ref()) else {
+                let Some(NodeEnum::Constraint(k)) = cmd.def.as_ref().and_then(|n| n.node.as_ref())
+                else {
                     continue;
                 };
-                identifier(ctx, &k.conname, "constraint");
                 if is(k, ConstrType::ConstrCheck) {
                     catalog.table_mut(&table).checks.push(CheckConstraint {
                         name: k.conname.clone(),
@@ -974,7 +1062,9 @@ fn alter_table(
                     blocking.get_or_insert("ALTER COLUMN SET DEFAULT");
                 }
             }
-            AlterTableType::AtAddIdentity | AlterTableType::AtSetIdentity | AlterTableType::AtDropIdentity => {
+            AlterTableType::AtAddIdentity
+            | AlterTableType::AtSetIdentity
+            | AlterTableType::AtDropIdentity => {
                 if !new {
                     blocking.get_or_insert("ALTER COLUMN IDENTITY");
                 }
@@ -1028,12 +1118,22 @@ fn add_column(ctx: &mut Ctx<'_>, table: &str, d: &ColumnDef, fx: &mut Effects) {
             fx.heavy = true;
             ctx.hit(
                 CheckId::ConstraintUniqueWithoutIndex,
-                format!("ADD COLUMN {col} {} builds a unique index on {table} under ACCESS EXCLUSIVE", if is(k, ConstrType::ConstrPrimary) { "PRIMARY KEY" } else { "UNIQUE" }),
+                format!(
+                    "ADD COLUMN {col} {} builds a unique index on {table} under ACCESS EXCLUSIVE",
+                    if is(k, ConstrType::ConstrPrimary) {
+                        "PRIMARY KEY"
+                    } else {
+                        "UNIQUE"
+                    }
+                ),
             );
         }
     }
     if ty.as_ref().is_some_and(ColType::is_serial) {
-        default = Some(Volatility::Volatile(format!("{} (nextval())", ty.as_ref().map_or("", |t| t.name.as_str()))));
+        default = Some(Volatility::Volatile(format!(
+            "{} (nextval())",
+            ty.as_ref().map_or("", |t| t.name.as_str())
+        )));
         not_null = true;
     }
     let rewrite_reason = if generated_stored {
@@ -1042,10 +1142,13 @@ fn add_column(ctx: &mut Ctx<'_>, table: &str, d: &ColumnDef, fx: &mut Effects) {
         Some("an identity column fills every row".to_owned())
     } else {
         match &default {
-            Some(Volatility::Volatile(what)) => Some(format!("the default {what} is evaluated per row")),
-            Some(Volatility::Stable) if ctx.pg_version < 11 => {
-                Some(format!("any DEFAULT rewrites the table before PostgreSQL 11 (--pg-version {})", ctx.pg_version))
+            Some(Volatility::Volatile(what)) => {
+                Some(format!("the default {what} is evaluated per row"))
             }
+            Some(Volatility::Stable) if ctx.pg_version < 11 => Some(format!(
+                "any DEFAULT rewrites the table before PostgreSQL 11 (--pg-version {})",
+                ctx.pg_version
+            )),
             _ => None,
         }
     };
@@ -1064,7 +1167,11 @@ fn add_column(ctx: &mut Ctx<'_>, table: &str, d: &ColumnDef, fx: &mut Effects) {
 }
 
 fn add_constraint(ctx: &mut Ctx<'_>, table: &str, k: &Constraint, fx: &mut Effects) {
-    let name = if k.conname.is_empty() { "(unnamed)".to_owned() } else { k.conname.clone() };
+    let name = if k.conname.is_empty() {
+        "(unnamed)".to_owned()
+    } else {
+        k.conname.clone()
+    };
     if is(k, ConstrType::ConstrForeign) && !k.skip_validation {
         fx.heavy = true;
         let other = k.pktable.as_ref().map(range_var_name).unwrap_or_default();
@@ -1079,7 +1186,9 @@ fn add_constraint(ctx: &mut Ctx<'_>, table: &str, k: &Constraint, fx: &mut Effec
             CheckId::ConstraintValidating,
             format!("ADD CONSTRAINT {name} CHECK without NOT VALID scans {table} under ACCESS EXCLUSIVE; add it NOT VALID, VALIDATE later"),
         );
-    } else if (is(k, ConstrType::ConstrPrimary) || is(k, ConstrType::ConstrUnique)) && k.indexname.is_empty() {
+    } else if (is(k, ConstrType::ConstrPrimary) || is(k, ConstrType::ConstrUnique))
+        && k.indexname.is_empty()
+    {
         fx.heavy = true;
         ctx.hit(
             CheckId::ConstraintUniqueWithoutIndex,
