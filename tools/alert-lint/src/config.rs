@@ -33,7 +33,7 @@ pub struct Config {
     pub runbook_annotation: String,
     /// The label whose values decide paging, and the values that page.
     pub paging: Paging,
-    /// Per-check overrides: a check id, a family (`promql`) or `all` → `off`, `warn`, `fail`.
+    /// Per-check overrides: a check id, a family (`promql`) or `all` → `on`, `off`, `warn`, `fail`.
     pub checks: BTreeMap<String, Level>,
     pub live: Live,
     pub noise: Noise,
@@ -73,6 +73,8 @@ impl Default for Paging {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
+    /// The check's own status (what it would be without an override).
+    On,
     Off,
     Warn,
     Fail,
@@ -203,6 +205,7 @@ impl Config {
         }
         match best {
             None => Some(natural),
+            Some((_, Level::On)) => Some(natural),
             Some((_, Level::Off)) => None,
             Some((_, Level::Warn)) => Some(Status::Warn),
             Some((_, Level::Fail)) => Some(Status::Fail),
