@@ -374,6 +374,8 @@ async fn apply_all(
             }
             let first_step = steps.len();
             let mut rels = apply::relations(copy, &mc).await?;
+            // Locks earlier statements of this transaction still hold: not this statement's.
+            let mut held: BTreeSet<apply::Lock> = BTreeSet::new();
             for f in &up.facts {
                 let idx = steps.len();
                 if let Some(l) = &load {
@@ -386,6 +388,10 @@ async fn apply_all(
                     .unwrap_or_else(|_| rels.clone());
                 let (rewrites, rebuilt) = apply::rewritten(&rels, &after);
                 rels = after;
+                let new_locks: Vec<apply::Lock> = locks.difference(&held).cloned().collect();
+                if wrap {
+                    held.extend(locks);
+                }
                 let mut step = Applied {
                     migration: m.name.clone(),
                     file: f.file.clone(),
@@ -394,7 +400,7 @@ async fn apply_all(
                     sql: f.sql.clone(),
                     duration_ms: elapsed.as_secs_f64() * 1000.0,
                     rows,
-                    locks: locks.into_iter().collect(),
+                    locks: new_locks,
                     rewrites,
                     rebuilt_indexes: rebuilt,
                     lock_held_ms: elapsed.as_secs_f64() * 1000.0,

@@ -1,0 +1,3 @@
+ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_carrier_known;
+ALTER TABLE orders DROP COLUMN IF EXISTS carrier;
+ALTER TABLE orders DROP COLUMN IF EXISTS shipped_at;
