@@ -141,6 +141,10 @@ pub struct BuildArgs {
     /// Run the gate with this policy and record its decision in the attestation
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// fast (deflate level 1), best (deflate level 6: smaller, ~5x slower), or store
+    /// (uncompressed; for artifacts that are already compressed)
+    #[arg(long, value_enum, default_value_t = crate::zipw::Method::Fast)]
+    pub compression: crate::zipw::Method,
 }
 
 #[derive(Debug, Args)]

@@ -18,7 +18,7 @@ mod policy;
 mod reports;
 mod verify;
 mod zipr;
-mod zipw;
+pub mod zipw;
 
 use std::io::Write as _;
 

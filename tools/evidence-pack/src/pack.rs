@@ -259,6 +259,7 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
         let mut zip = ZipWriter::new(
             std::io::BufWriter::with_capacity(1 << 20, file),
             created.unix(),
+            args.compression,
         );
         let mut digests: BTreeMap<String, Written> = BTreeMap::new();
         for (name, content) in &entries {

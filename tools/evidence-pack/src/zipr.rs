@@ -395,7 +395,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let p = dir.path().join("t.zip");
         let f = File::create(&p).expect("create");
-        let mut w = crate::zipw::ZipWriter::new(f, 1_800_000_000);
+        let mut w = crate::zipw::ZipWriter::new(f, 1_800_000_000, crate::zipw::Method::Fast);
         w.add("a.txt", &mut &b"hello hello hello"[..]).expect("add");
         w.add("b.txt", &mut &b""[..]).expect("add");
         w.finish().expect("finish");
@@ -418,7 +418,7 @@ mod tests {
             let _ = ZipReader::open(&p);
             // And a valid zip with one flipped byte.
             let f = File::create(&p).expect("create");
-            let mut w = crate::zipw::ZipWriter::new(f, 1_800_000_000);
+            let mut w = crate::zipw::ZipWriter::new(f, 1_800_000_000, crate::zipw::Method::Fast);
             w.add("a.json", &mut &b"{\"a\": [1, 2, 3, 4, 5]}"[..]).expect("add");
             w.finish().expect("finish");
             let mut z = std::fs::read(&p).expect("read");

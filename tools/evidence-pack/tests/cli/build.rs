@@ -515,3 +515,39 @@ fn a_blocked_release_is_still_packed_but_exits_1() {
     assert_eq!(r.json["data"]["decision"], "block");
     assert!(dir.path().join("p.zip").exists());
 }
+
+#[test]
+fn stored_packs_verify_and_read_the_same() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (key, public) = keygen(dir.path(), &[]);
+    util::good_reports(&dir.path().join("reports"));
+    let r = run_env(
+        dir.path(),
+        &[
+            "build",
+            "--release",
+            "v3.0.0",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--reports",
+            "reports",
+            "--compression",
+            "store",
+            "-o",
+            "s.zip",
+        ],
+        &[("SOURCE_DATE_EPOCH", "1795514400")],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(
+        dir.path(),
+        &["verify", "s.zip", "--key", public.to_str().expect("utf-8")],
+    );
+    assert_eq!(r.code, 0, "{}", r.failures());
+    let (code, out) = py(
+        dir.path(),
+        "import sys, zipfile; print({i.compress_type for i in zipfile.ZipFile(sys.argv[1]).infolist()})",
+        &["s.zip"],
+    );
+    assert_eq!((code, out.trim()), (0, "{0}"));
+}
