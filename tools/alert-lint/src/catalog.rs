@@ -426,8 +426,20 @@ fn slo_groups(svc: &Service, slo: &Slo, windows: &[Window]) -> (Y, Y) {
         .iter()
         .map(|r| {
             let w = dur(*r);
-            let errors = slo.sli.errors.value.trim().replace("{{.window}}", &w).replace('\n', "\n  ");
-            let total = slo.sli.total.value.trim().replace("{{.window}}", &w).replace('\n', "\n  ");
+            let errors = slo
+                .sli
+                .errors
+                .value
+                .trim()
+                .replace("{{.window}}", &w)
+                .replace('\n', "\n  ");
+            let total = slo
+                .sli
+                .total
+                .value
+                .trim()
+                .replace("{{.window}}", &w)
+                .replace('\n', "\n  ");
             Y::map(vec![
                 ("record", Y::s(format!("slo:sli_error:ratio_rate{w}"))),
                 (

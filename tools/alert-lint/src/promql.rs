@@ -204,10 +204,20 @@ const COMPLETIONS: &[&str] = &[
     "5m:",
     " x)",
     "(x)",
+    " (a) (x)",
+    "(a) (x)",
+    " (a) x",
+    "(a) x",
+    "a) (x)",
+    "a) x",
     " on(a) x",
     " by(a) (x)",
     " offset 5m",
     "1",
+    " 1, x",
+    "1, x",
+    ", x",
+    " x, \"a\", \"a\", \"a\", \"a\"",
 ];
 
 /// The byte offset a parse error points at. Lexer errors are found on the smallest
@@ -219,14 +229,21 @@ pub(crate) fn locate_error(expr: &str, message: &str) -> usize {
         return locate_lexer_error(expr, message);
     }
     let toks = tokenize(expr);
-    for (i, t) in toks.iter().enumerate() {
+    for t in &toks {
         let prefix = &expr[..t.end];
-        let closers = closers(&toks[..=i]);
         let mut viable = false;
         for c in COMPLETIONS {
+            let Some(closers) = closers(&tokenize(&format!("{prefix}{c}"))) else {
+                continue;
+            };
             let candidate = format!("{prefix}{c}{closers}");
             match parser::parse(&candidate) {
                 Ok(_) => {
+                    viable = true;
+                    break;
+                }
+                // A type or arity complaint means the grammar accepted the text.
+                Err(m) if !c.is_empty() && m != GENERIC && parser::lexer(&candidate).is_ok() => {
                     viable = true;
                     break;
                 }
@@ -268,8 +285,9 @@ fn find_ident<'a>(toks: &'a [Tok], expr: &str, name: &str) -> Option<&'a Tok> {
         .find(|t| t.kind == TokKind::Ident && &expr[t.start..t.end] == name)
 }
 
-/// The closing brackets for the brackets a token prefix leaves open.
-fn closers(toks: &[Tok]) -> String {
+/// The closing brackets for the brackets a token prefix leaves open; `None` when it closes
+/// one that was never opened.
+fn closers(toks: &[Tok]) -> Option<String> {
     let mut stack = Vec::new();
     for t in toks {
         match t.kind {
@@ -277,12 +295,12 @@ fn closers(toks: &[Tok]) -> String {
             TokKind::LBrace => stack.push('}'),
             TokKind::LBracket => stack.push(']'),
             TokKind::RParen | TokKind::RBrace | TokKind::RBracket => {
-                stack.pop();
+                stack.pop()?;
             }
             _ => {}
         }
     }
-    stack.iter().rev().collect()
+    Some(stack.iter().rev().collect())
 }
 
 fn locate_lexer_error(expr: &str, message: &str) -> usize {
