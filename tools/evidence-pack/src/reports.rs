@@ -33,6 +33,13 @@ pub(crate) fn load_all(paths: &[PathBuf]) -> Result<Vec<LoadedReport>> {
     let mut out = Vec::new();
     for p in paths {
         let source = Source::new(p);
+        if source == Source::Stdin && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err(InputError::invalid(
+                "<stdin>",
+                "no reports given: name report files or directories, or pipe reports in",
+            )
+            .into());
+        }
         match &source {
             Source::Path(path) if path.is_dir() => load_dir(path, &mut out)?,
             _ => load_source(&source, false, &mut out)?,
