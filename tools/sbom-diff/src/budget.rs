@@ -94,12 +94,7 @@ impl Exception {
 
     pub fn covers_component(&self, c: &Component) -> bool {
         match (&self.target, &c.purl) {
-            (Target::Package(p), Some(cp)) => {
-                (p.identity() == cp.identity() || p.base() == cp.identity())
-                    && p.version
-                        .as_ref()
-                        .is_none_or(|v| Some(v) == c.version.as_ref())
-            }
+            (Target::Package(p), Some(cp)) => purl_covers(p, cp, c.version.as_deref()),
             _ => false,
         }
     }
@@ -107,14 +102,27 @@ impl Exception {
     pub fn covers_finding(&self, f: &Finding) -> bool {
         match &self.target {
             Target::Vulnerability(id) => f.ids().any(|x| x == *id),
-            Target::Package(p) => f.purl.as_ref().is_some_and(|fp| {
-                (p.identity() == fp.identity() || p.base() == fp.identity())
-                    && p.version
-                        .as_ref()
-                        .is_none_or(|v| Some(v) == f.version.as_ref())
-            }),
+            Target::Package(p) => f
+                .purl
+                .as_ref()
+                .is_some_and(|fp| purl_covers(p, fp, f.version.as_deref())),
         }
     }
+}
+
+/// Does an exception's purl cover a package? Without `arch`/`classifier`/`type` it covers
+/// every variant of the package; without a version, every version.
+fn purl_covers(exception: &Purl, target: &Purl, version: Option<&str>) -> bool {
+    let same_package = if exception.identity() == exception.base() {
+        exception.base() == target.base()
+    } else {
+        exception.identity() == target.identity()
+    };
+    same_package
+        && exception
+            .version
+            .as_deref()
+            .is_none_or(|v| Some(v) == version.or(target.version.as_deref()))
 }
 
 /// A budget line and where it is written.
@@ -480,10 +488,11 @@ fn matches_entry(entry: &Req, term: &Req) -> bool {
 }
 
 fn describe(c: &Component) -> String {
-    c.purl_string().unwrap_or_else(|| match &c.version {
-        Some(v) => format!("{}@{v}", c.display_name()),
-        None => c.display_name(),
-    })
+    match (&c.purl, &c.version) {
+        (Some(p), v) => p.short(v.as_deref()),
+        (None, Some(v)) => format!("{}@{v}", c.display_name()),
+        (None, None) => c.display_name(),
+    }
 }
 
 fn describe_license(c: &Component) -> String {
@@ -494,11 +503,9 @@ fn describe_license(c: &Component) -> String {
     format!("{} ({lic})", describe(c))
 }
 
-pub fn describe_finding(f: &Finding) -> String {
+fn describe_finding(f: &Finding) -> String {
     let pkg = match (&f.purl, &f.version) {
-        (Some(p), v) => p
-            .with_version(v.as_deref().or(p.version.as_deref()))
-            .to_string(),
+        (Some(p), v) => p.short(v.as_deref()),
         (None, Some(v)) => format!("{}@{v}", f.package),
         (None, None) => f.package.clone(),
     };

@@ -185,13 +185,13 @@ impl Finding {
         }
     }
 
-    /// A VEX statement says this vulnerability does not affect the product.
+    /// A VEX statement says this vulnerability does not affect the product: CycloneDX
+    /// `analysis.state` not_affected / false_positive / resolved(_with_pedigree), Trivy's
+    /// `Status: not_affected`. (Trivy's `fixed` means a fix exists, not that it is applied.)
     pub fn suppressed(&self) -> bool {
         matches!(
             self.state.as_deref(),
-            Some(
-                "not_affected" | "false_positive" | "resolved" | "resolved_with_pedigree" | "fixed"
-            )
+            Some("not_affected" | "false_positive" | "resolved" | "resolved_with_pedigree")
         )
     }
 }

@@ -260,7 +260,9 @@ impl Payload<'_> {
         if let Some(v) = self.vulns {
             let mut s = Section::new(
                 format!("New vulnerabilities ({})", v.new.len()),
-                &["id", "severity", "cvss", "package", "fixed in", "note"],
+                &[
+                    "id", "severity", "cvss", "package", "version", "fixed in", "note",
+                ],
             );
             for f in &v.new {
                 let note = if f.suppressed() {
@@ -276,7 +278,8 @@ impl Payload<'_> {
                     f.cvss
                         .as_ref()
                         .map_or_else(String::new, |c| format!("{:.1}", c.score)),
-                    package(f),
+                    f.package.clone(),
+                    f.version.clone().unwrap_or_default(),
                     f.fixed_in.join(", "),
                     note,
                 ]);
@@ -284,13 +287,14 @@ impl Payload<'_> {
             out.push(s);
             let mut s = Section::new(
                 format!("Fixed vulnerabilities ({})", v.fixed.len()),
-                &["id", "severity", "package"],
+                &["id", "severity", "package", "version"],
             );
             for f in &v.fixed {
                 s.row(vec![
                     f.id.clone(),
                     f.severity.as_str().to_owned(),
-                    package(f),
+                    f.package.clone(),
+                    f.version.clone().unwrap_or_default(),
                 ]);
             }
             out.push(s);
@@ -341,12 +345,5 @@ impl Payload<'_> {
             s.push_str(&format!("; over budget: {}", failing.join(", ")));
         }
         s
-    }
-}
-
-fn package(f: &Finding) -> String {
-    match &f.version {
-        Some(v) => format!("{}@{v}", f.package),
-        None => f.package.clone(),
     }
 }

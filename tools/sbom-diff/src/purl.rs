@@ -189,6 +189,25 @@ impl Purl {
         key
     }
 
+    /// The identity at a version: `pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64`, what
+    /// messages show (provenance qualifiers such as `distro` left out).
+    pub fn short(&self, version: Option<&str>) -> String {
+        let id = self.identity();
+        let Some(v) = version.or(self.version.as_deref()) else {
+            return id;
+        };
+        let base_len = self.base().len();
+        // Readable rather than canonical: only what would break the purl apart is encoded.
+        let v: String = v
+            .chars()
+            .map(|c| match c {
+                '?' | '#' | '%' | ' ' => format!("%{:02X}", u32::from(c)),
+                c => c.to_string(),
+            })
+            .collect();
+        format!("{}@{v}{}", &id[..base_len], &id[base_len..])
+    }
+
     /// `pkg:type/namespace/name`: the package, whatever its version and qualifiers.
     pub fn base(&self) -> String {
         let mut s = format!("pkg:{}/", self.ty);
@@ -470,6 +489,20 @@ mod tests {
         assert_eq!(
             p("pkg:pypi/Typing_Extensions@4.0").identity(),
             p("pkg:pypi/typing-extensions@4.1").identity()
+        );
+    }
+
+    #[test]
+    fn short_form_keeps_identity_and_version_only() {
+        let x =
+            p("pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?distro=debian-12&arch=amd64&upstream=zlib");
+        assert_eq!(
+            x.short(None),
+            "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64"
+        );
+        assert_eq!(
+            p("pkg:pypi/requests").short(Some("2.32.3")),
+            "pkg:pypi/requests@2.32.3"
         );
     }
 

@@ -33,19 +33,53 @@ pub fn resolve(findings: &mut [Finding], sbom: &Sbom) {
     }
 }
 
-/// Drops repeated findings (one scanner reporting a package at several locations).
+/// Merges findings that are one vulnerability in one package version: a scanner reporting a
+/// package at several locations, or one vulnerability under two advisory records (OSV lists
+/// GO-2021-0053 and GHSA-c3h9-896r-86jm, aliases of each other). The merged finding keeps
+/// every id as an alias, the worst known severity, and the union of fixed-in versions.
 pub fn dedup(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut seen = HashSet::new();
-    findings
-        .into_iter()
-        .filter(|f| {
-            seen.insert((
-                f.id.to_ascii_uppercase(),
-                f.package_key(),
-                f.version.clone().unwrap_or_default(),
-            ))
-        })
-        .collect()
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut by_package: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    for f in findings {
+        let key = (f.package_key(), f.version.clone().unwrap_or_default());
+        let ids: HashSet<String> = f.ids().collect();
+        let kept = by_package.entry(key).or_default();
+        match kept
+            .iter()
+            .copied()
+            .find(|&i| out[i].ids().any(|id| ids.contains(&id)))
+        {
+            Some(i) => merge(&mut out[i], f),
+            None => {
+                kept.push(out.len());
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+fn merge(into: &mut Finding, f: Finding) {
+    let known: HashSet<String> = into.ids().collect();
+    for id in std::iter::once(f.id).chain(f.aliases) {
+        if !known.contains(&id.to_ascii_uppercase()) && !into.aliases.contains(&id) {
+            into.aliases.push(id);
+        }
+    }
+    into.aliases.sort();
+    // Severity orders critical first; Unknown sorts last, so `min` is the worst known.
+    into.severity = into.severity.min(f.severity);
+    if into.cvss.is_none() {
+        into.cvss = f.cvss;
+    }
+    for v in f.fixed_in {
+        if !into.fixed_in.contains(&v) {
+            into.fixed_in.push(v);
+        }
+    }
+    if into.state.is_none() {
+        into.state = f.state;
+    }
 }
 
 fn package_name(f: &Finding) -> String {

@@ -75,16 +75,20 @@ pub fn parse(text: &str) -> Result<Sbom, XmlError> {
     let mut has_vulns_section = false;
 
     loop {
+        let before = reader.buffer_position();
         let event = reader.read_event().map_err(|e| XmlError {
             offset: reader.error_position(),
             message: format!("malformed XML: {e}"),
         })?;
         match event {
             Event::DocType(_) => {
-                return Err(err(
-                    &reader,
-                    "declares a DTD (<!DOCTYPE …>); refused, since DTD entities can expand without bound (billion laughs) and CycloneDX needs none",
-                ));
+                // Point at `<!DOCTYPE`, not at the end of the declaration.
+                let start = usize::try_from(before).unwrap_or(0);
+                let skip = text.get(start..).and_then(|t| t.find("<!")).unwrap_or(0);
+                return Err(XmlError {
+                    offset: before + skip as u64,
+                    message: "declares a DTD (<!DOCTYPE …>); refused, since DTD entities can expand without bound (billion laughs) and CycloneDX needs none".into(),
+                });
             }
             Event::Start(e) => {
                 buf.clear();
