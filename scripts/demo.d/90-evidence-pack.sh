@@ -8,10 +8,12 @@
 # release: that is the gate working, not the demo breaking.
 
 ep="$BIN/evidence-pack"
-policy="$EX/release/promote.yaml"
 
 for rel in release bad-release; do
   dir="$OUT/$rel"
+  # Each release may carry its own policy (the bad release's has an expired waiver).
+  policy="$EX/$rel/promote.yaml"
+  [ -f "$policy" ] || policy="$EX/release/promote.yaml"
   mkdir -p "$dir"
   want=0
   [ "$rel" = bad-release ] && want=1

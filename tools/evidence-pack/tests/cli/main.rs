@@ -7,3 +7,4 @@ mod gate;
 mod keys;
 mod util;
 mod verify;
+mod policy;
