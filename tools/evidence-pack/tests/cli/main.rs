@@ -5,6 +5,6 @@ mod build;
 mod demo;
 mod gate;
 mod keys;
+mod policy;
 mod util;
 mod verify;
-mod policy;
