@@ -145,6 +145,10 @@ pub struct BuildArgs {
     /// (uncompressed; for artifacts that are already compressed)
     #[arg(long, value_enum, default_value_t = crate::zipw::Method::Fast)]
     pub compression: crate::zipw::Method,
+    /// With --policy: judge ages and waivers as of this time (RFC 3339) instead of the
+    /// newest report's start (the default keeps the pack reproducible)
+    #[arg(long, value_name = "TIME", requires = "policy")]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -232,7 +232,18 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
     let gate = match &args.policy {
         Some(p) => {
             let policy = crate::policy::load(p)?;
-            Some(crate::gate::evaluate(&policy, &reports, created))
+            // Judged when the evidence was complete (the newest report), not at
+            // SOURCE_DATE_EPOCH (often the commit time, before the checks ran) and not
+            // at the clock (the pack must be reproducible); `--now` overrides.
+            let at = match &args.now {
+                Some(s) => Timestamp::parse(s).map_err(|e| Error::Usage(format!("--now: {e}")))?,
+                None => reports
+                    .iter()
+                    .filter_map(LoadedReport::started_at)
+                    .max()
+                    .unwrap_or(created),
+            };
+            Some(crate::gate::evaluate(&policy, &reports, at))
         }
         None => None,
     };

@@ -401,7 +401,13 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
                 });
             }
         }
+        // As of when build judged it (recorded), else the pack's time, unless --now.
+        let recorded_at = predicate
+            .and_then(|p| p.pointer("/gate/evaluated_at"))
+            .and_then(Value::as_str)
+            .and_then(|t| Timestamp::parse(t).ok());
         let at = now
+            .or(recorded_at)
             .or_else(|| created.as_deref().and_then(|c| Timestamp::parse(c).ok()))
             .unwrap_or_else(Timestamp::now);
         let eval = crate::gate::evaluate(policy, &reports, at);

@@ -551,3 +551,67 @@ fn stored_packs_verify_and_read_the_same() {
     );
     assert_eq!((code, out.trim()), (0, "{0}"));
 }
+
+#[test]
+fn the_recorded_gate_is_judged_when_the_evidence_was_complete() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (key, public) = keygen(dir.path(), &[]);
+    util::good_reports(&dir.path().join("reports"));
+    let policy = util::demo_policy();
+    let p = policy.to_str().expect("utf-8");
+    // SOURCE_DATE_EPOCH is the commit time, a day before the checks ran.
+    let r = run_env(
+        dir.path(),
+        &[
+            "build",
+            "--release",
+            "v3.0.0",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--reports",
+            "reports",
+            "--policy",
+            p,
+            "-o",
+            "p.zip",
+        ],
+        &[("SOURCE_DATE_EPOCH", "1795428000")],
+    );
+    assert_eq!(r.code, 0, "{}", r.failures());
+    assert_eq!(r.json["data"]["created"], "2026-11-23T10:00:00Z");
+    let (code, out) = py(
+        dir.path(),
+        "import base64, json, sys, zipfile; e = json.loads(zipfile.ZipFile(sys.argv[1]).read('attestation.dsse.json')); print(json.loads(base64.b64decode(e['payload']))['predicate']['gate']['evaluated_at'])",
+        &["p.zip"],
+    );
+    assert_eq!((code, out.trim()), (0, "2026-11-24T10:03:00Z"));
+    // verify re-runs the gate as of that recorded time; --now moves it.
+    let r = run(
+        dir.path(),
+        &[
+            "verify",
+            "p.zip",
+            "--key",
+            public.to_str().expect("utf-8"),
+            "--policy",
+            p,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.failures());
+    let r = run(
+        dir.path(),
+        &[
+            "verify",
+            "p.zip",
+            "--key",
+            public.to_str().expect("utf-8"),
+            "--policy",
+            p,
+            "--now",
+            "2026-12-24T00:00:00Z",
+        ],
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(r.json["data"]["decision"], "block");
+    assert_eq!(r.json["data"]["decision_recorded"], "promote");
+}
