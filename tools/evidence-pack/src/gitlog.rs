@@ -194,6 +194,15 @@ pub(crate) fn release_notes(release: &str, range: &str, commits: &[Commit]) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_subjects_never_panic(subject in "\\PC{0,80}", body in "\\PC{0,80}") {
+            let (kind, _, _, _) = parse_subject(&subject, &body);
+            prop_assert!(!kind.is_empty());
+        }
+    }
 
     #[test]
     fn conventional_subjects_are_split() {

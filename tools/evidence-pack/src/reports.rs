@@ -150,7 +150,16 @@ pub(crate) fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    proptest! {
+        #[test]
+        fn arbitrary_paths_never_panic(path in "[a-z0-9_.\\[\\]-]{0,40}") {
+            let v = json!({"data": {"a": [1, {"b": 2}], "headroom": 0.2}});
+            let _ = lookup(&v, &path);
+        }
+    }
 
     #[test]
     fn paths_reach_nested_fields_and_array_items() {
