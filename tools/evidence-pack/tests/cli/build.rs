@@ -615,3 +615,66 @@ fn the_recorded_gate_is_judged_when_the_evidence_was_complete() {
     assert_eq!(r.json["data"]["decision"], "block");
     assert_eq!(r.json["data"]["decision_recorded"], "promote");
 }
+
+/// sigstore-js (`@sigstore/verify`, the client npm provenance uses) verifies the bundle
+/// offline with the key, requiring no log entry or timestamp, and refuses another key.
+#[test]
+fn the_sigstore_bundle_verifies_with_sigstore_js() {
+    let node_modules = util::root().join(".tools/node/node_modules");
+    assert!(
+        node_modules.join("@sigstore/verify").exists(),
+        "{}/@sigstore/verify is missing: run scripts/setup.sh (it installs the `sigstore` npm package)",
+        node_modules.display()
+    );
+    let script = util::fixtures().join("verify-bundle.js");
+    for alg in ["ed25519", "ecdsa-p256"] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (key, public) = keygen(dir.path(), &["--algorithm", alg]);
+        let other = dir.path().join("other");
+        assert_eq!(
+            run(
+                dir.path(),
+                &[
+                    "keygen",
+                    "--algorithm",
+                    alg,
+                    "--out-dir",
+                    other.to_str().expect("utf-8")
+                ]
+            )
+            .code,
+            0
+        );
+        assert_eq!(build_pack(dir.path(), &key, "p.zip").code, 0);
+        let (code, out) = py(
+            dir.path(),
+            "import sys, zipfile; open('bundle.json','wb').write(zipfile.ZipFile(sys.argv[1]).read('attestation.sigstore.json'))",
+            &["p.zip"],
+        );
+        assert_eq!(code, 0, "{out}");
+        let node = |public: &std::path::Path| {
+            let out = Command::new("node")
+                .current_dir(dir.path())
+                .env("NODE_PATH", &node_modules)
+                .arg(&script)
+                .arg("bundle.json")
+                .arg(public)
+                .output()
+                .expect("node runs");
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr),
+            )
+        };
+        let (ok, out) = node(&public);
+        assert!(ok, "{alg}: {out}");
+        assert!(
+            out.contains("sigstore-js: verified (application/vnd.dev.sigstore.bundle.v0.3+json"),
+            "{out}"
+        );
+        let (ok, out) = node(&other.join("gatehouse.pub"));
+        assert!(!ok, "{alg}: another key verified: {out}");
+        assert!(out.contains("SIGNATURE_ERROR"), "{alg}: {out}");
+    }
+}
