@@ -54,9 +54,9 @@ pub enum Command {
         "Example:\n",
         "  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) evidence-pack build --release v3.0.0 \\\n",
         "      --key keys/gatehouse.key --policy examples/release/promote.yaml \\\n",
-        "      --reports out/demo/release --artifact examples/release/sbom-new.cdx.json -o evidence.zip\n\n",
+        "      --reports out/demo/release --artifact examples/release -o evidence.zip\n\n",
         "Times inside the pack come from SOURCE_DATE_EPOCH, else from the newest report; never the clock.\n",
-        "Exit status: 0 built (and promote, with --policy), 1 built but the gate says no, 2 not built.",
+        "Exit 0: built (and promote, with --policy); 1: built, but the gate says no; 2: not built.",
         "\n\n",
         conventions!(),
     ))]
@@ -65,7 +65,7 @@ pub enum Command {
     #[command(after_help = concat!(
         "Example:\n",
         "  evidence-pack verify evidence.zip --key keys/gatehouse.pub --policy examples/release/promote.yaml\n\n",
-        "Exit status: 0 intact, 1 tampered or the re-run gate says no, 2 not an evidence pack / unreadable.",
+        "Exit 0: intact; 1: tampered, or the re-run gate says no; 2: not an evidence pack, or unreadable.",
         "\n\n",
         conventions!(),
     ))]
@@ -135,7 +135,7 @@ pub struct BuildArgs {
     /// Add the commit list and Conventional-Commit release notes for A..B
     #[arg(long, value_name = "A..B")]
     pub git_range: Option<String>,
-    /// The git repository for --git-range (default: the current directory)
+    /// The git repository for --git-range
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub repo: PathBuf,
     /// Run the gate with this policy and record its decision in the attestation
@@ -208,7 +208,7 @@ pub enum AuditCommand {
         "Example:\n",
         "  evidence-pack audit verify audit.jsonl\n",
         "  evidence-pack audit verify audit.jsonl --key keys/gatehouse.pub\n\n",
-        "Exit status: 0 intact, 1 the chain breaks (the first broken line is named), 2 unreadable.",
+        "Exit 0: intact; 1: the chain breaks (the first broken line is named); 2: unreadable.",
         "\n\n",
         conventions!(),
     ))]
