@@ -99,7 +99,11 @@ fn name_reports(reports: &[LoadedReport]) -> Vec<(String, Vec<u8>, &LoadedReport
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = Vec::new();
     for (_, bytes, r) in items {
-        let base = format!("{}-{}", r.report.agent, r.report.action);
+        let base = format!(
+            "{}-{}",
+            file_part(&r.report.agent),
+            file_part(&r.report.action)
+        );
         let n = seen.entry(base.clone()).or_insert(0);
         *n += 1;
         let name = if *n == 1 {
@@ -110,6 +114,27 @@ fn name_reports(reports: &[LoadedReport]) -> Vec<(String, Vec<u8>, &LoadedReport
         out.push((name, bytes, r));
     }
     out
+}
+
+/// An agent or action as part of a file name: Gatehouse names are `[a-z][a-z0-9-]*`, but a
+/// report from elsewhere could say `../../etc`; anything else becomes `_`.
+fn file_part(s: &str) -> String {
+    let part: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if part.is_empty() {
+        "_".to_owned()
+    } else {
+        part
+    }
 }
 
 fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
@@ -474,4 +499,21 @@ fn predicate(
         "tools": tools,
         "git_range": args.git_range,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_names_cannot_escape_the_reports_directory() {
+        assert_eq!(file_part("sbom-diff"), "sbom-diff");
+        assert_eq!(file_part("../../etc/passwd"), "______etc_passwd");
+        assert_eq!(file_part(""), "_");
+        assert!(crate::zipr::safe_name(&format!(
+            "reports/{}-{}.json",
+            file_part(".."),
+            file_part("/x")
+        )));
+    }
 }
