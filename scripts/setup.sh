@@ -85,7 +85,8 @@ fi
 
 # --- npm: squawk (migration lint peer) and Microsoft's SARIF multitool ------------------
 node_dir="$tools/node"
-npm_pkgs=(squawk-cli @microsoft/sarif-multitool)
+# sigstore: sigstore-js verifies our key-signed Sigstore bundle offline (evidence-pack tests).
+npm_pkgs=(squawk-cli @microsoft/sarif-multitool sigstore)
 missing_npm=()
 for p in "${npm_pkgs[@]}"; do
   [ -e "$node_dir/node_modules/$p/package.json" ] || missing_npm+=("$p")
