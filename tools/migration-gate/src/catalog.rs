@@ -160,6 +160,8 @@ pub struct Table {
     pub created_in: Option<usize>,
     pub columns: HashMap<String, ColType>,
     pub checks: Vec<CheckConstraint>,
+    /// Filled with rows by this migration (CREATE TABLE AS, INSERT): new but not empty.
+    pub filled: bool,
 }
 
 #[derive(Debug, Clone)]

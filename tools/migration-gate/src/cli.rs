@@ -7,20 +7,24 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatehouse::CommonArgs;
 
+/// A command's examples followed by the conventions every Gatehouse tool shares.
+fn help(examples: &str) -> String {
+    format!("{examples}\n{}", gatehouse::cli::CONVENTIONS)
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "migration-gate",
     version,
     about = "Judges PostgreSQL schema migrations: static hazards, expand/contract phases, real locks in a dry run, shadow-read parity",
-    after_help = concat!(
+    after_help = help(concat!(
         "Examples:\n",
         "  migration-gate lint examples/bad-release/migrations\n",
         "  migration-gate dry-run --database-url postgres://app@127.0.0.1/app --with-load 4 migrations/\n",
         "  migration-gate parity --database-url \"$DB\" --old 'SELECT id, email FROM users' \\\n",
         "      --new 'SELECT id, email FROM users_v2' --key id\n\n",
-        "Each check id's what/why/fix: docs/migration-gate.md, or --format sarif (rule help).\n\n",
-    ),
-    after_long_help = None,
+        "Each check id's what/why/fix: docs/migration-gate.md, or --format sarif (rule help).\n",
+    )),
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -33,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Lint migration files as a history: parse with PostgreSQL's parser, flag hazards
-    #[command(after_help = concat!(
+    #[command(after_help = help(concat!(
         "Example:\n",
         "  migration-gate lint examples/release/migrations\n",
         "  migration-gate lint --since 20240101000000 --format github db/migrations/\n",
@@ -44,37 +48,31 @@ pub enum Command {
         "  -- migration-gate: phase=contract | phase=expand\n",
         "  -- migration-gate: no-transaction\n",
         "  -- migration-gate: ignore=index.create_blocking   (the next statement)\n",
-        "  -- migration-gate: ignore-file=type.varchar        (the whole file)\n\n",
-        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
-        "Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG, NO_COLOR, TRACEPARENT, OTEL_EXPORTER_OTLP_ENDPOINT."
-    ))]
+        "  -- migration-gate: ignore-file=type.varchar        (the whole file)\n",
+    )))]
     Lint(LintArgs),
 
     /// Apply pending migrations to a throwaway copy and record real locks, rewrites, timing
-    #[command(name = "dry-run", after_help = concat!(
+    #[command(name = "dry-run", after_help = help(concat!(
         "Example:\n",
         "  migration-gate dry-run --database-url postgres://postgres@127.0.0.1:5432/app \\\n",
         "      --with-load 4 examples/bad-release/migrations\n\n",
         "The copy is CREATE DATABASE <name> TEMPLATE <source> (the source must have no other\n",
         "sessions), else a schema-only pg_dump | psql restore (--copy schema). It is dropped\n",
-        "afterwards whatever happens, Ctrl-C included. The source is only read.\n\n",
-        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
-        "Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG, NO_COLOR, TRACEPARENT, OTEL_EXPORTER_OTLP_ENDPOINT."
-    ))]
+        "afterwards whatever happens, Ctrl-C included. The source is only read.\n",
+    )))]
     DryRun(DryRunArgs),
 
     /// Shadow-read parity: compare the old and new read path row by row, by key and hash
-    #[command(after_help = concat!(
+    #[command(after_help = help(concat!(
         "Example:\n",
         "  migration-gate parity --database-url postgres://app@127.0.0.1/app \\\n",
         "      --old 'SELECT id, email FROM users' --new 'SELECT id, lower(email) FROM users_v2' \\\n",
         "      --key id --min-parity 0.999\n\n",
         "Both queries must return the key columns by the names given in --key and the compared\n",
         "columns in the same order; rows are compared by the md5 of their text form, on the\n",
-        "server, in key order, in chunks: nothing is loaded into memory.\n\n",
-        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
-        "Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG, NO_COLOR, TRACEPARENT, OTEL_EXPORTER_OTLP_ENDPOINT."
-    ))]
+        "server, in key order, in chunks: nothing is loaded into memory.\n",
+    )))]
     Parity(ParityArgs),
 }
 

@@ -117,11 +117,18 @@ pub fn add_syntax_checks(linted: &Linted, b: &mut ReportBuilder) -> Option<Error
         .map(|f| f.statements)
         .sum();
     if count == 0 {
+        let files = linted
+            .outcomes
+            .iter()
+            .flat_map(|o| [&o.up, &o.down])
+            .flatten()
+            .count();
         b.check(
             Check::ok(CheckId::SqlParse.as_str())
                 .with_observed(statements as u64)
                 .with_message(format!(
-                    "{statements} statements parsed by PostgreSQL's parser"
+                    "{statements} statements in {files} {} parsed by PostgreSQL's parser",
+                    gatehouse::plural(files, "file", "files")
                 )),
         );
     }

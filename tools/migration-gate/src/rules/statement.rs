@@ -450,15 +450,29 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
             }
         }
         NodeEnum::CreateTableAsStmt(c) => {
-            if let Some(rel) = c.into.as_ref().and_then(|i| i.rel.as_ref()) {
-                catalog.create_table(&range_var_name(rel), idx);
+            if let Some(into) = c.into.as_ref()
+                && let Some(rel) = into.rel.as_ref()
+            {
+                catalog.create_table(&range_var_name(rel), idx).filled = !into.skip_data;
             }
+        }
+        NodeEnum::InsertStmt(i) => {
+            if let Some(rel) = &i.relation {
+                let name = range_var_name(rel);
+                if catalog.is_new(&name, idx) {
+                    catalog.table_mut(&name).filled = true;
+                }
+            }
+            enum_value_use(ctx);
         }
         NodeEnum::IndexStmt(i) => {
             let Some(rel) = &i.relation else { return };
             let table = range_var_name(rel);
             let new = catalog.is_new(&table, idx);
             catalog.add_index(&i.idxname, &table, idx);
+            if !new {
+                fx.tables.push(table.clone());
+            }
             if i.concurrent {
                 fx.no_tx = true;
                 concurrently_outside_tx(ctx, "CREATE INDEX CONCURRENTLY");
@@ -473,7 +487,6 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
             if new {
                 return;
             }
-            fx.tables.push(table.clone());
             fx.heavy = true;
             ctx.hit(
                 CheckId::IndexCreateBlocking,
@@ -627,7 +640,7 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
             }
             enum_value_use(ctx);
         }
-        NodeEnum::InsertStmt(_) | NodeEnum::SelectStmt(_) | NodeEnum::DeleteStmt(_) => {
+        NodeEnum::SelectStmt(_) | NodeEnum::DeleteStmt(_) => {
             enum_value_use(ctx);
         }
         NodeEnum::AlterObjectSchemaStmt(o) => {
@@ -1022,6 +1035,7 @@ fn alter_table(
                     ctx.not_valid_in_tx.insert(k.conname.clone());
                 }
                 if new {
+                    filled_table_foreign_key(ctx, catalog, &table, k);
                     continue;
                 }
                 if !weak {
@@ -1076,8 +1090,10 @@ fn alter_table(
             }
         }
     }
-    if !new && !weak_only {
+    if !new {
         fx.tables.push(table.clone());
+    }
+    if !new && !weak_only {
         if let Some(what) = blocking {
             ctx.blocking_lock(&table, what);
         } else {
@@ -1162,6 +1178,25 @@ fn add_column(ctx: &mut Ctx<'_>, table: &str, d: &ColumnDef, fx: &mut Effects) {
         ctx.hit(
             CheckId::ColumnAddRequired,
             format!("ADD COLUMN {col} NOT NULL without a DEFAULT fails on {table} as soon as it has rows"),
+        );
+    }
+}
+
+/// A foreign key added to a table this migration created *and filled* (CREATE TABLE AS, or
+/// INSERT ... SELECT): validating it reads every copied row while holding SHARE ROW EXCLUSIVE
+/// on the referenced, existing table, whose writers wait until the migration commits.
+fn filled_table_foreign_key(ctx: &mut Ctx<'_>, catalog: &Catalog, table: &str, k: &Constraint) {
+    if !is(k, ConstrType::ConstrForeign) || k.skip_validation {
+        return;
+    }
+    let filled = catalog.lookup(table).is_some_and(|t| t.filled);
+    let Some(other) = k.pktable.as_ref().map(range_var_name) else {
+        return;
+    };
+    if filled && !catalog.is_new(&other, ctx.idx) {
+        ctx.hit(
+            CheckId::ConstraintValidating,
+            format!("ADD CONSTRAINT {} FOREIGN KEY validates every row copied into {table} while holding SHARE ROW EXCLUSIVE on existing table {other}: writes to {other} wait until COMMIT; add it NOT VALID and VALIDATE in a later migration", if k.conname.is_empty() { "(unnamed)" } else { &k.conname }),
         );
     }
 }

@@ -1,0 +1,295 @@
+//! `migration-gate dry-run` against a real PostgreSQL from testkit: locks, rewrites, load,
+//! rollback, cleanup on every path (failure, Ctrl-C), an untouched source, and bad servers.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use testkit::Postgres;
+
+use crate::{command, examples, path_str, run, tree};
+
+/// A cluster with database `app`: `accounts` with `rows` rows.
+fn seeded(rows: u32) -> Postgres {
+    let pg = Postgres::start();
+    pg.create_db("app");
+    pg.psql(
+        "app",
+        &format!(
+            "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, balance integer NOT NULL);\n\
+             INSERT INTO accounts SELECT g, 'user' || g || '@example.com', g % 1000 FROM generate_series(1, {rows}) g;\n\
+             ANALYZE accounts;"
+        ),
+    );
+    pg
+}
+
+/// A digest of everything in `app`: every row of every table and the catalog's view of them.
+fn checksum(pg: &Postgres) -> String {
+    pg.psql(
+        "app",
+        "SELECT md5(string_agg(x, '|' ORDER BY x)) FROM ( \
+           SELECT 'acct:' || md5(string_agg(a::text, ',' ORDER BY id)) AS x FROM accounts a \
+           UNION ALL SELECT c.relname || ':' || c.relkind::text || ':' || c.relfilenode || ':' || c.relnatts \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' \
+           UNION ALL SELECT attrelid::regclass || '.' || attname || ':' || atttypid::regtype \
+             FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attnum > 0) s",
+    )
+}
+
+fn copies_left(pg: &Postgres) -> String {
+    pg.psql("postgres", "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'mg_dryrun_%'")
+}
+
+fn statement<'a>(r: &'a crate::Run, needle: &str) -> &'a serde_json::Value {
+    r.json["data"]["statements"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["sql"].as_str().unwrap_or("").contains(needle)))
+        .unwrap_or_else(|| panic!("no statement with {needle:?}:\n{:#}", r.json))
+}
+
+fn has_lock(s: &serde_json::Value, relation: &str, mode: &str) -> bool {
+    s["locks"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|l| l["relation"] == relation && l["mode"] == mode))
+}
+
+#[test]
+fn int_to_bigint_on_100k_rows_reports_access_exclusive_lock_and_a_rewrite_under_load() {
+    let pg = seeded(100_000);
+    let before = checksum(&pg);
+    let dir = tree(&[
+        ("0001_widen.up.sql", "ALTER TABLE accounts ALTER COLUMN balance TYPE bigint;\n"),
+        ("0001_widen.down.sql", "ALTER TABLE accounts ALTER COLUMN balance TYPE integer;\n"),
+    ]);
+    let url = pg.url("app");
+    let r = run(&["dry-run", "--database-url", &url, "--with-load", "4", path_str(dir.path())]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let s = statement(&r, "TYPE bigint");
+    assert!(has_lock(s, "accounts", "AccessExclusiveLock"), "{s:#}");
+    assert_eq!(s["rewrites"], serde_json::json!(["accounts"]));
+    assert_eq!(r.check("dryrun.rewrite")["result"], "fail");
+    assert_eq!(r.check("dryrun.blocking_lock")["result"], "fail");
+    assert_eq!(r.check("dryrun.blocking_lock")["location"]["line"], 1);
+    // The load sessions were blocked behind it, and the time is measured.
+    let load = &r.json["data"]["load"];
+    assert!(load["blocked_queries"].as_u64().unwrap_or(0) > 0, "{load:#}");
+    assert!(load["longest_blocked_ms"].as_f64().unwrap_or(0.0) > 0.0, "{load:#}");
+    assert!(s["blocked_ms"].as_f64().unwrap_or(0.0) > 0.0, "{s:#}");
+    assert_eq!(r.check("dryrun.rollback")["result"], "ok");
+    assert_eq!(r.check("dryrun.cleanup")["result"], "ok");
+    assert_eq!(copies_left(&pg), "");
+    assert_eq!(checksum(&pg), before, "the source database changed");
+}
+
+#[test]
+fn create_index_concurrently_takes_no_blocking_lock_and_blocks_no_session() {
+    let pg = seeded(100_000);
+    let dir = tree(&[
+        (
+            "0001_index.up.sql",
+            "-- migration-gate: no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_email_idx ON accounts (email);\n",
+        ),
+        (
+            "0001_index.down.sql",
+            "-- migration-gate: no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS accounts_email_idx;\n",
+        ),
+    ]);
+    let url = pg.url("app");
+    let r = run(&["dry-run", "--database-url", &url, "--with-load", "4", path_str(dir.path())]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let s = statement(&r, "CONCURRENTLY");
+    assert!(has_lock(s, "accounts", "ShareUpdateExclusiveLock"), "{s:#}");
+    assert!(
+        !s["locks"].as_array().expect("locks").iter().any(|l| {
+            ["ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"]
+                .contains(&l["mode"].as_str().unwrap_or(""))
+                && l["relation"] == "accounts"
+        }),
+        "{s:#}"
+    );
+    assert_eq!(s["rewrites"], serde_json::json!([]));
+    let load = &r.json["data"]["load"];
+    assert!(load["queries"].as_u64().unwrap_or(0) > 0, "{load:#}");
+    assert_eq!(load["blocked_queries"], 0, "{load:#}");
+    assert_eq!(r.check("dryrun.blocked")["observed"], 0);
+    assert_eq!(r.check("dryrun.blocked")["result"], "ok");
+    assert_eq!(r.check("dryrun.rollback")["result"], "ok");
+}
+
+#[test]
+fn a_failing_migration_leaves_no_database_behind_and_the_source_untouched() {
+    let pg = seeded(1000);
+    let before = checksum(&pg);
+    let dir = tree(&[
+        ("0001_note.up.sql", "SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN note text;\n"),
+        ("0002_again.up.sql", "SET lock_timeout = '1s';\n\nALTER TABLE accounts ADD COLUMN note text;\n"),
+    ]);
+    let url = pg.url("app");
+    let r = run(&["dry-run", "--database-url", &url, path_str(dir.path())]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let apply = r.check("dryrun.apply");
+    assert_eq!(apply["result"], "fail");
+    assert!(apply["location"]["file"].as_str().unwrap_or("").ends_with("0002_again.up.sql"));
+    assert_eq!(apply["location"]["line"], 3);
+    assert!(apply["message"].as_str().unwrap_or("").contains("already exists (42701)"), "{apply:#}");
+    assert_eq!(r.check("dryrun.cleanup")["result"], "ok");
+    assert_eq!(copies_left(&pg), "");
+    assert_eq!(checksum(&pg), before);
+}
+
+#[test]
+fn a_down_migration_that_does_not_restore_the_schema_fails_the_rollback() {
+    let pg = seeded(10);
+    let dir = tree(&[
+        ("0001_note.up.sql", "SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN note text;\nCREATE TABLE notes (id bigint PRIMARY KEY);\n"),
+        ("0001_note.down.sql", "DROP TABLE notes;\n"),
+    ]);
+    let r = run(&["dry-run", "--database-url", &pg.url("app"), path_str(dir.path())]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let rb = r.check("dryrun.rollback");
+    assert_eq!(rb["result"], "fail");
+    assert!(rb["message"].as_str().unwrap_or("").contains("CREATE TABLE public.accounts"), "{rb:#}");
+}
+
+#[test]
+fn wrong_password_is_exit_2_in_one_line_that_never_shows_it() {
+    let pg = seeded(1);
+    let url = format!("postgres://postgres:hunter2-not-it@127.0.0.1:{}/app", pg.port());
+    let dir = tree(&[("0001_a.up.sql", "SELECT 1;\n")]);
+    let r = run(&["dry-run", "--database-url", &url, path_str(dir.path())]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.json["error"]["kind"], "auth");
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("authentication failed for user \"postgres\""), "{}", r.stderr);
+    assert!(!r.stderr.contains("hunter2") && !r.stdout.contains("hunter2"));
+}
+
+#[test]
+fn an_unreachable_server_is_exit_2_naming_it() {
+    let port = testkit::free_port();
+    let url = format!("postgres://app:s3cret-pw@127.0.0.1:{port}/app?connect_timeout=3");
+    let dir = tree(&[("0001_a.up.sql", "SELECT 1;\n")]);
+    let r = run(&["dry-run", "--database-url", &url, path_str(dir.path())]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.json["error"]["kind"], "unreachable");
+    assert!(r.stderr.starts_with(&format!("migration-gate: 127.0.0.1:{port}/postgres: cannot connect")), "{}", r.stderr);
+    assert!(!r.stderr.contains("s3cret") && !r.stdout.contains("s3cret"));
+    let r = run(&["dry-run", "--database-url", "postgres://u:s3cret-pw@h:notaport/db", path_str(dir.path())]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("postgres://u:***@h:notaport/db"), "{}", r.stderr);
+    assert!(!r.stderr.contains("s3cret"));
+}
+
+#[test]
+fn the_password_appears_in_no_output_on_success_or_failure() {
+    let pg = seeded(10);
+    let url = pg.url("app");
+    for sql in ["SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN x text;\n", "ALTER TABLE nope ADD COLUMN x text;\n"] {
+        let dir = tree(&[("0001_a.up.sql", sql)]);
+        for format in ["json", "text", "markdown"] {
+            let out = command(&["dry-run", "-vv", "--format", format, "--database-url", &url, path_str(dir.path())])
+                .output()
+                .expect("runs");
+            let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(!all.contains(pg.password()), "password printed in {format}:\n{all}");
+        }
+    }
+}
+
+#[test]
+fn a_busy_source_falls_back_to_a_schema_only_copy_or_says_why_not() {
+    let pg = seeded(100);
+    // Another session on the source: CREATE DATABASE ... TEMPLATE refuses.
+    let mut other = std::process::Command::new(pg.bin_dir().join("psql"))
+        .args(["-X", "-h", "127.0.0.1", "-U", "postgres", "-p", &pg.port().to_string(), "-d", "app", "-c", "SELECT pg_sleep(60)"])
+        .env("PGPASSWORD", pg.password())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("psql");
+    let started = Instant::now();
+    while pg.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = 'app' AND query LIKE '%pg_sleep%'") != "1" {
+        assert!(started.elapsed() < Duration::from_secs(30), "the other session never started");
+        std::thread::yield_now();
+    }
+    let dir = tree(&[("0001_a.up.sql", "SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN x text;\n")]);
+    let url = pg.url("app");
+    let r = run(&["dry-run", "--copy", "template", "--database-url", &url, path_str(dir.path())]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("has other sessions"), "{}", r.stderr);
+    let r = run(&["dry-run", "--database-url", &url, path_str(dir.path())]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.check("dryrun.copy")["result"], "warn");
+    assert_eq!(r.json["data"]["copy"]["method"], "schema");
+    let _ = other.kill();
+    let _ = other.wait();
+    assert_eq!(copies_left(&pg), "");
+}
+
+#[test]
+fn ctrl_c_drops_the_copy() {
+    let pg = seeded(10);
+    let dir = tree(&[("0001_slow.up.sql", "SELECT pg_sleep(120);\n")]);
+    let url = pg.url("app");
+    let child = command(&["dry-run", "--format", "json", "--database-url", &url, path_str(dir.path())])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let started = Instant::now();
+    while pg.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'mg_dryrun_%' AND query LIKE '%pg_sleep(120)%'") != "1" {
+        assert!(started.elapsed() < Duration::from_secs(60), "the dry run never reached the slow statement");
+        std::thread::yield_now();
+    }
+    assert_ne!(copies_left(&pg), "");
+    let pid = i32::try_from(child.id()).expect("pid");
+    let status = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("waits");
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(json["error"]["kind"], "interrupted");
+    assert_eq!(copies_left(&pg), "");
+}
+
+#[test]
+fn the_examples_pass_and_fail_on_a_seeded_database_with_a_migrations_table() {
+    let pg = Postgres::start();
+    pg.create_db("shop");
+    for f in [
+        "release/migrations/0001_create_customers.up.sql",
+        "release/migrations/0002_create_orders.up.sql",
+        "release/migrations/0003_create_order_items.up.sql",
+        "release/migration-gate-seed.sql",
+    ] {
+        let sql = std::fs::read_to_string(examples().join(f)).expect("example");
+        pg.psql("shop", &sql);
+    }
+    let url = pg.url("shop");
+    let good = run(&["dry-run", "--database-url", &url, "--with-load", "2", "examples/release/migrations"]);
+    assert_eq!(good.code, 0, "{}\n{}", good.stdout, good.stderr);
+    assert_eq!(good.json["data"]["runner_table"], "golang-migrate");
+    assert_eq!(good.json["data"]["pending"].as_array().map(Vec::len), Some(4));
+    assert_eq!(good.check("dryrun.rollback")["result"], "ok");
+    let bad = run(&["dry-run", "--database-url", &url, "examples/bad-release/migrations"]);
+    assert_eq!(bad.code, 1, "{}", bad.stdout);
+    assert!(has_lock(statement(&bad, "CREATE INDEX orders_status"), "orders", "ShareLock"));
+    let widen = statement(&bad, "TYPE bigint");
+    assert!(has_lock(widen, "orders", "AccessExclusiveLock"));
+    assert_eq!(widen["rewrites"], serde_json::json!(["orders"]));
+    let locks: Vec<&serde_json::Value> = bad.checks("dryrun.blocking_lock");
+    assert_eq!(locks.len(), 2, "{:#}", bad.json);
+    assert!(locks.iter().all(|c| c["result"] == "fail"));
+}
+
+#[test]
+fn templated_files_must_be_rendered_before_a_dry_run() {
+    let pg = seeded(1);
+    let dir = tree(&[("0001_a.up.sql", "CREATE TABLE {{ index .Options \"Namespace\" }}.x (id bigint);\n")]);
+    let r = run(&["dry-run", "--database-url", &pg.url("app"), path_str(dir.path())]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("0001_a.up.sql:1:14: Go template placeholder"), "{}", r.stderr);
+    pg.psql("app", "CREATE SCHEMA auth");
+    let r = run(&["dry-run", "--template-var", "Namespace=auth", "--database-url", &pg.url("app"), path_str(dir.path())]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}

@@ -1,0 +1,113 @@
+//! `migration-gate parity` on a real PostgreSQL: one changed row among a million, missing and
+//! extra rows under composite keys, and bad queries.
+
+use testkit::Postgres;
+
+use crate::run;
+
+#[test]
+fn finds_the_single_changed_row_among_a_million_and_reports_its_key() {
+    let pg = Postgres::start();
+    pg.create_db("app");
+    pg.psql(
+        "app",
+        "CREATE TABLE users_old AS SELECT g AS id, 'user' || g || '@example.com' AS email, g % 7 AS plan FROM generate_series(1, 1000000) g;\n\
+         CREATE TABLE users_new AS SELECT * FROM users_old;\n\
+         UPDATE users_new SET email = 'USER765432@example.com' WHERE id = 765432;",
+    );
+    let r = run(&[
+        "parity",
+        "--database-url",
+        &pg.url("app"),
+        "--old",
+        "SELECT id, email, plan FROM users_old",
+        "--new",
+        "SELECT id, lower(email) AS email, plan FROM users_new",
+        "--key",
+        "id",
+    ]);
+    // lower() repairs the changed row on the new path: everything matches.
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json["data"]["rows"], 1_000_000);
+    let r = run(&[
+        "parity",
+        "--database-url",
+        &pg.url("app"),
+        "--old",
+        "SELECT id, email, plan FROM users_old",
+        "--new",
+        "SELECT id, email, plan FROM users_new",
+        "--key",
+        "id",
+        "--chunk-size",
+        "50000",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let d = &r.json["data"];
+    assert_eq!(d["mismatched"], 1);
+    assert_eq!(d["changed"], 1);
+    assert_eq!(d["sample"], serde_json::json!(["changed 765432"]));
+    assert_eq!(d["chunks"], 20);
+    assert_eq!(d["mismatched_chunks"][0]["first_key"], "750001");
+    assert_eq!(d["mismatched_chunks"][0]["last_key"], "800000");
+    let c = r.check("parity.rows");
+    assert_eq!(c["observed"], 0.999_999);
+    assert_eq!(c["limit"], 1);
+    assert!(c["message"].as_str().unwrap_or("").contains("765432"));
+}
+
+#[test]
+fn missing_and_extra_rows_under_a_composite_key_count_against_the_budget() {
+    let pg = Postgres::start();
+    pg.create_db("app");
+    pg.psql(
+        "app",
+        "CREATE TABLE a AS SELECT t AS tenant, g AS id, md5(g::text) AS v FROM generate_series(1, 3) t, generate_series(1, 100) g;\n\
+         CREATE TABLE b AS SELECT * FROM a;\n\
+         DELETE FROM b WHERE tenant = 2 AND id = 50;\n\
+         INSERT INTO b VALUES (3, 101, 'x');",
+    );
+    let args = |min: &'static str| {
+        vec![
+            "parity".to_owned(),
+            "--database-url".to_owned(),
+            pg.url("app"),
+            "--old".to_owned(),
+            "SELECT tenant, id, v FROM a".to_owned(),
+            "--new".to_owned(),
+            "SELECT tenant, id, v FROM b;".to_owned(),
+            "--key".to_owned(),
+            "tenant,id".to_owned(),
+            "--min-parity".to_owned(),
+            min.to_owned(),
+        ]
+    };
+    let a = args("0.99");
+    let r = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let d = &r.json["data"];
+    assert_eq!(d["rows"], 301);
+    assert_eq!(d["missing_in_new"], 1);
+    assert_eq!(d["only_in_new"], 1);
+    assert_eq!(d["sample"], serde_json::json!(["missing (2,50)", "extra (3,101)"]));
+    let a = args("1");
+    assert_eq!(run(&a.iter().map(String::as_str).collect::<Vec<_>>()).code, 1);
+}
+
+#[test]
+fn bad_queries_and_keys_are_exit_2_with_the_reason() {
+    let pg = Postgres::start();
+    pg.create_db("app");
+    pg.psql("app", "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);");
+    let url = pg.url("app");
+    let r = run(&["parity", "--database-url", &url, "--old", "SELEC id FROM t", "--new", "SELECT id FROM t", "--key", "id"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr, "migration-gate: --old:1:1: syntax error at or near \"SELEC\"\n");
+    let r = run(&["parity", "--database-url", &url, "--old", "SELECT id FROM t", "--new", "SELECT id FROM t", "--key", "uid"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("comparing --old and --new") && r.stderr.contains("uid"), "{}", r.stderr);
+    assert!(!r.stderr.contains(pg.password()));
+    let r = run(&["parity", "--database-url", &url, "--old", "SELECT id FROM t", "--new", "SELECT id FROM t", "--key", "id", "--min-parity", "1.5"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--min-parity: 1.5 is not a fraction"), "{}", r.stderr);
+}
