@@ -47,10 +47,17 @@ pub struct Linted {
 pub fn lint_history(migrations: Vec<Migration>, opts: Options) -> Linted {
     let _s = gatehouse::trace::step("lint");
     let mut linter = Linter::new(opts);
+    let mut history = None;
     let outcomes: Vec<MigrationOutcome> = migrations
         .iter()
         .enumerate()
-        .map(|(i, m)| linter.migration(i, m))
+        .map(|(i, m)| {
+            if history.is_some_and(|h| h != m.history) {
+                linter.new_history();
+            }
+            history = Some(m.history);
+            linter.migration(i, m)
+        })
         .collect();
     let active = CheckId::ALL
         .iter()

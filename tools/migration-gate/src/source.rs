@@ -78,6 +78,9 @@ pub struct Migration {
     pub in_transaction: bool,
     /// Below `--since`: read for history, not judged.
     pub history_only: bool,
+    /// Which history it belongs to: each directory named on the command line is one, and
+    /// the files named directly (and stdin) together are another.
+    pub history: usize,
 }
 
 impl Migration {
@@ -92,13 +95,15 @@ impl Migration {
 /// Reads every PATH into one ordered history.
 pub fn discover(args: &MigrationArgs) -> Result<Vec<Migration>> {
     let vars = template::parse_vars(&args.template_var)?;
-    let mut found: BTreeMap<(VersionKey, String), Pending> = BTreeMap::new();
-    for path in &args.paths {
+    let mut found: BTreeMap<(usize, VersionKey, String), Pending> = BTreeMap::new();
+    // Loose files share the history after every directory's.
+    let files_history = args.paths.len();
+    for (history, path) in args.paths.iter().enumerate() {
         let _s = gatehouse::trace::step("discover");
         if path.as_os_str() == "-" {
             let input = gatehouse::input::read_limited(&Source::Stdin, FILE_LIMIT)?;
             let file = load(input, None, &vars)?;
-            let key = (VersionKey::new(""), "<stdin>".to_owned());
+            let key = (files_history, VersionKey::new(""), "<stdin>".to_owned());
             found
                 .entry(key)
                 .or_insert_with(|| Pending::new(Layout::Plain))
@@ -111,7 +116,7 @@ pub fn discover(args: &MigrationArgs) -> Result<Vec<Migration>> {
         })?;
         if meta.is_dir() {
             let before = found.len();
-            walk(path, 0, &vars, &mut found)?;
+            walk(path, 0, history, &vars, &mut found)?;
             if found.len() == before {
                 return Err(Error::Layout {
                     path: path.display().to_string(),
@@ -119,11 +124,11 @@ pub fn discover(args: &MigrationArgs) -> Result<Vec<Migration>> {
                 });
             }
         } else {
-            add_file(path, &vars, &mut found)?;
+            add_file(path, files_history, &vars, &mut found)?;
         }
     }
     let mut out = Vec::with_capacity(found.len());
-    for ((_, name), p) in found {
+    for ((history, _, name), p) in found {
         let Pending {
             layout,
             up,
@@ -155,6 +160,7 @@ pub fn discover(args: &MigrationArgs) -> Result<Vec<Migration>> {
             down,
             in_transaction,
             history_only,
+            history,
         });
     }
     if args.require_down
@@ -192,8 +198,9 @@ impl Pending {
 fn walk(
     dir: &Path,
     depth: usize,
+    history: usize,
     vars: &template::Vars,
-    found: &mut BTreeMap<(VersionKey, String), Pending>,
+    found: &mut BTreeMap<(usize, VersionKey, String), Pending>,
 ) -> Result<()> {
     let read_err = |e| gatehouse::InputError::Read {
         path: dir.display().to_string(),
@@ -213,10 +220,10 @@ fn walk(
             // Migration directories sit directly under the folder named (diesel), or one
             // level deeper when the user names the project root (`lemmy/` → `migrations/`).
             if depth < 3 {
-                walk(&path, depth + 1, vars, found)?;
+                walk(&path, depth + 1, history, vars, found)?;
             }
         } else if name.ends_with(".sql") {
-            add_file(&path, vars, found)?;
+            add_file(&path, history, vars, found)?;
         }
     }
     Ok(())
@@ -231,14 +238,15 @@ fn file_name(p: &Path) -> String {
 /// Classifies one file by its name and files it under its migration.
 fn add_file(
     path: &Path,
+    history: usize,
     vars: &template::Vars,
-    found: &mut BTreeMap<(VersionKey, String), Pending>,
+    found: &mut BTreeMap<(usize, VersionKey, String), Pending>,
 ) -> Result<()> {
     let name = file_name(path);
     let (layout, migration, version, is_down) = classify(path, &name);
     let input = gatehouse::input::read_limited(&Source::new(path), FILE_LIMIT)?;
     let file = load(input, Some(path), vars)?;
-    let key = (VersionKey::new(&version), migration.clone());
+    let key = (history, VersionKey::new(&version), migration.clone());
     let entry = found.entry(key).or_insert_with(|| Pending::new(layout));
     entry.version = version;
     if layout == Layout::Directory

@@ -209,7 +209,9 @@ async fn create_copy(
                 tracing::warn!("{src} has other sessions: falling back to a schema-only copy");
             }
             Err(e) => {
-                return Err(admin_target.error(format!("CREATE DATABASE {copy} TEMPLATE {src}"), &e));
+                return Err(
+                    admin_target.error(format!("CREATE DATABASE {copy} TEMPLATE {src}"), &e)
+                );
             }
         }
     }

@@ -98,6 +98,11 @@ impl Linter {
         }
     }
 
+    /// Starts a new history: forgets every table the previous one created.
+    pub fn new_history(&mut self) {
+        self.catalog = Catalog::default();
+    }
+
     pub fn findings(&self) -> &[Finding] {
         &self.findings
     }

@@ -189,10 +189,21 @@ fn a_foreign_key_on_a_table_filled_from_existing_data_locks_the_referenced_table
     let filled = lint_after_base(
         "SET lock_timeout = '1s';\nSET statement_timeout = '1min';\nCREATE TABLE big_orders AS SELECT id, account_id FROM orders WHERE total > 100;\nALTER TABLE big_orders ADD CONSTRAINT big_orders_account_fk FOREIGN KEY (account_id) REFERENCES accounts (id);\n",
     );
-    let hit = filled.iter().find(|f| f.id == CheckId::ConstraintValidating).expect("fires");
-    assert!(hit.message.contains("existing table accounts"), "{}", hit.message);
+    let hit = filled
+        .iter()
+        .find(|f| f.id == CheckId::ConstraintValidating)
+        .expect("fires");
+    assert!(
+        hit.message.contains("existing table accounts"),
+        "{}",
+        hit.message
+    );
     let empty = lint_after_base(
         "CREATE TABLE notes (id bigint PRIMARY KEY, account_id bigint);\nALTER TABLE notes ADD CONSTRAINT notes_account_fk FOREIGN KEY (account_id) REFERENCES accounts (id);\n",
     );
-    assert!(!empty.iter().any(|f| f.id == CheckId::ConstraintValidating), "{}", show(&empty));
+    assert!(
+        !empty.iter().any(|f| f.id == CheckId::ConstraintValidating),
+        "{}",
+        show(&empty)
+    );
 }

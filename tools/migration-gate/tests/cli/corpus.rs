@@ -52,7 +52,10 @@ fn render(project: &str, text: &str) -> String {
 }
 
 /// Lints one project; (file relative to corpus/migrations → findings (id, result)).
-fn lint_project(project: &str, extra: &[&str]) -> (crate::Run, BTreeMap<String, Vec<(String, String)>>) {
+fn lint_project(
+    project: &str,
+    extra: &[&str],
+) -> (crate::Run, BTreeMap<String, Vec<(String, String)>>) {
     let dir = migrations_dir().join(project);
     let mut args = vec!["lint"];
     args.extend_from_slice(extra);
@@ -64,10 +67,10 @@ fn lint_project(project: &str, extra: &[&str]) -> (crate::Run, BTreeMap<String, 
     for c in r.json["checks"].as_array().expect("checks") {
         if let Some(file) = c["location"]["file"].as_str() {
             let rel = file.strip_prefix(&prefix).unwrap_or(file).to_owned();
-            by_file
-                .entry(rel)
-                .or_default()
-                .push((c["id"].as_str().unwrap_or("").to_owned(), c["result"].as_str().unwrap_or("").to_owned()));
+            by_file.entry(rel).or_default().push((
+                c["id"].as_str().unwrap_or("").to_owned(),
+                c["result"].as_str().unwrap_or("").to_owned(),
+            ));
         }
     }
     (r, by_file)
@@ -82,13 +85,19 @@ fn rejected_by_lint(by_file: &BTreeMap<String, Vec<(String, String)>>) -> BTreeS
 }
 
 fn rel(p: &Path) -> String {
-    p.strip_prefix(migrations_dir()).expect("under corpus").display().to_string()
+    p.strip_prefix(migrations_dir())
+        .expect("under corpus")
+        .display()
+        .to_string()
 }
 
 #[test]
 fn postgresql_and_lint_agree_on_which_corpus_files_are_sql() {
     let pg = Postgres::start();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let mut total = 0usize;
     let mut report = Vec::new();
     for (project, extra) in PROJECTS {
@@ -103,7 +112,9 @@ fn postgresql_and_lint_agree_on_which_corpus_files_are_sql() {
         // (missing tables in this empty database) means it parsed. Each file runs in a
         // transaction that is rolled back.
         let pg_rejects: BTreeSet<String> = rt.block_on(async {
-            let (client, conn) = tokio_postgres::connect(&pg.url(&db), tokio_postgres::NoTls).await.expect("connect");
+            let (client, conn) = tokio_postgres::connect(&pg.url(&db), tokio_postgres::NoTls)
+                .await
+                .expect("connect");
             tokio::spawn(conn);
             let mut rejects = BTreeSet::new();
             for f in &files {
@@ -120,7 +131,10 @@ fn postgresql_and_lint_agree_on_which_corpus_files_are_sql() {
         });
         // Everything lint rejects, this PostgreSQL rejects too.
         let wrongly_rejected: Vec<&String> = lint_rejects.difference(&pg_rejects).collect();
-        assert!(wrongly_rejected.is_empty(), "{project}: lint rejects files PostgreSQL parses: {wrongly_rejected:?}");
+        assert!(
+            wrongly_rejected.is_empty(),
+            "{project}: lint rejects files PostgreSQL parses: {wrongly_rejected:?}"
+        );
         // The other way round only newer grammar may differ: lint parses with PostgreSQL 18's
         // grammar (libpg_query 18), the test server may be older (15 here): named NOT NULL
         // constraints (18), FROM subqueries without an alias (16). dry-run on the real
@@ -133,13 +147,22 @@ fn postgresql_and_lint_agree_on_which_corpus_files_are_sql() {
         ));
     }
     assert!(total > 1300, "the corpus shrank: {total} files");
-    eprintln!("{}", report.join("\n"));
+    #[expect(
+        clippy::print_stderr,
+        reason = "the figures are the test's output for humans (nextest shows them with --no-capture)"
+    )]
+    {
+        eprintln!("{}", report.join("\n"));
+    }
 }
 
 #[test]
 fn applying_the_corpus_migrations_in_order_proves_which_are_valid_and_lint_parses_them_all() {
     let pg = Postgres::start();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let mut summary = Vec::new();
     for (project, extra) in PROJECTS.iter().filter(|(p, _)| *p != "squawk") {
         let db = format!("apply_{}", project.replace(['.', '-'], "_"));
@@ -155,13 +178,16 @@ fn applying_the_corpus_migrations_in_order_proves_which_are_valid_and_lint_parse
             })
             .collect();
         let applied: Vec<String> = rt.block_on(async {
-            let (client, conn) = tokio_postgres::connect(&pg.url(&db), tokio_postgres::NoTls).await.expect("connect");
+            let (client, conn) = tokio_postgres::connect(&pg.url(&db), tokio_postgres::NoTls)
+                .await
+                .expect("connect");
             tokio::spawn(conn);
             let mut ok = Vec::new();
             for f in &ups {
                 let sql = render(project, &std::fs::read_to_string(f).expect("read"));
                 let no_tx = f.parent().is_some_and(|d| {
-                    std::fs::read_to_string(d.join("metadata.toml")).is_ok_and(|m| m.contains("run_in_transaction = false"))
+                    std::fs::read_to_string(d.join("metadata.toml"))
+                        .is_ok_and(|m| m.contains("run_in_transaction = false"))
                 });
                 let result = if no_tx {
                     client.batch_execute(&sql).await
@@ -180,25 +206,61 @@ fn applying_the_corpus_migrations_in_order_proves_which_are_valid_and_lint_parse
         });
         let (_, by_file) = lint_project(project, extra);
         let lint_rejects = rejected_by_lint(&by_file);
-        let unparsed: Vec<&String> = applied.iter().filter(|f| lint_rejects.contains(*f)).collect();
-        assert!(unparsed.is_empty(), "{project}: PostgreSQL applied these but lint could not parse them: {unparsed:?}");
+        let unparsed: Vec<&String> = applied
+            .iter()
+            .filter(|f| lint_rejects.contains(*f))
+            .collect();
+        assert!(
+            unparsed.is_empty(),
+            "{project}: PostgreSQL applied these but lint could not parse them: {unparsed:?}"
+        );
         // Most of each history must apply, or the proof proves little.
-        assert!(applied.len() * 10 >= ups.len() * 9, "{project}: only {} of {} applied", applied.len(), ups.len());
-        summary.push(format!("{project}: {} of {} up migrations applied by PostgreSQL, all parsed by lint", applied.len(), ups.len()));
+        assert!(
+            applied.len() * 10 >= ups.len() * 9,
+            "{project}: only {} of {} applied",
+            applied.len(),
+            ups.len()
+        );
+        summary.push(format!(
+            "{project}: {} of {} up migrations applied by PostgreSQL, all parsed by lint",
+            applied.len(),
+            ups.len()
+        ));
     }
-    eprintln!("{}", summary.join("\n"));
+    #[expect(
+        clippy::print_stderr,
+        reason = "the figures are the test's output for humans (nextest shows them with --no-capture)"
+    )]
+    {
+        eprintln!("{}", summary.join("\n"));
+    }
 }
 
 /// squawk rule → the migration-gate checks that cover the same hazard.
 const SQUAWK_MAP: &[(&str, &[&str])] = &[
-    ("adding-field-with-default", &["column.add_volatile_default"]),
+    (
+        "adding-field-with-default",
+        &["column.add_volatile_default"],
+    ),
     ("adding-foreign-key-constraint", &["constraint.validating"]),
     ("adding-not-nullable-field", &["column.set_not_null"]),
     ("adding-required-field", &["column.add_required"]),
-    ("adding-serial-primary-key-field", &["constraint.unique_without_index", "column.add_volatile_default"]),
-    ("ban-alter-domain-with-add-constraint", &["domain.constraint"]),
+    (
+        "adding-serial-primary-key-field",
+        &[
+            "constraint.unique_without_index",
+            "column.add_volatile_default",
+        ],
+    ),
+    (
+        "ban-alter-domain-with-add-constraint",
+        &["domain.constraint"],
+    ),
     ("ban-char-field", &["type.char"]),
-    ("ban-concurrent-index-creation-in-transaction", &["index.concurrently_in_transaction"]),
+    (
+        "ban-concurrent-index-creation-in-transaction",
+        &["index.concurrently_in_transaction"],
+    ),
     ("ban-create-domain-with-constraint", &["domain.constraint"]),
     ("ban-drop-column", &["column.drop"]),
     ("ban-drop-database", &["database.drop"]),
@@ -208,8 +270,17 @@ const SQUAWK_MAP: &[(&str, &[&str])] = &[
     ("ban-truncate-cascade", &["table.truncate_cascade"]),
     ("ban-uncommitted-transaction", &["transaction.uncommitted"]),
     ("changing-column-type", &["column.type_change"]),
-    ("constraint-missing-not-valid", &["constraint.validating", "constraint.validate_same_transaction"]),
-    ("disallowed-unique-constraint", &["constraint.unique_without_index"]),
+    (
+        "constraint-missing-not-valid",
+        &[
+            "constraint.validating",
+            "constraint.validate_same_transaction",
+        ],
+    ),
+    (
+        "disallowed-unique-constraint",
+        &["constraint.unique_without_index"],
+    ),
     ("identifier-too-long", &["identifier.too_long"]),
     ("prefer-bigint-over-int", &["type.int_key"]),
     ("prefer-bigint-over-smallint", &["type.int_key"]),
@@ -220,15 +291,27 @@ const SQUAWK_MAP: &[(&str, &[&str])] = &[
     ("prefer-timestamp-tz", &["type.timestamp"]),
     ("renaming-column", &["column.rename"]),
     ("renaming-table", &["table.rename"]),
-    ("require-concurrent-index-creation", &["index.create_blocking"]),
-    ("require-concurrent-index-deletion", &["index.drop_blocking"]),
-    ("require-concurrent-partition-detach", &["partition.detach_blocking"]),
+    (
+        "require-concurrent-index-creation",
+        &["index.create_blocking"],
+    ),
+    (
+        "require-concurrent-index-deletion",
+        &["index.drop_blocking"],
+    ),
+    (
+        "require-concurrent-partition-detach",
+        &["partition.detach_blocking"],
+    ),
     ("require-concurrent-reindex", &["index.reindex_blocking"]),
     ("require-enum-value-ordering", &["enum.value_order"]),
     ("require-lock-timeout", &["timeout.lock"]),
     ("require-statement-timeout", &["timeout.statement"]),
     ("require-table-schema", &["schema.qualified"]),
-    ("require-timeout-settings", &["timeout.lock", "timeout.statement"]),
+    (
+        "require-timeout-settings",
+        &["timeout.lock", "timeout.statement"],
+    ),
     ("syntax-error", &["sql.parse", "input.template"]),
     ("transaction-nesting", &["transaction.nesting"]),
     ("unused-ignore", &["ignore.unused"]),
@@ -240,14 +323,21 @@ fn squawk() -> PathBuf {
         return native;
     }
     let shim = workspace().join(".tools/node/node_modules/.bin/squawk");
-    assert!(shim.is_file(), "squawk not found under .tools; run scripts/setup.sh");
+    assert!(
+        shim.is_file(),
+        "squawk not found under .tools; run scripts/setup.sh"
+    );
     shim
 }
 
 #[test]
 fn squawk_and_lint_disagreements_over_the_corpus_are_all_explained_in_the_docs() {
     // squawk, as a user runs it: every file, JSON reporter.
-    let files: Vec<String> = PROJECTS.iter().flat_map(|(p, _)| sql_files(p)).map(|p| rel(&p)).collect();
+    let files: Vec<String> = PROJECTS
+        .iter()
+        .flat_map(|(p, _)| sql_files(p))
+        .map(|p| rel(&p))
+        .collect();
     let out = std::process::Command::new(squawk())
         .arg("--reporter")
         .arg("json")
@@ -273,9 +363,11 @@ fn squawk_and_lint_disagreements_over_the_corpus_are_all_explained_in_the_docs()
             }
         }
     }
-    let docs = std::fs::read_to_string(workspace().join("docs/migration-gate.md")).expect("docs/migration-gate.md");
+    let docs = std::fs::read_to_string(workspace().join("docs/migration-gate.md"))
+        .expect("docs/migration-gate.md");
     let mut table = vec![
-        "| squawk rule | migration-gate | files both | only squawk | only migration-gate |".to_owned(),
+        "| squawk rule | migration-gate | files both | only squawk | only migration-gate |"
+            .to_owned(),
         "|---|---|---:|---:|---:|".to_owned(),
     ];
     let mut unexplained = Vec::new();
@@ -283,7 +375,10 @@ fn squawk_and_lint_disagreements_over_the_corpus_are_all_explained_in_the_docs()
     let is_down = |f: &String| f.ends_with("down.sql");
     for (rule, ids) in SQUAWK_MAP {
         let sq = theirs.remove(*rule).unwrap_or_default();
-        let mg: BTreeSet<String> = ids.iter().flat_map(|id| ours.get(*id).cloned().unwrap_or_default()).collect();
+        let mg: BTreeSet<String> = ids
+            .iter()
+            .flat_map(|id| ours.get(*id).cloned().unwrap_or_default())
+            .collect();
         let both = sq.intersection(&mg).count();
         let only_sq_files: Vec<&String> = sq.difference(&mg).collect();
         let only_mg_files: Vec<&String> = mg.difference(&sq).collect();
@@ -293,12 +388,19 @@ fn squawk_and_lint_disagreements_over_the_corpus_are_all_explained_in_the_docs()
         let only_sq_down = only_sq_files.iter().filter(|f| is_down(f)).count();
         table.push(format!(
             "| `{rule}` | {} | {both} | {only_sq} ({only_sq_down} down files) | {only_mg} |",
-            ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+            ids.iter()
+                .map(|i| format!("`{i}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         if only_sq > only_sq_down || only_mg > 0 {
             details.push(format!(
                 "{rule}:\n  only squawk (up files): {:?}\n  only migration-gate: {:?}",
-                only_sq_files.iter().filter(|f| !is_down(f)).take(6).collect::<Vec<_>>(),
+                only_sq_files
+                    .iter()
+                    .filter(|f| !is_down(f))
+                    .take(6)
+                    .collect::<Vec<_>>(),
                 only_mg_files.iter().take(6).collect::<Vec<_>>()
             ));
         }
@@ -310,13 +412,26 @@ fn squawk_and_lint_disagreements_over_the_corpus_are_all_explained_in_the_docs()
         }
     }
     let unknown: Vec<&String> = theirs.keys().collect();
-    assert!(unknown.is_empty(), "squawk rules missing from SQUAWK_MAP: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "squawk rules missing from SQUAWK_MAP: {unknown:?}"
+    );
     let table = table.join("\n");
     let out_dir = workspace().join("target");
     let _ = std::fs::write(
         out_dir.join("migration-gate-vs-squawk.md"),
         format!("{table}\n\n{}\n", details.join("\n")),
     );
-    eprintln!("{table}");
-    assert!(unexplained.is_empty(), "\n{}\n\n{table}", unexplained.join("\n"));
+    #[expect(
+        clippy::print_stderr,
+        reason = "the figures are the test's output for humans (nextest shows them with --no-capture)"
+    )]
+    {
+        eprintln!("{table}");
+    }
+    assert!(
+        unexplained.is_empty(),
+        "\n{}\n\n{table}",
+        unexplained.join("\n")
+    );
 }

@@ -37,20 +37,27 @@ fn checksum(pg: &Postgres) -> String {
 }
 
 fn copies_left(pg: &Postgres) -> String {
-    pg.psql("postgres", "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'mg_dryrun_%'")
+    pg.psql(
+        "postgres",
+        "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'mg_dryrun_%'",
+    )
 }
 
 fn statement<'a>(r: &'a crate::Run, needle: &str) -> &'a serde_json::Value {
     r.json["data"]["statements"]
         .as_array()
-        .and_then(|s| s.iter().find(|s| s["sql"].as_str().unwrap_or("").contains(needle)))
+        .and_then(|s| {
+            s.iter()
+                .find(|s| s["sql"].as_str().unwrap_or("").contains(needle))
+        })
         .unwrap_or_else(|| panic!("no statement with {needle:?}:\n{:#}", r.json))
 }
 
 fn has_lock(s: &serde_json::Value, relation: &str, mode: &str) -> bool {
-    s["locks"]
-        .as_array()
-        .is_some_and(|l| l.iter().any(|l| l["relation"] == relation && l["mode"] == mode))
+    s["locks"].as_array().is_some_and(|l| {
+        l.iter()
+            .any(|l| l["relation"] == relation && l["mode"] == mode)
+    })
 }
 
 #[test]
@@ -58,11 +65,24 @@ fn int_to_bigint_on_100k_rows_reports_access_exclusive_lock_and_a_rewrite_under_
     let pg = seeded(100_000);
     let before = checksum(&pg);
     let dir = tree(&[
-        ("0001_widen.up.sql", "ALTER TABLE accounts ALTER COLUMN balance TYPE bigint;\n"),
-        ("0001_widen.down.sql", "ALTER TABLE accounts ALTER COLUMN balance TYPE integer;\n"),
+        (
+            "0001_widen.up.sql",
+            "ALTER TABLE accounts ALTER COLUMN balance TYPE bigint;\n",
+        ),
+        (
+            "0001_widen.down.sql",
+            "ALTER TABLE accounts ALTER COLUMN balance TYPE integer;\n",
+        ),
     ]);
     let url = pg.url("app");
-    let r = run(&["dry-run", "--database-url", &url, "--with-load", "4", path_str(dir.path())]);
+    let r = run(&[
+        "dry-run",
+        "--database-url",
+        &url,
+        "--with-load",
+        "4",
+        path_str(dir.path()),
+    ]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     let s = statement(&r, "TYPE bigint");
     assert!(has_lock(s, "accounts", "AccessExclusiveLock"), "{s:#}");
@@ -72,8 +92,14 @@ fn int_to_bigint_on_100k_rows_reports_access_exclusive_lock_and_a_rewrite_under_
     assert_eq!(r.check("dryrun.blocking_lock")["location"]["line"], 1);
     // The load sessions were blocked behind it, and the time is measured.
     let load = &r.json["data"]["load"];
-    assert!(load["blocked_queries"].as_u64().unwrap_or(0) > 0, "{load:#}");
-    assert!(load["longest_blocked_ms"].as_f64().unwrap_or(0.0) > 0.0, "{load:#}");
+    assert!(
+        load["blocked_queries"].as_u64().unwrap_or(0) > 0,
+        "{load:#}"
+    );
+    assert!(
+        load["longest_blocked_ms"].as_f64().unwrap_or(0.0) > 0.0,
+        "{load:#}"
+    );
     assert!(s["blocked_ms"].as_f64().unwrap_or(0.0) > 0.0, "{s:#}");
     assert_eq!(r.check("dryrun.rollback")["result"], "ok");
     assert_eq!(r.check("dryrun.cleanup")["result"], "ok");
@@ -95,14 +121,26 @@ fn create_index_concurrently_takes_no_blocking_lock_and_blocks_no_session() {
         ),
     ]);
     let url = pg.url("app");
-    let r = run(&["dry-run", "--database-url", &url, "--with-load", "4", path_str(dir.path())]);
+    let r = run(&[
+        "dry-run",
+        "--database-url",
+        &url,
+        "--with-load",
+        "4",
+        path_str(dir.path()),
+    ]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let s = statement(&r, "CONCURRENTLY");
     assert!(has_lock(s, "accounts", "ShareUpdateExclusiveLock"), "{s:#}");
     assert!(
         !s["locks"].as_array().expect("locks").iter().any(|l| {
-            ["ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"]
-                .contains(&l["mode"].as_str().unwrap_or(""))
+            [
+                "ShareLock",
+                "ShareRowExclusiveLock",
+                "ExclusiveLock",
+                "AccessExclusiveLock",
+            ]
+            .contains(&l["mode"].as_str().unwrap_or(""))
                 && l["relation"] == "accounts"
         }),
         "{s:#}"
@@ -121,17 +159,34 @@ fn a_failing_migration_leaves_no_database_behind_and_the_source_untouched() {
     let pg = seeded(1000);
     let before = checksum(&pg);
     let dir = tree(&[
-        ("0001_note.up.sql", "SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN note text;\n"),
-        ("0002_again.up.sql", "SET lock_timeout = '1s';\n\nALTER TABLE accounts ADD COLUMN note text;\n"),
+        (
+            "0001_note.up.sql",
+            "SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN note text;\n",
+        ),
+        (
+            "0002_again.up.sql",
+            "SET lock_timeout = '1s';\n\nALTER TABLE accounts ADD COLUMN note text;\n",
+        ),
     ]);
     let url = pg.url("app");
     let r = run(&["dry-run", "--database-url", &url, path_str(dir.path())]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     let apply = r.check("dryrun.apply");
     assert_eq!(apply["result"], "fail");
-    assert!(apply["location"]["file"].as_str().unwrap_or("").ends_with("0002_again.up.sql"));
+    assert!(
+        apply["location"]["file"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("0002_again.up.sql")
+    );
     assert_eq!(apply["location"]["line"], 3);
-    assert!(apply["message"].as_str().unwrap_or("").contains("already exists (42701)"), "{apply:#}");
+    assert!(
+        apply["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("already exists (42701)"),
+        "{apply:#}"
+    );
     assert_eq!(r.check("dryrun.cleanup")["result"], "ok");
     assert_eq!(copies_left(&pg), "");
     assert_eq!(checksum(&pg), before);
@@ -141,26 +196,48 @@ fn a_failing_migration_leaves_no_database_behind_and_the_source_untouched() {
 fn a_down_migration_that_does_not_restore_the_schema_fails_the_rollback() {
     let pg = seeded(10);
     let dir = tree(&[
-        ("0001_note.up.sql", "SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN note text;\nCREATE TABLE notes (id bigint PRIMARY KEY);\n"),
+        (
+            "0001_note.up.sql",
+            "SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN note text;\nCREATE TABLE notes (id bigint PRIMARY KEY);\n",
+        ),
         ("0001_note.down.sql", "DROP TABLE notes;\n"),
     ]);
-    let r = run(&["dry-run", "--database-url", &pg.url("app"), path_str(dir.path())]);
+    let r = run(&[
+        "dry-run",
+        "--database-url",
+        &pg.url("app"),
+        path_str(dir.path()),
+    ]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     let rb = r.check("dryrun.rollback");
     assert_eq!(rb["result"], "fail");
-    assert!(rb["message"].as_str().unwrap_or("").contains("CREATE TABLE public.accounts"), "{rb:#}");
+    assert!(
+        rb["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("CREATE TABLE public.accounts"),
+        "{rb:#}"
+    );
 }
 
 #[test]
 fn wrong_password_is_exit_2_in_one_line_that_never_shows_it() {
     let pg = seeded(1);
-    let url = format!("postgres://postgres:hunter2-not-it@127.0.0.1:{}/app", pg.port());
+    let url = format!(
+        "postgres://postgres:hunter2-not-it@127.0.0.1:{}/app",
+        pg.port()
+    );
     let dir = tree(&[("0001_a.up.sql", "SELECT 1;\n")]);
     let r = run(&["dry-run", "--database-url", &url, path_str(dir.path())]);
     assert_eq!(r.code, 2);
     assert_eq!(r.json["error"]["kind"], "auth");
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-    assert!(r.stderr.contains("authentication failed for user \"postgres\""), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("authentication failed for user \"postgres\""),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("hunter2") && !r.stdout.contains("hunter2"));
 }
 
@@ -172,11 +249,26 @@ fn an_unreachable_server_is_exit_2_naming_it() {
     let r = run(&["dry-run", "--database-url", &url, path_str(dir.path())]);
     assert_eq!(r.code, 2);
     assert_eq!(r.json["error"]["kind"], "unreachable");
-    assert!(r.stderr.starts_with(&format!("migration-gate: 127.0.0.1:{port}/postgres: cannot connect")), "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(&format!(
+            "migration-gate: 127.0.0.1:{port}/postgres: cannot connect"
+        )),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("s3cret") && !r.stdout.contains("s3cret"));
-    let r = run(&["dry-run", "--database-url", "postgres://u:s3cret-pw@h:notaport/db", path_str(dir.path())]);
+    let r = run(&[
+        "dry-run",
+        "--database-url",
+        "postgres://u:s3cret-pw@h:notaport/db",
+        path_str(dir.path()),
+    ]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("postgres://u:***@h:notaport/db"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("postgres://u:***@h:notaport/db"),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("s3cret"));
 }
 
@@ -184,14 +276,32 @@ fn an_unreachable_server_is_exit_2_naming_it() {
 fn the_password_appears_in_no_output_on_success_or_failure() {
     let pg = seeded(10);
     let url = pg.url("app");
-    for sql in ["SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN x text;\n", "ALTER TABLE nope ADD COLUMN x text;\n"] {
+    for sql in [
+        "SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN x text;\n",
+        "ALTER TABLE nope ADD COLUMN x text;\n",
+    ] {
         let dir = tree(&[("0001_a.up.sql", sql)]);
         for format in ["json", "text", "markdown"] {
-            let out = command(&["dry-run", "-vv", "--format", format, "--database-url", &url, path_str(dir.path())])
-                .output()
-                .expect("runs");
-            let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-            assert!(!all.contains(pg.password()), "password printed in {format}:\n{all}");
+            let out = command(&[
+                "dry-run",
+                "-vv",
+                "--format",
+                format,
+                "--database-url",
+                &url,
+                path_str(dir.path()),
+            ])
+            .output()
+            .expect("runs");
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                !all.contains(pg.password()),
+                "password printed in {format}:\n{all}"
+            );
         }
     }
 }
@@ -201,20 +311,49 @@ fn a_busy_source_falls_back_to_a_schema_only_copy_or_says_why_not() {
     let pg = seeded(100);
     // Another session on the source: CREATE DATABASE ... TEMPLATE refuses.
     let mut other = std::process::Command::new(pg.bin_dir().join("psql"))
-        .args(["-X", "-h", "127.0.0.1", "-U", "postgres", "-p", &pg.port().to_string(), "-d", "app", "-c", "SELECT pg_sleep(60)"])
+        .args([
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-p",
+            &pg.port().to_string(),
+            "-d",
+            "app",
+            "-c",
+            "SELECT pg_sleep(60)",
+        ])
         .env("PGPASSWORD", pg.password())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("psql");
     let started = Instant::now();
-    while pg.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = 'app' AND query LIKE '%pg_sleep%'") != "1" {
-        assert!(started.elapsed() < Duration::from_secs(30), "the other session never started");
+    while pg.psql(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'app' AND query LIKE '%pg_sleep%'",
+    ) != "1"
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the other session never started"
+        );
         std::thread::yield_now();
     }
-    let dir = tree(&[("0001_a.up.sql", "SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN x text;\n")]);
+    let dir = tree(&[(
+        "0001_a.up.sql",
+        "SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN x text;\n",
+    )]);
     let url = pg.url("app");
-    let r = run(&["dry-run", "--copy", "template", "--database-url", &url, path_str(dir.path())]);
+    let r = run(&[
+        "dry-run",
+        "--copy",
+        "template",
+        "--database-url",
+        &url,
+        path_str(dir.path()),
+    ]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("has other sessions"), "{}", r.stderr);
     let r = run(&["dry-run", "--database-url", &url, path_str(dir.path())]);
@@ -231,11 +370,18 @@ fn ctrl_c_drops_the_copy() {
     let pg = seeded(10);
     let dir = tree(&[("0001_slow.up.sql", "SELECT pg_sleep(120);\n")]);
     let url = pg.url("app");
-    let child = command(&["dry-run", "--format", "json", "--database-url", &url, path_str(dir.path())])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
+    let child = command(&[
+        "dry-run",
+        "--format",
+        "json",
+        "--database-url",
+        &url,
+        path_str(dir.path()),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("runs");
     let started = Instant::now();
     while pg.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'mg_dryrun_%' AND query LIKE '%pg_sleep(120)%'") != "1" {
         assert!(started.elapsed() < Duration::from_secs(60), "the dry run never reached the slow statement");
@@ -243,7 +389,10 @@ fn ctrl_c_drops_the_copy() {
     }
     assert_ne!(copies_left(&pg), "");
     let pid = i32::try_from(child.id()).expect("pid");
-    let status = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("kill");
     assert!(status.success());
     let out = child.wait_with_output().expect("waits");
     assert_eq!(out.status.code(), Some(2));
@@ -266,14 +415,33 @@ fn the_examples_pass_and_fail_on_a_seeded_database_with_a_migrations_table() {
         pg.psql("shop", &sql);
     }
     let url = pg.url("shop");
-    let good = run(&["dry-run", "--database-url", &url, "--with-load", "2", "examples/release/migrations"]);
+    let good = run(&[
+        "dry-run",
+        "--database-url",
+        &url,
+        "--with-load",
+        "2",
+        "examples/release/migrations",
+    ]);
     assert_eq!(good.code, 0, "{}\n{}", good.stdout, good.stderr);
     assert_eq!(good.json["data"]["runner_table"], "golang-migrate");
-    assert_eq!(good.json["data"]["pending"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        good.json["data"]["pending"].as_array().map(Vec::len),
+        Some(4)
+    );
     assert_eq!(good.check("dryrun.rollback")["result"], "ok");
-    let bad = run(&["dry-run", "--database-url", &url, "examples/bad-release/migrations"]);
+    let bad = run(&[
+        "dry-run",
+        "--database-url",
+        &url,
+        "examples/bad-release/migrations",
+    ]);
     assert_eq!(bad.code, 1, "{}", bad.stdout);
-    assert!(has_lock(statement(&bad, "CREATE INDEX orders_status"), "orders", "ShareLock"));
+    assert!(has_lock(
+        statement(&bad, "CREATE INDEX orders_status"),
+        "orders",
+        "ShareLock"
+    ));
     let widen = statement(&bad, "TYPE bigint");
     assert!(has_lock(widen, "orders", "AccessExclusiveLock"));
     assert_eq!(widen["rewrites"], serde_json::json!(["orders"]));
@@ -285,11 +453,31 @@ fn the_examples_pass_and_fail_on_a_seeded_database_with_a_migrations_table() {
 #[test]
 fn templated_files_must_be_rendered_before_a_dry_run() {
     let pg = seeded(1);
-    let dir = tree(&[("0001_a.up.sql", "CREATE TABLE {{ index .Options \"Namespace\" }}.x (id bigint);\n")]);
-    let r = run(&["dry-run", "--database-url", &pg.url("app"), path_str(dir.path())]);
+    let dir = tree(&[(
+        "0001_a.up.sql",
+        "CREATE TABLE {{ index .Options \"Namespace\" }}.x (id bigint);\n",
+    )]);
+    let r = run(&[
+        "dry-run",
+        "--database-url",
+        &pg.url("app"),
+        path_str(dir.path()),
+    ]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("0001_a.up.sql:1:14: Go template placeholder"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("0001_a.up.sql:1:14: Go template placeholder"),
+        "{}",
+        r.stderr
+    );
     pg.psql("app", "CREATE SCHEMA auth");
-    let r = run(&["dry-run", "--template-var", "Namespace=auth", "--database-url", &pg.url("app"), path_str(dir.path())]);
+    let r = run(&[
+        "dry-run",
+        "--template-var",
+        "Namespace=auth",
+        "--database-url",
+        &pg.url("app"),
+        path_str(dir.path()),
+    ]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }

@@ -26,14 +26,22 @@ fn the_bad_release_fails_on_the_blocking_index_and_the_type_change() {
     assert_eq!(index["location"]["line"], 2);
     let change = r.check("column.type_change");
     assert_eq!(change["location"]["line"], 2);
-    assert!(change["message"].as_str().unwrap_or("").contains("from integer"));
+    assert!(
+        change["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("from integer")
+    );
     snapshot_settings().bind(|| insta::assert_json_snapshot!("lint_bad_release", r.json));
 }
 
 #[test]
 fn sql_postgresql_rejects_is_exit_2_with_file_line_column_and_the_parsers_message() {
     let dir = tree(&[
-        ("0001_ok.up.sql", "CREATE TABLE t (id bigint PRIMARY KEY);\n"),
+        (
+            "0001_ok.up.sql",
+            "CREATE TABLE t (id bigint PRIMARY KEY);\n",
+        ),
         (
             "0002_broken.up.sql",
             "SET lock_timeout = '1s';\nALTER TABLE t ADD COLUMN a text\nALTER TABLE t ADD COLUMN b text;\n",
@@ -71,11 +79,19 @@ fn binary_and_empty_files_are_handled() {
 fn missing_paths_and_empty_directories_are_exit_2() {
     let r = run(&["lint", "/nonexistent/migrations"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("/nonexistent/migrations: cannot read"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("/nonexistent/migrations: cannot read"),
+        "{}",
+        r.stderr
+    );
     let empty = tempfile::tempdir().expect("tmp");
     let r = run(&["lint", path_str(empty.path())]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("no .sql migrations found"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no .sql migrations found"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -85,7 +101,10 @@ fn stdin_is_one_migration() {
         Some(b"SET lock_timeout = '1s';\nCREATE INDEX i ON accounts (email);\n"),
     );
     assert_eq!(r.code, 1);
-    assert_eq!(r.check("index.create_blocking")["location"]["file"], "<stdin>");
+    assert_eq!(
+        r.check("index.create_blocking")["location"]["file"],
+        "<stdin>"
+    );
     assert_eq!(r.check("index.create_blocking")["location"]["line"], 2);
 }
 
@@ -99,25 +118,51 @@ fn a_missing_down_migration_is_exit_2_with_require_down() {
     let r = run(&["lint", "--require-down", path_str(dir.path())]);
     assert_eq!(r.code, 2);
     assert_eq!(r.json["error"]["kind"], "missing_down");
-    assert!(r.stderr.ends_with("0002_b.up.sql: no down migration (--require-down)\n"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .ends_with("0002_b.up.sql: no down migration (--require-down)\n"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(run(&["lint", path_str(dir.path())]).code, 0);
 }
 
 #[test]
 fn unknown_check_ids_and_missing_paths_are_usage_errors() {
-    let r = run(&["lint", "--disable", "index.nope", "examples/release/migrations"]);
+    let r = run(&[
+        "lint",
+        "--disable",
+        "index.nope",
+        "examples/release/migrations",
+    ]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("--disable: unknown check id \"index.nope\""), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--disable: unknown check id \"index.nope\""),
+        "{}",
+        r.stderr
+    );
     let r = run(&["lint"]);
     assert_eq!(r.code, 2, "clap usage error");
 }
 
 #[test]
 fn disable_and_warn_change_the_verdict() {
-    let r = run(&["lint", "--warn", "index.create_blocking,column.type_change", "--assume-timeouts", "examples/bad-release/migrations"]);
+    let r = run(&[
+        "lint",
+        "--warn",
+        "index.create_blocking,column.type_change",
+        "--assume-timeouts",
+        "examples/bad-release/migrations",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(r.check("index.create_blocking")["result"], "warn");
-    let r = run(&["lint", "--disable", "index.create_blocking", "examples/bad-release/migrations"]);
+    let r = run(&[
+        "lint",
+        "--disable",
+        "index.create_blocking",
+        "examples/bad-release/migrations",
+    ]);
     assert!(r.checks("index.create_blocking").is_empty());
 }
 
@@ -134,28 +179,64 @@ fn template_placeholders_are_linted_in_place_or_rendered() {
     assert_eq!(t["location"]["column"], 14);
     // Columns are those of the file, not of the rendered text.
     let idx = r.check("index.create_blocking");
-    assert_eq!((idx["location"]["line"].as_u64(), idx["location"]["column"].as_u64()), (Some(2), Some(1)));
-    let r = run(&["lint", "--template-var", "Namespace=auth", path_str(dir.path())]);
+    assert_eq!(
+        (
+            idx["location"]["line"].as_u64(),
+            idx["location"]["column"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+    let r = run(&[
+        "lint",
+        "--template-var",
+        "Namespace=auth",
+        path_str(dir.path()),
+    ]);
     assert_eq!(r.check("input.template")["result"], "ok");
-    assert!(r.check("index.create_blocking")["message"].as_str().unwrap_or("").contains("auth.users"));
+    assert!(
+        r.check("index.create_blocking")["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("auth.users")
+    );
 }
 
 #[test]
 fn diesel_directories_with_metadata_run_without_a_transaction() {
     let dir = tree(&[
-        ("2024-01-01-000000_create/up.sql", "CREATE TABLE crates (id bigint PRIMARY KEY, name text);\n"),
+        (
+            "2024-01-01-000000_create/up.sql",
+            "CREATE TABLE crates (id bigint PRIMARY KEY, name text);\n",
+        ),
         ("2024-01-01-000000_create/down.sql", "DROP TABLE crates;\n"),
-        ("2024-02-01-000000_index/up.sql", "CREATE INDEX CONCURRENTLY IF NOT EXISTS crates_name ON crates (name);\n"),
-        ("2024-02-01-000000_index/down.sql", "DROP INDEX IF EXISTS crates_name;\n"),
-        ("2024-02-01-000000_index/metadata.toml", "run_in_transaction = false\n"),
-        ("2024-03-01-000000_index2/up.sql", "CREATE INDEX CONCURRENTLY IF NOT EXISTS crates_id ON crates (id);\n"),
+        (
+            "2024-02-01-000000_index/up.sql",
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS crates_name ON crates (name);\n",
+        ),
+        (
+            "2024-02-01-000000_index/down.sql",
+            "DROP INDEX IF EXISTS crates_name;\n",
+        ),
+        (
+            "2024-02-01-000000_index/metadata.toml",
+            "run_in_transaction = false\n",
+        ),
+        (
+            "2024-03-01-000000_index2/up.sql",
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS crates_id ON crates (id);\n",
+        ),
     ]);
     let r = run(&["lint", path_str(dir.path())]);
     // metadata.toml says 2024-02 runs outside a transaction; 2024-03 has no marker.
     let hits = r.checks("index.concurrently_in_transaction");
     assert_eq!(hits.len(), 1, "{:#}", r.json);
     assert_eq!(hits[0]["result"], "fail");
-    assert!(hits[0]["location"]["file"].as_str().unwrap_or("").contains("2024-03-01"));
+    assert!(
+        hits[0]["location"]["file"]
+            .as_str()
+            .unwrap_or("")
+            .contains("2024-03-01")
+    );
     let m = &r.json["data"]["migrations"];
     assert_eq!(m[1]["in_transaction"], false);
     assert_eq!(m[1]["layout"], "directory");
@@ -166,7 +247,10 @@ fn diesel_directories_with_metadata_run_without_a_transaction() {
 fn flyway_versions_order_numerically() {
     let dir = tree(&[
         ("V10__later.sql", "CREATE INDEX later ON t (x);\n"),
-        ("V2__create.sql", "CREATE TABLE t (id bigint PRIMARY KEY, x text);\n"),
+        (
+            "V2__create.sql",
+            "CREATE TABLE t (id bigint PRIMARY KEY, x text);\n",
+        ),
         ("V1_1__first.sql", "SELECT 1;\n"),
     ]);
     let r = run(&["lint", path_str(dir.path())]);
@@ -192,7 +276,10 @@ fn since_makes_older_migrations_history_only() {
 #[test]
 fn contract_migrations_need_evidence_under_the_phase_policy() {
     let dir = tree(&[
-        ("0001_create.up.sql", "CREATE TABLE users (id bigint PRIMARY KEY, legacy_name text, name text);\n"),
+        (
+            "0001_create.up.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY, legacy_name text, name text);\n",
+        ),
         (
             "0002_drop_legacy.up.sql",
             "-- migration-gate: phase=contract\nSET lock_timeout = '1s';\nSET statement_timeout = '1min';\nALTER TABLE users DROP COLUMN legacy_name;\n",
@@ -206,27 +293,65 @@ fn contract_migrations_need_evidence_under_the_phase_policy() {
     // The policy needs to know when the expand phase went live.
     let r = run(&["lint", "--since", "2", "--phase-policy", p]);
     assert_eq!(r.code, 1);
-    assert!(r.check("phase.policy")["message"].as_str().unwrap_or("").contains("no evidence"));
-    let long_ago = gatehouse::time::Timestamp::now().plus(std::time::Duration::ZERO).unix() - 10 * 86_400;
+    assert!(
+        r.check("phase.policy")["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no evidence")
+    );
+    let long_ago = gatehouse::time::Timestamp::now()
+        .plus(std::time::Duration::ZERO)
+        .unix()
+        - 10 * 86_400;
     let at = gatehouse::time::Timestamp::from_unix(long_ago).to_rfc3339();
-    let r = run(&["lint", "--since", "2", "--phase-policy", "--expand-applied-at", &at, p]);
+    let r = run(&[
+        "lint",
+        "--since",
+        "2",
+        "--phase-policy",
+        "--expand-applied-at",
+        &at,
+        p,
+    ]);
     assert_eq!(r.code, 0, "{:#}", r.json);
     assert_eq!(r.check("phase.policy")["result"], "ok");
-    assert!(r.check("phase.policy")["message"].as_str().unwrap_or("").contains("no read evidence"));
+    assert!(
+        r.check("phase.policy")["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no read evidence")
+    );
     let recent = gatehouse::time::Timestamp::from_unix(long_ago + 9 * 86_400).to_rfc3339();
-    let r = run(&["lint", "--since", "2", "--phase-policy", "--expand-applied-at", &recent, p]);
+    let r = run(&[
+        "lint",
+        "--since",
+        "2",
+        "--phase-policy",
+        "--expand-applied-at",
+        &recent,
+        p,
+    ]);
     assert_eq!(r.code, 1);
     assert_eq!(r.check("phase.policy")["limit"], 7 * 86_400);
     // Undeclared, the drop is inferred as contract and fails until declared.
     let undeclared = tree(&[
-        ("0001_create.up.sql", "CREATE TABLE users (id bigint PRIMARY KEY, legacy_name text);\n"),
-        ("0002_drop.up.sql", "SET lock_timeout = '1s';\nSET statement_timeout = '1min';\nALTER TABLE users DROP COLUMN legacy_name;\n"),
+        (
+            "0001_create.up.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY, legacy_name text);\n",
+        ),
+        (
+            "0002_drop.up.sql",
+            "SET lock_timeout = '1s';\nSET statement_timeout = '1min';\nALTER TABLE users DROP COLUMN legacy_name;\n",
+        ),
     ]);
     let r = run(&["lint", path_str(undeclared.path())]);
     assert_eq!(r.code, 1);
     assert_eq!(r.json["data"]["migrations"][1]["phase"], "contract");
     assert_eq!(r.json["data"]["migrations"][1]["phase_source"], "inferred");
-    assert_eq!(r.json["data"]["migrations"][1]["contract_objects"][0], "users.legacy_name");
+    assert_eq!(
+        r.json["data"]["migrations"][1]["contract_objects"][0],
+        "users.legacy_name"
+    );
 }
 
 #[test]
@@ -238,26 +363,47 @@ fn ignore_directives_suppress_one_statement_and_report_stale_ones() {
 
 #[test]
 fn sarif_and_github_formats_carry_the_locations() {
-    let out = crate::command(&["lint", "--format", "sarif", "examples/bad-release/migrations"])
-        .output()
-        .expect("runs");
+    let out = crate::command(&[
+        "lint",
+        "--format",
+        "sarif",
+        "examples/bad-release/migrations",
+    ])
+    .output()
+    .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif json");
     let results = sarif["runs"][0]["results"].as_array().expect("results");
-    assert!(results.iter().any(|r| r["ruleId"] == "index.create_blocking"));
-    let out = crate::command(&["lint", "--format", "github", "examples/bad-release/migrations"])
-        .output()
-        .expect("runs");
+    assert!(
+        results
+            .iter()
+            .any(|r| r["ruleId"] == "index.create_blocking")
+    );
+    let out = crate::command(&[
+        "lint",
+        "--format",
+        "github",
+        "examples/bad-release/migrations",
+    ])
+    .output()
+    .expect("runs");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("::error file=examples/bad-release/migrations/0006_widen_orders_total.up.sql,line=2"),
+        text.contains(
+            "::error file=examples/bad-release/migrations/0006_widen_orders_total.up.sql,line=2"
+        ),
         "{text}"
     );
 }
 
 #[test]
 fn help_shows_a_runnable_example_for_every_command() {
-    for cmd in [&["--help"][..], &["lint", "--help"], &["dry-run", "--help"], &["parity", "--help"]] {
+    for cmd in [
+        &["--help"][..],
+        &["lint", "--help"],
+        &["dry-run", "--help"],
+        &["parity", "--help"],
+    ] {
         let out = crate::command(cmd).output().expect("runs");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success());
@@ -266,4 +412,34 @@ fn help_shows_a_runnable_example_for_every_command() {
     }
     let out = crate::command(&["--version"]).output().expect("runs");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("migration-gate "));
+}
+
+#[test]
+fn each_directory_named_is_its_own_history() {
+    let a = tree(&[
+        (
+            "0001_init.up.sql",
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n",
+        ),
+        (
+            "0002_index.up.sql",
+            "SET lock_timeout = '1s';\nSET statement_timeout = '1min';\nCREATE INDEX users_email ON users (email);\n",
+        ),
+    ]);
+    // Same migration names, and a table of the same name created in the *same* migration.
+    let b = tree(&[(
+        "0001_init.up.sql",
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text);\nCREATE INDEX users_email ON users (email);\n",
+    )]);
+    let r = run(&["lint", path_str(a.path()), path_str(b.path())]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let hits = r.checks("index.create_blocking");
+    assert_eq!(hits.len(), 1, "{:#}", r.json);
+    assert!(
+        hits[0]["location"]["file"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("0002_index.up.sql")
+    );
+    assert_eq!(r.json["data"]["counts"]["migrations"], 3);
 }

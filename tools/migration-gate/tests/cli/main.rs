@@ -55,7 +55,11 @@ pub fn fixtures() -> PathBuf {
 }
 
 pub fn corpus() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus")).to_path_buf()
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus"
+    ))
+    .to_path_buf()
 }
 
 pub fn command(args: &[&str]) -> Command {
@@ -81,9 +85,13 @@ pub fn run_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--format", "json"]);
     let mut cmd = command(&all);
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("the binary runs");
     if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
         pipe.write_all(bytes).expect("stdin");
@@ -93,7 +101,8 @@ pub fn run_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     let json: Value = if stdout.trim().is_empty() {
         Value::Null
     } else {
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}"))
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}"))
     };
     if !json.is_null() {
         testkit::schema::assert_valid_report(&json);

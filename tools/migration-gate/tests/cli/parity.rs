@@ -89,25 +89,77 @@ fn missing_and_extra_rows_under_a_composite_key_count_against_the_budget() {
     assert_eq!(d["rows"], 301);
     assert_eq!(d["missing_in_new"], 1);
     assert_eq!(d["only_in_new"], 1);
-    assert_eq!(d["sample"], serde_json::json!(["missing (2,50)", "extra (3,101)"]));
+    assert_eq!(
+        d["sample"],
+        serde_json::json!(["missing (2,50)", "extra (3,101)"])
+    );
     let a = args("1");
-    assert_eq!(run(&a.iter().map(String::as_str).collect::<Vec<_>>()).code, 1);
+    assert_eq!(
+        run(&a.iter().map(String::as_str).collect::<Vec<_>>()).code,
+        1
+    );
 }
 
 #[test]
 fn bad_queries_and_keys_are_exit_2_with_the_reason() {
     let pg = Postgres::start();
     pg.create_db("app");
-    pg.psql("app", "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);");
+    pg.psql(
+        "app",
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);",
+    );
     let url = pg.url("app");
-    let r = run(&["parity", "--database-url", &url, "--old", "SELEC id FROM t", "--new", "SELECT id FROM t", "--key", "id"]);
+    let r = run(&[
+        "parity",
+        "--database-url",
+        &url,
+        "--old",
+        "SELEC id FROM t",
+        "--new",
+        "SELECT id FROM t",
+        "--key",
+        "id",
+    ]);
     assert_eq!(r.code, 2);
-    assert_eq!(r.stderr, "migration-gate: --old:1:1: syntax error at or near \"SELEC\"\n");
-    let r = run(&["parity", "--database-url", &url, "--old", "SELECT id FROM t", "--new", "SELECT id FROM t", "--key", "uid"]);
+    assert_eq!(
+        r.stderr,
+        "migration-gate: --old:1:1: syntax error at or near \"SELEC\"\n"
+    );
+    let r = run(&[
+        "parity",
+        "--database-url",
+        &url,
+        "--old",
+        "SELECT id FROM t",
+        "--new",
+        "SELECT id FROM t",
+        "--key",
+        "uid",
+    ]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("comparing --old and --new") && r.stderr.contains("uid"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("comparing --old and --new") && r.stderr.contains("uid"),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains(pg.password()));
-    let r = run(&["parity", "--database-url", &url, "--old", "SELECT id FROM t", "--new", "SELECT id FROM t", "--key", "id", "--min-parity", "1.5"]);
+    let r = run(&[
+        "parity",
+        "--database-url",
+        &url,
+        "--old",
+        "SELECT id FROM t",
+        "--new",
+        "SELECT id FROM t",
+        "--key",
+        "id",
+        "--min-parity",
+        "1.5",
+    ]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("--min-parity: 1.5 is not a fraction"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--min-parity: 1.5 is not a fraction"),
+        "{}",
+        r.stderr
+    );
 }
