@@ -36,10 +36,11 @@ for rel in release bad-release; do
   expect_exit "$want" "$mg" dry-run --database-url "$shop_url" --with-load 2 "$EX/$rel/migrations" \
     --report "$OUT/$rel/migration-gate-dry-run.json" --format text -q >&2
   figure=$(jq -r '
-    [.data.statements[]? | select(any(.locks[]; .mode == "ShareLock" or .mode == "AccessExclusiveLock" or .mode == "ShareRowExclusiveLock") or (.rewrites | length > 0))
-     | "\(.locks | map(select(.mode | test("^(Share|AccessExclusive|ShareRowExclusive)Lock$")) | "\(.mode | sub("Lock$"; "")) \(.relation)") | unique | join("+"))\(if (.rewrites | length) > 0 then " rewrite" else "" end)"]
-    | unique | join("; ") as $locks
-    | "\(.data.applied | length) applied; blocked max \(.data.load.longest_blocked_ms // 0 | floor) ms\(if $locks != "" then "; " + $locks else "" end)"' \
+    ([.data.statements[]?
+      | (.locks | map(select(.mode | test("^(Share|ShareRowExclusive|Exclusive|AccessExclusive)Lock$")) | select(.relation | test("_(pkey|idx|key)$") | not)
+                | "\(.mode | sub("Lock$"; "")) \(.relation)")) + (.rewrites | map("rewrite " + .))
+      | .[]] | unique | join(", ")) as $locks
+    | "\(.data.applied | length) migrations applied; longest blocked session \(.data.load.longest_blocked_ms // 0 | floor) ms\(if $locks != "" then "; " + $locks else "" end)"' \
     "$OUT/$rel/migration-gate-dry-run.json" 2>/dev/null || echo "?")
   summary "$rel" "migration-gate dry-run" "$(result_of "$OUT/$rel/migration-gate-dry-run.json")" "$figure"
 done

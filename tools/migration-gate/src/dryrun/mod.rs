@@ -385,11 +385,20 @@ async fn apply_all(
                 }
                 let started = Instant::now();
                 let (rows, elapsed, locks, err) = apply::execute(&mc, &obs, &f.sql).await;
-                let after = apply::relations(copy, &mc)
-                    .await
-                    .unwrap_or_else(|_| rels.clone());
-                let (rewrites, rebuilt) = apply::rewritten(&rels, &after);
-                rels = after;
+                // Only statements that touch an existing relation can rewrite one; skipping
+                // the catalog snapshot for the rest (SET, new tables) keeps our own round
+                // trips out of the time the transaction holds its locks.
+                let may_rewrite = f.heavy || !f.tables.is_empty() || err.is_some();
+                let (rewrites, rebuilt) = if may_rewrite {
+                    let after = apply::relations(copy, &mc)
+                        .await
+                        .unwrap_or_else(|_| rels.clone());
+                    let r = apply::rewritten(&rels, &after);
+                    rels = after;
+                    r
+                } else {
+                    (Vec::new(), Vec::new())
+                };
                 let new_locks: Vec<apply::Lock> = locks.difference(&held).cloned().collect();
                 if wrap {
                     held.extend(locks);
