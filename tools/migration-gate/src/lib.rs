@@ -17,6 +17,7 @@ pub mod rules;
 pub mod source;
 pub mod sql;
 pub mod template;
+pub mod tls;
 
 use gatehouse::{Report, RuleDoc};
 

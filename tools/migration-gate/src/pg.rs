@@ -1,13 +1,16 @@
 //! Connecting to PostgreSQL: parses `--database-url` (URL or key/value form), connects with a
-//! timeout, and turns failures into one-line errors that name the server but never the
-//! password (wrong password, unreachable, missing database).
+//! timeout and TLS as libpq's `sslmode` asks, and turns failures into one-line errors that
+//! name the server but never the password (wrong password, unreachable, missing database,
+//! certificate refused).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio_postgres::config::Host;
+use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::error::{Error, Result};
+use crate::tls::{self, TlsMode};
 
 /// A parsed `--database-url`: the config plus how errors name it.
 #[derive(Clone)]
@@ -15,6 +18,10 @@ pub struct Target {
     pub config: Config,
     /// `host:port/dbname`, never the password.
     pub server: String,
+    /// libpq's sslmode, including the verify-* modes tokio-postgres does not parse.
+    pub tls: TlsMode,
+    /// `sslrootcert`: the CA to verify the server against (else the webpki roots).
+    pub root_cert: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Target {
@@ -25,10 +32,30 @@ impl std::fmt::Debug for Target {
 
 impl Target {
     pub fn parse(url: &str) -> Result<Target> {
-        let mut config: Config = url.parse().map_err(|e: tokio_postgres::Error| Error::Url {
+        let bad = |message: String| Error::Url {
             url: gatehouse::redact::redact(url).into_owned(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let (cleaned, tls_params) = tls::split_params(url);
+        let mut config: Config = cleaned
+            .parse()
+            .map_err(|e: tokio_postgres::Error| bad(e.to_string()))?;
+        let mode = tls_params
+            .sslmode
+            .or_else(|| std::env::var("PGSSLMODE").ok())
+            .map(|m| TlsMode::parse(&m).ok_or_else(|| bad(format!("sslmode {m:?}: expected disable, allow, prefer, require, verify-ca or verify-full"))))
+            .transpose()?
+            .unwrap_or(TlsMode::Prefer);
+        let root_cert = tls_params
+            .sslrootcert
+            .or_else(|| std::env::var("PGSSLROOTCERT").ok())
+            .filter(|p| !p.is_empty() && p != "system")
+            .map(PathBuf::from);
+        config.ssl_mode(match mode {
+            TlsMode::Disable => SslMode::Disable,
+            TlsMode::Prefer => SslMode::Prefer,
+            _ => SslMode::Require,
+        });
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -46,7 +73,12 @@ impl Target {
             config.password(pw);
         }
         let server = describe(&config);
-        Ok(Target { config, server })
+        Ok(Target {
+            config,
+            server,
+            tls: mode,
+            root_cert,
+        })
     }
 
     pub fn dbname(&self) -> String {
@@ -62,7 +94,12 @@ impl Target {
         let mut config = self.config.clone();
         config.dbname(db);
         let server = describe(&config);
-        Target { config, server }
+        Target {
+            config,
+            server,
+            tls: self.tls,
+            root_cert: self.root_cert.clone(),
+        }
     }
 
     pub fn user(&self) -> String {
@@ -70,11 +107,22 @@ impl Target {
     }
 
     pub async fn connect(&self) -> Result<Client> {
-        let (client, connection) = self
-            .config
-            .connect(NoTls)
-            .await
-            .map_err(|e| connect_error(&self.server, &self.user(), &e))?;
+        let fail = |e: &tokio_postgres::Error| connect_error(&self.server, &self.user(), e);
+        if self.tls == TlsMode::Disable {
+            let (client, connection) = self.config.connect(NoTls).await.map_err(|e| fail(&e))?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!("connection ended: {e}");
+                }
+            });
+            return Ok(client);
+        }
+        let connector =
+            tls::connector(self.tls, self.root_cert.as_deref()).map_err(|message| Error::Url {
+                url: self.server.clone(),
+                message,
+            })?;
+        let (client, connection) = self.config.connect(connector).await.map_err(|e| fail(&e))?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!("connection ended: {e}");

@@ -49,6 +49,23 @@ fn command(program: &str, target: &Target) -> Command {
             cmd.env_remove("PGPASSWORD");
         }
     }
+    // The same TLS choice as our own connections (libpq spells the modes the same way).
+    let mode = match target.tls {
+        crate::tls::TlsMode::Disable => "disable",
+        crate::tls::TlsMode::Prefer => "prefer",
+        crate::tls::TlsMode::Require => "require",
+        crate::tls::TlsMode::VerifyCa => "verify-ca",
+        crate::tls::TlsMode::VerifyFull => "verify-full",
+    };
+    cmd.env("PGSSLMODE", mode);
+    match &target.root_cert {
+        Some(p) => {
+            cmd.env("PGSSLROOTCERT", p);
+        }
+        None => {
+            cmd.env_remove("PGSSLROOTCERT");
+        }
+    }
     cmd.env("PGCONNECT_TIMEOUT", "10").env("LC_ALL", "C");
     cmd
 }

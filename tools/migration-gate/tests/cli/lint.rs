@@ -461,23 +461,45 @@ fn the_phase_policy_reads_the_migrations_table_and_pg_stat_statements() {
          SELECT id, legacy_name FROM users WHERE id = 1;",
     );
     let dir = tree(&[
-        ("2024-01-01-000000_add_name/up.sql", "ALTER TABLE users ADD COLUMN name text;\n"),
+        (
+            "2024-01-01-000000_add_name/up.sql",
+            "ALTER TABLE users ADD COLUMN name text;\n",
+        ),
         (
             "2024-02-01-000000_drop_legacy_name/up.sql",
             "-- migration-gate: phase=contract\nSET lock_timeout = '1s';\nSET statement_timeout = '1min';\nALTER TABLE users DROP COLUMN legacy_name;\n",
         ),
     ]);
     let url = pg.url("app");
-    let r = run(&["lint", "--since", "20240201000000", "--phase-policy", "--database-url", &url, path_str(dir.path())]);
+    let r = run(&[
+        "lint",
+        "--since",
+        "20240201000000",
+        "--phase-policy",
+        "--database-url",
+        &url,
+        path_str(dir.path()),
+    ]);
     assert_eq!(r.code, 1, "{:#}", r.json);
     let p = r.check("phase.policy");
     let msg = p["message"].as_str().unwrap_or("");
     assert!(msg.contains("users.legacy_name is still read"), "{msg}");
-    assert!(msg.contains("after the expand phase went live"), "the reset is newer than the expand phase: {msg}");
+    assert!(
+        msg.contains("after the expand phase went live"),
+        "the reset is newer than the expand phase: {msg}"
+    );
     assert!(p["observed"].as_u64().unwrap_or(0) >= 9 * 86_400, "{p:#}");
     assert!(!r.stdout.contains(pg.password()));
     // Once nothing reads it any more, age alone decides (and the missing coverage is said).
     pg.psql("app", "SELECT pg_stat_statements_reset();");
-    let r = run(&["lint", "--since", "20240201000000", "--phase-policy", "--database-url", &url, path_str(dir.path())]);
+    let r = run(&[
+        "lint",
+        "--since",
+        "20240201000000",
+        "--phase-policy",
+        "--database-url",
+        &url,
+        path_str(dir.path()),
+    ]);
     assert_eq!(r.code, 0, "{:#}", r.json);
 }

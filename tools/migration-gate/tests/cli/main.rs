@@ -6,6 +6,7 @@ mod corpus;
 mod dry_run;
 mod lint;
 mod parity;
+mod tls;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -72,6 +73,8 @@ pub fn command(args: &[&str]) -> Command {
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("MIGRATION_GATE_DATABASE_URL")
         .env_remove("PGPASSWORD")
+        .env_remove("PGSSLMODE")
+        .env_remove("PGSSLROOTCERT")
         .env("NO_COLOR", "1");
     cmd
 }
