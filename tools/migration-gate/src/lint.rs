@@ -171,7 +171,7 @@ pub fn add_findings(linted: &Linted, b: &mut ReportBuilder) {
     }
 }
 
-fn add_evidence(linted: &Linted, b: &mut ReportBuilder) {
+pub fn add_evidence(linted: &Linted, b: &mut ReportBuilder) {
     for m in &linted.migrations {
         for f in [&m.up, &m.down].into_iter().flatten() {
             b.evidence(Evidence {

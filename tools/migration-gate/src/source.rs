@@ -412,10 +412,11 @@ pub fn directives(text: &str) -> Directives {
     d
 }
 
-/// Orders versions: digit runs compare as numbers when short (`1` < `0002` < `10`) and as
-/// text when both look like timestamps (8+ digits), so `20161115111853` (crates.io) sorts
-/// before `20190322170700` (diesel, dashes removed) and before `202603082026300000`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Orders versions: part by part (digit runs), each by numeric value (`1` < `0002` < `10`,
+/// `1.2` < `1.10`), so crates.io's `20161115111853_x` sorts before its later
+/// `2019-03-22-170700_x` (dashes removed) and lemmy's `2026-03-08-202630-0000_x`. Equality
+/// follows the order: `0004` (a file) equals `4` (golang-migrate's table).
+#[derive(Debug, Clone)]
 pub struct VersionKey(Vec<String>);
 
 impl VersionKey {
@@ -423,7 +424,14 @@ impl VersionKey {
         VersionKey(
             v.split(|c: char| !c.is_ascii_digit())
                 .filter(|s| !s.is_empty())
-                .map(str::to_owned)
+                .map(|s| {
+                    let t = s.trim_start_matches('0');
+                    if t.is_empty() {
+                        "0".to_owned()
+                    } else {
+                        t.to_owned()
+                    }
+                })
                 .collect(),
         )
     }
@@ -438,13 +446,8 @@ impl Ord for VersionKey {
             _ => {}
         }
         for (a, b) in self.0.iter().zip(&other.0) {
-            let ord = if a.len() >= 8 && b.len() >= 8 {
-                a.cmp(b)
-            } else {
-                let a = a.trim_start_matches('0');
-                let b = b.trim_start_matches('0');
-                a.len().cmp(&b.len()).then_with(|| a.cmp(b))
-            };
+            // Leading zeros are gone: a longer digit run is a larger number.
+            let ord = a.len().cmp(&b.len()).then_with(|| a.cmp(b));
             if ord != Ordering::Equal {
                 return ord;
             }
@@ -452,6 +455,14 @@ impl Ord for VersionKey {
         self.0.len().cmp(&other.0.len())
     }
 }
+
+impl PartialEq for VersionKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for VersionKey {}
 
 impl PartialOrd for VersionKey {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
@@ -503,6 +514,25 @@ mod tests {
         assert!(k("20240102094916") < k("202603082026300000"));
         assert!(k("00") < k("20210710035447"));
         assert!(k("99") < k(""));
+        assert_eq!(k("0004"), k("4"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn version_order_is_a_total_order(a in "[0-9._-]{0,20}", b in "[0-9._-]{0,20}", c in "[0-9._-]{0,20}") {
+            let (a, b, c) = (VersionKey::new(&a), VersionKey::new(&b), VersionKey::new(&c));
+            proptest::prop_assert_eq!(a.cmp(&b), b.cmp(&a).reverse());
+            if a <= b && b <= c {
+                proptest::prop_assert!(a <= c);
+            }
+        }
+
+        #[test]
+        fn any_file_name_classifies(name in "[ -~]{0,40}") {
+            let p = Path::new("m").join(&name);
+            let _ = classify(&p, &name);
+            let _ = version_of(&name, "_");
+        }
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub fn render(text: &str, vars: &Vars) -> Rendered {
             break;
         };
         let inner = &text[start + 2..end - 2];
-        if inner.contains('\n') {
+        if inner.contains('\n') || !looks_like_go_template(inner) {
             // Not a placeholder (a `{{` in a string or a JSON default): leave it.
             out.push_str(&text[rest..start + 2]);
             rest = start + 2;
@@ -133,6 +133,14 @@ pub fn render(text: &str, vars: &Vars) -> Rendered {
         placeholders,
         marks,
     }
+}
+
+/// A Go template action starts with a field (`.Options`), a variable (`$x`), or a word
+/// (`index`, `printf`, `if`, ...), possibly after a `-` trim marker. PostgreSQL array literals
+/// such as `'{{1,2},{3,4}}'` start with a digit, a quote or a brace, and are left alone.
+fn looks_like_go_template(inner: &str) -> bool {
+    let t = inner.trim().trim_start_matches('-').trim_start();
+    t.starts_with(['.', '$']) || t.starts_with(|c: char| c.is_ascii_alphabetic())
 }
 
 /// `index .Options "NAME"` or `.NAME` → the value given for NAME.
@@ -191,6 +199,14 @@ mod tests {
         let users = r.text.find("users").expect("users");
         assert_eq!(&SUPABASE[r.original_offset(users)..][..5], "users");
         assert_eq!(render("x {{ .Namespace }} y", &vars).text, "x auth y");
+    }
+
+    #[test]
+    fn array_literals_are_not_placeholders() {
+        let sql = "INSERT INTO m VALUES ('{{1,2},{3,4}}', '{{}}');";
+        let r = render(sql, &Vec::new());
+        assert!(!r.is_templated());
+        assert_eq!(r.text, sql);
     }
 
     #[test]

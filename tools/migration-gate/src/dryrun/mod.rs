@@ -112,6 +112,7 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
             ..Options::default()
         },
     );
+    lint::add_evidence(&linted, b);
     if let Some(e) = lint::add_syntax_checks(&linted, b) {
         return Err(e);
     }
