@@ -5,18 +5,20 @@
 
 mod apply;
 mod load;
+mod pending;
 mod tools;
+mod verdict;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use gatehouse::{Check, Location, Report, ReportBuilder, Section, Status};
 use serde_json::json;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_postgres::Client;
 
-use apply::{Applied, BLOCKS_WRITES, Observer};
-use load::{Load, LoadStats};
+use apply::{Applied, Observer};
+use load::Load;
 
 use crate::AGENT;
 use crate::checks::CheckId;
@@ -225,64 +227,6 @@ async fn create_copy(
     Ok(CopyMethod::Schema)
 }
 
-/// Versions the runner's table in the copy says are applied.
-async fn applied_versions(
-    target: &Target,
-    client: &Client,
-) -> Result<(Vec<VersionKey>, Option<VersionKey>, Option<&'static str>)> {
-    let tables: &[(&str, &str, &'static str)] = &[
-        ("__diesel_schema_migrations", "version::text", "diesel"),
-        ("_sqlx_migrations", "version::text", "sqlx"),
-        ("flyway_schema_history", "version::text", "flyway"),
-    ];
-    let mut versions = Vec::new();
-    let mut runner = None;
-    for (table, col, name) in tables {
-        let exists: Option<String> = client
-            .query_one("SELECT to_regclass($1)::text", &[table])
-            .await
-            .map_err(|e| target.error("looking for the migrations table", &e))?
-            .get(0);
-        if exists.is_some() {
-            let rows = client
-                .query(
-                    &format!("SELECT {col} FROM {table} WHERE {col} IS NOT NULL"),
-                    &[],
-                )
-                .await
-                .map_err(|e| target.error(format!("reading {table}"), &e))?;
-            versions.extend(rows.iter().map(|r| VersionKey::new(&r.get::<_, String>(0))));
-            runner = Some(*name);
-        }
-    }
-    // golang-migrate keeps only the latest version: everything up to it is applied.
-    let mut upto = None;
-    let exists: Option<String> = client
-        .query_one("SELECT to_regclass('schema_migrations')::text", &[])
-        .await
-        .map_err(|e| target.error("looking for the migrations table", &e))?
-        .get(0);
-    if exists.is_some()
-        && let Ok(Some(r)) = client
-            .query_opt(
-                "SELECT version::text FROM schema_migrations WHERE NOT dirty",
-                &[],
-            )
-            .await
-    {
-        upto = Some(VersionKey::new(&r.get::<_, String>(0)));
-        runner = Some("golang-migrate");
-    }
-    Ok((versions, upto, runner))
-}
-
-fn quote_table(name: &str) -> String {
-    match name.split_once('.') {
-        Some((s, t)) => format!("{}.{}", quote_ident(s), quote_ident(t)),
-        None => quote_ident(name),
-    }
-}
-
 #[expect(
     clippy::too_many_lines,
     reason = "the dry run's steps in order; each is short"
@@ -301,7 +245,7 @@ async fn apply_all(
         .await
         .map_err(|e| copy.error("connecting to the copy", &e))?
         .get(0);
-    let (applied_keys, upto, runner) = applied_versions(copy, &oc).await?;
+    let (applied_keys, upto, runner) = pending::applied_versions(copy, &oc).await?;
     let pending: Vec<usize> = linted
         .migrations
         .iter()
@@ -321,7 +265,10 @@ async fn apply_all(
     for rel in before.values().filter(|r| r.kind == "r" || r.kind == "m") {
         let any = oc
             .query_one(
-                &format!("SELECT EXISTS (SELECT 1 FROM {})", quote_table(&rel.name)),
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM {})",
+                    pending::quote_table(&rel.name)
+                ),
                 &[],
             )
             .await
@@ -460,7 +407,7 @@ async fn apply_all(
         None => None,
     };
 
-    judge_steps(args, &steps, &existing, &has_rows, linted, b);
+    verdict::judge_steps(args, &steps, &existing, &has_rows, linted, b);
     match &failure {
         None => b.check(
             Check::ok(CheckId::DryrunApply.as_str())
@@ -487,7 +434,7 @@ async fn apply_all(
             }),
         ),
     };
-    judge_load(args, load_stats.as_ref(), &steps, b);
+    verdict::judge_load(args, load_stats.as_ref(), &steps, b);
 
     // Rollback: down migrations in reverse, then compare the schema.
     let rollback = if failure.is_some() {
@@ -504,7 +451,7 @@ async fn apply_all(
         json!(null)
     } else if let Some(schema_before) = schema_before {
         let _s = gatehouse::trace::step("rollback");
-        rollback(copy, &mc, linted, &applied_migrations, &schema_before, b).await?
+        verdict::rollback(copy, &mc, linted, &applied_migrations, &schema_before, b).await?
     } else {
         b.check(Check::skip(
             CheckId::DryrunRollback.as_str(),
@@ -557,9 +504,9 @@ async fn apply_all(
         .enumerate()
         .map(|(i, s)| {
             let mut v = serde_json::to_value(s).unwrap_or_default();
-            v["blocked_ms"] = json!(round1(blocked_of(i)));
-            v["duration_ms"] = json!(round1(s.duration_ms));
-            v["lock_held_ms"] = json!(round1(s.lock_held_ms));
+            v["blocked_ms"] = json!(verdict::round1(blocked_of(i)));
+            v["duration_ms"] = json!(verdict::round1(s.duration_ms));
+            v["lock_held_ms"] = json!(verdict::round1(s.lock_held_ms));
             v
         })
         .collect();
@@ -577,7 +524,7 @@ async fn apply_all(
             "queries": l.queries,
             "errors": l.errors,
             "blocked_queries": l.blocked.values().map(|(_, n)| n).sum::<u64>(),
-            "longest_blocked_ms": round1(longest.unwrap_or(0.0)),
+            "longest_blocked_ms": verdict::round1(longest.unwrap_or(0.0)),
         })),
         "rollback": rollback,
     }));
@@ -609,279 +556,4 @@ async fn apply_all(
         },
     ));
     Ok(())
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-/// Lint findings at the same place, to say how to fix what the dry run saw.
-fn lint_hint(linted: &Linted, file: &str, line: u64) -> String {
-    let ids: BTreeSet<&str> = linted
-        .findings
-        .iter()
-        .filter(|f| {
-            f.file == file && f.line <= line + 1 && f.line + 1 >= line && f.status == Status::Fail
-        })
-        .filter(|f| !f.id.as_str().starts_with("timeout."))
-        .map(|f| f.id.as_str())
-        .collect();
-    if ids.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " (lint: {})",
-            ids.into_iter().collect::<Vec<_>>().join(", ")
-        )
-    }
-}
-
-fn judge_steps(
-    args: &DryRunArgs,
-    steps: &[Applied],
-    existing: &HashSet<String>,
-    has_rows: &HashMap<String, bool>,
-    linted: &Linted,
-    b: &mut ReportBuilder,
-) {
-    let mut rewrite_fail = false;
-    let mut lock_fail = false;
-    for s in steps {
-        let loc = Location::at(s.file.clone(), s.line, s.column);
-        let with_rows: Vec<&String> = s
-            .rewrites
-            .iter()
-            .filter(|t| has_rows.get(*t).copied().unwrap_or(false))
-            .collect();
-        if !with_rows.is_empty() {
-            rewrite_fail = true;
-            b.check(
-                Check::fail(
-                    CheckId::DryrunRewrite.as_str(),
-                    format!(
-                        "rewrote {} (relfilenode changed) in {:.0} ms{}",
-                        with_rows
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        s.duration_ms,
-                        lint_hint(linted, &s.file, s.line)
-                    ),
-                )
-                .with_location(loc.clone()),
-            );
-        }
-        let blocking: Vec<&apply::Lock> = s
-            .locks
-            .iter()
-            .filter(|l| {
-                BLOCKS_WRITES.contains(&l.mode.as_str())
-                    && existing.contains(&l.relation)
-                    && has_rows.get(&l.relation).copied().unwrap_or(false)
-            })
-            .collect();
-        if blocking.is_empty() {
-            continue;
-        }
-        let long = Duration::from_secs_f64(s.lock_held_ms / 1000.0) >= args.max_lock_hold;
-        if s.heavy || !s.rewrites.is_empty() || long {
-            lock_fail = true;
-            let what = blocking
-                .iter()
-                .map(|l| format!("{} on {}", l.mode, l.relation))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let why = if long {
-                format!(
-                    "held {:.0} ms (--max-lock-hold {})",
-                    s.lock_held_ms,
-                    gatehouse::duration::format_duration(args.max_lock_hold)
-                )
-            } else {
-                format!(
-                    "held {:.0} ms while doing work that grows with the table (here {:.0} ms; longer on production data)",
-                    s.lock_held_ms, s.duration_ms
-                )
-            };
-            b.check(
-                Check::fail(
-                    CheckId::DryrunBlockingLock.as_str(),
-                    format!("took {what}: {why}{}", lint_hint(linted, &s.file, s.line)),
-                )
-                .with_location(loc),
-            );
-        }
-    }
-    if !rewrite_fail {
-        b.check(
-            Check::ok(CheckId::DryrunRewrite.as_str())
-                .with_message("no table with rows was rewritten"),
-        );
-    }
-    if !lock_fail {
-        b.check(
-            Check::ok(CheckId::DryrunBlockingLock.as_str())
-                .with_message("no write-blocking lock held on a table with rows during heavy work"),
-        );
-    }
-}
-
-fn judge_load(
-    args: &DryRunArgs,
-    load: Option<&LoadStats>,
-    steps: &[Applied],
-    b: &mut ReportBuilder,
-) {
-    let Some(l) = load else {
-        b.check(Check::skip(
-            CheckId::DryrunBlocked.as_str(),
-            if args.with_load > 0 {
-                "no existing table is touched: nothing to load"
-            } else {
-                "no --with-load"
-            },
-        ));
-        return;
-    };
-    let worst = l.blocked.iter().max_by(|a, b| a.1.0.total_cmp(&b.1.0));
-    let limit_ms = args.max_blocked.as_secs_f64() * 1000.0;
-    let mut check = match worst {
-        Some((&i, &(ms, n))) => {
-            let mut c = Check::at_most(CheckId::DryrunBlocked.as_str(), round1(ms), limit_ms)
-                .with_message(format!(
-                    "{} of {} load queries waited on a lock; the longest {:.0} ms, behind {}",
-                    l.blocked.values().map(|(_, n)| n).sum::<u64>(),
-                    l.queries,
-                    ms,
-                    steps
-                        .get(i)
-                        .map_or_else(|| "COMMIT".to_owned(), |s| format!("{}:{}", s.file, s.line)),
-                ));
-            if let Some(s) = steps.get(i) {
-                c = c.with_location(Location::at(s.file.clone(), s.line, s.column));
-            }
-            tracing::debug!("{n} blocked queries behind statement {i}");
-            c
-        }
-        None => {
-            Check::at_most(CheckId::DryrunBlocked.as_str(), 0.0, limit_ms).with_message(format!(
-                "{} load sessions, {} queries: none waited on a lock",
-                l.sessions, l.queries
-            ))
-        }
-    };
-    if check.result == Status::Ok && worst.is_some() {
-        check.result = Status::Warn;
-    }
-    b.check(check);
-}
-
-async fn rollback(
-    copy: &Target,
-    mc: &Client,
-    linted: &Linted,
-    applied: &[usize],
-    schema_before: &[String],
-    b: &mut ReportBuilder,
-) -> Result<serde_json::Value> {
-    let missing: Vec<String> = applied
-        .iter()
-        .filter(|&&i| linted.migrations[i].down.is_none())
-        .map(|&i| linted.migrations[i].name.clone())
-        .collect();
-    for &i in applied.iter().rev() {
-        let m = &linted.migrations[i];
-        let Some(down) = &linted.outcomes[i].down else {
-            continue;
-        };
-        let wrap = m.in_transaction && !down.facts.iter().any(|f| f.transaction_control);
-        if wrap {
-            mc.batch_execute("BEGIN")
-                .await
-                .map_err(|e| copy.error("BEGIN", &e))?;
-        }
-        for f in &down.facts {
-            if let Err(e) = mc.simple_query(&f.sql).await {
-                if wrap {
-                    let _ = mc.batch_execute("ROLLBACK").await;
-                }
-                let msg = crate::pg::db_message(&e);
-                b.check(
-                    Check::fail(
-                        CheckId::DryrunRollback.as_str(),
-                        format!("down migration failed: {msg}"),
-                    )
-                    .with_location(Location::at(
-                        f.file.clone(),
-                        f.line,
-                        f.column,
-                    )),
-                );
-                return Ok(json!({ "applied": false, "error": msg }));
-            }
-        }
-        if wrap {
-            mc.batch_execute("COMMIT")
-                .await
-                .map_err(|e| copy.error("COMMIT", &e))?;
-        }
-    }
-    let after = tools::normalize(&tools::dump_schema(copy).await?);
-    let (gone, new) = tools::diff(schema_before, &after);
-    let first_line = |s: &String| s.lines().next().unwrap_or("").to_owned();
-    if missing.is_empty() && gone.is_empty() && new.is_empty() {
-        b.check(
-            Check::ok(CheckId::DryrunRollback.as_str()).with_message(format!(
-                "{} down migrations applied in reverse; schema equals the schema before",
-                applied.len()
-            )),
-        );
-    } else if !gone.is_empty() || !new.is_empty() {
-        let mut parts = Vec::new();
-        if !gone.is_empty() {
-            parts.push(format!(
-                "missing after rollback: {}",
-                gone.iter()
-                    .take(3)
-                    .map(first_line)
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            ));
-        }
-        if !new.is_empty() {
-            parts.push(format!(
-                "left behind: {}",
-                new.iter()
-                    .take(3)
-                    .map(first_line)
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            ));
-        }
-        b.check(Check::fail(
-            CheckId::DryrunRollback.as_str(),
-            format!(
-                "schema after up+down differs from before ({} statements): {}",
-                gone.len() + new.len(),
-                parts.join("; ")
-            ),
-        ));
-    } else {
-        b.check(Check::warn(
-            CheckId::DryrunRollback.as_str(),
-            format!(
-                "schema restored, but {} {} no down migration: {}",
-                missing.len(),
-                gatehouse::plural(missing.len(), "migration has", "migrations have"),
-                missing.join(", ")
-            ),
-        ));
-    }
-    Ok(json!({
-        "applied": true,
-        "missing_down": missing,
-        "missing_after": gone,
-        "left_behind": new,
-    }))
 }

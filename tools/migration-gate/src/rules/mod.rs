@@ -1,8 +1,11 @@
 //! The lint engine: walks the history migration by migration, statement by statement,
 //! keeping the catalog, the transaction state and the timeouts set so far, and collects
 //! findings (check id, status, file:line:col, message). The per-statement rules live in
-//! `statement.rs`; default-expression volatility in `expr.rs`.
+//! `statement.rs` and `alter.rs`, the file's state in `context.rs`, default-expression
+//! volatility in `expr.rs`.
 
+mod alter;
+mod context;
 mod expr;
 mod statement;
 
@@ -234,7 +237,7 @@ impl Linter {
                 );
             }
         }
-        let mut ctx = statement::Ctx::new(
+        let mut ctx = context::Ctx::new(
             idx,
             file,
             judge && is_up,

@@ -1,0 +1,294 @@
+//! The dry run's verdict: which observed locks and rewrites fail the gate, the load
+//! sessions' longest wait, and the rollback proof (down migrations in reverse, schema
+//! compared with the schema before).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Duration;
+
+use gatehouse::{Check, Location, ReportBuilder, Status};
+use serde_json::json;
+use tokio_postgres::Client;
+
+use super::apply::{self, Applied, BLOCKS_WRITES};
+use super::load::LoadStats;
+use super::tools;
+use crate::checks::CheckId;
+use crate::cli::DryRunArgs;
+use crate::error::Result;
+use crate::lint::Linted;
+use crate::pg::Target;
+
+pub(super) fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// Lint findings at the same place, to say how to fix what the dry run saw.
+fn lint_hint(linted: &Linted, file: &str, line: u64) -> String {
+    let ids: BTreeSet<&str> = linted
+        .findings
+        .iter()
+        .filter(|f| {
+            f.file == file && f.line <= line + 1 && f.line + 1 >= line && f.status == Status::Fail
+        })
+        .filter(|f| !f.id.as_str().starts_with("timeout."))
+        .map(|f| f.id.as_str())
+        .collect();
+    if ids.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (lint: {})",
+            ids.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+pub(super) fn judge_steps(
+    args: &DryRunArgs,
+    steps: &[Applied],
+    existing: &HashSet<String>,
+    has_rows: &HashMap<String, bool>,
+    linted: &Linted,
+    b: &mut ReportBuilder,
+) {
+    let mut rewrite_fail = false;
+    let mut lock_fail = false;
+    for s in steps {
+        let loc = Location::at(s.file.clone(), s.line, s.column);
+        let with_rows: Vec<&String> = s
+            .rewrites
+            .iter()
+            .filter(|t| has_rows.get(*t).copied().unwrap_or(false))
+            .collect();
+        if !with_rows.is_empty() {
+            rewrite_fail = true;
+            b.check(
+                Check::fail(
+                    CheckId::DryrunRewrite.as_str(),
+                    format!(
+                        "rewrote {} (relfilenode changed) in {:.0} ms{}",
+                        with_rows
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        s.duration_ms,
+                        lint_hint(linted, &s.file, s.line)
+                    ),
+                )
+                .with_location(loc.clone()),
+            );
+        }
+        let blocking: Vec<&apply::Lock> = s
+            .locks
+            .iter()
+            .filter(|l| {
+                BLOCKS_WRITES.contains(&l.mode.as_str())
+                    && existing.contains(&l.relation)
+                    && has_rows.get(&l.relation).copied().unwrap_or(false)
+            })
+            .collect();
+        if blocking.is_empty() {
+            continue;
+        }
+        let long = Duration::from_secs_f64(s.lock_held_ms / 1000.0) >= args.max_lock_hold;
+        if s.heavy || !s.rewrites.is_empty() || long {
+            lock_fail = true;
+            let what = blocking
+                .iter()
+                .map(|l| format!("{} on {}", l.mode, l.relation))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let why = if long {
+                format!(
+                    "held {:.0} ms (--max-lock-hold {})",
+                    s.lock_held_ms,
+                    gatehouse::duration::format_duration(args.max_lock_hold)
+                )
+            } else {
+                format!(
+                    "held {:.0} ms while doing work that grows with the table (here {:.0} ms; longer on production data)",
+                    s.lock_held_ms, s.duration_ms
+                )
+            };
+            b.check(
+                Check::fail(
+                    CheckId::DryrunBlockingLock.as_str(),
+                    format!("took {what}: {why}{}", lint_hint(linted, &s.file, s.line)),
+                )
+                .with_location(loc),
+            );
+        }
+    }
+    if !rewrite_fail {
+        b.check(
+            Check::ok(CheckId::DryrunRewrite.as_str())
+                .with_message("no table with rows was rewritten"),
+        );
+    }
+    if !lock_fail {
+        b.check(
+            Check::ok(CheckId::DryrunBlockingLock.as_str())
+                .with_message("no write-blocking lock held on a table with rows during heavy work"),
+        );
+    }
+}
+
+pub(super) fn judge_load(
+    args: &DryRunArgs,
+    load: Option<&LoadStats>,
+    steps: &[Applied],
+    b: &mut ReportBuilder,
+) {
+    let Some(l) = load else {
+        b.check(Check::skip(
+            CheckId::DryrunBlocked.as_str(),
+            if args.with_load > 0 {
+                "no existing table is touched: nothing to load"
+            } else {
+                "no --with-load"
+            },
+        ));
+        return;
+    };
+    let worst = l.blocked.iter().max_by(|a, b| a.1.0.total_cmp(&b.1.0));
+    let limit_ms = args.max_blocked.as_secs_f64() * 1000.0;
+    let mut check = match worst {
+        Some((&i, &(ms, n))) => {
+            let mut c = Check::at_most(CheckId::DryrunBlocked.as_str(), round1(ms), limit_ms)
+                .with_message(format!(
+                    "{} of {} load queries waited on a lock; the longest {:.0} ms, behind {}",
+                    l.blocked.values().map(|(_, n)| n).sum::<u64>(),
+                    l.queries,
+                    ms,
+                    steps
+                        .get(i)
+                        .map_or_else(|| "COMMIT".to_owned(), |s| format!("{}:{}", s.file, s.line)),
+                ));
+            if let Some(s) = steps.get(i) {
+                c = c.with_location(Location::at(s.file.clone(), s.line, s.column));
+            }
+            tracing::debug!("{n} blocked queries behind statement {i}");
+            c
+        }
+        None => {
+            Check::at_most(CheckId::DryrunBlocked.as_str(), 0.0, limit_ms).with_message(format!(
+                "{} load sessions, {} queries: none waited on a lock",
+                l.sessions, l.queries
+            ))
+        }
+    };
+    if check.result == Status::Ok && worst.is_some() {
+        check.result = Status::Warn;
+    }
+    b.check(check);
+}
+
+pub(super) async fn rollback(
+    copy: &Target,
+    mc: &Client,
+    linted: &Linted,
+    applied: &[usize],
+    schema_before: &[String],
+    b: &mut ReportBuilder,
+) -> Result<serde_json::Value> {
+    let missing: Vec<String> = applied
+        .iter()
+        .filter(|&&i| linted.migrations[i].down.is_none())
+        .map(|&i| linted.migrations[i].name.clone())
+        .collect();
+    for &i in applied.iter().rev() {
+        let m = &linted.migrations[i];
+        let Some(down) = &linted.outcomes[i].down else {
+            continue;
+        };
+        let wrap = m.in_transaction && !down.facts.iter().any(|f| f.transaction_control);
+        if wrap {
+            mc.batch_execute("BEGIN")
+                .await
+                .map_err(|e| copy.error("BEGIN", &e))?;
+        }
+        for f in &down.facts {
+            if let Err(e) = mc.simple_query(&f.sql).await {
+                if wrap {
+                    let _ = mc.batch_execute("ROLLBACK").await;
+                }
+                let msg = crate::pg::db_message(&e);
+                b.check(
+                    Check::fail(
+                        CheckId::DryrunRollback.as_str(),
+                        format!("down migration failed: {msg}"),
+                    )
+                    .with_location(Location::at(
+                        f.file.clone(),
+                        f.line,
+                        f.column,
+                    )),
+                );
+                return Ok(json!({ "applied": false, "error": msg }));
+            }
+        }
+        if wrap {
+            mc.batch_execute("COMMIT")
+                .await
+                .map_err(|e| copy.error("COMMIT", &e))?;
+        }
+    }
+    let after = tools::normalize(&tools::dump_schema(copy).await?);
+    let (gone, new) = tools::diff(schema_before, &after);
+    let first_line = |s: &String| s.lines().next().unwrap_or("").to_owned();
+    if missing.is_empty() && gone.is_empty() && new.is_empty() {
+        b.check(
+            Check::ok(CheckId::DryrunRollback.as_str()).with_message(format!(
+                "{} down migrations applied in reverse; schema equals the schema before",
+                applied.len()
+            )),
+        );
+    } else if !gone.is_empty() || !new.is_empty() {
+        let mut parts = Vec::new();
+        if !gone.is_empty() {
+            parts.push(format!(
+                "missing after rollback: {}",
+                gone.iter()
+                    .take(3)
+                    .map(first_line)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ));
+        }
+        if !new.is_empty() {
+            parts.push(format!(
+                "left behind: {}",
+                new.iter()
+                    .take(3)
+                    .map(first_line)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ));
+        }
+        b.check(Check::fail(
+            CheckId::DryrunRollback.as_str(),
+            format!(
+                "schema after up+down differs from before ({} statements): {}",
+                gone.len() + new.len(),
+                parts.join("; ")
+            ),
+        ));
+    } else {
+        b.check(Check::warn(
+            CheckId::DryrunRollback.as_str(),
+            format!(
+                "schema restored, but {} {} no down migration: {}",
+                missing.len(),
+                gatehouse::plural(missing.len(), "migration has", "migrations have"),
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(json!({
+        "applied": true,
+        "missing_down": missing,
+        "missing_after": gone,
+        "left_behind": new,
+    }))
+}
