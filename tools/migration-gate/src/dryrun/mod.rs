@@ -131,6 +131,7 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
     let copy = copy_name();
     let work = async {
         let method = create_copy(&admin, &admin_target, &target, &copy, args.copy).await?;
+        tracing::info!("copy {copy} of {source_db} ready ({method:?})");
         let copy_target = target.with_db(&copy);
         b.check(match method {
             CopyMethod::Template => Check::ok(CheckId::DryrunCopy.as_str()).with_message(format!(
@@ -313,6 +314,7 @@ async fn apply_all(
         let _s = gatehouse::trace::step("apply");
         'migrations: for &i in &pending {
             let m = &linted.migrations[i];
+            tracing::info!("applying {}", m.label());
             let Some(up) = &linted.outcomes[i].up else {
                 continue;
             };
