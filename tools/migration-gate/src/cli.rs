@@ -213,6 +213,11 @@ pub struct DryRunArgs {
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = gatehouse::duration::duration_arg)]
     pub max_lock_hold: Duration,
 
+    /// Cancel any statement of the dry run that runs longer than this (a migration's own
+    /// SET statement_timeout takes over from there)
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = gatehouse::duration::duration_arg)]
+    pub statement_timeout: Duration,
+
     /// Skip applying the down migrations after the up migrations
     #[arg(long)]
     pub no_rollback: bool,

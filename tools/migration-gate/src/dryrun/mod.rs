@@ -246,6 +246,13 @@ async fn apply_all(
         .await
         .map_err(|e| copy.error("connecting to the copy", &e))?
         .get(0);
+    // A bound on every statement, so a dry run in CI cannot hang on a runaway statement.
+    mc.batch_execute(&format!(
+        "SET statement_timeout = '{}ms'",
+        args.statement_timeout.as_millis()
+    ))
+    .await
+    .map_err(|e| copy.error("SET statement_timeout", &e))?;
     let (applied_keys, upto, runner) = pending::applied_versions(copy, &oc).await?;
     let pending: Vec<usize> = linted
         .migrations

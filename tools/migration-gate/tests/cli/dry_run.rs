@@ -481,3 +481,27 @@ fn templated_files_must_be_rendered_before_a_dry_run() {
     ]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn a_runaway_statement_is_cancelled_by_statement_timeout() {
+    let pg = seeded(1);
+    let dir = tree(&[("0001_slow.up.sql", "SELECT pg_sleep(60);\n")]);
+    let r = run(&[
+        "dry-run",
+        "--statement-timeout",
+        "300ms",
+        "--database-url",
+        &pg.url("app"),
+        path_str(dir.path()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let apply = r.check("dryrun.apply");
+    assert!(
+        apply["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("statement timeout (57014)"),
+        "{apply:#}"
+    );
+    assert_eq!(copies_left(&pg), "");
+}
