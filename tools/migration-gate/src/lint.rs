@@ -89,7 +89,7 @@ async fn lint(args: &LintArgs, b: &mut ReportBuilder) -> Result<()> {
     } else {
         Vec::new()
     };
-    add_findings(&linted, b);
+    add_findings(&linted, args.migrations.require_down, b);
     b.checks(policy_checks);
     add_evidence(&linted, b);
     b.data(data(&linted));
@@ -154,7 +154,9 @@ pub fn add_syntax_checks(linted: &Linted, b: &mut ReportBuilder) -> Option<Error
     })
 }
 
-pub fn add_findings(linted: &Linted, b: &mut ReportBuilder) {
+/// The findings, then one `ok` row per rule that found nothing: only when every file parsed
+/// (a file that did not parse was not judged, so "ok" would overclaim).
+pub fn add_findings(linted: &Linted, require_down: bool, b: &mut ReportBuilder) {
     let mut fired = HashSet::new();
     for f in &linted.findings {
         fired.insert(f.id);
@@ -164,9 +166,25 @@ pub fn add_findings(linted: &Linted, b: &mut ReportBuilder) {
                 .with_location(Location::at(f.file.clone(), f.line, f.column)),
         );
     }
+    let all_parsed = linted
+        .outcomes
+        .iter()
+        .flat_map(|o| [&o.up, &o.down])
+        .flatten()
+        .all(|f| f.syntax_error.is_none());
+    if !all_parsed {
+        return;
+    }
     for id in &linted.active {
-        if !fired.contains(id) && *id != CheckId::SqlParse && *id != CheckId::PhasePolicy {
-            b.check(Check::ok(id.as_str()));
+        let judged_elsewhere = matches!(id, CheckId::SqlParse | CheckId::PhasePolicy)
+            || (*id == CheckId::MigrationDown && !require_down);
+        if !fired.contains(id) && !judged_elsewhere {
+            let c = Check::ok(id.as_str());
+            b.check(if *id == CheckId::MigrationDown {
+                c.with_message("every up migration has a down migration")
+            } else {
+                c
+            });
         }
     }
 }

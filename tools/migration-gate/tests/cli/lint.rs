@@ -503,3 +503,14 @@ fn the_phase_policy_reads_the_migrations_table_and_pg_stat_statements() {
     ]);
     assert_eq!(r.code, 0, "{:#}", r.json);
 }
+
+#[test]
+fn a_syntax_error_report_names_the_file_line_and_column() {
+    let r = run(&["lint", "tools/migration-gate/tests/fixtures/invalid"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        "migration-gate: tools/migration-gate/tests/fixtures/invalid/0002_add_author.up.sql:3:1: syntax error at or near \"ALTER\"\n"
+    );
+    snapshot_settings().bind(|| insta::assert_json_snapshot!("lint_syntax_error", r.json));
+}
