@@ -71,6 +71,8 @@ pub fn diff<'a>(old: &'a [Component], new: &'a [Component]) -> Diff<'a> {
     let mut m = Matcher {
         old,
         new,
+        old_keys: old.iter().map(content_key).collect(),
+        new_keys: new.iter().map(content_key).collect(),
         old_done: vec![false; old.len()],
         new_done: vec![false; new.len()],
         old_paired: vec![false; old.len()],
@@ -99,17 +101,21 @@ pub fn diff<'a>(old: &'a [Component], new: &'a [Component]) -> Diff<'a> {
     m.tier(|c| Some(c.name.to_lowercase()), Constraint::NotBothPurls);
 
     let mut d = Diff::default();
-    for (i, c) in old.iter().enumerate() {
-        if !m.old_paired[i] {
-            d.removed.push(c);
-        }
-    }
-    for (i, c) in new.iter().enumerate() {
-        if !m.new_paired[i] {
-            d.added.push(c);
-        }
-    }
-    for p in m.pairs {
+    let mut removed: Vec<usize> = (0..old.len()).filter(|&i| !m.old_paired[i]).collect();
+    let mut added: Vec<usize> = (0..new.len()).filter(|&j| !m.new_paired[j]).collect();
+    removed.sort_by(|&a, &b| m.old_keys[a].cmp(&m.old_keys[b]));
+    added.sort_by(|&a, &b| m.new_keys[a].cmp(&m.new_keys[b]));
+    d.removed = removed.into_iter().map(|i| &old[i]).collect();
+    d.added = added.into_iter().map(|j| &new[j]).collect();
+    let mut pairs = std::mem::take(&mut m.pairs);
+    pairs.sort_by(|a, b| {
+        (&m.new_keys[a.1], &m.old_keys[a.0]).cmp(&(&m.new_keys[b.1], &m.old_keys[b.0]))
+    });
+    for (i, j) in pairs {
+        let p = Pair {
+            old: &old[i],
+            new: &new[j],
+        };
         if p.license_changed() {
             d.license_changed.push(p);
         }
@@ -125,21 +131,6 @@ pub fn diff<'a>(old: &'a [Component], new: &'a [Component]) -> Diff<'a> {
         };
         bucket.push(p);
     }
-    let by_component = |a: &&Component, b: &&Component| content_key(a).cmp(&content_key(b));
-    d.added.sort_by(by_component);
-    d.removed.sort_by(by_component);
-    let by_pair = |a: &Pair<'_>, b: &Pair<'_>| {
-        (content_key(a.new), content_key(a.old)).cmp(&(content_key(b.new), content_key(b.old)))
-    };
-    for list in [
-        &mut d.upgraded,
-        &mut d.downgraded,
-        &mut d.changed,
-        &mut d.unchanged,
-        &mut d.license_changed,
-    ] {
-        list.sort_by(by_pair);
-    }
     d
 }
 
@@ -154,11 +145,14 @@ enum Constraint {
 struct Matcher<'a> {
     old: &'a [Component],
     new: &'a [Component],
+    /// [`content_key`] of every component, computed once.
+    old_keys: Vec<String>,
+    new_keys: Vec<String>,
     old_done: Vec<bool>,
     new_done: Vec<bool>,
     old_paired: Vec<bool>,
     new_paired: Vec<bool>,
-    pairs: Vec<Pair<'a>>,
+    pairs: Vec<(usize, usize)>,
 }
 
 impl<'a> Matcher<'a> {
@@ -198,8 +192,8 @@ impl<'a> Matcher<'a> {
             }
             let mut olds = olds.clone();
             let mut news = news.clone();
-            olds.sort_by_cached_key(|&i| content_key(&self.old[i]));
-            news.sort_by_cached_key(|&i| content_key(&self.new[i]));
+            olds.sort_by(|&a, &b| self.old_keys[a].cmp(&self.old_keys[b]));
+            news.sort_by(|&a, &b| self.new_keys[a].cmp(&self.new_keys[b]));
             match constraint {
                 Constraint::Any => sides.pair(&olds, &news, &mut found, &mut settled),
                 Constraint::NotBothPurls => {
@@ -230,29 +224,38 @@ impl<'a> Matcher<'a> {
         for (i, j) in found {
             self.old_paired[i] = true;
             self.new_paired[j] = true;
-            self.pairs.push(Pair {
-                old: &self.old[i],
-                new: &self.new[j],
-            });
+            self.pairs.push((i, j));
         }
     }
 }
 
 /// A total, content-only order for components, so that matching never depends on the
-/// order components appear in the file.
-fn content_key(c: &Component) -> (String, String, String, String, String, String, String) {
-    (
-        c.display_name().to_lowercase(),
-        c.version.clone().unwrap_or_default(),
-        c.purl_string().unwrap_or_default(),
-        c.license
-            .as_ref()
-            .map(|l| l.key.clone())
-            .unwrap_or_default(),
-        c.kind.clone().unwrap_or_default(),
-        c.name.clone(),
-        c.bom_ref.clone().unwrap_or_default(),
-    )
+/// order components appear in the file: name, version, purl, license, type, bom-ref.
+fn content_key(c: &Component) -> String {
+    let parts = [
+        c.version.as_deref().unwrap_or(""),
+        c.purl_text.as_deref().unwrap_or(""),
+        c.license.as_ref().map_or("", |l| l.key.as_str()),
+        c.kind.as_deref().unwrap_or(""),
+        c.name.as_str(),
+        c.bom_ref.as_deref().unwrap_or(""),
+    ];
+    let group = c.group.as_deref().unwrap_or("");
+    let len = group.len() + c.name.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>() + 1;
+    let mut k = String::with_capacity(len);
+    // `display_name()` lowercased, without the intermediate strings.
+    for ch in group
+        .chars()
+        .chain((!group.is_empty()).then_some('/'))
+        .chain(c.name.chars())
+    {
+        k.extend(ch.to_lowercase());
+    }
+    for part in parts {
+        k.push('\u{1f}');
+        k.push_str(part);
+    }
+    k
 }
 
 /// Groups larger than this pair equal versions by text and sort by text: matching stays
@@ -567,6 +570,101 @@ mod tests {
         let d = diff(&old, &new);
         assert_eq!(d.license_changed.len(), 1);
         assert_eq!(d.unchanged.len(), 1);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const NAMES: [&str; 4] = ["lodash", "Django", "zlib1g", "guava"];
+        const TYPES: [&str; 4] = ["npm", "pypi", "deb", "maven"];
+        const VERSIONS: [&str; 6] = ["1.0", "1.0.0", "1.2.0-rc.1", "1.2.0", "2.0", "10.1"];
+
+        /// (name, ecosystem, version, has purl, license)
+        fn component() -> impl Strategy<Value = Component> {
+            (0..4usize, 0..4usize, 0..6usize, any::<bool>(), 0..3usize).prop_map(
+                |(n, t, v, with_purl, l)| {
+                    let mut comp = if with_purl {
+                        c(&format!(
+                            "pkg:{}/{}/{}@{}",
+                            TYPES[t],
+                            if TYPES[t] == "npm" || TYPES[t] == "pypi" {
+                                "x"
+                            } else {
+                                "ns"
+                            },
+                            NAMES[n],
+                            VERSIONS[v]
+                        ))
+                    } else {
+                        named(NAMES[n], VERSIONS[v])
+                    };
+                    comp.license = [None, Some("MIT"), Some("MIT OR Apache-2.0")][l]
+                        .and_then(License::parse)
+                        .map(Rc::new);
+                    comp
+                },
+            )
+        }
+
+        fn keys(v: &[&Component]) -> Vec<String> {
+            let mut k: Vec<_> = v.iter().map(|c| content_key(c)).collect();
+            k.sort();
+            k
+        }
+
+        fn pair_keys(v: &[Pair<'_>], flip: bool) -> Vec<String> {
+            let mut k: Vec<String> = v
+                .iter()
+                .map(|p| {
+                    let (a, b) = if flip { (p.new, p.old) } else { (p.old, p.new) };
+                    format!("{:?} -> {:?}", content_key(a), content_key(b))
+                })
+                .collect();
+            k.sort();
+            k
+        }
+
+        proptest! {
+            #[test]
+            fn a_diff_with_itself_is_empty(a in prop::collection::vec(component(), 0..16)) {
+                let d = diff(&a, &a);
+                prop_assert!(d.added.is_empty() && d.removed.is_empty());
+                prop_assert!(d.upgraded.is_empty() && d.downgraded.is_empty() && d.changed.is_empty());
+                prop_assert!(d.license_changed.is_empty());
+                prop_assert_eq!(d.unchanged.len(), a.len());
+            }
+
+            #[test]
+            fn the_reverse_diff_mirrors(
+                a in prop::collection::vec(component(), 0..16),
+                b in prop::collection::vec(component(), 0..16),
+            ) {
+                let ab = diff(&a, &b);
+                let ba = diff(&b, &a);
+                prop_assert_eq!(keys(&ab.added), keys(&ba.removed));
+                prop_assert_eq!(keys(&ab.removed), keys(&ba.added));
+                prop_assert_eq!(pair_keys(&ab.upgraded, false), pair_keys(&ba.downgraded, true));
+                prop_assert_eq!(pair_keys(&ab.changed, false), pair_keys(&ba.changed, true));
+                prop_assert_eq!(pair_keys(&ab.license_changed, false), pair_keys(&ba.license_changed, true));
+                prop_assert_eq!(ab.added.len() + ab.unchanged.len() + ab.upgraded.len() + ab.downgraded.len() + ab.changed.len(), b.len());
+            }
+
+            #[test]
+            fn component_order_does_not_matter(
+                (a, a2) in prop::collection::vec(component(), 0..16).prop_flat_map(|v| (Just(v.clone()), Just(v).prop_shuffle())),
+                (b, b2) in prop::collection::vec(component(), 0..16).prop_flat_map(|v| (Just(v.clone()), Just(v).prop_shuffle())),
+            ) {
+                let d1 = diff(&a, &b);
+                let d2 = diff(&a2, &b2);
+                prop_assert_eq!(keys(&d1.added), keys(&d2.added));
+                prop_assert_eq!(keys(&d1.removed), keys(&d2.removed));
+                prop_assert_eq!(pair_keys(&d1.upgraded, false), pair_keys(&d2.upgraded, false));
+                prop_assert_eq!(pair_keys(&d1.downgraded, false), pair_keys(&d2.downgraded, false));
+                prop_assert_eq!(pair_keys(&d1.changed, false), pair_keys(&d2.changed, false));
+                prop_assert_eq!(pair_keys(&d1.unchanged, false), pair_keys(&d2.unchanged, false));
+            }
+        }
     }
 
     #[test]

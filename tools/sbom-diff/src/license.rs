@@ -246,6 +246,18 @@ pub struct Interner {
 
 impl Interner {
     pub fn get<S: AsRef<str>>(&mut self, parts: &[S]) -> Option<Rc<License>> {
+        // One entry is the common case: look it up without building a key.
+        if let [one] = parts {
+            if let Some(hit) = self.seen.get(one.as_ref()) {
+                return hit.clone();
+            }
+            let lic = License::all_of(parts).map(Rc::new);
+            self.seen.insert(one.as_ref().to_owned(), lic.clone());
+            return lic;
+        }
+        if parts.is_empty() {
+            return None;
+        }
         let joined = parts
             .iter()
             .map(AsRef::as_ref)

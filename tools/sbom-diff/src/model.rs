@@ -44,6 +44,8 @@ pub struct Component {
     /// CycloneDX `type` (library, application, …) or SPDX `primaryPackagePurpose`, lowercase.
     pub kind: Option<String>,
     pub purl: Option<Purl>,
+    /// The purl as the SBOM wrote it (what reports show, so it can be found in the file).
+    pub purl_text: Option<String>,
     pub license: Option<Rc<License>>,
     /// CycloneDX `bom-ref` / SPDX `SPDXID`, to resolve vulnerability `affects`.
     pub bom_ref: Option<String>,
@@ -75,12 +77,16 @@ impl Component {
         }
     }
 
-    /// The purl at this component's version, as a string, for reports.
+    /// The purl for reports: as the SBOM wrote it, else the canonical form.
     pub fn purl_string(&self) -> Option<String> {
-        self.purl.as_ref().map(|p| {
-            p.with_version(self.version.as_deref().or(p.version.as_deref()))
-                .to_string()
-        })
+        match (&self.purl_text, &self.purl) {
+            (Some(t), _) => Some(t.clone()),
+            (None, Some(p)) => Some(
+                p.with_version(self.version.as_deref().or(p.version.as_deref()))
+                    .to_string(),
+            ),
+            (None, None) => None,
+        }
     }
 }
 

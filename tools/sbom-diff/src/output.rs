@@ -212,7 +212,9 @@ impl Payload<'_> {
             &["component", "version", "license"],
         );
         for c in &d.added {
-            s.row(vec![c.display_name(), ver(&c.version), lic(c)]);
+            row(&mut s, max_rows, || {
+                vec![c.display_name(), ver(&c.version), lic(c)]
+            });
         }
         out.push(s);
         let mut s = Section::new(
@@ -220,7 +222,9 @@ impl Payload<'_> {
             &["component", "version", "license"],
         );
         for c in &d.removed {
-            s.row(vec![c.display_name(), ver(&c.version), lic(c)]);
+            row(&mut s, max_rows, || {
+                vec![c.display_name(), ver(&c.version), lic(c)]
+            });
         }
         out.push(s);
         for (title, list) in [
@@ -236,11 +240,13 @@ impl Payload<'_> {
                 &["component", "from", "to"],
             );
             for p in list.iter() {
-                s.row(vec![
-                    p.new.display_name(),
-                    ver(&p.old.version),
-                    ver(&p.new.version),
-                ]);
+                row(&mut s, max_rows, || {
+                    vec![
+                        p.new.display_name(),
+                        ver(&p.old.version),
+                        ver(&p.new.version),
+                    ]
+                });
             }
             out.push(s);
         }
@@ -249,12 +255,14 @@ impl Payload<'_> {
             &["component", "version", "from", "to"],
         );
         for p in &d.license_changed {
-            s.row(vec![
-                p.new.display_name(),
-                ver(&p.new.version),
-                lic(p.old),
-                lic(p.new),
-            ]);
+            row(&mut s, max_rows, || {
+                vec![
+                    p.new.display_name(),
+                    ver(&p.new.version),
+                    lic(p.old),
+                    lic(p.new),
+                ]
+            });
         }
         out.push(s);
         if let Some(v) = self.vulns {
@@ -272,17 +280,19 @@ impl Payload<'_> {
                 } else {
                     String::new()
                 };
-                s.row(vec![
-                    f.id.clone(),
-                    f.severity.as_str().to_owned(),
-                    f.cvss
-                        .as_ref()
-                        .map_or_else(String::new, |c| format!("{:.1}", c.score)),
-                    f.package.clone(),
-                    f.version.clone().unwrap_or_default(),
-                    f.fixed_in.join(", "),
-                    note,
-                ]);
+                row(&mut s, max_rows, || {
+                    vec![
+                        f.id.clone(),
+                        f.severity.as_str().to_owned(),
+                        f.cvss
+                            .as_ref()
+                            .map_or_else(String::new, |c| format!("{:.1}", c.score)),
+                        f.package.clone(),
+                        f.version.clone().unwrap_or_default(),
+                        f.fixed_in.join(", "),
+                        note,
+                    ]
+                });
             }
             out.push(s);
             let mut s = Section::new(
@@ -290,12 +300,14 @@ impl Payload<'_> {
                 &["id", "severity", "package", "version"],
             );
             for f in &v.fixed {
-                s.row(vec![
-                    f.id.clone(),
-                    f.severity.as_str().to_owned(),
-                    f.package.clone(),
-                    f.version.clone().unwrap_or_default(),
-                ]);
+                row(&mut s, max_rows, || {
+                    vec![
+                        f.id.clone(),
+                        f.severity.as_str().to_owned(),
+                        f.package.clone(),
+                        f.version.clone().unwrap_or_default(),
+                    ]
+                });
             }
             out.push(s);
         }
@@ -346,4 +358,15 @@ impl Payload<'_> {
         }
         s
     }
+}
+
+/// Adds a table row; rows past `max_rows` are never shown (only counted, "… and N more"),
+/// so they are added empty instead of being formatted.
+fn row(s: &mut Section, max_rows: usize, cells: impl FnOnce() -> Vec<String>) {
+    let cells = if s.rows.len() < max_rows {
+        cells()
+    } else {
+        Vec::new()
+    };
+    s.row(cells);
 }

@@ -174,6 +174,9 @@ impl Purl {
     /// distinguish co-installable artifacts ([`IDENTITY_QUALIFIERS`]); no version, no subpath.
     pub fn identity(&self) -> String {
         let mut key = self.base();
+        if self.qualifiers.is_empty() {
+            return key;
+        }
         let mut sep = '?';
         for (k, v) in &self.qualifiers {
             if !IDENTITY_QUALIFIERS.contains(&k.as_str()) {
@@ -183,7 +186,10 @@ impl Purl {
             if self.ty == "maven" && k == "type" && v == "jar" {
                 continue;
             }
-            let _ = write!(key, "{sep}{k}={}", encode(v, true));
+            key.push(sep);
+            key.push_str(k);
+            key.push('=');
+            encode_into(&mut key, v, true);
             sep = '&';
         }
         key
@@ -210,14 +216,19 @@ impl Purl {
 
     /// `pkg:type/namespace/name`: the package, whatever its version and qualifiers.
     pub fn base(&self) -> String {
-        let mut s = format!("pkg:{}/", self.ty);
+        let len =
+            6 + self.ty.len() + self.namespace.as_ref().map_or(0, String::len) + self.name.len();
+        let mut s = String::with_capacity(len + 8);
+        s.push_str("pkg:");
+        s.push_str(&self.ty);
+        s.push('/');
         if let Some(ns) = &self.namespace {
             for seg in ns.split('/') {
-                s.push_str(&encode(seg, false));
+                encode_into(&mut s, seg, false);
                 s.push('/');
             }
         }
-        s.push_str(&encode(&self.name, false));
+        encode_into(&mut s, &self.name, false);
         s
     }
 
@@ -341,14 +352,24 @@ fn hex_val(c: u8) -> Option<u8> {
 /// values, as the spec's canonical form keeps URLs readable).
 fn encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
+    encode_into(&mut out, s, keep_slash);
+    out
+}
+
+fn encode_into(out: &mut String, s: &str, keep_slash: bool) {
+    let plain =
+        |b: u8| b.is_ascii_alphanumeric() || b"-._~:".contains(&b) || (keep_slash && b == b'/');
+    if s.bytes().all(plain) {
+        out.push_str(s);
+        return;
+    }
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) || (keep_slash && b == b'/') {
+        if plain(b) {
             out.push(char::from(b));
         } else {
             let _ = write!(out, "%{b:02X}");
         }
     }
-    out
 }
 
 #[cfg(test)]

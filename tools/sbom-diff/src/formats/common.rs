@@ -45,8 +45,20 @@ impl<'de> Deserialize<'de> for Text {
 
 /// `Option<Text>` as an owned, trimmed, non-empty string.
 pub fn text(t: Option<Text>) -> Option<String> {
-    t.map(|Text(s)| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
+    t.and_then(|Text(s)| trimmed(s))
+}
+
+/// The string without surrounding whitespace, reusing its allocation when it has none;
+/// `None` when nothing is left.
+pub fn trimmed(s: String) -> Option<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        None
+    } else if t.len() == s.len() {
+        Some(s)
+    } else {
+        Some(t.to_owned())
+    }
 }
 
 /// A list that some writers give as a single object or `null`.
@@ -89,8 +101,9 @@ pub struct Builder {
 
 impl Builder {
     pub fn component(&mut self, raw: Raw) -> Component {
-        let nonempty = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        let purl = nonempty(raw.purl).and_then(|p| match Purl::parse(&p) {
+        let nonempty = |s: Option<String>| s.and_then(trimmed);
+        let purl_text = nonempty(raw.purl);
+        let purl = purl_text.as_deref().and_then(|p| match Purl::parse(p) {
             Ok(p) => Some(p),
             Err(e) => {
                 tracing::debug!("{e}");
@@ -98,6 +111,7 @@ impl Builder {
                 None
             }
         });
+        let purl_text = purl_text.filter(|_| purl.is_some());
         let version =
             nonempty(raw.version).or_else(|| purl.as_ref().and_then(|p| p.version.clone()));
         let name = nonempty(raw.name)
@@ -109,6 +123,7 @@ impl Builder {
             version,
             kind: nonempty(raw.kind).map(|k| k.to_ascii_lowercase()),
             purl,
+            purl_text,
             license: self.licenses.get(&raw.licenses),
             bom_ref: nonempty(raw.bom_ref),
         }

@@ -174,14 +174,16 @@ fn convert(b: &mut Builder, c: CdxComponent) -> (Component, Vec<CdxComponent>) {
     (comp, c.components)
 }
 
-/// Depth-first, iteratively (nesting depth is bounded by the JSON parser's recursion limit,
-/// but there is no need to recurse again here).
+/// Depth-first, in document order. Nesting depth is bounded by the JSON parser's recursion
+/// limit (128), so recursing here is safe.
 fn flatten_into(b: &mut Builder, roots: Vec<CdxComponent>, out: &mut Vec<Component>) {
-    let mut stack: Vec<CdxComponent> = roots.into_iter().rev().collect();
-    while let Some(c) = stack.pop() {
+    out.reserve(roots.len());
+    for c in roots {
         let (comp, subs) = convert(b, c);
         out.push(comp);
-        stack.extend(subs.into_iter().rev());
+        if !subs.is_empty() {
+            flatten_into(b, subs, out);
+        }
     }
 }
 
