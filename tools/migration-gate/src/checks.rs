@@ -196,6 +196,15 @@ checks! {
     ///
     /// Fix: `SET statement_timeout = '5min';` (or `--assume-timeouts`).
     TimeoutStatement = "timeout.statement", Warn;
+    /// An UPDATE or DELETE of an existing table in the same transaction as a statement that
+    /// locked that table against writes (ALTER TABLE, CREATE INDEX, ...).
+    ///
+    /// Why: the lock is held until COMMIT, so the whole backfill runs while every read or
+    /// write of the table waits: a one-millisecond ADD COLUMN becomes a long outage.
+    ///
+    /// Fix: commit the schema change first; backfill in a later migration (or a job), in
+    /// batches.
+    BackfillUnderLock = "backfill.under_lock", Fail;
 
     // ---- expand / contract -------------------------------------------------------------
     /// `DROP COLUMN` on an existing table.

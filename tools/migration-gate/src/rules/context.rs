@@ -41,6 +41,9 @@ pub struct Ctx<'a> {
     pub(super) statement_reported: bool,
     pub(super) not_valid_in_tx: HashSet<String>,
     pub(super) enum_values_in_tx: Vec<String>,
+    /// Existing tables a statement of the open transaction locked against writes, with the
+    /// offset of that statement: held until COMMIT.
+    pub(super) locked_in_tx: Vec<(String, usize)>,
     pub(super) ignore_file: HashSet<String>,
     /// Ignore directives before the current statement: (id, offset, used).
     pub(super) ignore_next: Vec<(String, usize, bool)>,
@@ -89,6 +92,7 @@ impl<'a> Ctx<'a> {
             statement_reported: false,
             not_valid_in_tx: HashSet::new(),
             enum_values_in_tx: Vec::new(),
+            locked_in_tx: Vec::new(),
             ignore_file: file.directives.ignore_file.iter().cloned().collect(),
             ignore_next: Vec::new(),
             unused_ignores: Vec::new(),
@@ -195,6 +199,9 @@ impl<'a> Ctx<'a> {
 
     /// A lock that blocks writes (SHARE or stronger) on an existing table: needs timeouts.
     pub(super) fn blocking_lock(&mut self, table: &str, what: &str) {
+        if self.in_tx && !self.locked_in_tx.iter().any(|(t, _)| t == table) {
+            self.locked_in_tx.push((table.to_owned(), self.at));
+        }
         if self.assume_timeouts {
             return;
         }

@@ -415,8 +415,17 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
                 }
             }
             enum_value_use(ctx);
+            if let Some(rel) = &u.relation {
+                backfill_under_lock(ctx, &range_var_name(rel), "UPDATE");
+            }
         }
-        NodeEnum::SelectStmt(_) | NodeEnum::DeleteStmt(_) => {
+        NodeEnum::DeleteStmt(d) => {
+            enum_value_use(ctx);
+            if let Some(rel) = &d.relation {
+                backfill_under_lock(ctx, &range_var_name(rel), "DELETE");
+            }
+        }
+        NodeEnum::SelectStmt(_) => {
             enum_value_use(ctx);
         }
         NodeEnum::AlterObjectSchemaStmt(o) => {
@@ -430,6 +439,21 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
         }
         _ => {}
     }
+}
+
+/// Rows of an existing table changed in the transaction that already locked it against
+/// writes: the lock is held for the whole backfill.
+fn backfill_under_lock(ctx: &mut Ctx<'_>, table: &str, what: &str) {
+    let Some(pos) = ctx.locked_in_tx.iter().position(|(t, _)| t == table) else {
+        return;
+    };
+    // Once per table and transaction: the next UPDATE adds nothing new to say.
+    let (_, at) = ctx.locked_in_tx.remove(pos);
+    let (line, _) = ctx.file.rendered.line_col(at);
+    ctx.hit(
+        CheckId::BackfillUnderLock,
+        format!("{what} of {table} in the transaction that locked it at line {line}: the lock is held until COMMIT, for every row; backfill in a later migration, in batches"),
+    );
 }
 
 /// A new enum value used by a later statement in the transaction that added it.
@@ -477,6 +501,7 @@ fn transaction(ctx: &mut Ctx<'_>, kind: i32) {
         ctx.in_tx = false;
         ctx.explicit_begin = None;
         ctx.not_valid_in_tx.clear();
+        ctx.locked_in_tx.clear();
         ctx.enum_values_in_tx.clear();
     }
 }
