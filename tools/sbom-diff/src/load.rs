@@ -151,7 +151,13 @@ pub fn parse_bytes(label: &str, bytes: Vec<u8>) -> Result<Document, Error> {
                 })
             }),
         Some(_) if looks_like_tag_value(trimmed) => spdx_tag::parse(text)
-            .map(|doc| Document::Sbom(Box::new(spdx_json::to_sbom(doc))))
+            .map(|doc| {
+                let mut sbom = spdx_json::to_sbom(doc);
+                if let Format::SpdxJson(v) = &sbom.format {
+                    sbom.format = Format::SpdxTagValue(v.clone());
+                }
+                Document::Sbom(Box::new(sbom))
+            })
             .map_err(|e| {
                 Error::Input(InputError::Parse {
                     path: label.to_owned(),

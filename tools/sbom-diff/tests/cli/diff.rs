@@ -267,3 +267,29 @@ fn report_file_and_sarif() {
     testkit::schema::assert_valid_report(&report);
     assert_eq!(report["result"], "fail");
 }
+
+#[test]
+fn spdx_json_against_spdx_tag_value() {
+    let r = run(&[
+        "tools/sbom-diff/tests/fixtures/service-old.spdx.json",
+        "tools/sbom-diff/tests/fixtures/service.spdx",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rep = r.report();
+    assert_eq!(rep["data"]["new"]["format"], "SPDX 2.3 tag-value");
+    assert_eq!(rep["data"]["new"]["subject"]["version"], "2.4.0");
+    let up: Vec<String> = rep["data"]["upgraded"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|c| {
+            format!("{} {} -> {}", c["name"], c["old_version"], c["new_version"]).replace('"', "")
+        })
+        .collect();
+    assert_eq!(up, ["requests 2.31.0 -> 2.32.3", "urllib3 2.0.7 -> 2.2.3"]);
+    // pkg:pypi/Django and pkg:pypi/django are one package (PyPI names are case-insensitive).
+    assert_eq!(count(&rep, "unchanged"), 1);
+    assert_eq!(count(&rep, "removed"), 1);
+    // requests: concluded NOASSERTION, so the declared Apache-2.0 counts, on both sides.
+    assert_eq!(count(&rep, "license_changed"), 0);
+}
