@@ -364,6 +364,23 @@ fn assemble(spec: String, comps: Vec<CompAcc>, vulns: Option<Vec<VulnRaw>>) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_content_never_panics(body in "[<>/a-z =\"&;#!\\[\\]-]{0,200}") {
+            let _ = parse(&format!("<bom xmlns=\"http://cyclonedx.org/schema/bom/1.6\"><components>{body}</components></bom>"));
+            let _ = parse(&body);
+        }
+
+        #[test]
+        fn truncation_anywhere_never_panics(cut in 0usize..2000) {
+            let cut = cut.min(BOM.len());
+            if BOM.is_char_boundary(cut) {
+                let _ = parse(&BOM[..cut]);
+            }
+        }
+    }
 
     const BOM: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <bom xmlns="http://cyclonedx.org/schema/bom/1.6" version="1">

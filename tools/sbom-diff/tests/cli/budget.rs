@@ -217,3 +217,16 @@ fn budget_typos_exit_2_with_their_line() {
         assert_refused(&r, &format!("{b}:{want_line}:"), needle);
     }
 }
+
+#[test]
+fn the_example_budget_validates_against_its_schema() {
+    let text = std::fs::read_to_string(crate::root().join("examples/release/sbom-budget.yaml"))
+        .expect("example budget");
+    let v: Value = serde_saphyr::from_str(&text).expect("YAML");
+    testkit::schema::assert_valid("sbom-diff.budget.schema.json", &v);
+    // And the schema rejects what the tool rejects.
+    let no_until: Value = serde_json::json!({"exceptions": [{"id": "CVE-2024-1234"}]});
+    assert!(!testkit::schema::errors("sbom-diff.budget.schema.json", &no_until).is_empty());
+    let typo: Value = serde_json::json!({"max_new_vulnerability": {"critical": 0}});
+    assert!(!testkit::schema::errors("sbom-diff.budget.schema.json", &typo).is_empty());
+}
