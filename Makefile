@@ -30,7 +30,7 @@ test-pipeline:
 	$(CARGO) build --workspace --bins --quiet
 	@tests/run.sh
 
-lint:
+lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
