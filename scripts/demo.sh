@@ -13,8 +13,9 @@ cd "$root"
 source scripts/lib/demo.sh
 source scripts/lib/pg.sh
 
-export EX="$root/examples"
-export OUT="$root/out/demo"
+# Relative paths, so reports and findings name files as a user in the checkout would.
+export EX="examples"
+export OUT="out/demo"
 export BIN="${CARGO_TARGET_DIR:-$root/target}/release"
 
 rm -rf "$OUT"
@@ -53,12 +54,12 @@ done
     printf '\033[1m%s\033[0m\n' "$rel"
     awk -F'\t' -v rel="$rel" '$1 == rel && $2 != "decision" {
         r = $3; c = (r == "ok" || r == "promote") ? "32" : (r == "fail" || r == "block" || r == "rollback") ? "31" : "33";
-        printf "  %-16s \033[%sm%-6s\033[0m %s\n", $2, c, r, $4 }' "$OUT/summary.tsv"
+        printf "  %-23s \033[%sm%-6s\033[0m %s\n", $2, c, r, $4 }' "$OUT/summary.tsv"
     awk -F'\t' -v rel="$rel" '$1 == rel && $2 == "decision" {
         c = ($3 == "promote") ? "32" : "31";
         printf "  \033[1mdecision: \033[%sm%s\033[0m  %s\n", c, $3, $4 }' "$OUT/summary.tsv"
   done
-  printf '\nreports: %s\n' "${OUT#"$root"/}"
+  printf '\nreports: %s/\n' "$OUT"
 } | if [ -n "${NO_COLOR:-}" ] || [ ! -t 1 ]; then sed 's/\x1b\[[0-9;]*m//g'; else cat; fi
 
 if [ -s "$OUT/unexpected.txt" ]; then

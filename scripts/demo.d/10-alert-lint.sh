@@ -8,15 +8,17 @@
 # from scripts/lib/demo.sh.
 
 al="$BIN/alert-lint"
-mkdir -p "$OUT/release" "$OUT/bad-release"
+# The catalog's outputs go beside the releases, not into them: the gate reads every report
+# in a release's directory, and the catalog is not a release's rule set.
+mkdir -p "$OUT/release" "$OUT/bad-release" "$OUT/catalog"
 
 step "alert-lint catalog $EX/alert-catalog.yaml"
-expect_exit 0 "$al" catalog "$EX/alert-catalog.yaml" -o "$OUT/release/slo-rules.yaml" \
-  --report "$OUT/release/alert-lint-catalog.json" --format json -q >/dev/null
-expect_exit 0 "$al" check "$OUT/release/slo-rules.yaml" --format json -q \
-  >"$OUT/release/alert-lint-check-catalog.json"
-slos=$(jq -r '.data.slos | length' "$OUT/release/alert-lint-catalog.json" 2>/dev/null || echo 0)
-echo "alert-lint: catalog: $slos SLOs → $OUT/release/slo-rules.yaml" >&2
+expect_exit 0 "$al" catalog "$EX/alert-catalog.yaml" -o "$OUT/catalog/slo-rules.yaml" \
+  --report "$OUT/catalog/alert-lint-catalog.json" --format json -q >/dev/null
+expect_exit 0 "$al" check "$OUT/catalog/slo-rules.yaml" --format json -q \
+  >"$OUT/catalog/alert-lint-check.json"
+slos=$(jq -r '.data.slos | length' "$OUT/catalog/alert-lint-catalog.json" 2>/dev/null || echo 0)
+echo "alert-lint: catalog: $slos SLOs → $OUT/catalog/slo-rules.yaml" >&2
 
 for rel in release bad-release; do
   want=0

@@ -22,7 +22,8 @@ for rel in release bad-release; do
   expect_exit "$want" "$ep" gate --policy "$policy" "$dir" --format json -q >"$gate_json"
   mv "$gate_json" "$dir/evidence-pack-gate.json"
   decision=$(jq -r '.data.decision // "error"' "$dir/evidence-pack-gate.json")
-  reason=$(jq -r '([(.data.reasons // [])[] | select(.waived_by == null) | .message] | first) // .summary' "$dir/evidence-pack-gate.json")
+  reason=$(jq -r '[(.data.reasons // [])[] | select(.waived_by == null) | "\(.agent) \(.action)"] | unique
+    | if length > 0 then "blocked by " + join(", ") else "" end' "$dir/evidence-pack-gate.json")
   reports=$(jq -r '.data.reports // 0' "$dir/evidence-pack-gate.json")
   summary "$rel" evidence-pack "$(result_of "$dir/evidence-pack-gate.json")" "$reports reports gated"
   echo "evidence-pack: $rel: $decision${reason:+ — $reason}" >&2

@@ -162,6 +162,8 @@ pub fn read_limited(source: &Source, limit: u64) -> Result<Input, InputError> {
             if meta.len() > limit {
                 return Err(InputError::TooLarge { path: label, limit });
             }
+            // Sized up front: growing the buffer showed in the profile of large SBOMs.
+            bytes.reserve_exact(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
             file.take(limit.saturating_add(1))
                 .read_to_end(&mut bytes)
                 .map_err(read_err)?;

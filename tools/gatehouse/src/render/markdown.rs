@@ -120,8 +120,9 @@ fn cell(s: &str) -> String {
         .replace('|', "\\|")
         .replace("\r\n", "<br>")
         .replace('\n', "<br>")
-        .replace('@', "&#64;")
+        // `#` first: the entity for `@` contains one.
         .replace('#', "&#35;")
+        .replace('@', "&#64;")
 }
 
 /// Text inside a code span: entities would show literally, so only the pipe, newlines and
@@ -139,6 +140,11 @@ mod tests {
     #[test]
     fn snapshot() {
         insta::assert_snapshot!("markdown", super::render(&fixture::report()));
+    }
+
+    #[test]
+    fn mentions_and_issue_links_are_inert() {
+        assert_eq!(super::cell("@babel/core #12"), "&#64;babel/core &#35;12");
     }
 
     #[test]
