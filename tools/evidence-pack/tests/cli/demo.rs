@@ -97,7 +97,8 @@ fn the_stage_promotes_the_good_release_blocks_the_bad_one_and_verifies_the_pack(
     );
     assert_eq!(decision("bad-release")[2], "block", "{rows:?}");
     assert!(
-        decision("bad-release")[3].starts_with("sbom-diff diff: result fail"),
+        decision("bad-release")[3]
+            == "blocked by migration-gate dry-run, migration-gate lint, sbom-diff diff",
         "{rows:?}"
     );
     assert!(out.join("release/evidence.zip").exists());
