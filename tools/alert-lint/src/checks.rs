@@ -462,11 +462,7 @@ pub fn rule_docs() -> Vec<RuleDoc> {
         .iter()
         .map(|&id| {
             let (what, why, fix) = doc_parts(id);
-            RuleDoc {
-                id: id.as_str().to_owned(),
-                summary: what.to_owned(),
-                help: Some(format!("{what} Why: {why} Fix: {fix}")),
-            }
+            RuleDoc::new(id.as_str(), what, why, fix)
         })
         .collect()
 }
@@ -477,24 +473,7 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_match_the_schema_pattern() {
-        let mut seen = std::collections::HashSet::new();
-        for id in CheckId::ALL {
-            let s = id.as_str();
-            assert!(seen.insert(s), "duplicate id {s}");
-            let mut parts = s.split(['.', '/']);
-            let first = parts.next().expect("non-empty");
-            assert!(first.starts_with(|c: char| c.is_ascii_lowercase()), "{s}");
-            for p in std::iter::once(first).chain(parts) {
-                assert!(!p.is_empty(), "{s}");
-                assert!(
-                    p.chars().all(|c| c.is_ascii_lowercase()
-                        || c.is_ascii_digit()
-                        || c == '_'
-                        || c == '-'),
-                    "{s}"
-                );
-            }
-        }
+        testkit::schema::assert_unique_valid_ids(CheckId::ALL.iter().map(|c| c.as_str()));
         assert_eq!(rule_docs().len(), CheckId::ALL.len());
     }
 

@@ -136,63 +136,79 @@ impl CheckId {
         }
     }
 
-    fn doc(self) -> (&'static str, &'static str) {
+    /// (what it judges, why it matters, how to fix): the variant docs above, shortened for
+    /// SARIF rule help.
+    fn doc(self) -> (&'static str, &'static str, &'static str) {
         match self {
             CheckId::Required => (
                 "A required report is present with an accepted result",
-                "A missing report is a fail, never a pass. Run the tool, fix what it found, or add a time-boxed waiver with an owner.",
+                "A missing report is a fail, never a pass.",
+                "Run the tool, fix what it found, or add a time-boxed waiver with an owner.",
             ),
             CheckId::Age => (
                 "A required report is no older than max_age",
-                "A stale report says nothing about this build. Re-run the tool, or raise max_age on purpose.",
+                "A stale report says nothing about this build.",
+                "Re-run the tool, or raise max_age on purpose.",
             ),
             CheckId::Figure => (
                 "A figure in a report's data meets the policy's limit",
-                "Criteria such as perf headroom or RPO are numbers. Improve the figure or change the limit on purpose.",
+                "Criteria such as perf headroom or RPO are numbers.",
+                "Improve the figure or change the limit on purpose.",
             ),
             CheckId::Waiver => (
                 "A waiver is in force or has expired",
-                "Exceptions must be owned and time-boxed; an expired waiver waives nothing. Fix the problem or renew on purpose.",
+                "Exceptions must be owned and time-boxed; an expired waiver waives nothing.",
+                "Fix the problem or renew on purpose.",
             ),
             CheckId::Decision => (
                 "The promotion decision: promote, block or rollback",
-                "One verdict for the release train; the failing checks say why.",
+                "One verdict for the release train.",
+                "See the failing checks; they say why.",
             ),
             CheckId::Complete => (
                 "Every file the manifest lists is in the zip, and nothing else",
-                "A pack with a file removed or added is not what was signed. Rebuild it; never edit a signed pack.",
+                "A pack with a file removed or added is not what was signed.",
+                "Rebuild it; never edit a signed pack.",
             ),
             CheckId::Digest => (
                 "Every entry matches manifest.json and the manifest matches the signed statement",
-                "A changed byte anywhere must break the chain from signature to file. Rebuild from the original inputs.",
+                "A changed byte anywhere must break the chain from signature to file.",
+                "Rebuild from the original inputs.",
             ),
             CheckId::Signature => (
                 "The DSSE envelope is signed by the given key",
-                "Without a valid signature anyone could have written the pack. Verify with the builder's public key.",
+                "Without a valid signature anyone could have written the pack.",
+                "Verify with the builder's public key.",
             ),
             CheckId::Statement => (
                 "The in-toto Statement v1 is well formed and names the pack's files",
-                "cosign and in-toto read the statement, not our manifest. Rebuild the pack.",
+                "cosign and in-toto read the statement, not our manifest.",
+                "Rebuild the pack.",
             ),
             CheckId::Bundle => (
                 "The Sigstore bundle carries the same envelope as attestation.dsse.json",
-                "cosign users verify the bundle. Rebuild the pack.",
+                "cosign users verify the bundle.",
+                "Rebuild the pack.",
             ),
             CheckId::Report => (
                 "A report was added to the pack",
-                "Informational: the pack lists what it proves.",
+                "The pack lists what it proves.",
+                "Nothing; informational.",
             ),
             CheckId::AuditChain => (
                 "Each audit entry's prev is the SHA-256 of the line before it",
-                "An edited, removed or reordered line must be found. Restore the log from its object-locked copy.",
+                "An edited, removed or reordered line must be found.",
+                "Restore the log from its object-locked copy.",
             ),
             CheckId::AuditTorn => (
                 "The audit log's last line is complete",
-                "A crash mid-write leaves a torn line; it is never silently accepted. Inspect it, then truncate it.",
+                "A crash mid-write leaves a torn line; it is never silently accepted.",
+                "Inspect it, then truncate it.",
             ),
             CheckId::AuditSignature => (
                 "Audit entries are signed by the given key",
-                "The chain proves order, the signature who wrote it. Append with --key.",
+                "The chain proves order, the signature who wrote it.",
+                "Append with --key.",
             ),
         }
     }
@@ -203,12 +219,8 @@ pub fn rule_docs() -> Vec<RuleDoc> {
     CheckId::ALL
         .iter()
         .map(|id| {
-            let (summary, help) = id.doc();
-            RuleDoc {
-                id: id.as_str().to_owned(),
-                summary: summary.to_owned(),
-                help: Some(help.to_owned()),
-            }
+            let (what, why, fix) = id.doc();
+            RuleDoc::new(id.as_str(), what, why, fix)
         })
         .collect()
 }
@@ -217,25 +229,9 @@ pub fn rule_docs() -> Vec<RuleDoc> {
 mod tests {
     use super::*;
 
-    fn matches_schema_pattern(id: &str) -> bool {
-        // ^[a-z][a-z0-9_-]*([./][a-z0-9_-]+)*$ without a regex crate.
-        let mut parts = id.split(['.', '/']);
-        let first = parts.next().unwrap_or("");
-        let seg_ok = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-        };
-        first.starts_with(|c: char| c.is_ascii_lowercase()) && seg_ok(first) && parts.all(seg_ok)
-    }
-
     #[test]
     fn ids_are_unique_and_match_the_schema_pattern() {
-        let mut seen = std::collections::HashSet::new();
-        for id in CheckId::ALL {
-            assert!(seen.insert(id.as_str()), "duplicate {}", id.as_str());
-            assert!(matches_schema_pattern(id.as_str()), "{}", id.as_str());
-        }
+        testkit::schema::assert_unique_valid_ids(CheckId::ALL.iter().map(|c| c.as_str()));
         assert_eq!(rule_docs().len(), CheckId::ALL.len());
     }
 }

@@ -218,6 +218,19 @@ impl Check {
     }
 }
 
+/// Whether `id` is a well-formed check id: the pattern `schemas/report.schema.json` gives
+/// `checks[].id`, `^[a-z][a-z0-9_-]*([./][a-z0-9_-]+)*$`, by hand, so that gatehouse needs
+/// no regex crate. A unit test pins the schema's pattern string to this function.
+pub fn is_valid_check_id(id: &str) -> bool {
+    // `.` and `/` are not in the segment class, so splitting on them is unambiguous.
+    let in_class = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-';
+    let mut segments = id.split(['.', '/']);
+    let first = segments.next().unwrap_or_default();
+    first.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
+        && first.bytes().all(in_class)
+        && segments.all(|s| !s.is_empty() && s.bytes().all(in_class))
+}
+
 /// A JSON number for `x`: an integer when `x` is whole, so `0` does not print as `0.0`.
 pub fn number(x: f64) -> Value {
     if x.is_finite() && x.fract() == 0.0 && x.abs() < 9.0e15 {
@@ -496,7 +509,84 @@ fn default_summary(t: Tally) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// The pattern [`is_valid_check_id`] implements. `check_id_pattern_is_the_schemas` fails
+    /// when the schema's changes, so the two cannot drift apart.
+    const CHECK_ID_PATTERN: &str = "^[a-z][a-z0-9_-]*([./][a-z0-9_-]+)*$";
+
+    fn schema_check_id_pattern() -> String {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../schemas/report.schema.json"
+        );
+        let text = std::fs::read_to_string(path).expect("schemas/report.schema.json");
+        let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+        schema
+            .pointer("/$defs/check/properties/id/pattern")
+            .and_then(Value::as_str)
+            .expect("the schema's check id has a pattern")
+            .to_owned()
+    }
+
+    #[test]
+    fn check_id_pattern_is_the_schemas() {
+        assert_eq!(schema_check_id_pattern(), CHECK_ID_PATTERN);
+    }
+
+    #[test]
+    fn check_ids_valid_and_invalid() {
+        for id in [
+            "budget",
+            "budget.new_critical",
+            "syntax.yaml",
+            "promql/rate-on-gauge",
+            "a.b/c.d",
+            "x1.2",
+            "a-",
+            "a_b.-",
+            "index.concurrently_in_transaction",
+        ] {
+            assert!(is_valid_check_id(id), "{id:?} should be valid");
+        }
+        for id in [
+            "",
+            "1budget",
+            "_budget",
+            "-a",
+            "Budget",
+            "budget.New",
+            "budget.",
+            "budget..x",
+            ".budget",
+            "/budget",
+            "budget/",
+            "a b",
+            "a\n",
+            "a:b",
+            "é",
+            "budget.néw",
+        ] {
+            assert!(!is_valid_check_id(id), "{id:?} should be invalid");
+        }
+    }
+
+    proptest! {
+        /// The schema validator's own regex engine is the reference implementation.
+        #[test]
+        fn check_ids_are_judged_like_the_schema_judges_them(
+            id in prop_oneof![
+                "[a-c09_./Z \n-]{0,8}",
+                "[a-c][a-c09_-]{0,3}([./][a-c09_-]{0,3}){0,3}",
+            ]
+        ) {
+            let schema = serde_json::json!({"type": "string", "pattern": schema_check_id_pattern()});
+            let validator = jsonschema::validator_for(&schema).expect("pattern compiles");
+            prop_assert_eq!(is_valid_check_id(&id), validator.is_valid(&Value::from(id.as_str())));
+        }
+    }
 
     #[test]
     fn result_follows_the_worst_check() {

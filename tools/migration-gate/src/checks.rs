@@ -416,6 +416,16 @@ impl CheckId {
         self.doc().split("\n\n").next().unwrap_or("").trim()
     }
 
+    /// (what, why, fix): the doc comment's three paragraphs, without the `Why:` and `Fix:`
+    /// labels; a part that is missing is empty (a unit test requires all three).
+    fn doc_parts(self) -> (&'static str, &'static str, &'static str) {
+        let mut paragraphs = self.doc().split("\n\n").map(str::trim);
+        let what = paragraphs.next().unwrap_or_default();
+        let why = paragraphs.next().and_then(|p| p.strip_prefix("Why:"));
+        let fix = paragraphs.next().and_then(|p| p.strip_prefix("Fix:"));
+        (what, why.unwrap_or_default(), fix.unwrap_or_default())
+    }
+
     pub fn from_id(id: &str) -> Option<CheckId> {
         CheckId::ALL.iter().copied().find(|c| c.as_str() == id)
     }
@@ -436,15 +446,8 @@ pub fn rule_docs() -> Vec<RuleDoc> {
     CheckId::ALL
         .iter()
         .map(|c| {
-            let doc = c.doc();
-            let help = doc
-                .split_once("\n\n")
-                .map(|(_, rest)| rest.replace('\n', " ").trim().to_owned());
-            RuleDoc {
-                id: c.as_str().to_owned(),
-                summary: c.summary().replace('\n', " "),
-                help,
-            }
+            let (what, why, fix) = c.doc_parts();
+            RuleDoc::new(c.as_str(), what, why, fix)
         })
         .collect()
 }
@@ -455,39 +458,26 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_match_the_schema_pattern() {
-        let mut seen = std::collections::HashSet::new();
+        testkit::schema::assert_unique_valid_ids(CheckId::ALL.iter().map(|c| c.as_str()));
         for c in CheckId::ALL {
-            let id = c.as_str();
-            assert!(seen.insert(id), "duplicate id {id}");
-            let mut parts = id.split(['.', '/']);
-            let first = parts.next().expect("non-empty");
-            assert!(
-                first.starts_with(|ch: char| ch.is_ascii_lowercase())
-                    && first.chars().all(|ch| ch.is_ascii_lowercase()
-                        || ch.is_ascii_digit()
-                        || "_-".contains(ch)),
-                "{id}"
-            );
-            for p in parts {
-                assert!(
-                    !p.is_empty()
-                        && p.chars().all(|ch| ch.is_ascii_lowercase()
-                            || ch.is_ascii_digit()
-                            || "_-".contains(ch)),
-                    "{id}"
-                );
-            }
-            assert_eq!(CheckId::from_id(id), Some(*c));
+            assert_eq!(CheckId::from_id(c.as_str()), Some(*c));
         }
     }
 
     #[test]
     fn every_check_documents_what_why_and_fix() {
         for c in CheckId::ALL {
-            let doc = c.doc();
+            let (what, why, fix) = c.doc_parts();
             assert!(!c.summary().is_empty(), "{}", c.as_str());
-            assert!(doc.contains("Why:"), "{} lacks Why", c.as_str());
-            assert!(doc.contains("Fix:"), "{} lacks Fix", c.as_str());
+            assert!(!what.is_empty(), "{} lacks what it judges", c.as_str());
+            assert!(!why.is_empty(), "{} lacks a `Why:` paragraph", c.as_str());
+            assert!(!fix.is_empty(), "{} lacks a `Fix:` paragraph", c.as_str());
+            assert_eq!(
+                c.doc().split("\n\n").count(),
+                3,
+                "{}: the doc is what, Why:, Fix:",
+                c.as_str()
+            );
         }
         assert_eq!(rule_docs().len(), CheckId::ALL.len());
     }

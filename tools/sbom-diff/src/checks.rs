@@ -202,11 +202,7 @@ pub fn rule_docs() -> Vec<RuleDoc> {
         .iter()
         .map(|c| {
             let (what, why, fix) = c.doc();
-            RuleDoc {
-                id: c.as_str().to_owned(),
-                summary: what.to_owned(),
-                help: Some(format!("{why} Fix: {fix}")),
-            }
+            RuleDoc::new(c.as_str(), what, why, fix)
         })
         .collect()
 }
@@ -217,27 +213,7 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_match_the_schema_pattern() {
-        let mut seen = std::collections::HashSet::new();
-        for c in CheckId::ALL {
-            let id = c.as_str();
-            assert!(seen.insert(id), "duplicate {id}");
-            let mut parts = id.split(['.', '/']);
-            let first = parts.next().expect("non-empty");
-            assert!(
-                first.starts_with(|ch: char| ch.is_ascii_lowercase()),
-                "{id}"
-            );
-            for p in std::iter::once(first).chain(parts) {
-                assert!(!p.is_empty(), "{id}");
-                assert!(
-                    p.bytes().all(|b| b.is_ascii_lowercase()
-                        || b.is_ascii_digit()
-                        || b == b'_'
-                        || b == b'-'),
-                    "{id}"
-                );
-            }
-        }
+        testkit::schema::assert_unique_valid_ids(CheckId::ALL.iter().map(|c| c.as_str()));
         assert_eq!(rule_docs().len(), CheckId::ALL.len());
     }
 }

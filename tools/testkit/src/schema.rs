@@ -5,6 +5,7 @@
 //! let report: serde_json::Value = serde_json::from_str("{}").expect("json");
 //! testkit::schema::assert_valid_report(&report);
 //! testkit::schema::assert_valid("sbom-diff.schema.json", &report["data"]);
+//! testkit::schema::assert_unique_valid_ids(["budget.new_critical", "input.purls"]);
 //! ```
 
 use std::path::PathBuf;
@@ -60,6 +61,20 @@ pub fn assert_valid_report(report: &Value) {
     }
 }
 
+/// Panics, naming the id, unless every id is distinct and matches the check-id pattern of
+/// `schemas/report.schema.json` (`gatehouse::report::is_valid_check_id`). Each tool's
+/// `checks.rs` runs this over its whole table.
+pub fn assert_unique_valid_ids<'a>(ids: impl IntoIterator<Item = &'a str>) {
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        assert!(
+            gatehouse::report::is_valid_check_id(id),
+            "check id {id:?} does not match the pattern of schemas/report.schema.json"
+        );
+        assert!(seen.insert(id), "check id {id:?} appears twice");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -67,5 +82,22 @@ mod tests {
     #[test]
     fn the_envelope_schema_rejects_a_non_report() {
         assert!(!super::errors("report.schema.json", &json!({"schema": "x"})).is_empty());
+    }
+
+    #[test]
+    fn unique_valid_ids_pass() {
+        super::assert_unique_valid_ids(["budget", "budget.new_critical", "promql/rate-on-gauge"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "appears twice")]
+    fn a_repeated_id_panics() {
+        super::assert_unique_valid_ids(["gate.age", "gate.figure", "gate.age"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "does not match the pattern")]
+    fn an_id_off_the_pattern_panics() {
+        super::assert_unique_valid_ids(["gate.age", "Gate.Figure"]);
     }
 }

@@ -238,7 +238,7 @@ fn sarif_results_point_at_the_findings_and_validate() {
     assert!(rules.iter().all(|r| {
         r["help"]["text"]
             .as_str()
-            .is_some_and(|h| h.contains("Fix:"))
+            .is_some_and(|h| h.contains("\n\nWhy it matters: ") && h.contains("\n\nHow to fix: "))
     }));
     // The independent validator from scripts/setup.sh.
     let multitool = crate::root().join(".tools/node/node_modules/.bin/sarif-multitool");

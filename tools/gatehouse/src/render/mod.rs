@@ -83,6 +83,30 @@ pub struct RuleDoc {
     pub help: Option<String>,
 }
 
+impl RuleDoc {
+    /// A rule from a check's three-part doc (STYLE.md: what it judges, why it matters, how
+    /// to fix a failure). `summary` is `what`; `help` is all three as paragraphs, in the one
+    /// layout every tool shares. Runs of whitespace in a part (doc-comment line breaks)
+    /// become one space, so each part stays one paragraph.
+    pub fn new(id: impl Into<String>, what: &str, why: &str, fix: &str) -> RuleDoc {
+        let what = one_paragraph(what);
+        let help = format!(
+            "{what}\n\nWhy it matters: {}\n\nHow to fix: {}",
+            one_paragraph(why),
+            one_paragraph(fix)
+        );
+        RuleDoc {
+            id: id.into(),
+            summary: what,
+            help: Some(help),
+        }
+    }
+}
+
+fn one_paragraph(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Rendering choices that are not part of the report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {
@@ -184,5 +208,33 @@ pub(crate) mod fixture {
         r.duration_ms = 3;
         r.tool_version = "0.0.0".into();
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RuleDoc;
+
+    #[test]
+    fn rule_doc_help_is_what_why_and_fix_as_paragraphs() {
+        let doc = RuleDoc::new(
+            "budget.new_critical",
+            " New critical vulnerabilities\n against the budget.",
+            "A release must not ship a known critical hole.",
+            "Upgrade,   or add an exception.",
+        );
+        assert_eq!(doc.id, "budget.new_critical");
+        assert_eq!(
+            doc.summary,
+            "New critical vulnerabilities against the budget."
+        );
+        assert_eq!(
+            doc.help.as_deref(),
+            Some(
+                "New critical vulnerabilities against the budget.\n\n\
+                 Why it matters: A release must not ship a known critical hole.\n\n\
+                 How to fix: Upgrade, or add an exception."
+            )
+        );
     }
 }

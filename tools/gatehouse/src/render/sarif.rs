@@ -111,14 +111,19 @@ fn uri(path: &str) -> String {
 mod tests {
     use crate::render::{RuleDoc, fixture};
 
+    /// Rule help as every tool writes it: three paragraphs, so the text has newlines.
+    fn docs() -> [RuleDoc; 1] {
+        [RuleDoc::new(
+            "policy.runbook_missing",
+            "Paging alerts need a runbook.",
+            "A page without a runbook costs the on-call engineer minutes.",
+            "Add annotations.runbook_url.",
+        )]
+    }
+
     #[test]
     fn snapshot() {
-        let docs = [RuleDoc {
-            id: "policy.runbook_missing".into(),
-            summary: "Paging alerts need a runbook".into(),
-            help: Some("Add annotations.runbook_url.".into()),
-        }];
-        insta::assert_snapshot!("sarif", super::render(&fixture::report(), &docs));
+        insta::assert_snapshot!("sarif", super::render(&fixture::report(), &docs()));
     }
 
     /// Microsoft's SARIF multitool (installed by scripts/setup.sh) validates the output
@@ -143,7 +148,7 @@ mod tests {
         ] {
             let input = dir.join(format!("{name}.sarif"));
             let output = dir.join(format!("{name}.validation.sarif"));
-            let text = super::render(&report, &[]);
+            let text = super::render(&report, &docs());
             std::fs::write(&input, &text).expect("write sarif");
             // The multitool's schema check is lenient (it accepts an unknown `level`), so the
             // schema it ships is also applied strictly.
