@@ -11,6 +11,7 @@ pub mod dryrun;
 pub mod error;
 pub mod lint;
 pub mod parity;
+pub mod parse_ahead;
 pub mod pg;
 pub mod phase;
 pub mod rules;

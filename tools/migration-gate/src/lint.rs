@@ -10,8 +10,9 @@ use crate::AGENT;
 use crate::checks::CheckId;
 use crate::cli::LintArgs;
 use crate::error::{Error, Result};
+use crate::parse_ahead::parse_ahead;
 use crate::rules::{Finding, Linter, MigrationOutcome, Options};
-use crate::source::{self, Migration, Phase};
+use crate::source::{self, Migration, Phase, SqlFile};
 
 pub async fn run(args: &LintArgs) -> Report {
     let mut b = Report::start(AGENT, "lint");
@@ -44,21 +45,37 @@ pub struct Linted {
     pub active: Vec<CheckId>,
 }
 
+/// Lints the history: the rules walk the migrations in order while `parse_ahead` parses
+/// the files ahead of them on every core.
 pub fn lint_history(migrations: Vec<Migration>, opts: Options) -> Linted {
     let _s = gatehouse::trace::step("lint");
-    let mut linter = Linter::new(opts);
-    let mut history = None;
-    let outcomes: Vec<MigrationOutcome> = migrations
+    let texts: Vec<&str> = migrations
         .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            if history.is_some_and(|h| h != m.history) {
-                linter.new_history();
-            }
-            history = Some(m.history);
-            linter.migration(i, m)
-        })
+        .flat_map(|m| [&m.up, &m.down])
+        .flatten()
+        .map(|f| f.rendered.text.as_str())
         .collect();
+    let mut linter = Linter::new(opts);
+    let outcomes: Vec<MigrationOutcome> = parse_ahead(&texts, |parsed| {
+        let mut next_parsed = |file: &Option<SqlFile>| {
+            file.as_ref()
+                .map(|_| parsed.next().expect("one parse per file"))
+        };
+        let mut history = None;
+        migrations
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                if history.is_some_and(|h| h != m.history) {
+                    linter.new_history();
+                }
+                history = Some(m.history);
+                let up = next_parsed(&m.up);
+                let down = next_parsed(&m.down);
+                linter.parsed_migration(i, m, up.as_deref(), down.as_deref())
+            })
+            .collect()
+    });
     let active = CheckId::ALL
         .iter()
         .copied()

@@ -36,8 +36,26 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// A file PostgreSQL's parser accepted.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub statements: Vec<Statement>,
+    /// Identifiers longer than PostgreSQL's 63 bytes, as written: (offset, text). The
+    /// scanner truncates them before the parse tree is built, so only the tokens still show
+    /// them.
+    pub long_identifiers: Vec<(usize, String)>,
+}
+
+/// A file's parse: its statements, or where PostgreSQL's parser rejects it.
+pub type ParseResult = Result<Parsed, SyntaxError>;
+
 /// Parses a whole file.
 pub fn parse(sql: &str) -> Result<Vec<Statement>, SyntaxError> {
+    parse_file(sql).map(|p| p.statements)
+}
+
+/// Parses a whole file, and finds its long identifiers in the same scan.
+pub fn parse_file(sql: &str) -> ParseResult {
     let result = pg_query::parse(sql, 0).map_err(|e| locate(sql, &e))?;
     let tokens = scan(sql).unwrap_or_default();
     let mut out = Vec::with_capacity(result.protobuf.stmts.len());
@@ -67,7 +85,10 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, SyntaxError> {
             .find(';')
             .map_or(end, |p| end + p + 1);
     }
-    Ok(out)
+    Ok(Parsed {
+        statements: out,
+        long_identifiers: long_identifiers(sql, &tokens),
+    })
 }
 
 /// The scanner's tokens. (`pg_query::scan_tokens` builds a slice from a null pointer when
@@ -76,12 +97,10 @@ fn scan(sql: &str) -> Result<Vec<ScanToken>, pg_query::Error> {
     pg_query::scan(sql).map(|r| r.tokens)
 }
 
-/// Identifiers longer than PostgreSQL's 63 bytes, as written: (offset, text). The scanner
-/// truncates them before the parse tree is built, so only the tokens still show them.
-pub fn long_identifiers(sql: &str) -> Vec<(usize, String)> {
+/// Identifiers longer than PostgreSQL's 63 bytes among `tokens` (see `Parsed`).
+fn long_identifiers(sql: &str, tokens: &[ScanToken]) -> Vec<(usize, String)> {
     const MAX: usize = 63;
-    scan(sql)
-        .unwrap_or_default()
+    tokens
         .iter()
         .filter(|t| t.token == Token::Ident as i32)
         .filter_map(|t| {

@@ -41,6 +41,9 @@ pub struct Rendered {
     /// (offset in `text`, offset in `original`) at the start of each substituted span and
     /// right after it; offsets between two marks move together.
     marks: Vec<(usize, usize)>,
+    /// Offsets of the `\n`s in `original`: `line_col` runs for every statement and finding,
+    /// and counting lines from the top of the file each time was quadratic in its size.
+    newlines: Vec<usize>,
 }
 
 impl Rendered {
@@ -50,6 +53,7 @@ impl Rendered {
             text: text.to_owned(),
             placeholders: Vec::new(),
             marks: Vec::new(),
+            newlines: newlines(text),
         }
     }
 
@@ -75,12 +79,26 @@ impl Rendered {
         mapped.min(self.original.len())
     }
 
-    /// 1-based (line, column) in the original file of an offset in `text`.
+    /// 1-based (line, column) in the original file of an offset in `text`; the same as
+    /// `gatehouse::input::line_col` on the original (columns count characters).
     pub fn line_col(&self, offset: usize) -> (u64, u64) {
         let o = self.original_offset(offset);
         let o = floor_char_boundary(&self.original, o);
-        gatehouse::input::line_col(self.original.as_bytes(), o)
+        let before = self.newlines.partition_point(|&n| n < o);
+        let line_start = before
+            .checked_sub(1)
+            .and_then(|i| self.newlines.get(i))
+            .map_or(0, |n| n + 1);
+        let column = self
+            .original
+            .get(line_start..o)
+            .map_or(0, |s| s.chars().count());
+        (before as u64 + 1, column as u64 + 1)
     }
+}
+
+fn newlines(text: &str) -> Vec<usize> {
+    text.match_indices('\n').map(|(i, _)| i).collect()
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -132,6 +150,7 @@ pub fn render(text: &str, vars: &Vars) -> Rendered {
         text: out,
         placeholders,
         marks,
+        newlines: newlines(text),
     }
 }
 
@@ -226,6 +245,15 @@ mod tests {
             for i in 0..=r.text.len() {
                 prop_assert!(r.original_offset(i) <= s.len());
                 let _ = r.line_col(i);
+            }
+        }
+
+        #[test]
+        fn line_col_counts_like_gatehouse(s in "[a-zé{} .\"\n]{0,60}") {
+            let r = render(&s, &vec![("x".to_owned(), "longer_value".to_owned())]);
+            for i in 0..=r.text.len() + 1 {
+                let o = floor_char_boundary(&s, r.original_offset(i));
+                prop_assert_eq!(r.line_col(i), gatehouse::input::line_col(s.as_bytes(), o));
             }
         }
     }

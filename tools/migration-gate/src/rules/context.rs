@@ -49,7 +49,7 @@ pub struct Ctx<'a> {
     pub(super) ignore_next: Vec<(String, usize, bool)>,
     pub(super) unused_ignores: Vec<(String, usize)>,
     pub(super) hits: Vec<Hit>,
-    pub(super) long_idents: Vec<(usize, String)>,
+    pub(super) long_idents: &'a [(usize, String)],
     pub contract_objects: Vec<String>,
     /// Offset and text of the statement being analysed.
     pub(super) at: usize,
@@ -71,6 +71,7 @@ impl<'a> Ctx<'a> {
         phase: Phase,
         phase_source: &'static str,
         opts: &Options,
+        long_idents: &'a [(usize, String)],
     ) -> Self {
         Ctx {
             idx,
@@ -97,7 +98,7 @@ impl<'a> Ctx<'a> {
             ignore_next: Vec::new(),
             unused_ignores: Vec::new(),
             hits: Vec::new(),
-            long_idents: crate::sql::long_identifiers(&file.rendered.text),
+            long_idents,
             contract_objects: Vec::new(),
             at: 0,
             text: String::new(),

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::catalog::Catalog;
 use crate::checks::{CheckId, Severity};
 use crate::source::{Layout, Migration, Phase, SqlFile};
-use crate::sql::{self, Statement};
+use crate::sql::{self, ParseResult, Parsed};
 
 /// What the user chose about the rules.
 #[derive(Debug, Clone, Default)]
@@ -125,16 +125,32 @@ impl Linter {
     /// Lints migration `idx` of the history, updating the catalog with its up file. The down
     /// file is parsed (it must be valid SQL) but leaves the catalog alone.
     pub fn migration(&mut self, idx: usize, m: &Migration) -> MigrationOutcome {
+        let parse = |f: &SqlFile| sql::parse_file(&f.rendered.text);
+        let up = m.up.as_ref().map(parse);
+        let down = m.down.as_ref().map(parse);
+        self.parsed_migration(idx, m, up.as_ref(), down.as_ref())
+    }
+
+    /// `migration`, with its up and down files already parsed (`lint` parses them ahead, on
+    /// every core).
+    pub fn parsed_migration(
+        &mut self,
+        idx: usize,
+        m: &Migration,
+        up: Option<&ParseResult>,
+        down: Option<&ParseResult>,
+    ) -> MigrationOutcome {
         let judge = !m.history_only;
-        let up_stmts = m.up.as_ref().map(|f| (f, sql::parse(&f.rendered.text)));
+        let up_stmts = m.up.as_ref().zip(up);
         let (phase, phase_source) = match m.up.as_ref().and_then(|f| f.directives.phase) {
             Some(p) => (p, "directive"),
             None => {
                 let contract = up_stmts
                     .as_ref()
                     .and_then(|(_, r)| r.as_ref().ok())
-                    .is_some_and(|stmts| {
-                        stmts
+                    .is_some_and(|parsed| {
+                        parsed
+                            .statements
                             .iter()
                             .any(|s| statement::is_contract_step(&s.node, &self.catalog, idx))
                     });
@@ -162,8 +178,7 @@ impl Linter {
                 &mut contract_objects,
             )
         });
-        let down = m.down.as_ref().map(|file| {
-            let parsed = sql::parse(&file.rendered.text);
+        let down = m.down.as_ref().zip(down).map(|(file, parsed)| {
             // Down files are checked for syntax only: their hazards matter when rolling back,
             // which the dry run exercises for real.
             let mut scratch = BTreeSet::new();
@@ -198,7 +213,7 @@ impl Linter {
         idx: usize,
         m: &Migration,
         file: &SqlFile,
-        parsed: Result<Vec<Statement>, sql::SyntaxError>,
+        parsed: &ParseResult,
         judge: bool,
         phase: Phase,
         phase_source: &'static str,
@@ -206,15 +221,18 @@ impl Linter {
         contract_objects: &mut BTreeSet<String>,
     ) -> FileOutcome {
         let label = file.label.clone();
-        let stmts = match parsed {
-            Ok(s) => s,
+        let Parsed {
+            statements: stmts,
+            long_identifiers,
+        } = match parsed {
+            Ok(p) => p,
             Err(e) => {
                 let (line, column) = file.rendered.line_col(e.offset);
                 return FileOutcome {
                     file: label,
                     statements: 0,
                     facts: Vec::new(),
-                    syntax_error: Some((line, column, e.message)),
+                    syntax_error: Some((line, column, e.message.clone())),
                 };
             }
         };
@@ -247,9 +265,10 @@ impl Linter {
             phase,
             phase_source,
             &self.opts,
+            long_identifiers,
         );
         let mut facts = Vec::with_capacity(stmts.len());
-        for s in &stmts {
+        for s in stmts {
             ctx.begin_statement(s);
             let f = statement::analyze(&mut ctx, &mut self.catalog, s, is_up);
             facts.push(f);
