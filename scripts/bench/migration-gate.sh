@@ -20,11 +20,14 @@ mg="$root/$BIN/migration-gate"
 squawk="$root/.tools/node/node_modules/@squawk-cli/linux-x64/bin/squawk"
 [ -x "$squawk" ] || squawk="$root/.tools/node/node_modules/.bin/squawk"
 if [ -x "$squawk" ]; then
-  files=$(cd "$corpus" && find lemmy crates.io supabase-auth squawk -name '*.sql' | sort | tr '\n' ' ')
-  echo "bench: lint over $(echo "$files" | wc -w) corpus files vs $("$squawk" --version)" >&2
+  # Two crates.io directories have spaces in their names: quote every path for the shell
+  # hyperfine runs the commands in (it subtracts the shell's own start-up time).
+  mapfile -t file_list < <(cd "$corpus" && find lemmy crates.io supabase-auth squawk -name '*.sql' | sort)
+  files=$(printf '%q ' "${file_list[@]}")
+  echo "bench: lint over ${#file_list[@]} corpus files vs $("$squawk" --version)" >&2
   # Both exit 1 on this corpus (findings); -i ignores that. migration-gate gets the four
   # project directories (it finds and orders the files itself), squawk the file list.
-  (cd "$corpus" && hyperfine --warmup 2 --min-runs 10 -N -i \
+  (cd "$corpus" && hyperfine --warmup 2 --min-runs 10 -i \
     --export-json "$root/out/bench/migration-gate-lint.json" --export-markdown "$root/out/bench/migration-gate-lint.md" \
     -n "migration-gate lint" "$mg lint --format json --template-var Namespace=auth lemmy crates.io supabase-auth squawk" \
     -n "squawk" "$squawk --reporter json $files") >&2
