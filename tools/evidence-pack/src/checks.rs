@@ -46,6 +46,14 @@ pub enum CheckId {
     ///
     /// Fix: rebuild the pack; never edit a signed pack.
     Complete,
+    /// The zip's own metadata (local headers repeat the central directory's; attributes,
+    /// version, extra fields and comments as evidence-pack writes them).
+    ///
+    /// Why: a zip whose metadata was rewritten is no longer the exact file that was built,
+    /// even when every entry's content still matches its digest.
+    ///
+    /// Fix: keep the pack as `build` wrote it; re-zipping it changes this.
+    Canonical,
     /// Every entry's SHA-256 and size match `manifest.json`, and the manifest matches the
     /// signed statement.
     ///
@@ -107,6 +115,7 @@ impl CheckId {
         CheckId::Waiver,
         CheckId::Decision,
         CheckId::Complete,
+        CheckId::Canonical,
         CheckId::Digest,
         CheckId::Signature,
         CheckId::Statement,
@@ -125,6 +134,7 @@ impl CheckId {
             CheckId::Waiver => "gate.waiver",
             CheckId::Decision => "gate.decision",
             CheckId::Complete => "pack.complete",
+            CheckId::Canonical => "pack.canonical",
             CheckId::Digest => "pack.digest",
             CheckId::Signature => "pack.signature",
             CheckId::Statement => "pack.statement",
@@ -169,6 +179,11 @@ impl CheckId {
                 "Every file the manifest lists is in the zip, and nothing else",
                 "A pack with a file removed or added is not what was signed.",
                 "Rebuild it; never edit a signed pack.",
+            ),
+            CheckId::Canonical => (
+                "The zip metadata is as evidence-pack writes it (attributes, version, no extra fields or comments)",
+                "A re-zipped or edited pack is not the exact file that was built, even when every entry still matches its digest.",
+                "Keep the pack as `build` wrote it; re-zipping it changes its metadata.",
             ),
             CheckId::Digest => (
                 "Every entry matches manifest.json and the manifest matches the signed statement",

@@ -70,6 +70,20 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
             ));
         }
     }
+    if zip.noncanonical.is_empty() {
+        b.check(Check::ok(CheckId::Canonical.as_str()).with_location(Location::file(&label)));
+    } else {
+        b.check(
+            Check::warn(
+                CheckId::Canonical.as_str(),
+                format!(
+                    "zip metadata of {} differs from what evidence-pack writes (re-zipped or edited?); contents are still checked by digest",
+                    zip.noncanonical.join(", ")
+                ),
+            )
+            .with_location(Location::file(&label)),
+        );
+    }
     let (zip_sha, zip_bytes) =
         gatehouse::hash::sha256_file(&args.pack).map_err(|e| Error::io(&label, e))?;
     let _s = gatehouse::trace::step("verify");

@@ -4,6 +4,14 @@
 //! zip bombs (caps on entry count, per-entry and total size, and compression ratio), then
 //! streams entries through inflate without ever producing more than the declared size.
 //!
+//!
+//! Every byte of a pack is accounted for, so that a single changed byte anywhere is found:
+//! entries are contiguous from offset 0 up to the central directory; each local header must
+//! repeat its central-directory record (version, flags, method, time, CRC, sizes, name); and
+//! entries whose remaining metadata (extra fields, comments, Unix mode 0644, version made
+//! by) differs from what our writer fixes are listed in `noncanonical` — a pack re-zipped
+//! by another tool still verifies by content, with a warning that it is not the built file.
+//!
 //! Structural problems are `Error::Archive` (exit 2: "not a pack we can judge"). A damaged
 //! entry (CRC, inflate error, wrong size) is an [`EntryError`] so `verify` can name it as
 //! tampering.
@@ -32,6 +40,9 @@ pub(crate) struct Entry {
     pub(crate) size: u64,
     header_offset: u64,
     data_offset: u64,
+    /// Central-directory bytes 6..28 (version needed … uncompressed size), which the local
+    /// header repeats at 4..26.
+    repeated: [u8; 22],
 }
 
 /// An entry read back intact: (sha256 hex, size, its bytes when asked to keep them).
@@ -41,6 +52,8 @@ pub(crate) struct ZipReader {
     file: File,
     label: String,
     pub(crate) entries: Vec<Entry>,
+    /// Entries whose zip metadata is not what evidence-pack writes (see the module docs).
+    pub(crate) noncanonical: Vec<String>,
 }
 
 /// Why one entry could not be read back intact.
@@ -131,6 +144,7 @@ impl ZipReader {
 
         let mut entries: Vec<Entry> = Vec::with_capacity(count);
         let mut names = std::collections::HashSet::new();
+        let mut noncanonical = Vec::new();
         let mut total = 0u64;
         let mut i = 0usize;
         for _ in 0..count {
@@ -148,6 +162,19 @@ impl ZipReader {
             let comment_len = usize::from(u16_at(&cd, i + 32).ok_or_else(bad)?);
             let header_offset = u64::from(u32_at(&cd, i + 42).ok_or_else(bad)?);
             let name_bytes = cd.get(i + 46..i + 46 + name_len).ok_or_else(bad)?;
+            let mut repeated = [0u8; 22];
+            repeated.copy_from_slice(cd.get(i + 6..i + 28).ok_or_else(bad)?);
+            let made_by = u16_at(&cd, i + 4).ok_or_else(bad)?;
+            let disk_and_internal = (
+                u16_at(&cd, i + 34).ok_or_else(bad)?,
+                u16_at(&cd, i + 36).ok_or_else(bad)?,
+            );
+            let external = u32_at(&cd, i + 38).ok_or_else(bad)?;
+            let ours = made_by == crate::zipw::VERSION_MADE_BY
+                && extra_len == 0
+                && comment_len == 0
+                && disk_and_internal == (0, 0)
+                && external == crate::zipw::MODE_FILE << 16;
             i += 46 + name_len + extra_len + comment_len;
             if i > cd.len() {
                 return Err(bad());
@@ -161,6 +188,9 @@ impl ZipReader {
                         "unsafe entry name {name:?} (absolute, `..`, backslash or control characters)"
                     ),
                 ));
+            }
+            if !ours {
+                noncanonical.push(name.clone());
             }
             if !names.insert(name.clone()) {
                 return Err(Error::archive(
@@ -228,6 +258,7 @@ impl ZipReader {
                 size,
                 header_offset,
                 data_offset: 0,
+                repeated,
             });
         }
         // Local headers: where each entry's data starts; entries may not overlap (the
@@ -237,6 +268,12 @@ impl ZipReader {
         let mut next_free = 0u64;
         for k in order {
             let e = &mut entries[k];
+            if e.header_offset > next_free {
+                return Err(Error::archive(
+                    &label,
+                    format!("{}: unaccounted bytes before its local header", e.name),
+                ));
+            }
             if e.header_offset < next_free {
                 return Err(Error::archive(
                     &label,
@@ -253,6 +290,15 @@ impl ZipReader {
                 .map_err(|_| not_zip("a local header is truncated"))?;
             if u32_at(&h, 0) != Some(0x0403_4b50) {
                 return Err(not_zip("a local header is missing"));
+            }
+            if h[4..26] != e.repeated {
+                return Err(Error::archive(
+                    &label,
+                    format!(
+                        "{}: the local header disagrees with the central directory",
+                        e.name
+                    ),
+                ));
             }
             let n = u64::from(u16_at(&h, 26).unwrap_or(0));
             let x = u64::from(u16_at(&h, 28).unwrap_or(0));
@@ -278,10 +324,17 @@ impl ZipReader {
                 ));
             }
         }
+        if next_free != cd_offset || cd_offset + cd_size != eocd_pos || tail.len() - eocd != 22 {
+            return Err(Error::archive(
+                &label,
+                "unaccounted bytes between the entries, the central directory and its end record",
+            ));
+        }
         Ok(ZipReader {
             file,
             label,
             entries,
+            noncanonical,
         })
     }
 
@@ -388,6 +441,45 @@ mod tests {
         ] {
             assert!(safe_name(good), "{good:?}");
         }
+    }
+
+    /// Whatever single byte of a pack changes, reading it fails: structurally, or when the
+    /// entry is read back. (A changed CRC in a local header once went unnoticed.)
+    #[test]
+    fn every_single_byte_of_a_pack_is_checked() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("t.zip");
+        let f = File::create(&p).expect("create");
+        let mut w = crate::zipw::ZipWriter::new(f, 1_800_000_000, crate::zipw::Method::Fast);
+        w.add("a.txt", &mut &b"hello hello hello"[..]).expect("add");
+        w.add("b/c.json", &mut &b"{\"k\": [1, 2, 3]}"[..])
+            .expect("add");
+        w.finish().expect("finish");
+        let good = std::fs::read(&p).expect("read");
+        let undetected: Vec<usize> = (0..good.len())
+            .filter(|&i| {
+                let mut bad = good.clone();
+                bad[i] ^= 0x01;
+                let q = dir.path().join("bad.zip");
+                std::fs::write(&q, &bad).expect("write");
+                let Ok(mut r) = ZipReader::open(&q) else {
+                    return false;
+                };
+                // Metadata-only changes are reported as a `pack.canonical` warning.
+                if !r.noncanonical.is_empty() {
+                    return false;
+                }
+                let entries = r.entries.clone();
+                entries
+                    .iter()
+                    .all(|e| matches!(r.read_entry(e, 0), Ok(Ok(_))))
+            })
+            .collect();
+        assert!(
+            undetected.is_empty(),
+            "byte changes not detected at offsets {undetected:?} of {}",
+            good.len()
+        );
     }
 
     #[test]

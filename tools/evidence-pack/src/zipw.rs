@@ -15,9 +15,9 @@ use sha2::{Digest, Sha256};
 pub(crate) const MAX_SIZE: u64 = u32::MAX as u64 - 1;
 
 const VERSION_NEEDED: u16 = 20; // 2.0: deflate
-const VERSION_MADE_BY: u16 = (3 << 8) | 20; // Unix, 2.0: external attributes are a mode
+pub(crate) const VERSION_MADE_BY: u16 = (3 << 8) | 20; // Unix, 2.0: external attributes are a mode
 const FLAG_UTF8: u16 = 1 << 11;
-const MODE_FILE: u32 = 0o100_644;
+pub(crate) const MODE_FILE: u32 = 0o100_644;
 
 struct CentralEntry {
     name: String,

@@ -90,6 +90,8 @@ fn an_intact_pack_verifies_and_the_gate_reruns_inside_it() {
     rezip(p.dir.path(), &serde_json::json!({}));
     let r = verify(&p, "t.zip");
     assert_eq!(r.code, 0, "{}", r.failures());
+    // … with a warning that it is not the file `build` wrote.
+    assert_eq!(r.checks("pack.canonical", "warn").len(), 1, "{}", r.stdout);
 }
 
 #[test]
@@ -389,6 +391,6 @@ fn the_verify_report_snapshot() {
         ".duration_ms" => "[duration_ms]", ".tool_version" => "[tool_version]",
         ".data.keyid" => "[keyid]", ".data.sha256" => "[sha256]", ".data.bytes" => "[bytes]",
         ".evidence[].sha256" => "[sha256]", ".evidence[].bytes" => "[bytes]",
-        ".checks[0].message" => "[signed by]", ".summary" => "[summary]",
+        ".checks[1].message" => "[signed by]", ".summary" => "[summary]",
     });
 }
