@@ -39,7 +39,11 @@
 //! - The server is killed by the kernel (`PR_SET_PDEATHSIG`) when the *thread* that started
 //!   it exits, even if the test process is SIGKILLed and no Drop runs. So a handle must not
 //!   outlive the thread that started it: don't share one through a `static` across tests.
+//!
+//! Beside the servers, [`cli`] runs a tool's own binary for its CLI tests (exit code, report,
+//! stderr; the snapshot redactions every tool shares) and [`schema`] validates reports.
 
+pub mod cli;
 mod http;
 mod postgres;
 mod process;

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use crate::{run, run_with_stdin};
 
-fn assert_error(out: &crate::Out, stderr_prefix: &str) -> serde_json::Value {
+fn assert_error(out: &crate::Run, stderr_prefix: &str) -> serde_json::Value {
     assert_eq!(
         out.code, 2,
         "stdout: {}\nstderr: {}",
@@ -18,7 +18,7 @@ fn assert_error(out: &crate::Out, stderr_prefix: &str) -> serde_json::Value {
         "{:?} does not start with {stderr_prefix:?}",
         lines[0]
     );
-    let report = out.json();
+    let report = out.report();
     assert_eq!(report["result"], "error");
     testkit::schema::assert_valid_report(&report);
     report

@@ -97,7 +97,7 @@ fn a_line_edited_in_the_middle_is_found() {
     std::fs::write(&p, edited).expect("write");
     let r = run(dir.path(), &["audit", "verify", "audit.jsonl"]);
     assert_eq!(r.code, 1);
-    let f = r.checks("audit.chain", "fail");
+    let f = r.checks_with("audit.chain", "fail");
     assert_eq!(f.len(), 1);
     assert_eq!(
         f[0]["message"],
@@ -136,7 +136,7 @@ fn a_torn_last_line_is_reported_and_not_appended_to() {
     std::fs::write(&p, &bytes).expect("write");
     let r = run(dir.path(), &["audit", "verify", "audit.jsonl"]);
     assert_eq!(r.code, 1);
-    let f = r.checks("audit.torn", "fail");
+    let f = r.checks_with("audit.torn", "fail");
     assert_eq!(f.len(), 1, "{}", r.failures());
     assert_eq!(
         f[0]["message"],

@@ -106,7 +106,7 @@ fn a_stale_report_blocks() {
     let old = report("sbom-diff", "diff", "ok", "2026-11-22T10:20:00Z", json!({}));
     let r = gate(&replace(green(), "sbom-diff", "diff", Some(old)), "");
     assert_eq!(r.code, 1);
-    let stale = r.checks("gate.age", "fail");
+    let stale = r.checks_with("gate.age", "fail");
     assert_eq!(stale.len(), 1, "{}", r.failures());
     assert_eq!(stale[0]["observed"], 178_800);
     assert_eq!(stale[0]["limit"], 86_400);
@@ -207,7 +207,7 @@ fn perf_headroom_under_twenty_percent_blocks() {
         "",
     );
     assert_eq!(r.code, 1);
-    let fig = r.checks("gate.figure", "fail");
+    let fig = r.checks_with("gate.figure", "fail");
     assert_eq!(fig.len(), 1);
     assert_eq!(fig[0]["observed"], 0.15);
     assert_eq!(fig[0]["limit"], 0.2);
@@ -345,7 +345,7 @@ fn an_active_waiver_turns_the_failure_into_a_warning() {
     let r = gate(&failing_sbom(), &WAIVE_CVE.replace("UNTIL", "2026-12-01"));
     assert_eq!(r.code, 0, "{}", r.failures());
     assert_eq!(r.json["data"]["decision"], "promote");
-    let warn = r.checks("gate.required", "warn");
+    let warn = r.checks_with("gate.required", "warn");
     assert_eq!(warn.len(), 1);
     assert!(warn[0]["message"].as_str().expect("msg").contains(
         "budget.new_critical: waived by security@example.com until 2026-12-01: not reachable"
@@ -359,7 +359,7 @@ fn an_expired_waiver_no_longer_waives_and_warns() {
     let r = gate(&failing_sbom(), &WAIVE_CVE.replace("UNTIL", "2026-11-23"));
     assert_eq!(r.code, 1);
     assert_eq!(r.json["data"]["decision"], "block");
-    let w = r.checks("gate.waiver", "warn");
+    let w = r.checks_with("gate.waiver", "warn");
     assert_eq!(w.len(), 1);
     assert_eq!(
         w[0]["message"],
@@ -542,10 +542,9 @@ fn the_gate_report_snapshot() {
         ),
         &WAIVE_CVE.replace("UNTIL", "2026-11-01"),
     );
-    insta::assert_json_snapshot!(r.json, {
-        ".trace_id" => "[trace_id]", ".span_id" => "[span_id]", ".started_at" => "[started_at]",
-        ".duration_ms" => "[duration_ms]", ".tool_version" => "[tool_version]",
-        ".data.policy.path" => "[policy]",
-        ".checks[].location.file" => "[policy]",
-    });
+    testkit::cli::snapshot_settings_with(&[
+        (".data.policy.path", "[policy]"),
+        (".checks[].location.file", "[policy]"),
+    ])
+    .bind(|| insta::assert_json_snapshot!(r.json));
 }

@@ -1,16 +1,13 @@
-//! Helpers shared by the CLI tests: run the real binary, make reports, find the peers.
+//! Helpers shared by the CLI tests: run the real binary (through `testkit::cli`), make
+//! reports, find the peers.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
+pub use testkit::cli::{Run, root};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_evidence-pack");
-
-/// The workspace root (tests locate .tools and scripts relative to it).
-pub fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
 
 pub fn fixtures() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
@@ -27,66 +24,16 @@ pub fn python() -> PathBuf {
     p
 }
 
-/// The outcome of one run of the binary.
-pub struct Run {
-    pub code: i32,
-    pub json: Value,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// The checks with this id and result.
-    pub fn checks(&self, id: &str, result: &str) -> Vec<Value> {
-        self.json["checks"]
-            .as_array()
-            .map(|cs| {
-                cs.iter()
-                    .filter(|c| c["id"] == id && c["result"] == result)
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Every failing check's message, joined (for assertion messages and contains()).
-    pub fn failures(&self) -> String {
-        self.json["checks"]
-            .as_array()
-            .map(|cs| {
-                cs.iter()
-                    .filter(|c| c["result"] == "fail")
-                    .map(|c| c["message"].as_str().unwrap_or("").to_owned())
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default()
-    }
-}
-
-fn finish(out: Output) -> Run {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    if json != Value::Null {
-        testkit::schema::assert_valid_report(&json);
-    }
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        json,
-        stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-pub fn cmd(dir: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(dir)
+/// `evidence-pack` in `dir`, without a `SOURCE_DATE_EPOCH` from the developer's shell.
+fn evidence_pack(dir: &Path) -> testkit::cli::Cmd {
+    testkit::cli::Cmd::new(BIN)
+        .current_dir(dir)
         .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("TRACEPARENT")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("GATEHOUSE_PHASE")
-        .env("NO_COLOR", "1");
-    c
+}
+
+/// As a plain `Command`, for tests that spawn it themselves.
+pub fn cmd(dir: &Path) -> Command {
+    evidence_pack(dir).into_command()
 }
 
 /// Runs `evidence-pack ARGS --format json` in `dir`.
@@ -95,36 +42,24 @@ pub fn run(dir: &Path, args: &[&str]) -> Run {
 }
 
 pub fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut c = cmd(dir);
-    c.args(args)
-        .arg("--format")
-        .arg("json")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        c.env(k, v);
+    let mut cmd = json_run(dir, args);
+    for (key, value) in env {
+        cmd = cmd.env(key, value);
     }
-    finish(c.output().expect("the binary runs"))
+    cmd.run()
 }
 
 /// Runs with `stdin` piped in.
 pub fn run_stdin(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
-    use std::io::Write as _;
-    let mut child = cmd(dir)
+    json_run(dir, args).stdin(stdin).run()
+}
+
+/// `evidence-pack ARGS --format json` in `dir`; stdout, when there is any, is a valid report.
+fn json_run(dir: &Path, args: &[&str]) -> testkit::cli::Cmd {
+    evidence_pack(dir)
         .args(args)
-        .arg("--format")
-        .arg("json")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("writes stdin");
-    finish(child.wait_with_output().expect("waits"))
+        .args(["--format", "json"])
+        .validate_stdout()
 }
 
 /// A Gatehouse report as another tool would print it.

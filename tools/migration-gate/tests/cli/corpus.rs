@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use testkit::Postgres;
 
-use crate::{corpus, path_str, run, workspace};
+use crate::{corpus, path_str, root, run};
 
 /// (project directory under corpus/migrations, extra lint args).
 const PROJECTS: &[(&str, &[&str])] = &[
@@ -318,11 +318,11 @@ const SQUAWK_MAP: &[(&str, &[&str])] = &[
 ];
 
 fn squawk() -> PathBuf {
-    let native = workspace().join(".tools/node/node_modules/@squawk-cli/linux-x64/bin/squawk");
+    let native = root().join(".tools/node/node_modules/@squawk-cli/linux-x64/bin/squawk");
     if native.is_file() {
         return native;
     }
-    let shim = workspace().join(".tools/node/node_modules/.bin/squawk");
+    let shim = root().join(".tools/node/node_modules/.bin/squawk");
     assert!(
         shim.is_file(),
         "squawk not found under .tools; run scripts/setup.sh"
@@ -363,7 +363,7 @@ fn squawk_and_lint_disagreements_over_the_corpus_are_all_explained_in_the_docs()
             }
         }
     }
-    let docs = std::fs::read_to_string(workspace().join("docs/migration-gate.md"))
+    let docs = std::fs::read_to_string(root().join("docs/migration-gate.md"))
         .expect("docs/migration-gate.md");
     let mut table = vec![
         "| squawk rule | migration-gate | files both | only squawk | only migration-gate |"
@@ -417,7 +417,7 @@ fn squawk_and_lint_disagreements_over_the_corpus_are_all_explained_in_the_docs()
         "squawk rules missing from SQUAWK_MAP: {unknown:?}"
     );
     let table = table.join("\n");
-    let out_dir = workspace().join("target");
+    let out_dir = root().join("target");
     let _ = std::fs::write(
         out_dir.join("migration-gate-vs-squawk.md"),
         format!("{table}\n\n{}\n", details.join("\n")),

@@ -6,92 +6,37 @@ mod budget;
 mod corpus;
 mod diff;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 
-use serde_json::Value;
+pub use testkit::cli::{Run, root};
 
-/// The workspace root: tests run the binary from there, so paths in reports are the
-/// repo-relative paths a user types.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `/work/shared/corpus` as the tests reach it.
+/// A file of the shared corpus.
 pub fn corpus(rel: &str) -> PathBuf {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus"
-    ))
-    .join(rel)
+    testkit::cli::corpus().join(rel)
 }
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// The stdout report, validated against the schemas.
-    pub fn report(&self) -> Value {
-        let v: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not one JSON object ({e}):\n{}\nstderr: {}",
-                self.stdout, self.stderr
-            )
-        });
-        testkit::schema::assert_valid_report(&v);
-        v
-    }
-}
-
-fn finish(out: Output) -> Run {
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
+/// `sbom-diff` from the workspace root, as a plain `Command`.
 pub fn cmd() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sbom-diff"));
-    c.current_dir(root())
-        .env_remove("GATEHOUSE_PHASE")
-        .env_remove("TRACEPARENT")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env("NO_COLOR", "1");
-    c
+    sbom_diff().into_command()
+}
+
+fn sbom_diff() -> testkit::cli::Cmd {
+    testkit::cli::Cmd::new(env!("CARGO_BIN_EXE_sbom-diff"))
 }
 
 /// Runs `sbom-diff ARGS --format json`.
 pub fn run(args: &[&str]) -> Run {
-    finish(
-        cmd()
-            .args(args)
-            .args(["--format", "json"])
-            .output()
-            .expect("runs sbom-diff"),
-    )
+    sbom_diff().args(args).args(["--format", "json"]).run()
 }
 
 /// Runs with `stdin` piped in.
 pub fn run_stdin(args: &[&str], stdin: &[u8]) -> Run {
-    use std::io::Write;
-    let mut child = cmd()
+    sbom_diff()
         .args(args)
         .args(["--format", "json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns sbom-diff");
-    {
-        let mut input = child.stdin.take().expect("stdin");
-        // The tool may refuse before reading everything: a broken pipe is fine.
-        let _ = input.write_all(stdin);
-    }
-    finish(child.wait_with_output().expect("waits"))
+        .stdin(stdin)
+        .run()
 }
 
 /// Asserts exit 2 with one stderr line that starts with `sbom-diff: {prefix}` and
@@ -110,10 +55,10 @@ pub fn assert_refused(r: &Run, prefix: &str, needle: &str) {
     assert_eq!(rep["result"], "error");
 }
 
-/// Report fields that change between runs.
+/// The standard redactions (this tool's snapshots say `[version]`), snapshots named
+/// without their module.
 pub fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path("snapshots");
+    let mut s = testkit::cli::snapshot_settings_with(&[(".tool_version", "[version]")]);
     s.set_prepend_module_to_snapshot(false);
     s
 }
@@ -121,15 +66,7 @@ pub fn settings() -> insta::Settings {
 #[macro_export]
 macro_rules! assert_report_snapshot {
     ($name:expr, $report:expr) => {
-        $crate::settings().bind(|| {
-            insta::assert_json_snapshot!($name, $report, {
-                ".trace_id" => "[trace_id]",
-                ".span_id" => "[span_id]",
-                ".started_at" => "[started_at]",
-                ".duration_ms" => "[duration_ms]",
-                ".tool_version" => "[version]",
-            });
-        })
+        $crate::settings().bind(|| insta::assert_json_snapshot!($name, $report))
     };
 }
 
