@@ -17,6 +17,7 @@ mod noise;
 mod prom;
 mod promql;
 mod rules;
+mod scan;
 mod suppress;
 mod templates;
 mod yamlout;

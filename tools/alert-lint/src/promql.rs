@@ -104,14 +104,7 @@ pub(crate) fn tokenize(expr: &str) -> Vec<Tok> {
                 continue;
             }
             b'"' | b'\'' | b'`' => {
-                i += 1;
-                while i < b.len() && b[i] != c {
-                    if b[i] == b'\\' && c != b'`' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                i = (i + 1).min(b.len());
+                i = crate::scan::skip_quoted(b, i).unwrap_or(b.len());
                 TokKind::Str
             }
             b'(' => {

@@ -279,46 +279,17 @@ fn lex(body: &str, base: usize) -> Result<Vec<(Tk, usize)>, TemplateError> {
                 i += 1;
                 continue;
             }
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    if b[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                if i >= b.len() {
-                    return Err(TemplateError {
-                        offset: base + start,
-                        message: "unterminated quoted string".into(),
-                    });
-                }
-                i += 1;
+            b'"' | b'`' => {
+                let what = if b[i] == b'`' { "raw quoted" } else { "quoted" };
+                i = crate::scan::skip_quoted(b, i).ok_or_else(|| TemplateError {
+                    offset: base + start,
+                    message: format!("unterminated {what} string"),
+                })?;
                 Tk::Str
             }
-            b'`' => {
-                i += 1;
-                while i < b.len() && b[i] != b'`' {
-                    i += 1;
-                }
-                if i >= b.len() {
-                    return Err(TemplateError {
-                        offset: base + start,
-                        message: "unterminated raw quoted string".into(),
-                    });
-                }
-                i += 1;
-                Tk::Str
-            }
+            // A character constant ('a') is a number in Go templates.
             b'\'' => {
-                i += 1;
-                while i < b.len() && b[i] != b'\'' {
-                    if b[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                i = (i + 1).min(b.len());
+                i = crate::scan::skip_quoted(b, i).unwrap_or(b.len());
                 Tk::Number
             }
             b'$' => {
