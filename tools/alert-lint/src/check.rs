@@ -117,25 +117,7 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<Source>, Error> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<(), Error> {
-    let read_err = |e| {
-        Error::Input(gatehouse::InputError::Read {
-            path: dir.display().to_string(),
-            source: e,
-        })
-    };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(read_err)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.starts_with('.') {
-            continue;
-        }
+    for (p, name) in gatehouse::input::list_dir(dir).map_err(Error::Input)? {
         if p.is_dir() {
             walk(&p, out)?;
         } else if name.ends_with(".yml") || name.ends_with(".yaml") {

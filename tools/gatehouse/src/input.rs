@@ -183,6 +183,26 @@ pub fn read(source: &Source) -> Result<Input, InputError> {
     read_limited(source, DEFAULT_LIMIT)
 }
 
+/// A directory's entries in sorted order (so output never depends on the file system),
+/// hidden ones (names starting with `.`) left out: (path, file name). Entries that vanish
+/// while listing are skipped.
+pub fn list_dir(dir: &Path) -> Result<Vec<(PathBuf, String)>, InputError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| InputError::Read {
+        path: dir.display().to_string(),
+        source: e,
+    })?;
+    let mut out: Vec<(PathBuf, String)> = entries
+        .filter_map(Result::ok)
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (e.path(), name)
+        })
+        .filter(|(_, name)| !name.starts_with('.'))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
 /// 1-based (line, column) of a byte offset; the column counts characters.
 pub fn line_col(bytes: &[u8], offset: usize) -> (u64, u64) {
     let offset = offset.min(bytes.len());
@@ -327,6 +347,24 @@ mod tests {
             err.to_string().starts_with("r.jsonl:2:1: missing field"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn lists_directories_sorted_without_hidden_entries() {
+        let dir = std::env::temp_dir().join(format!("gatehouse-list-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("b")).expect("tmp");
+        for f in ["c.yml", "a.yml", ".hidden.yml"] {
+            std::fs::write(dir.join(f), "").expect("write");
+        }
+        let names: Vec<String> = list_dir(&dir)
+            .expect("lists")
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        assert_eq!(names, ["a.yml", "b", "c.yml"]);
+        let err = list_dir(&dir.join("missing")).expect_err("missing");
+        assert!(err.to_string().contains("missing: cannot read:"), "{err}");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[test]

@@ -202,20 +202,7 @@ fn walk(
     vars: &template::Vars,
     found: &mut BTreeMap<(usize, VersionKey, String), Pending>,
 ) -> Result<()> {
-    let read_err = |e| gatehouse::InputError::Read {
-        path: dir.display().to_string(),
-        source: e,
-    };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(read_err)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for path in entries {
-        let name = file_name(&path);
-        if name.starts_with('.') {
-            continue;
-        }
+    for (path, name) in gatehouse::input::list_dir(dir)? {
         if path.is_dir() {
             // Migration directories sit directly under the folder named (diesel), or one
             // level deeper when the user names the project root (`lemmy/` → `migrations/`).
