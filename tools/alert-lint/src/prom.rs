@@ -66,7 +66,7 @@ impl Client {
             url.push(if i == 0 { '?' } else { '&' });
             url.push_str(k);
             url.push('=');
-            url.push_str(&encode(v));
+            url.push_str(&gatehouse::percent::encode(v));
         }
         self.requests += 1;
         let mut resp = self
@@ -213,19 +213,6 @@ fn point(v: &Value) -> Option<(f64, f64)> {
     Some((t, x))
 }
 
-/// Percent-encodes a query-string value.
-pub(crate) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 3);
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 impl Client {
     /// The rule groups the server runs (`/api/v1/rules`).
     pub fn rules(&mut self) -> Result<Vec<Value>, Error> {
@@ -241,7 +228,7 @@ mod tests {
     #[test]
     fn encodes_promql() {
         assert_eq!(
-            super::encode("up{a=\"b\"} > 1"),
+            gatehouse::percent::encode("up{a=\"b\"} > 1"),
             "up%7Ba%3D%22b%22%7D%20%3E%201"
         );
     }

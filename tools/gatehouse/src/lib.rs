@@ -11,6 +11,7 @@ pub mod hash;
 pub mod input;
 pub mod log;
 pub mod otlp;
+pub mod percent;
 pub mod redact;
 pub mod render;
 pub mod report;

@@ -67,7 +67,7 @@ pub fn split_params(conn: &str) -> (String, TlsParams) {
                     .split('&')
                     .filter(|kv| {
                         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                        !take(k, &percent_decode(v))
+                        !take(k, &gatehouse::percent::decode_lossy(v))
                     })
                     .collect();
                 if kept.is_empty() {
@@ -88,27 +88,6 @@ pub fn split_params(conn: &str) -> (String, TlsParams) {
             .join(" ")
     };
     (cleaned, params)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {

@@ -120,7 +120,7 @@ impl Purl {
         let (s, version) = match s[last_slash..].rfind('@') {
             Some(at) => {
                 let at = last_slash + at;
-                let v = decode(&s[at + 1..]);
+                let v = gatehouse::percent::decode_lossy(&s[at + 1..]);
                 (&s[..at], (!v.is_empty()).then_some(v))
             }
             None => (s, None),
@@ -130,7 +130,7 @@ impl Purl {
             Some((ns, name)) => (Some(ns), name),
             None => (None, s),
         };
-        let mut name = decode(name).trim().to_owned();
+        let mut name = gatehouse::percent::decode_lossy(name).trim().to_owned();
         if name.is_empty() {
             return Err(err("no name"));
         }
@@ -138,7 +138,7 @@ impl Purl {
             .map(|ns| {
                 ns.split('/')
                     .filter(|seg| !seg.trim().is_empty())
-                    .map(decode)
+                    .map(gatehouse::percent::decode_lossy)
                     .collect::<Vec<_>>()
                     .join("/")
             })
@@ -293,7 +293,7 @@ fn parse_qualifiers(q: &str) -> Result<Vec<(String, String)>, &'static str> {
         {
             return Err("a qualifier key is empty or holds characters other than a-z 0-9 . _ -");
         }
-        let v = decode(v);
+        let v = gatehouse::percent::decode_lossy(v);
         if v.trim().is_empty() {
             continue;
         }
@@ -309,67 +309,19 @@ fn normalise_subpath(sub: &str) -> Option<String> {
     let segs: Vec<String> = sub
         .split('/')
         .filter(|s| !s.trim().is_empty() && *s != "." && *s != "..")
-        .map(decode)
+        .map(gatehouse::percent::decode_lossy)
         .collect();
     (!segs.is_empty()).then(|| segs.join("/"))
-}
-
-/// Percent-decodes; an invalid escape is kept literally, and invalid UTF-8 is replaced.
-pub fn decode(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_owned();
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                b.get(i + 1).and_then(|c| hex_val(*c)),
-                b.get(i + 2).and_then(|c| hex_val(*c)),
-            )
-        {
-            out.push(h * 16 + l);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Percent-encodes everything but unreserved characters and `:` (and `/` inside qualifier
 /// values, as the spec's canonical form keeps URLs readable).
 fn encode(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    encode_into(&mut out, s, keep_slash);
-    out
+    gatehouse::percent::encode_keeping(s, if keep_slash { b":/" } else { b":" })
 }
 
 fn encode_into(out: &mut String, s: &str, keep_slash: bool) {
-    let plain =
-        |b: u8| b.is_ascii_alphanumeric() || b"-._~:".contains(&b) || (keep_slash && b == b'/');
-    if s.bytes().all(plain) {
-        out.push_str(s);
-        return;
-    }
-    for b in s.bytes() {
-        if plain(b) {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
+    gatehouse::percent::encode_into(out, s, if keep_slash { b":/" } else { b":" });
 }
 
 #[cfg(test)]

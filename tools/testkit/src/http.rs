@@ -192,19 +192,6 @@ pub(crate) fn request(method: &str, port: u16, path: &str) -> io::Result<(u16, S
     Ok((status, body.to_owned()))
 }
 
-/// Percent-encodes a query-string value (RFC 3986 unreserved characters pass through).
-pub(crate) fn encode_query_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 3);
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,7 +235,7 @@ mod tests {
     #[test]
     fn encodes_promql_for_a_query_string() {
         assert_eq!(
-            encode_query_value(r#"up{job="x"} == 1"#),
+            gatehouse::percent::encode(r#"up{job="x"} == 1"#),
             "up%7Bjob%3D%22x%22%7D%20%3D%3D%201"
         );
     }

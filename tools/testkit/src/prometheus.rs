@@ -99,7 +99,7 @@ impl Prometheus {
     /// Evaluates `promql` now via `/api/v1/query` and returns the JSON body; panics on a
     /// non-200 answer (a bad query), quoting Prometheus's error.
     pub fn query(&self, promql: &str) -> String {
-        let path = format!("/api/v1/query?query={}", http::encode_query_value(promql));
+        let path = format!("/api/v1/query?query={}", gatehouse::percent::encode(promql));
         match self.get(&path) {
             (200, body) => body,
             (status, body) => {

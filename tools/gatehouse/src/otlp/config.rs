@@ -260,32 +260,12 @@ fn parse_key_values(list: &str) -> Result<Vec<(String, String)>, String> {
         if key.is_empty() {
             return Err(format!("entry {n} has an empty key"));
         }
-        let value = percent_decode(value.trim()).ok_or_else(|| {
+        let value = crate::percent::decode(value.trim()).ok_or_else(|| {
             format!("the value of {key} (entry {n}) has a bad %-escape or is not UTF-8")
         })?;
         out.push((key.to_owned(), value));
     }
     Ok(out)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            // Both digits checked: from_str_radix alone would take a sign ("%+1").
-            let hex = s
-                .get(i + 1..i + 3)
-                .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Test support: the settings from a fixed list of variables instead of the process
