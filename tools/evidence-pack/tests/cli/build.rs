@@ -33,17 +33,7 @@ fn without_source_date_epoch_the_time_comes_from_the_newest_report() {
     util::good_reports(&dir.path().join("reports"));
     let r = run(
         dir.path(),
-        &[
-            "build",
-            "--release",
-            "v3.0.0",
-            "--key",
-            key.to_str().expect("utf-8"),
-            "--reports",
-            "reports",
-            "-o",
-            "p.zip",
-        ],
+        &util::build_args(key.to_str().expect("utf-8"), &["-o", "p.zip"]),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     // The newest of the four reports started at 10:03.
@@ -52,17 +42,7 @@ fn without_source_date_epoch_the_time_comes_from_the_newest_report() {
     let first = std::fs::read(dir.path().join("p.zip")).expect("zip");
     let r = run(
         dir.path(),
-        &[
-            "build",
-            "--release",
-            "v3.0.0",
-            "--key",
-            key.to_str().expect("utf-8"),
-            "--reports",
-            "reports",
-            "-o",
-            "p.zip",
-        ],
+        &util::build_args(key.to_str().expect("utf-8"), &["-o", "p.zip"]),
     );
     assert_eq!(r.code, 0);
     assert_eq!(std::fs::read(dir.path().join("p.zip")).expect("zip"), first);
@@ -462,21 +442,10 @@ fn git_range_adds_commits_and_grouped_release_notes() {
 
     let r = run(
         dir.path(),
-        &[
-            "build",
-            "--release",
-            "v3.0.0",
-            "--key",
+        &util::build_args(
             key.to_str().expect("utf-8"),
-            "--reports",
-            "reports",
-            "--git-range",
-            "nope..HEAD",
-            "--repo",
-            "repo",
-            "-o",
-            "q.zip",
-        ],
+            &["--git-range", "nope..HEAD", "--repo", "repo", "-o", "q.zip"],
+        ),
     );
     assert_eq!(r.code, 2);
     assert!(
@@ -497,19 +466,10 @@ fn a_blocked_release_is_still_packed_but_exits_1() {
     let policy = util::demo_policy();
     let r = run(
         dir.path(),
-        &[
-            "build",
-            "--release",
-            "v3.0.0",
-            "--key",
+        &util::build_args(
             key.to_str().expect("utf-8"),
-            "--reports",
-            "reports",
-            "--policy",
-            policy.to_str().expect("utf-8"),
-            "-o",
-            "p.zip",
-        ],
+            &["--policy", policy.to_str().expect("utf-8"), "-o", "p.zip"],
+        ),
     );
     assert_eq!(r.code, 1);
     assert_eq!(r.json["data"]["decision"], "block");
@@ -523,19 +483,10 @@ fn stored_packs_verify_and_read_the_same() {
     util::good_reports(&dir.path().join("reports"));
     let r = run_env(
         dir.path(),
-        &[
-            "build",
-            "--release",
-            "v3.0.0",
-            "--key",
+        &util::build_args(
             key.to_str().expect("utf-8"),
-            "--reports",
-            "reports",
-            "--compression",
-            "store",
-            "-o",
-            "s.zip",
-        ],
+            &["--compression", "store", "-o", "s.zip"],
+        ),
         &[("SOURCE_DATE_EPOCH", "1795514400")],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -562,19 +513,10 @@ fn the_recorded_gate_is_judged_when_the_evidence_was_complete() {
     // SOURCE_DATE_EPOCH is the commit time, a day before the checks ran.
     let r = run_env(
         dir.path(),
-        &[
-            "build",
-            "--release",
-            "v3.0.0",
-            "--key",
+        &util::build_args(
             key.to_str().expect("utf-8"),
-            "--reports",
-            "reports",
-            "--policy",
-            p,
-            "-o",
-            "p.zip",
-        ],
+            &["--policy", p, "-o", "p.zip"],
+        ),
         &[("SOURCE_DATE_EPOCH", "1795428000")],
     );
     assert_eq!(r.code, 0, "{}", r.failures());

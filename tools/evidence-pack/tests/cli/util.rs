@@ -159,6 +159,22 @@ pub fn keygen(dir: &Path, extra: &[&str]) -> (PathBuf, PathBuf) {
 }
 
 /// Builds a pack from the good reports in `dir/reports` (+ an artifact) at a fixed epoch.
+/// `build --release v3.0.0 --key KEY --reports reports` followed by `extra`: the command
+/// line most build tests start from.
+pub fn build_args<'a>(key: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "build",
+        "--release",
+        "v3.0.0",
+        "--key",
+        key,
+        "--reports",
+        "reports",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 pub fn build_pack(dir: &Path, key: &Path, out: &str) -> Run {
     good_reports(&dir.join("reports"));
     let art = dir.join("sbom.cdx.json");
@@ -172,21 +188,17 @@ pub fn build_pack(dir: &Path, key: &Path, out: &str) -> Run {
     let policy = demo_policy();
     run_env(
         dir,
-        &[
-            "build",
-            "--release",
-            "v3.0.0",
-            "--key",
+        &build_args(
             key.to_str().expect("utf-8"),
-            "--reports",
-            "reports",
-            "--artifact",
-            "sbom.cdx.json",
-            "--policy",
-            policy.to_str().expect("utf-8"),
-            "-o",
-            out,
-        ],
+            &[
+                "--artifact",
+                "sbom.cdx.json",
+                "--policy",
+                policy.to_str().expect("utf-8"),
+                "-o",
+                out,
+            ],
+        ),
         &[("SOURCE_DATE_EPOCH", "1795514400")],
     )
 }
