@@ -58,6 +58,13 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, SyntaxError> {
 pub fn parse_file(sql: &str) -> ParseResult {
     let result = pg_query::parse(sql, 0).map_err(|e| locate(sql, &e))?;
     let tokens = scan(sql).unwrap_or_default();
+    // Starts of the non-comment tokens, in order: each statement finds its first token by
+    // bisection (a scan from the top for every statement was quadratic in the file's size).
+    let starts: Vec<usize> = tokens
+        .iter()
+        .filter(|t| !is_comment(t))
+        .map(|t| usize::try_from(t.start).unwrap_or(0))
+        .collect();
     let mut out = Vec::with_capacity(result.protobuf.stmts.len());
     let mut gap_start = 0usize;
     for raw in result.protobuf.stmts {
@@ -71,7 +78,7 @@ pub fn parse_file(sql: &str) -> ParseResult {
             Ok(0) | Err(_) => sql.len(),
             Ok(len) => (location + len).min(sql.len()),
         };
-        let start = first_token_at(&tokens, location).unwrap_or(location);
+        let start = first_token_at(&starts, location).unwrap_or(location);
         out.push(Statement {
             node,
             start,
@@ -120,12 +127,9 @@ fn is_comment(t: &ScanToken) -> bool {
     t.token == Token::SqlComment as i32 || t.token == Token::CComment as i32
 }
 
-fn first_token_at(tokens: &[ScanToken], from: usize) -> Option<usize> {
-    tokens
-        .iter()
-        .filter(|t| !is_comment(t))
-        .map(|t| usize::try_from(t.start).unwrap_or(0))
-        .find(|&s| s >= from)
+/// The first of the sorted token `starts` at or after `from`.
+fn first_token_at(starts: &[usize], from: usize) -> Option<usize> {
+    starts.get(starts.partition_point(|&s| s < from)).copied()
 }
 
 fn message_of(e: &pg_query::Error) -> String {
@@ -220,6 +224,22 @@ mod tests {
         assert_eq!(&sql[s[0].start..s[0].start + 6], "CREATE");
         assert_eq!(s[1].text(sql), "ALTER TABLE t ADD COLUMN x int");
         assert!(s[1].leading(sql).contains("/* c */"));
+    }
+
+    #[test]
+    fn every_statement_after_a_comment_starts_at_its_own_first_token() {
+        // The bisection over token starts (issue 21 row 14) must find the same token the
+        // scan from the top found: the first non-comment one at or after the statement.
+        let mut sql = String::new();
+        for i in 0..500 {
+            sql.push_str(&format!("/* c{i}; */ -- x;\nSELECT {i};\n"));
+        }
+        let s = parse(&sql).expect("valid");
+        assert_eq!(s.len(), 500);
+        for (i, st) in s.iter().enumerate() {
+            assert_eq!(st.text(&sql), format!("SELECT {i}"));
+            assert!(st.leading(&sql).contains(&format!("c{i};")));
+        }
     }
 
     #[test]

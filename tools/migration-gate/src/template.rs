@@ -68,13 +68,15 @@ impl Rendered {
 
     /// Maps a byte offset in `text` to the file's own offset.
     pub fn original_offset(&self, offset: usize) -> usize {
-        let mut at = (0usize, 0usize);
-        for &(r, o) in &self.marks {
-            if r > offset {
-                break;
-            }
-            at = (r, o);
-        }
+        // The last mark at or before `offset` (marks are in order; bisection keeps a file
+        // with many placeholders linear overall).
+        let at = self
+            .marks
+            .partition_point(|&(r, _)| r <= offset)
+            .checked_sub(1)
+            .and_then(|i| self.marks.get(i))
+            .copied()
+            .unwrap_or((0, 0));
         let mapped = at.1 + (offset - at.0);
         mapped.min(self.original.len())
     }

@@ -109,12 +109,10 @@ pub fn analyze(
 }
 
 fn long_identifiers(ctx: &mut Ctx<'_>, end: usize) {
-    let here: Vec<(usize, String)> = ctx
-        .long_idents
-        .iter()
-        .filter(|(o, _)| *o >= ctx.at && *o < end)
-        .cloned()
-        .collect();
+    // `long_idents` is in file order: bisect to this statement's span.
+    let from = ctx.long_idents.partition_point(|(o, _)| *o < ctx.at);
+    let to = ctx.long_idents.partition_point(|(o, _)| *o < end).max(from);
+    let here: Vec<(usize, String)> = ctx.long_idents[from..to].to_vec();
     for (offset, name) in here {
         ctx.hit_at(
             CheckId::IdentifierTooLong,
