@@ -1,5 +1,5 @@
 fn main() -> std::process::ExitCode {
-    let cli = <sbom_diff::cli::Cli as clap::Parser>::parse(); // clap exits 2 on usage errors
+    let cli: sbom_diff::cli::Cli = gatehouse::run::parse_args("sbom-diff"); // usage error: one line, exit 2
     gatehouse::run::init("sbom-diff", &cli.common);
     let report = sbom_diff::run(&cli); // never panics on input; errors become result: error
     gatehouse::run::emit(&cli.common, report, &sbom_diff::rule_docs())

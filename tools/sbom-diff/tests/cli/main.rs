@@ -5,6 +5,7 @@ mod bad_input;
 mod budget;
 mod corpus;
 mod diff;
+mod hostile;
 
 use std::path::PathBuf;
 use std::process::Command;
