@@ -1,5 +1,5 @@
 fn main() -> std::process::ExitCode {
-    let cli = <alert_lint::Cli as clap::Parser>::parse(); // clap exits 2 on usage errors
+    let cli: alert_lint::Cli = gatehouse::run::parse_args("alert-lint"); // usage error: one line, exit 2
     gatehouse::run::init("alert-lint", &cli.common);
     let (report, artifact) = alert_lint::run(&cli); // never panics; errors become result:error
     match artifact {

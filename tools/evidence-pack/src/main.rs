@@ -1,7 +1,7 @@
 use evidence_pack::cli::Cli;
 
 fn main() -> std::process::ExitCode {
-    let cli = <Cli as clap::Parser>::parse(); // clap exits 2 on usage errors
+    let cli: Cli = gatehouse::run::parse_args("evidence-pack"); // usage error: one line, exit 2
     gatehouse::run::init("evidence-pack", &cli.common);
     let report = evidence_pack::run(&cli); // never panics; errors become result: error
     gatehouse::run::emit(&cli.common, report, &evidence_pack::rule_docs())

@@ -156,6 +156,7 @@ pub fn read_limited(source: &Source, limit: u64) -> Result<Input, InputError> {
         Source::Path(p) => {
             let file = std::fs::File::open(p).map_err(read_err)?;
             let meta = file.metadata().map_err(read_err)?;
+            note_input(p);
             if meta.is_dir() {
                 return Err(InputError::invalid(label, "is a directory"));
             }
@@ -184,8 +185,10 @@ pub fn read(source: &Source) -> Result<Input, InputError> {
 }
 
 /// A directory's entries in sorted order (so output never depends on the file system),
-/// hidden ones (names starting with `.`) left out: (path, file name). Entries that vanish
-/// while listing are skipped.
+/// hidden ones (names starting with `.`) left out: (path, file name). Only regular files and
+/// directories (also behind a symlink) are listed: a FIFO, socket or device in a scanned
+/// directory would hang or mislead a walk, so it is skipped and said at `-v`. Entries that
+/// vanish while listing are skipped.
 pub fn list_dir(dir: &Path) -> Result<Vec<(PathBuf, String)>, InputError> {
     let entries = std::fs::read_dir(dir).map_err(|e| InputError::Read {
         path: dir.display().to_string(),
@@ -198,9 +201,79 @@ pub fn list_dir(dir: &Path) -> Result<Vec<(PathBuf, String)>, InputError> {
             (e.path(), name)
         })
         .filter(|(_, name)| !name.starts_with('.'))
+        .filter(|(path, _)| match std::fs::metadata(path) {
+            Ok(m) if m.is_file() || m.is_dir() => true,
+            Ok(_) => {
+                tracing::debug!(
+                    "skipping {}: not a regular file or a directory",
+                    path.display()
+                );
+                false
+            }
+            // A dangling symlink: kept, so reading it names the problem.
+            Err(_) => true,
+        })
         .collect();
     out.sort();
     Ok(out)
+}
+
+/// What identifies a file the run read: its canonical path and its device and inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileId {
+    canonical: Option<PathBuf>,
+    dev_ino: Option<(u64, u64)>,
+}
+
+impl FileId {
+    fn of(path: &Path) -> Option<FileId> {
+        use std::os::unix::fs::MetadataExt as _;
+        let canonical = std::fs::canonicalize(path).ok();
+        let dev_ino = std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+        (canonical.is_some() || dev_ino.is_some()).then_some(FileId { canonical, dev_ino })
+    }
+
+    fn same(&self, other: &FileId) -> bool {
+        (self.canonical.is_some() && self.canonical == other.canonical)
+            || (self.dev_ino.is_some() && self.dev_ino == other.dev_ino)
+    }
+}
+
+/// Every file this run read as input (see [`note_input`]).
+static INPUTS: std::sync::Mutex<Vec<(PathBuf, FileId)>> = std::sync::Mutex::new(Vec::new());
+
+/// Records `path` as an input of this run, so no output of the run may replace it
+/// ([`refuse_input_overwrite`]). [`read`] and [`read_limited`] record what they read; a tool
+/// that opens an input any other way (a key, an archive, a directory it streams) calls this.
+pub fn note_input(path: &Path) {
+    let Some(id) = FileId::of(path) else { return };
+    let mut inputs = INPUTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !inputs.iter().any(|(_, known)| known.same(&id)) {
+        inputs.push((path.to_path_buf(), id));
+    }
+}
+
+/// An error when writing `output` would replace a file this run read (compared by canonical
+/// path and by device and inode, so a symlink, a hard link or `./x` for `x` is caught).
+pub fn refuse_input_overwrite(output: &Path) -> Result<(), InputError> {
+    let Some(out) = FileId::of(output) else {
+        return Ok(()); // does not exist yet: it cannot be an input
+    };
+    let inputs = INPUTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match inputs.iter().find(|(_, id)| id.same(&out)) {
+        Some((input, _)) => Err(InputError::invalid(
+            output.display().to_string(),
+            format!(
+                "refusing to write over {}, an input of this run; choose another output path",
+                input.display()
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// 1-based (line, column) of a byte offset; the column counts characters.
@@ -306,6 +379,23 @@ pub fn read_reports(source: &Source) -> Result<Vec<Report>, InputError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn list_dir_skips_fifos_and_keeps_files_and_dirs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.yaml"), "x").expect("write");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        let fifo = dir.path().join("b.yaml");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        std::os::unix::fs::symlink(&fifo, dir.path().join("c.yaml")).expect("symlink");
+        let names: Vec<String> = list_dir(dir.path())
+            .expect("list")
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        assert_eq!(names, ["a.yaml", "sub"]);
+    }
 
     fn input(text: &str) -> Input {
         Input {

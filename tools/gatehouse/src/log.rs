@@ -48,8 +48,34 @@ fn level(common: &CommonArgs) -> (LevelFilter, Option<String>) {
     }
 }
 
+/// Whether stderr is JSON lines (`--log-format json`): the last error line follows it too.
+static JSON_LINES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Chooses JSON lines on stderr before (or without) [`init`]: a usage error is printed
+/// before the flags are parsed.
+pub(crate) fn set_json_lines(on: bool) {
+    JSON_LINES.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `agent: message` or, with `--log-format json`, one JSON object in the logger's shape
+/// (`timestamp`, `level`, `message`, `target`): the line a run that cannot judge ends with.
+pub(crate) fn error_text(agent: &str, message: &str) -> String {
+    if JSON_LINES.load(std::sync::atomic::Ordering::Relaxed) {
+        serde_json::json!({
+            "timestamp": crate::time::Timestamp::now().to_rfc3339(),
+            "level": "ERROR",
+            "message": message,
+            "target": agent,
+        })
+        .to_string()
+    } else {
+        format!("{agent}: {message}")
+    }
+}
+
 /// Installs the stderr logger. Safe to call more than once (later calls do nothing).
 pub fn init(agent: &'static str, common: &CommonArgs) {
+    set_json_lines(common.log_format == LogFormat::Json);
     let (level, complaint) = level(common);
     let color = color_enabled(std::io::stderr().is_terminal());
     let installed = match common.log_format {

@@ -192,6 +192,12 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn a_raw_at_in_a_password_is_masked_up_to_the_last_at() {
+        let out = redact("connecting to postgres://u:Leak@At4@host/db failed");
+        assert_eq!(out, "connecting to postgres://u:***@host/db failed");
+    }
+
+    #[test]
     fn masks_url_passwords() {
         assert_eq!(
             redact("postgres://app:s3cr3t@db:5432/app"),

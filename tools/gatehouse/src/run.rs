@@ -119,8 +119,12 @@ fn write_report_file(common: &CommonArgs, mut report: Report) -> Report {
     };
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
-    if let Err(e) = write_atomic(path, text.as_bytes()) {
-        let message = format!("{}: cannot write the report: {e}", path.display());
+    let written = match crate::input::refuse_input_overwrite(path) {
+        Err(refused) => Err(refused.to_string()),
+        Ok(()) => write_atomic(path, text.as_bytes())
+            .map_err(|e| format!("{}: cannot write the report: {e}", path.display())),
+    };
+    if let Err(message) = written {
         error_line(&report.agent, &message);
         report.result = Outcome::Error;
         report.error = Some(crate::report::ErrorInfo {
@@ -133,7 +137,17 @@ fn write_report_file(common: &CommonArgs, mut report: Report) -> Report {
 
 /// Writes a file via a temporary sibling and a rename, so readers never see half a file
 /// and an existing file is replaced only by a complete one.
+///
+/// Refuses (an `AlreadyExists` error) to replace a file this run read as input: `-o key.pem`
+/// after `--key key.pem` must not destroy the key ([`crate::input::note_input`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Err(e) = crate::input::refuse_input_overwrite(path) {
+        let why = match e {
+            crate::input::InputError::Invalid { message, .. } => message,
+            other => other.to_string(),
+        };
+        return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, why));
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -160,15 +174,94 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// The one line a user reads when a run cannot judge: `agent: file:line: what`.
+/// With `--log-format json` it is a JSON object like every other log line.
 pub fn error_line(agent: &str, message: &str) {
-    let one_line = message.replace('\n', " ");
+    let one_line = message.replace(['\r', '\n'], " ");
+    let line = crate::log::error_text(agent, &redact(&one_line));
     #[expect(
         clippy::print_stderr,
         reason = "the error line is the documented output for exit 2"
     )]
     {
-        eprintln!("{agent}: {}", redact(&one_line));
+        eprintln!("{line}");
     }
+}
+
+/// Parses the command line like `C::parse()`, except that a usage error is the documented
+/// one line on stderr (what is wrong, clap's tip, where help is), plus an error report on
+/// stdout when `--format json` was asked for; exit 2. `--help` and `--version` print as
+/// clap prints them (exit 0).
+pub fn parse_args<C: clap::Parser>(agent: &'static str) -> C {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match C::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(e) => exit_on_usage_error::<C>(agent, &argv, &e),
+    }
+}
+
+fn exit_on_usage_error<C: clap::CommandFactory>(
+    agent: &'static str,
+    argv: &[std::ffi::OsString],
+    e: &clap::Error,
+) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        #[expect(clippy::exit, reason = "help and version end the run, as with clap")]
+        std::process::exit(0);
+    }
+    let args: Vec<String> = argv
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let flag = |name: &str| {
+        args.iter().enumerate().find_map(|(i, a)| {
+            a.strip_prefix(&format!("--{name}="))
+                .map(str::to_owned)
+                .or_else(|| (a == &format!("--{name}")).then(|| args.get(i + 1).cloned())?)
+        })
+    };
+    crate::log::set_json_lines(flag("log-format").as_deref() == Some("json"));
+    let message = usage_line(agent, &e.render().to_string());
+    error_line(agent, &message);
+    if flag("format").as_deref() == Some("json") {
+        let command = C::command();
+        let action = args
+            .iter()
+            .find(|a| command.find_subcommand(a.as_str()).is_some())
+            .cloned()
+            .unwrap_or_else(|| agent.to_owned());
+        let mut b = Report::start(agent, &action);
+        b.error("usage", &message).summary(message.clone());
+        let mut text = serde_json::to_string(&b.finish()).unwrap_or_default();
+        text.push('\n');
+        stdout(text.as_bytes());
+    }
+    #[expect(
+        clippy::exit,
+        reason = "a usage error ends the run with exit 2, as with clap"
+    )]
+    std::process::exit(2);
+}
+
+/// clap's multi-line usage error as one line: the error, its tip, and where help is.
+fn usage_line(agent: &str, rendered: &str) -> String {
+    let mut what = None;
+    let mut tip = None;
+    for line in rendered.lines().map(str::trim) {
+        if what.is_none() && !line.is_empty() {
+            what = Some(line.strip_prefix("error: ").unwrap_or(line));
+        } else if let Some(t) = line.strip_prefix("tip: ") {
+            tip.get_or_insert(t);
+        }
+    }
+    let mut out = what.unwrap_or("invalid arguments").to_owned();
+    if let Some(t) = tip {
+        out.push_str(&format!(" (tip: {t})"));
+    }
+    out.push_str(&format!("; see '{agent} --help'"));
+    out
 }
 
 /// Writes to stdout; a closed pipe ends the output quietly (the exit code still tells).
@@ -206,6 +299,37 @@ mod tests {
             r.sections
         );
         assert!(!all.contains("hunter2"), "{all}");
+    }
+
+    #[test]
+    fn a_usage_error_is_one_line_with_the_tip() {
+        let rendered = "error: unexpected argument '--frobnicate' found\n\n  tip: to pass '--frobnicate' as a value, use '-- --frobnicate'\n\nUsage: alert-lint check [OPTIONS] <PATHS>...\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_line("alert-lint", rendered),
+            "unexpected argument '--frobnicate' found (tip: to pass '--frobnicate' as a value, use '-- --frobnicate'); see 'alert-lint --help'"
+        );
+    }
+
+    #[test]
+    fn a_report_may_not_replace_an_input_of_the_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("rules.yaml");
+        std::fs::write(&input, "groups: []\n").expect("write");
+        crate::input::read(&crate::input::Source::new(&input)).expect("read");
+        let common = CommonArgs {
+            report: Some(dir.path().join("./rules.yaml")),
+            ..CommonArgs::default()
+        };
+        let r = write_report_file(&common, Report::start("t", "a").finish());
+        assert_eq!(r.result, Outcome::Error);
+        assert_eq!(
+            std::fs::read_to_string(&input).expect("read"),
+            "groups: []\n"
+        );
+        let link = dir.path().join("link.yaml");
+        std::os::unix::fs::symlink(&input, &link).expect("symlink");
+        assert!(write_atomic(&link, b"x").is_err());
+        assert!(write_atomic(&dir.path().join("other.json"), b"x").is_ok());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::render::check_message;
+use crate::render::{MAX_MESSAGE_CHARS, check_message, clip, reveal};
 use crate::report::{Outcome, Report, Status};
 
 pub(super) fn render(report: &Report) -> String {
@@ -58,9 +58,11 @@ pub(super) fn render(report: &Report) -> String {
     out
 }
 
-/// Escapes a workflow-command message (`%`, CR, LF).
+/// Escapes a workflow-command message (`%`, CR, LF); other hidden characters (ESC, BEL,
+/// bidi overrides) are shown as escapes, and a huge message is cut for display.
 fn data(s: &str) -> String {
-    s.replace('%', "%25")
+    reveal(&clip(s, MAX_MESSAGE_CHARS), &['\r', '\n'])
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -82,6 +84,12 @@ mod tests {
     #[test]
     fn snapshot_error() {
         insta::assert_snapshot!("github_error", super::render(&fixture::error_report()));
+    }
+
+    #[test]
+    fn hidden_characters_are_shown_as_escapes() {
+        let out = super::data("a\u{1b}[31m\u{7}\u{202e}\u{200b}b\rc");
+        assert_eq!(out, "a\\u{1b}[31m\\u{7}\\u{202e}\\u{200b}b%0Dc");
     }
 
     #[test]

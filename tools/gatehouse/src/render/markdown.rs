@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::render::{Section, check_message};
+use crate::render::{MAX_CELL_CHARS, MAX_MESSAGE_CHARS, Section, check_message, clip, reveal};
 use crate::report::{Outcome, Report, Status};
 
 pub(super) fn render(report: &Report) -> String {
@@ -110,26 +110,31 @@ fn section(out: &mut String, s: &Section) {
     out.push('\n');
 }
 
-/// Makes text safe inside a table cell: pipes escaped, newlines as `<br>`, HTML inert.
+/// Makes text safe inside a table cell: pipes escaped, newlines (CRLF, LF or a bare CR,
+/// which would end the table row) as `<br>`, HTML inert, hidden characters (ESC, BEL, bidi
+/// overrides, zero-width spaces) shown as escapes, and cut to a readable length.
 ///
 /// Also no accidental `@mention` (an npm scope such as `@babel/core` would ping a user)
 /// and no `#123` issue link.
 fn cell(s: &str) -> String {
-    s.replace('<', "&lt;")
+    let text = clip(s, MAX_MESSAGE_CHARS)
+        .replace("\r\n", "\n")
+        .replace('\r', "\n");
+    reveal(&text, &['\n'])
+        .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")
-        .replace("\r\n", "<br>")
         .replace('\n', "<br>")
         // `#` first: the entity for `@` contains one.
         .replace('#', "&#35;")
         .replace('@', "&#64;")
 }
 
-/// Text inside a code span: entities would show literally, so only the pipe, newlines and
-/// backticks are changed.
+/// Text inside a code span: entities would show literally, so only the pipe, newlines,
+/// backticks and hidden characters are changed.
 fn code(s: &str) -> String {
-    s.replace('|', "\\|")
-        .replace(['\r', '\n'], " ")
+    reveal(&clip(s, MAX_CELL_CHARS).replace(['\r', '\n'], " "), &[])
+        .replace('|', "\\|")
         .replace('`', "'")
 }
 
@@ -145,6 +150,32 @@ mod tests {
     #[test]
     fn mentions_and_issue_links_are_inert() {
         assert_eq!(super::cell("@babel/core #12"), "&#64;babel/core &#35;12");
+    }
+
+    #[test]
+    fn hidden_characters_cannot_end_a_row_or_hide_text() {
+        let out = super::cell("a\rb![x](http://e/i.png)\u{1b}[2J\u{7}\u{202e}\u{200b}c");
+        assert!(
+            !out.contains(['\r', '\n', '\u{1b}', '\u{7}', '\u{202e}', '\u{200b}']),
+            "{out}"
+        );
+        assert!(out.starts_with("a<br>b"), "{out}");
+        assert!(
+            out.contains("\\u{202e}") && out.contains("\\u{1b}"),
+            "{out}"
+        );
+        let code = super::code("x\u{202e}\ry");
+        assert_eq!(code, "x\\u{202e} y");
+    }
+
+    #[test]
+    fn a_huge_cell_is_cut_for_display() {
+        let out = super::cell(&"x".repeat(100_000));
+        assert!(
+            out.len() < 5_000 && out.ends_with("more characters)"),
+            "{}",
+            out.len()
+        );
     }
 
     #[test]

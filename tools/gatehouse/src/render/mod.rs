@@ -128,6 +128,55 @@ pub fn render(report: &Report, format: Format, rules: &[RuleDoc], opts: RenderOp
     }
 }
 
+/// The most characters of one table cell a person is shown (text, markdown); the JSON
+/// report keeps every character.
+pub(crate) const MAX_CELL_CHARS: usize = 512;
+/// The same for a message or summary.
+pub(crate) const MAX_MESSAGE_CHARS: usize = 4096;
+
+/// Whether `c` changes how the text around it displays without showing itself: control
+/// characters (CR, ESC, BEL…) and Unicode's invisible format characters (bidi overrides
+/// such as U+202E, zero-width spaces and joiners, the BOM). An input could use them to hide
+/// or reorder what a reviewer reads.
+pub(crate) fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// `s` with every hidden character but those in `keep` shown as an escape (`\u{202e}`).
+pub(crate) fn reveal(s: &str, keep: &[char]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if is_hidden(c) && !keep.contains(&c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `s` cut to at most `max` characters for display, saying how many were left out.
+pub(crate) fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((cut, _)) => {
+            let left = s[cut..].chars().count();
+            std::borrow::Cow::Owned(format!("{}… ({left} more characters)", &s[..cut]))
+        }
+    }
+}
+
 /// The one-line text shown for a check: its message, plus observed/limit when it has them.
 pub(crate) fn check_message(c: &crate::report::Check) -> String {
     let numbers = match (&c.observed, &c.limit) {

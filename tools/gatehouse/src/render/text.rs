@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::render::{RenderOptions, Section, check_message};
+use crate::render::{
+    MAX_CELL_CHARS, MAX_MESSAGE_CHARS, RenderOptions, Section, check_message, clip, reveal,
+};
 use crate::report::{Outcome, Report, Status};
 
 struct Paint {
@@ -42,18 +44,15 @@ impl Paint {
     }
 }
 
-/// Text from inputs may carry escape sequences or carriage returns that would rewrite the
-/// terminal (hiding a FAIL line); show them as visible escapes instead.
+/// Text from inputs may carry escape sequences, carriage returns or bidi overrides that
+/// would rewrite the terminal (hiding a FAIL line); show them as visible escapes instead,
+/// and cut what is too long to read (the JSON keeps it whole).
 fn safe(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    reveal(&clip(s, MAX_MESSAGE_CHARS), &[])
+}
+
+fn safe_cell(s: &str) -> String {
+    reveal(&clip(s, MAX_CELL_CHARS), &[])
 }
 
 pub(super) fn render(report: &Report, opts: RenderOptions) -> String {
@@ -77,7 +76,7 @@ pub(super) fn render(report: &Report, opts: RenderOptions) -> String {
         .collect();
     let id_w = shown
         .iter()
-        .map(|c| c.id.chars().count())
+        .map(|c| safe(&c.id).chars().count())
         .max()
         .unwrap_or(0);
     let loc_w = shown
@@ -85,7 +84,7 @@ pub(super) fn render(report: &Report, opts: RenderOptions) -> String {
         .map(|c| {
             c.location
                 .as_ref()
-                .map_or(0, |l| l.to_string().chars().count())
+                .map_or(0, |l| safe(&l.to_string()).chars().count())
         })
         .max()
         .unwrap_or(0);
@@ -144,11 +143,13 @@ fn section(out: &mut String, s: &Section, p: &Paint) {
         .headers
         .len()
         .max(rows.iter().map(Vec::len).max().unwrap_or(0));
+    // Cells as shown (escaped, cut to MAX_CELL_CHARS), so widths match what is printed and
+    // stay far below the formatter's 65,535 width limit.
+    let shown = |cells: &[String]| cells.iter().map(|c| safe_cell(c)).collect::<Vec<_>>();
+    let header = shown(&s.headers);
+    let body: Vec<Vec<String>> = rows.iter().map(|r| shown(r)).collect();
     let mut widths = vec![0usize; cols];
-    for (i, h) in s.headers.iter().enumerate() {
-        widths[i] = h.chars().count();
-    }
-    for r in rows {
+    for r in std::iter::once(&header).chain(&body) {
         for (i, cell) in r.iter().enumerate() {
             widths[i] = widths[i].max(cell.chars().count());
         }
@@ -156,8 +157,9 @@ fn section(out: &mut String, s: &Section, p: &Paint) {
     let fmt_row = |cells: &[String]| {
         let mut line = String::from("  ");
         for (i, w) in widths.iter().enumerate() {
-            let cell = safe(cells.get(i).map_or("", String::as_str));
-            let _ = write!(line, "{cell:w$}  ");
+            let cell = cells.get(i).map_or("", String::as_str);
+            let pad = w.saturating_sub(cell.chars().count());
+            let _ = write!(line, "{cell}{:pad$}  ", "");
         }
         line.trim_end().to_owned()
     };
@@ -165,8 +167,8 @@ fn section(out: &mut String, s: &Section, p: &Paint) {
         let _ = writeln!(out, "  {}", p.dim("(none)"));
         return;
     }
-    let _ = writeln!(out, "{}", p.dim(&fmt_row(&s.headers)));
-    for r in rows {
+    let _ = writeln!(out, "{}", p.dim(&fmt_row(&header)));
+    for r in &body {
         let _ = writeln!(out, "{}", fmt_row(r));
     }
     if more > 0 {
@@ -176,7 +178,7 @@ fn section(out: &mut String, s: &Section, p: &Paint) {
 
 #[cfg(test)]
 mod tests {
-    use crate::render::{RenderOptions, fixture};
+    use crate::render::{RenderOptions, Section, fixture};
 
     #[test]
     fn snapshot() {
@@ -206,6 +208,27 @@ mod tests {
             "text_error",
             super::render(&fixture::error_report(), RenderOptions::default())
         );
+    }
+
+    #[test]
+    fn a_cell_of_65536_characters_renders_cut() {
+        let mut r = fixture::report();
+        let mut s = Section::new("big", &["name", "value"]);
+        s.row(vec!["x".repeat(70_000), "y".into()]);
+        r.sections = vec![s];
+        r.summary = "z".repeat(70_000);
+        let out = super::render(&r, RenderOptions::default());
+        assert!(out.len() < 20_000, "{}", out.len());
+        assert!(out.contains("more characters)"), "{out}");
+    }
+
+    #[test]
+    fn bidi_overrides_and_zero_width_spaces_are_shown() {
+        let mut r = fixture::report();
+        r.summary = "ok\u{202e}lairt\u{200b}".into();
+        let out = super::render(&r, RenderOptions::default());
+        assert!(!out.contains(['\u{202e}', '\u{200b}']), "{out}");
+        assert!(out.contains("\\u{202e}"), "{out}");
     }
 
     #[test]
