@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 BIN="${BIN:-target/release}"
-corpus="${CORPUS:-$root/../shared/corpus/prometheus-rules}"
+corpus="${CORPUS:-$root/tests/corpus/prometheus-rules}"
 mkdir -p out/bench
 [ -x "$BIN/alert-lint" ] || cargo build --release -q -p alert-lint
 command -v hyperfine >/dev/null || { echo "bench: hyperfine missing; run scripts/setup.sh" >&2; exit 1; }

@@ -9,7 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 BIN="${BIN:-target/release}"
-corpus="${CORPUS:-$root/../shared/corpus/migrations}"
+corpus="${CORPUS:-$root/tests/corpus/migrations}"
 mkdir -p out/bench
 [ -x "$BIN/migration-gate" ] || cargo build --release -q -p migration-gate
 command -v hyperfine >/dev/null || { echo "bench: hyperfine missing; run scripts/setup.sh" >&2; exit 1; }

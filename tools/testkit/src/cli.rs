@@ -29,9 +29,10 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The shared test corpus beside the workspace, `<root>/../shared/corpus`.
+/// The test corpus of real public data, `<root>/tests/corpus` (origins and licences in its
+/// `SOURCES.md`): in the repository, so a clone alone runs every test.
 pub fn corpus() -> PathBuf {
-    root().join("../shared/corpus")
+    root().join("tests/corpus")
 }
 
 /// The environment a developer's shell or CI may set that changes what every Gatehouse
