@@ -26,6 +26,8 @@
 //!   `--web.enable-lifecycle` so `reload()` works; `query()` and `get()` for the HTTP API.
 //! - [`MetricsEndpoint`] (`http.rs`): a tiny real HTTP server with a `/metrics` page that a
 //!   Prometheus can scrape, and that can be made to fail (`set_up(false)`) so a target flaps.
+//! - [`SampleService`] (`service.rs`): the built `examples/sample-service` binary on free
+//!   ports against a testkit PostgreSQL and Redis, ready once `/readyz` answers.
 //! - `process.rs`: the shared spawn/ready/stop code, and [`free_port`].
 //!
 //! Guarantees of every server handle:
@@ -50,9 +52,11 @@ mod process;
 mod prometheus;
 mod redis;
 pub mod schema;
+mod service;
 
 pub use http::MetricsEndpoint;
 pub use postgres::{PgOptions, Postgres};
 pub use process::free_port;
 pub use prometheus::Prometheus;
 pub use redis::{Redis, RedisOptions};
+pub use service::{SampleService, ServiceOptions};

@@ -1,0 +1,288 @@
+//! Realtime delivery of the ingest stream: `GET /events/stream` (Server-Sent Events) and
+//! `GET /events/ws` (WebSocket), both for one tenant, in stream order.
+//!
+//! One task tails the stream (`XREAD BLOCK` on its own connection) and broadcasts each
+//! entry. A subscriber subscribes to that broadcast *first*, then, when it resumes
+//! (`Last-Event-ID`, or `?since=` on either transport), reads the backlog after that id with
+//! `XRANGE`; afterwards it skips every broadcast entry at or before the last id it has seen.
+//! So a resume loses nothing and repeats nothing, and a subscriber that falls behind the
+//! broadcast catches up from the stream the same way.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use redis::streams::{StreamRangeReply, StreamReadReply};
+use serde::Deserialize;
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::api::{ApiError, Tenant};
+use crate::events::{Event, parse_id};
+use crate::state::AppState;
+
+/// How many entries the broadcast buffers for slow subscribers before they must catch up.
+const BROADCAST_CAPACITY: usize = 4096;
+/// Entries per XRANGE page when catching up.
+const PAGE: usize = 512;
+
+#[derive(Clone)]
+pub struct Hub {
+    tx: broadcast::Sender<Arc<Event>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            tx: broadcast::channel(BROADCAST_CAPACITY).0,
+        }
+    }
+}
+
+impl Hub {
+    /// Tails `stream` until shutdown, broadcasting every new entry.
+    pub async fn tail(
+        &self,
+        mut conn: redis::aio::ConnectionManager,
+        stream: String,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut last = loop {
+            let r: redis::RedisResult<StreamRangeReply> = redis::cmd("XREVRANGE")
+                .arg(&stream)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(&mut conn)
+                .await;
+            match r {
+                Ok(r) => {
+                    break r
+                        .ids
+                        .first()
+                        .map_or_else(|| "0-0".to_owned(), |e| e.id.clone());
+                }
+                Err(e) => {
+                    tracing::warn!("realtime: reading the stream's last id: {e}");
+                    if sleep_or_shutdown(&mut shutdown, Duration::from_millis(500)).await {
+                        return;
+                    }
+                }
+            }
+        };
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let mut cmd = redis::cmd("XREAD");
+            cmd.arg("COUNT").arg(256).arg("BLOCK").arg(1000);
+            cmd.arg("STREAMS").arg(&stream).arg(&last);
+            let r: redis::RedisResult<Option<StreamReadReply>> = tokio::select! {
+                r = cmd.query_async(&mut conn) => r,
+                _ = shutdown.changed() => return,
+            };
+            match r {
+                Ok(Some(reply)) => {
+                    for key in reply.keys {
+                        for e in key.ids {
+                            last = e.id.clone();
+                            let ev = Event::from_fields(e.id, &e.map);
+                            // No subscribers is fine.
+                            let _ = self.tx.send(Arc::new(ev));
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!("realtime: XREAD: {e}");
+                    if sleep_or_shutdown(&mut shutdown, Duration::from_millis(500)).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps `d`; true if shutdown was requested meanwhile.
+async fn sleep_or_shutdown(shutdown: &mut watch::Receiver<bool>, d: Duration) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(d) => *shutdown.borrow(),
+        _ = shutdown.changed() => true,
+    }
+}
+
+/// Feeds one subscriber: `tenant`'s events after `since` (or from now), in stream order,
+/// into `out`, until `out` closes or shutdown.
+async fn feed(st: AppState, tenant: String, since: Option<String>, out: mpsc::Sender<Arc<Event>>) {
+    let mut rx = st.hub.tx.subscribe();
+    let mut shutdown = st.shutdown.clone();
+    let mut cursor: Option<(u64, u64)> = None;
+    if let Some(since) = since {
+        cursor = parse_id(&since);
+        if catch_up(&st, &tenant, &mut cursor, &out).await.is_err() {
+            return;
+        }
+    }
+    loop {
+        let r = tokio::select! {
+            r = rx.recv() => r,
+            _ = shutdown.changed() => return,
+            () = out.closed() => return,
+        };
+        match r {
+            Ok(ev) => {
+                let id = parse_id(&ev.id);
+                if cursor.is_some() && id <= cursor {
+                    continue;
+                }
+                cursor = id;
+                if ev.tenant == tenant && out.send(ev).await.is_err() {
+                    return;
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::debug!(
+                    "realtime: a subscriber lagged {n} entries; catching up from the stream"
+                );
+                if cursor.is_some() && catch_up(&st, &tenant, &mut cursor, &out).await.is_err() {
+                    return;
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Sends `tenant`'s entries after `cursor` from the stream itself, advancing `cursor`.
+async fn catch_up(
+    st: &AppState,
+    tenant: &str,
+    cursor: &mut Option<(u64, u64)>,
+    out: &mpsc::Sender<Arc<Event>>,
+) -> Result<(), ()> {
+    let mut redis = st.redis.clone();
+    loop {
+        let start = match cursor {
+            Some((ms, seq)) => format!("({ms}-{seq}"),
+            None => "-".to_owned(),
+        };
+        let page: StreamRangeReply = match redis::cmd("XRANGE")
+            .arg(&st.settings.stream)
+            .arg(&start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(PAGE)
+            .query_async(&mut redis)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("realtime: XRANGE: {e}");
+                return Err(());
+            }
+        };
+        if page.ids.is_empty() {
+            return Ok(());
+        }
+        for e in page.ids {
+            *cursor = parse_id(&e.id);
+            let ev = Event::from_fields(e.id, &e.map);
+            if ev.tenant == tenant {
+                out.send(Arc::new(ev)).await.map_err(|_| ())?;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SinceQuery {
+    pub since: Option<String>,
+}
+
+fn check_since(since: Option<String>) -> Result<Option<String>, ApiError> {
+    match since {
+        Some(s) if parse_id(&s).is_none() => Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("{s:?} is not a stream id (e.g. 1700000000000-0)"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// `GET /events/stream`: Server-Sent Events, `id:` the stream id, `event:` the type,
+/// `data:` the event as JSON. Resumes after `Last-Event-ID` (or `?since=`).
+pub async fn sse(
+    State(st): State<AppState>,
+    Tenant(tenant): Tenant,
+    headers: HeaderMap,
+    Query(q): Query<SinceQuery>,
+) -> Result<Response, ApiError> {
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let since = check_since(last.or(q.since))?;
+    let (tx, mut rx) = mpsc::channel::<Arc<Event>>(1024);
+    tokio::spawn(feed(st.clone(), tenant, since, tx));
+    let metrics = Arc::clone(&st.metrics);
+    let stream = futures_util::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx).map(|o| {
+            o.map(|ev| {
+                metrics.delivered("sse");
+                Ok::<_, Infallible>(
+                    SseEvent::default()
+                        .id(ev.id.clone())
+                        .event(ev.kind.clone())
+                        .data(ev.to_json()),
+                )
+            })
+        })
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+/// `GET /events/ws`: the same events as WebSocket text messages (the JSON of `data:`),
+/// resuming after `?since=`.
+pub async fn ws(
+    State(st): State<AppState>,
+    Tenant(tenant): Tenant,
+    Query(q): Query<SinceQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let since = check_since(q.since)?;
+    Ok(upgrade.on_upgrade(move |socket| ws_session(st, tenant, since, socket)))
+}
+
+async fn ws_session(st: AppState, tenant: String, since: Option<String>, mut socket: WebSocket) {
+    let (tx, mut rx) = mpsc::channel::<Arc<Event>>(1024);
+    tokio::spawn(feed(st.clone(), tenant, since, tx));
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(ev) => {
+                    if socket.send(Message::Text(ev.to_json().into())).await.is_err() {
+                        return;
+                    }
+                    st.metrics.delivered("ws");
+                }
+                None => {
+                    // The feed ended (shutdown): say goodbye properly.
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
+            },
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The shop API on its real schema, the cache-aside read and the migrations table.
+
+use serde_json::json;
+
+use crate::{Env, metric, new_customer, place_order};
+
+#[test]
+fn an_order_round_trips_and_its_second_read_is_a_cache_hit_visible_in_metrics() {
+    let env = Env::start();
+    let c = env.client();
+    let customer = new_customer(&c, "ada@example.com");
+    let order = place_order(&c, "acme", customer);
+    let id = order["id"].as_i64().expect("an order id");
+    assert_eq!(order["total_cents"], 500);
+    assert_eq!(order["status"], "new");
+
+    let first = c.get(&format!("/orders/{id}"), "acme");
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.cache.as_deref(), Some("miss"));
+    assert_eq!(first.version.as_deref(), Some("v1"));
+    let second = c.get(&format!("/orders/{id}"), "acme");
+    assert_eq!(second.cache.as_deref(), Some("hit"));
+    assert_eq!(first.json(), second.json());
+    let doc = second.json();
+    assert_eq!(doc["id"], id);
+    assert_eq!(
+        doc["items"],
+        json!([{"sku": "SKU-1", "quantity": 2, "price_cents": 250}])
+    );
+    assert_eq!(doc["created_at"], order["created_at"]);
+
+    // Another tenant does not see it, in the database or through the cache.
+    assert_eq!(c.get(&format!("/orders/{id}"), "other").status, 404);
+
+    let m = c.get("/metrics", "acme").body;
+    assert_eq!(
+        metric(&m, "cache_requests_total", &["result=\"hit\""]),
+        1.0,
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, "cache_requests_total", &["result=\"miss\""]),
+        2.0,
+        "{m}"
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "http_requests_total",
+            &["route=\"/orders/{id}\"", "code=\"200\"", "version=\"v1\""]
+        ),
+        2.0,
+        "{m}"
+    );
+
+    // The rows are where the schema says, written in one transaction.
+    assert_eq!(
+        env.sql(&format!(
+            "SELECT count(*) FROM order_items WHERE order_id = {id}"
+        )),
+        "1"
+    );
+    assert_eq!(
+        env.sql(&format!(
+            "SELECT tenant FROM order_tenants WHERE order_id = {id}"
+        )),
+        "acme"
+    );
+}
+
+#[test]
+fn the_release_migrations_are_applied_and_recorded_as_golang_migrate_does() {
+    let env = Env::start();
+    // migration-gate's dry run reads this table: one row, the last version, not dirty.
+    assert_eq!(
+        env.sql("SELECT version, dirty FROM schema_migrations"),
+        "7|f"
+    );
+    // The index migration ran outside a transaction (CONCURRENTLY) and exists.
+    assert_eq!(
+        env.sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_status_created_idx'"),
+        "1"
+    );
+    assert_eq!(env.sql("SELECT to_regclass('shipments') IS NOT NULL"), "t");
+    // A restart applies nothing twice.
+    let again = crate::start_service(&env.pg, &env.redis, |o| o);
+    assert_eq!(again.get("/readyz").0, 200);
+    assert_eq!(
+        env.sql("SELECT version, dirty FROM schema_migrations"),
+        "7|f"
+    );
+    assert!(
+        again.log().contains("0 migration(s) applied now"),
+        "{}",
+        again.log()
+    );
+}
+
+#[test]
+fn a_database_seeded_as_in_the_demo_gets_only_the_pending_migrations() {
+    let pg = testkit::Postgres::start();
+    let redis = testkit::Redis::start();
+    let root = testkit::cli::root().join("examples/release");
+    for f in [
+        "0001_create_customers",
+        "0002_create_orders",
+        "0003_create_order_items",
+    ] {
+        let sql = std::fs::read_to_string(root.join(format!("migrations/{f}.up.sql")))
+            .expect("read a migration");
+        pg.psql("postgres", &sql);
+    }
+    let seed =
+        std::fs::read_to_string(root.join("migration-gate-seed.sql")).expect("read the seed");
+    pg.psql("postgres", &seed);
+    let svc = crate::start_service(&pg, &redis, |o| o);
+    assert!(
+        svc.log()
+            .contains("applied migration 0004_add_orders_shipping.up.sql"),
+        "{}",
+        svc.log()
+    );
+    assert!(
+        !svc.log().contains("applied migration 0003"),
+        "{}",
+        svc.log()
+    );
+    assert_eq!(
+        pg.psql("postgres", "SELECT version, dirty FROM schema_migrations"),
+        "7|f"
+    );
+    assert_eq!(pg.psql("postgres", "SELECT count(*) FROM orders"), "20000");
+}
+
+#[test]
+fn bad_requests_get_a_one_line_json_error() {
+    let env = Env::start();
+    let c = env.client();
+    let r = c.post(
+        "/orders",
+        "acme",
+        &json!({"customer_id": 999, "items": [{"sku": "A", "quantity": 1, "price_cents": 1}]}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("foreign key")),
+        "{}",
+        r.body
+    );
+    let r = c.post("/orders", "acme", &json!({"customer_id": 1, "items": []}));
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = c.post("/orders", "acme", &json!({"nonsense": true}));
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = c.post("/orders", "bad tenant!", &json!({}));
+    assert_eq!(r.status, 400, "{}", r.body);
+    new_customer(&c, "dup@example.com");
+    let r = c.post("/customers", "acme", &json!({"email": "DUP@example.com"}));
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(c.get("/orders/12345", "acme").status, 404);
+    // Nothing half-written: no order, no items, no tenant row.
+    assert_eq!(
+        env.sql("SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM order_tenants)"),
+        "0"
+    );
+}
