@@ -4,8 +4,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export BIN="${CARGO_TARGET_DIR:-$root/target}/release"
-mkdir -p out/bench
+export BIN="${BIN:-${CARGO_TARGET_DIR:-$root/target}/release}"
+source scripts/lib/bench.sh
 status=0
 for b in scripts/bench/*.sh; do
   [ -e "$b" ] || continue

@@ -8,7 +8,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 BIN="${BIN:-target/release}"
 corpus="${CORPUS:-$root/tests/corpus/prometheus-rules}"
-mkdir -p out/bench
+source scripts/lib/bench.sh
+hf_runs 3 20
 [ -x "$BIN/alert-lint" ] || cargo build --release -q -p alert-lint
 command -v hyperfine >/dev/null || { echo "bench: hyperfine missing; run scripts/setup.sh" >&2; exit 1; }
 command -v promtool >/dev/null || { echo "bench: promtool missing; run scripts/setup.sh" >&2; exit 1; }
@@ -18,12 +19,12 @@ mapfile -t files < <(find "$corpus/monitoring-mixins" "$corpus/node-exporter" "$
 list=$(printf '%q ' "${files[@]}")
 echo "bench: ${#files[@]} files, $(cat "${files[@]}" | grep -cE '^\s*- (alert|record):') rules" >&2
 
-hyperfine --warmup 3 --min-runs 20 -N -i \
-  --export-json out/bench/alert-lint.json --export-markdown out/bench/alert-lint.md \
+hyperfine "${HF_RUNS[@]}" -N -i \
+  --export-json "$BENCH_OUT/alert-lint.json" --export-markdown "$BENCH_OUT/alert-lint.md" \
   -n "alert-lint check" "$BIN/alert-lint check --format json $list" \
   -n "promtool check rules" "promtool check rules $list" >&2
 
 jq -r '.results as $r | ($r[] | select(.command=="alert-lint check") | .mean) as $a
   | ($r[] | select(.command=="promtool check rules") | .mean) as $p
   | "alert-lint check: \($a*1000|floor) ms, promtool check rules: \($p*1000|floor) ms; alert-lint is \(($p/$a*100|floor)/100)x promtool'"'"'s speed"' \
-  out/bench/alert-lint.json
+  "$BENCH_OUT/alert-lint.json"

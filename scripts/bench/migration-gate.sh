@@ -10,7 +10,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 BIN="${BIN:-target/release}"
 corpus="${CORPUS:-$root/tests/corpus/migrations}"
-mkdir -p out/bench
+source scripts/lib/bench.sh
+hf_runs 2 10
 [ -x "$BIN/migration-gate" ] || cargo build --release -q -p migration-gate
 command -v hyperfine >/dev/null || { echo "bench: hyperfine missing; run scripts/setup.sh" >&2; exit 1; }
 mg="$root/$BIN/migration-gate"
@@ -27,14 +28,14 @@ if [ -x "$squawk" ]; then
   echo "bench: lint over ${#file_list[@]} corpus files vs $("$squawk" --version)" >&2
   # Both exit 1 on this corpus (findings); -i ignores that. migration-gate gets the four
   # project directories (it finds and orders the files itself), squawk the file list.
-  (cd "$corpus" && hyperfine --warmup 2 --min-runs 10 -i \
-    --export-json "$root/out/bench/migration-gate-lint.json" --export-markdown "$root/out/bench/migration-gate-lint.md" \
+  (cd "$corpus" && hyperfine "${HF_RUNS[@]}" -i \
+    --export-json "$BENCH_OUT/migration-gate-lint.json" --export-markdown "$BENCH_OUT/migration-gate-lint.md" \
     -n "migration-gate lint" "$mg lint --format json --template-var Namespace=auth lemmy crates.io supabase-auth squawk" \
     -n "squawk" "$squawk --reporter json $files") >&2
   jq -r '.results as $r | ($r[] | select(.command=="migration-gate lint") | .mean) as $a
     | ($r[] | select(.command=="squawk") | .mean) as $s
     | "lint: migration-gate \($a*1000|floor) ms, squawk \($s*1000|floor) ms (migration-gate takes \(($a/$s*100|floor)/100)x squawk'"'"'s time)"' \
-    out/bench/migration-gate-lint.json
+    "$BENCH_OUT/migration-gate-lint.json"
 else
   echo "bench: squawk not installed (.tools/node); skipping lint vs squawk" >&2
 fi
@@ -51,7 +52,7 @@ done
 pending=(examples/release/migrations/000[4-9]_*.up.sql)
 # psql alone: the same copy, the same statements (one transaction per file, except the
 # no-transaction one), the same drop; no observation, no rollback proof.
-cat >out/bench/migration-gate-psql.sh <<SH
+cat >"$BENCH_OUT/migration-gate-psql.sh" <<SH
 set -e
 "${psql[0]}" -X -q -d "$PG_URL" -c "CREATE DATABASE bench_copy TEMPLATE shop"
 for f in ${pending[*]}; do
@@ -61,13 +62,13 @@ done
 "${psql[0]}" -X -q -d "$PG_URL" -c "DROP DATABASE bench_copy"
 SH
 echo "bench: dry-run of ${#pending[@]} pending migrations on 62,000 rows vs psql alone" >&2
-hyperfine --warmup 2 --min-runs 10 -i \
-  --export-json out/bench/migration-gate-dry-run.json --export-markdown out/bench/migration-gate-dry-run.md \
-  -n "psql alone" "bash out/bench/migration-gate-psql.sh" \
+hyperfine "${HF_RUNS[@]}" -i \
+  --export-json "$BENCH_OUT/migration-gate-dry-run.json" --export-markdown "$BENCH_OUT/migration-gate-dry-run.md" \
+  -n "psql alone" "bash $BENCH_OUT/migration-gate-psql.sh" \
   -n "dry-run --no-rollback" "$mg dry-run --format json --no-rollback --database-url '$shop' examples/release/migrations" \
   -n "dry-run" "$mg dry-run --format json --database-url '$shop' examples/release/migrations" >&2
 jq -r '.results as $r | ($r[] | select(.command=="psql alone") | .mean) as $p
   | ($r[] | select(.command=="dry-run --no-rollback") | .mean) as $n
   | ($r[] | select(.command=="dry-run") | .mean) as $d
   | "dry-run: psql alone \($p*1000|floor) ms, dry-run without rollback \($n*1000|floor) ms (\(($n/$p*100|floor)/100)x), with rollback proof \($d*1000|floor) ms (\(($d/$p*100|floor)/100)x)"' \
-  out/bench/migration-gate-dry-run.json
+  "$BENCH_OUT/migration-gate-dry-run.json"

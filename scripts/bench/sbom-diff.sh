@@ -13,7 +13,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 BIN=${BIN:-$root/target/release}
-out=out/bench
+source scripts/lib/bench.sh
+hf_runs 2 10
+out=$BENCH_OUT
+# Absolute: make_sbom writes its npm logs from inside the cache folder.
 cache=$out/sbom-diff
 mkdir -p "$cache"
 
@@ -31,10 +34,16 @@ make_sbom() { # NAME DEPS_JSON
     && npm sbom --package-lock-only --legacy-peer-deps --sbom-format cyclonedx >"../$name.cdx.json.tmp" 2>>"../$name.npm.log")
   mv "$cache/$name.cdx.json.tmp" "$cache/$name.cdx.json"
 }
-make_sbom v1 "$v1_deps"
-make_sbom v2 "$v2_deps"
-old=$cache/v1.cdx.json
-new=$cache/v2.cdx.json
+if quick; then
+  # Quick mode: a real pair from the corpus instead of two npm resolutions.
+  old=$root/tests/corpus/sbom/pairs/juice-shop__v11.1.2.cdx-1.2.json
+  new=$root/tests/corpus/sbom/pairs/juice-shop__v14.1.1.cdx-1.6.json
+else
+  make_sbom v1 "$v1_deps"
+  make_sbom v2 "$v2_deps"
+  old=$cache/v1.cdx.json
+  new=$cache/v2.cdx.json
+fi
 n_old=$(jq '.components | length' "$old")
 n_new=$(jq '.components | length' "$new")
 echo "sbom-diff bench: $n_old → $n_new components ($(du -h "$old" | cut -f1), $(du -h "$new" | cut -f1))" >&2
@@ -77,7 +86,7 @@ else
   echo "sbom-diff bench: cyclonedx-cli not found (a .NET tool, no Debian package): not compared" >&2
 fi
 
-hyperfine -N --warmup 2 --min-runs 10 --style basic \
+hyperfine -N "${HF_RUNS[@]}" --style basic \
   --export-json "$out/sbom-diff.json" --export-markdown "$out/sbom-diff.md" "${cmds[@]}" >&2
 
 # What each tool found, for the record (not timed).
@@ -85,7 +94,9 @@ hyperfine -N --warmup 2 --min-runs 10 --style basic \
   echo "sbom-diff: $("$sd" "$old" "$new" --format json | jq -c .data.counts)"
   echo "jq:        $(jq -n -c --slurpfile old "$old" --slurpfile new "$new" -f "$cache/baseline.jq")"
   echo "python:    $(python3 tools/sbom-diff/tests/independent_diff.py "$old" "$new")"
-  [ -n "$st" ] && echo "sbom-tools: $("$st" diff "$old" "$new" -o json --no-config --offline -q 2>/dev/null | jq -c .summary.components)"
+  if [ -n "$st" ]; then
+    echo "sbom-tools: $("$st" diff "$old" "$new" -o json --no-config --offline -q 2>/dev/null | jq -c .summary.components)"
+  fi
 } | tee "$out/sbom-diff.findings.txt" >&2
 
 jq -r '
