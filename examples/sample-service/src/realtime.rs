@@ -119,8 +119,13 @@ async fn sleep_or_shutdown(shutdown: &mut watch::Receiver<bool>, d: Duration) ->
 
 /// Feeds one subscriber: `tenant`'s events after `since` (or from now), in stream order,
 /// into `out`, until `out` closes or shutdown.
-async fn feed(st: AppState, tenant: String, since: Option<String>, out: mpsc::Sender<Arc<Event>>) {
-    let mut rx = st.hub.tx.subscribe();
+async fn feed(
+    st: AppState,
+    mut rx: broadcast::Receiver<Arc<Event>>,
+    tenant: String,
+    since: Option<String>,
+    out: mpsc::Sender<Arc<Event>>,
+) {
     let mut shutdown = st.shutdown.clone();
     let mut cursor: Option<(u64, u64)> = None;
     if let Some(since) = since {
@@ -228,8 +233,11 @@ pub async fn sse(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let since = check_since(last.or(q.since))?;
+    // Subscribed before the response head goes out: a client that has seen the head misses
+    // nothing published after it.
+    let live = st.hub.tx.subscribe();
     let (tx, mut rx) = mpsc::channel::<Arc<Event>>(1024);
-    tokio::spawn(feed(st.clone(), tenant, since, tx));
+    tokio::spawn(feed(st.clone(), live, tenant, since, tx));
     let metrics = Arc::clone(&st.metrics);
     let stream = futures_util::stream::poll_fn(move |cx| {
         rx.poll_recv(cx).map(|o| {
@@ -258,12 +266,20 @@ pub async fn ws(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let since = check_since(q.since)?;
-    Ok(upgrade.on_upgrade(move |socket| ws_session(st, tenant, since, socket)))
+    // Subscribed before the handshake completes, as for SSE.
+    let live = st.hub.tx.subscribe();
+    Ok(upgrade.on_upgrade(move |socket| ws_session(st, live, tenant, since, socket)))
 }
 
-async fn ws_session(st: AppState, tenant: String, since: Option<String>, mut socket: WebSocket) {
+async fn ws_session(
+    st: AppState,
+    live: broadcast::Receiver<Arc<Event>>,
+    tenant: String,
+    since: Option<String>,
+    mut socket: WebSocket,
+) {
     let (tx, mut rx) = mpsc::channel::<Arc<Event>>(1024);
-    tokio::spawn(feed(st.clone(), tenant, since, tx));
+    tokio::spawn(feed(st.clone(), live, tenant, since, tx));
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {

@@ -3,6 +3,8 @@
 //! on a condition, never fixed sleeps used as assertions.
 
 mod api;
+mod ingest;
+mod realtime;
 
 use std::time::{Duration, Instant};
 
@@ -212,4 +214,13 @@ pub fn metric(exposition: &str, name: &str, labels: &[&str]) -> f64 {
         })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// Whether stream id `a` comes before `b` (`""` comes before everything).
+pub fn stream_id_lt(a: &str, b: &str) -> bool {
+    let parse = |s: &str| -> (u64, u64) {
+        let (ms, seq) = s.split_once('-').unwrap_or((s, "0"));
+        (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+    };
+    a.is_empty() || parse(a) < parse(b)
 }
