@@ -4,7 +4,8 @@
 //!
 //! Appends hold an exclusive lock on the log file (flock via `File::lock`) from reading
 //! the last line to writing the new one, so concurrent writers serialise. Each entry is one
-//! `write` of the whole line including its newline, then fsync; a crash can still leave a
+//! `write` of the whole line including its newline, then fsync; a write that fails part-way
+//! (a full disk) is truncated back to the old end. A crash mid-write can still leave a
 //! torn last line, which `append` refuses to build on and `verify` reports.
 
 use std::fs::{File, OpenOptions};
@@ -171,8 +172,21 @@ fn append_one(
         }
         let sha256 = gatehouse::hash::sha256_hex(&line);
         line.push(b'\n');
-        file.write_all(&line).map_err(|e| Error::io(label, e))?;
-        file.sync_data().map_err(|e| Error::io(label, e))?;
+        // A write that fails part-way (a full disk, a file size limit) is cut back to where
+        // the log ended, so it never leaves a torn line that blocks every later append.
+        let end = file
+            .seek(SeekFrom::End(0))
+            .map_err(|e| Error::io(label, e))?;
+        if let Err(e) = file.write_all(&line).and_then(|()| file.sync_data()) {
+            let restored = file.set_len(end).and_then(|()| file.sync_data());
+            let message = match restored {
+                Ok(()) => format!("cannot append ({e}); the log is as it was"),
+                Err(r) => format!(
+                    "cannot append ({e}) and cannot cut the partial line back ({r}): the last line may be torn"
+                ),
+            };
+            return Err(Error::io(label, std::io::Error::new(e.kind(), message)));
+        }
         Ok(Appended { seq, sha256, prev })
     })();
     // Unlocking also happens when the file is closed; an error here changes nothing written.
@@ -198,6 +212,7 @@ pub(crate) fn append(args: &AuditAppendArgs, b: &mut ReportBuilder) -> Result<()
         .create(true)
         .open(&args.log)
         .map_err(|e| Error::io(&label, e))?;
+    gatehouse::input::note_input(&args.log); // `--report LOG` must not replace the log
     let _s = gatehouse::trace::step("append");
     let mut first: Option<Appended> = None;
     let mut last: Option<Appended> = None;
@@ -252,6 +267,7 @@ pub(crate) fn verify(args: &AuditVerifyArgs, b: &mut ReportBuilder) -> Result<()
         .map(crate::keys::load_public_key)
         .transpose()?;
     let label = args.log.display().to_string();
+    gatehouse::input::note_input(&args.log);
     let file = File::open(&args.log).map_err(|e| Error::io(&label, e))?;
     let _s = gatehouse::trace::step("verify");
     let mut reader = BufReader::with_capacity(1 << 20, file);

@@ -77,16 +77,57 @@ fn gate_cmd(args: &GateArgs, b: &mut ReportBuilder) -> Result<()> {
     Ok(())
 }
 
-fn write_new(path: &std::path::Path, bytes: &[u8], mode: u32, force: bool) -> Result<()> {
+/// A complete file in a new temporary sibling of `path`: created with `O_EXCL` and `mode`
+/// (so a private key is never readable by others, not even for a moment), written, synced.
+/// On failure (a full disk) it is removed, so nothing half-written is left behind.
+fn write_temp(path: &std::path::Path, bytes: &[u8], mode: u32) -> Result<std::path::PathBuf> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).mode(mode);
-    if force {
-        opts.create(true).truncate(true);
-    } else {
-        opts.create_new(true);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut attempt = 0u32;
+    let (tmp, mut f) = loop {
+        let tmp = dir.join(format!(".{name}.tmp{}.{attempt}", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)
+        {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(Error::io(path.display(), e)),
+        }
+    };
+    let written = f.write_all(bytes).and_then(|()| f.sync_all());
+    drop(f);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path.display(), e));
     }
-    let mut f = opts.open(path).map_err(|e| {
+    Ok(tmp)
+}
+
+/// Puts a complete temporary file in place. With `force` a rename replaces whatever has the
+/// name — a symlink itself, not its target, and never with a more open mode than the new
+/// file's; without, a hard link refuses an existing name atomically.
+fn put_in_place(tmp: &std::path::Path, path: &std::path::Path, force: bool) -> Result<()> {
+    let placed = if force {
+        std::fs::rename(tmp, path)
+    } else {
+        std::fs::hard_link(tmp, path).map(|()| {
+            let _ = std::fs::remove_file(tmp);
+        })
+    };
+    placed.map_err(|e| {
+        let _ = std::fs::remove_file(tmp);
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             Error::Usage(format!(
                 "{}: exists; pass --force to replace it",
@@ -95,10 +136,7 @@ fn write_new(path: &std::path::Path, bytes: &[u8], mode: u32, force: bool) -> Re
         } else {
             Error::io(path.display(), e)
         }
-    })?;
-    f.write_all(bytes)
-        .map_err(|e| Error::io(path.display(), e))?;
-    f.sync_all().map_err(|e| Error::io(path.display(), e))
+    })
 }
 
 fn keygen(args: &KeygenArgs, b: &mut ReportBuilder) -> Result<()> {
@@ -108,7 +146,7 @@ fn keygen(args: &KeygenArgs, b: &mut ReportBuilder) -> Result<()> {
     let public = args.out_dir.join("gatehouse.pub");
     if !args.force {
         for p in [&private, &public] {
-            if p.exists() {
+            if p.symlink_metadata().is_ok() {
                 return Err(Error::Usage(format!(
                     "{}: exists; pass --force to replace it",
                     p.display()
@@ -117,13 +155,21 @@ fn keygen(args: &KeygenArgs, b: &mut ReportBuilder) -> Result<()> {
         }
     }
     let pair = keys::generate(args.algorithm, password.as_ref().map(|p| p.0.as_str()))?;
-    write_new(&private, pair.private_pem.0.as_bytes(), 0o600, args.force)?;
-    write_new(
-        &public,
-        pair.public.spki_pem().as_bytes(),
-        0o644,
-        args.force,
-    )?;
+    // Both files complete before either name changes: a full disk leaves the old pair (or
+    // nothing), never an empty or half-written key that blocks the next keygen.
+    let private_tmp = write_temp(&private, pair.private_pem.0.as_bytes(), 0o600)?;
+    let public_tmp = match write_temp(&public, pair.public.spki_pem().as_bytes(), 0o644) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = std::fs::remove_file(&private_tmp);
+            return Err(e);
+        }
+    };
+    if let Err(e) = put_in_place(&private_tmp, &private, args.force) {
+        let _ = std::fs::remove_file(&public_tmp);
+        return Err(e);
+    }
+    put_in_place(&public_tmp, &public, args.force)?;
     let (key_type, scheme) = pair.public.sslib_scheme();
     b.summary(format!(
         "{} key pair {} in {} ({})",

@@ -155,6 +155,9 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()
             walk(&path, &format!("{prefix}/{name}"), out)?;
         } else if path.is_file() {
             out.push((format!("{prefix}/{name}"), path));
+        } else {
+            // A FIFO, socket or device inside a directory: reading it could block forever.
+            tracing::debug!("{}: not a regular file; skipped", path.display());
         }
     }
     Ok(())
@@ -173,9 +176,14 @@ fn artifact_entries(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
                     std::io::Error::from(std::io::ErrorKind::NotFound),
                 )
             })?;
+        // A FIFO named on the command line is read like stdin: the user chose it.
+        let fifo = std::fs::metadata(p).is_ok_and(|m| {
+            use std::os::unix::fs::FileTypeExt as _;
+            m.file_type().is_fifo()
+        });
         if p.is_dir() {
             walk(p, &format!("artifacts/{name}"), &mut out)?;
-        } else if p.is_file() {
+        } else if p.is_file() || fifo {
             out.push((format!("artifacts/{name}"), p.clone()));
         } else {
             return Err(Error::Input(gatehouse::InputError::invalid(
@@ -186,6 +194,8 @@ fn artifact_entries(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
     }
     let mut seen = std::collections::HashSet::new();
     for (name, path) in &out {
+        // Read with File::open, not gatehouse::input: -o must not name one of them.
+        gatehouse::input::note_input(path);
         if !crate::zipr::safe_name(name) {
             return Err(Error::Input(gatehouse::InputError::invalid(
                 path.display().to_string(),
@@ -272,6 +282,10 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
         }
         None => None,
     };
+
+    // The key, the reports, the notes, the policy and the artifacts are inputs: `-o` naming
+    // one of them (`--key k -o k`) would destroy it.
+    gatehouse::input::refuse_input_overwrite(&args.output)?;
 
     // Write: artifacts/… sort before attestation.*, so every digest the manifest needs is
     // known by the time the attestations are written, in one pass over each artifact.

@@ -48,22 +48,14 @@ pub(crate) fn load_all(paths: &[PathBuf]) -> Result<Vec<LoadedReport>> {
     Ok(out)
 }
 
+/// The `*.json` / `*.jsonl` files of a directory, sorted; hidden files, subdirectories and
+/// anything that is not a regular file (a FIFO would block the scan) are left out.
 fn load_dir(dir: &Path, out: &mut Vec<LoadedReport>) -> Result<()> {
-    let label = dir.display().to_string();
-    let entries = std::fs::read_dir(dir).map_err(|e| InputError::Read {
-        path: label.clone(),
-        source: e,
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            !name.starts_with('.')
-                && (name.ends_with(".json") || name.ends_with(".jsonl"))
-                && p.is_file()
-        })
+    let files: Vec<PathBuf> = input::list_dir(dir)?
+        .into_iter()
+        .filter(|(p, name)| (name.ends_with(".json") || name.ends_with(".jsonl")) && p.is_file())
+        .map(|(p, _)| p)
         .collect();
-    files.sort();
     for f in files {
         load_source(&Source::new(&f), true, out)?;
     }

@@ -58,6 +58,7 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
         .as_deref()
         .map(|s| Timestamp::parse(s).map_err(|e| Error::Usage(format!("--now: {e}"))))
         .transpose()?;
+    gatehouse::input::note_input(&args.pack);
     let mut zip = ZipReader::open(&args.pack)?;
     let label = zip.label().to_owned();
     for required in [MANIFEST, DSSE_FILE] {

@@ -89,6 +89,19 @@ pub(crate) fn safe_name(name: &str) -> bool {
 impl ZipReader {
     pub(crate) fn open(path: &Path) -> Result<ZipReader> {
         let label = path.display().to_string();
+        // Checked before opening: opening a FIFO blocks until a writer comes, and a zip is
+        // read by seeking, which a FIFO cannot do.
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(&label, e))?;
+        if !meta.is_file() {
+            return Err(Error::archive(
+                &label,
+                if meta.is_dir() {
+                    "is a directory, not an evidence zip"
+                } else {
+                    "is not a regular file (a FIFO, socket or device): a zip is read by seeking; save it to a file first"
+                },
+            ));
+        }
         let mut file = File::open(path).map_err(|e| Error::io(&label, e))?;
         let len = file.metadata().map_err(|e| Error::io(&label, e))?.len();
         let not_zip = |why: &str| Error::archive(&label, format!("not a zip file ({why})"));

@@ -4,6 +4,7 @@ mod audit;
 mod build;
 mod demo;
 mod gate;
+mod hostile;
 mod keys;
 mod policy;
 mod util;
