@@ -61,6 +61,23 @@ checks! {
     ///
     /// Fix: add `down.sql` / `NNN_x.down.sql` / `U<version>__x.sql` that undoes the up.
     MigrationDown = "migration.down", Fail;
+    /// Two migrations of one history share a version: versions compare as numbers, so
+    /// `0001_a.up.sql`, `1_b.up.sql` and `01_c.sql` are all version 1, and so are `V1__x.sql`
+    /// and `0001_y.up.sql`.
+    ///
+    /// Why: the runner records versions, not names: it applies one of them and skips the other
+    /// as already applied, or refuses to start; which one depends on the tool and on file order.
+    ///
+    /// Fix: give each migration its own version: renumber the newer one.
+    MigrationVersionUnique = "migration.version_unique", Fail;
+    /// One history mixes layouts: Flyway (`V1__x.sql`), up/down pairs (`0001_x.up.sql`),
+    /// migration directories (`0001_x/up.sql`) and plain versioned files (`0001_x.sql`).
+    ///
+    /// Why: each runner reads only its own naming, so the other files are silently never
+    /// applied, or applied without their down migration.
+    ///
+    /// Fix: keep one runner's layout per folder: rename or move the odd files.
+    MigrationLayoutMixed = "migration.layout_mixed", Fail;
     /// An ignore directive (`-- migration-gate: ignore=ID`) suppressed nothing.
     ///
     /// Why: stale ignores hide the next real finding on that statement.

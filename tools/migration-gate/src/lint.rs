@@ -12,7 +12,7 @@ use crate::cli::LintArgs;
 use crate::error::{Error, Result};
 use crate::parse_ahead::parse_ahead;
 use crate::rules::{Finding, Linter, MigrationOutcome, Options};
-use crate::source::{self, Migration, Phase, SqlFile};
+use crate::source::{self, Layout, Migration, Phase, SqlFile, VersionKey};
 
 pub async fn run(args: &LintArgs) -> Report {
     let mut b = Report::start(AGENT, "lint");
@@ -56,6 +56,9 @@ pub fn lint_history(migrations: Vec<Migration>, opts: Options) -> Linted {
         .map(|f| f.rendered.text.as_str())
         .collect();
     let mut linter = Linter::new(opts);
+    for (id, i, message) in history_conflicts(&migrations) {
+        linter.history_finding(id, &migrations[i].label(), message, i);
+    }
     let outcomes: Vec<MigrationOutcome> = parse_ahead(&texts, |parsed| {
         let mut next_parsed = |file: &Option<SqlFile>| {
             file.as_ref()
@@ -87,6 +90,90 @@ pub fn lint_history(migrations: Vec<Migration>, opts: Options) -> Linted {
         findings: linter.into_findings(),
         active,
     }
+}
+
+/// How a layout is named in messages.
+fn layout_name(l: Layout) -> &'static str {
+    match l {
+        Layout::Flyway => "Flyway (V1__x.sql)",
+        Layout::UpDown => "up/down (0001_x.up.sql)",
+        Layout::Directory => "directory (0001_x/up.sql)",
+        Layout::Plain => "plain (0001_x.sql)",
+    }
+}
+
+/// Versions two migrations of one history share, and histories that mix layouts:
+/// (check, migration index to point at, message). Unversioned files (`schema.sql`) take part
+/// in neither; a conflict only among `--since` history is not judged again.
+fn history_conflicts(migrations: &[Migration]) -> Vec<(CheckId, usize, String)> {
+    let mut histories: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, m) in migrations.iter().enumerate() {
+        if !m.version.is_empty() {
+            histories.entry(m.history).or_default().push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for members in histories.values() {
+        // `discover` orders a history by version, so equal versions are neighbours.
+        let mut group: Vec<usize> = Vec::new();
+        let mut flush = |group: &mut Vec<usize>| {
+            if group.len() > 1 && group.iter().any(|&i| !migrations[i].history_only) {
+                let names: Vec<String> = group.iter().map(|&i| migrations[i].label()).collect();
+                out.push((
+                    CheckId::MigrationVersionUnique,
+                    group[1],
+                    format!(
+                        "version {} is shared by {} migrations: {}; a runner applies one and skips the others",
+                        migrations[group[0]].version,
+                        group.len(),
+                        names.join(", ")
+                    ),
+                ));
+            }
+            group.clear();
+        };
+        for &i in members {
+            if let Some(&last) = group.last()
+                && VersionKey::new(&migrations[last].version)
+                    != VersionKey::new(&migrations[i].version)
+            {
+                flush(&mut group);
+            }
+            group.push(i);
+        }
+        flush(&mut group);
+
+        let first = migrations[members[0]].layout;
+        let odd: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&i| migrations[i].layout != first)
+            .collect();
+        if let Some(&at) = odd.first()
+            && members.iter().any(|&i| !migrations[i].history_only)
+        {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for &i in members {
+                *counts.entry(layout_name(migrations[i].layout)).or_default() += 1;
+            }
+            out.push((
+                CheckId::MigrationLayoutMixed,
+                at,
+                format!(
+                    "{} is a {} migration in a folder of {} migrations ({}): each runner applies only its own layout",
+                    migrations[at].label(),
+                    layout_name(migrations[at].layout),
+                    layout_name(first),
+                    counts
+                        .iter()
+                        .map(|(l, n)| format!("{n} {l}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    out
 }
 
 async fn lint(args: &LintArgs, b: &mut ReportBuilder) -> Result<()> {

@@ -203,7 +203,22 @@ fn walk(
     found: &mut BTreeMap<(usize, VersionKey, String), Pending>,
 ) -> Result<()> {
     for (path, name) in gatehouse::input::list_dir(dir)? {
-        if path.is_dir() {
+        // Only regular files and directories: reading a FIFO named `x.sql` would wait for a
+        // writer forever, and a socket or device is no migration.
+        let Ok(meta) = std::fs::metadata(&path) else {
+            if name.ends_with(".sql") {
+                add_file(&path, history, vars, found)?; // dangling: reading it names the problem
+            }
+            continue;
+        };
+        if !meta.is_dir() && !meta.is_file() {
+            tracing::debug!(
+                "skipping {}: not a regular file or a directory",
+                path.display()
+            );
+            continue;
+        }
+        if meta.is_dir() {
             // Migration directories sit directly under the folder named (diesel), or one
             // level deeper when the user names the project root (`lemmy/` → `migrations/`).
             if depth < 3 {
@@ -311,9 +326,19 @@ fn version_of(name: &str, sep: &str) -> String {
     digits.trim_end_matches('.').to_owned()
 }
 
+/// A runner's small config file beside a migration, when it is a regular file (a FIFO would
+/// block the read forever); recorded as an input of the run.
+fn read_side_file(path: &Path) -> Option<String> {
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let input = gatehouse::input::read_limited(&Source::new(path), FILE_LIMIT).ok()?;
+    input.text().ok().map(str::to_owned)
+}
+
 /// diesel's `metadata.toml`: `run_in_transaction = false`.
 fn read_metadata(dir: &Path) -> Option<bool> {
-    let text = std::fs::read_to_string(dir.join("metadata.toml")).ok()?;
+    let text = read_side_file(&dir.join("metadata.toml"))?;
     text.lines().find_map(|line| {
         let line = line.split('#').next().unwrap_or("").trim();
         let (k, v) = line.split_once('=')?;
@@ -355,7 +380,7 @@ fn load(input: Input, path: Option<&Path>, vars: &template::Vars) -> Result<SqlF
 fn flyway_conf(path: &Path) -> Option<bool> {
     let mut conf = path.as_os_str().to_owned();
     conf.push(".conf");
-    let text = std::fs::read_to_string(PathBuf::from(conf)).ok()?;
+    let text = read_side_file(&PathBuf::from(conf))?;
     text.lines().find_map(|l| {
         let (k, v) = l.split_once('=')?;
         (k.trim() == "executeInTransaction").then(|| v.trim() != "false")

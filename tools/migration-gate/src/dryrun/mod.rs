@@ -118,6 +118,19 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
     if let Some(e) = lint::add_syntax_checks(&linted, b) {
         return Err(e);
     }
+    // Shared versions and mixed layouts make "what is pending" ambiguous: say so here too.
+    for f in linted.findings.iter().filter(|f| {
+        matches!(
+            f.id,
+            CheckId::MigrationVersionUnique | CheckId::MigrationLayoutMixed
+        )
+    }) {
+        b.check(
+            Check::new(f.id.as_str(), f.status)
+                .with_message(f.message.clone())
+                .with_location(Location::at(f.file.clone(), f.line, f.column)),
+        );
+    }
 
     // Register for Ctrl-C / SIGTERM before anything exists that would need cleaning up.
     let mut int = signal(SignalKind::interrupt()).map_err(|e| Error::Tool {

@@ -122,6 +122,11 @@ impl Linter {
         id.default_severity() != Severity::OptIn || self.opts.enabled.contains(&id)
     }
 
+    /// A finding about the history as a whole (versions, layouts), placed at a file's start.
+    pub fn history_finding(&mut self, id: CheckId, file: &str, message: String, migration: usize) {
+        self.push(id, None, file, 1, 1, message, migration);
+    }
+
     /// Lints migration `idx` of the history, updating the catalog with its up file. The down
     /// file is parsed (it must be valid SQL) but leaves the catalog alone.
     pub fn migration(&mut self, idx: usize, m: &Migration) -> MigrationOutcome {

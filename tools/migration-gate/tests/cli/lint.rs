@@ -536,3 +536,119 @@ fn forty_thousand_statements_lint_in_linear_time() {
         "40k statements took {took:?}"
     );
 }
+
+/// Issue 21 row 16: a FIFO named `*.sql` in a scanned folder was opened and read, waiting
+/// for a writer forever. Now it is skipped (and said at -v); the run ends at once.
+#[test]
+fn a_fifo_named_sql_in_a_scanned_folder_is_skipped_not_read_forever() {
+    let dir = tree(&[("0001_a.up.sql", "SELECT 1;\n")]);
+    let fifo = dir.path().join("0002_b.up.sql");
+    crate::mkfifo(&fifo);
+    // Also a FIFO where diesel's metadata.toml is read.
+    let diesel = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir(diesel.path().join("2024-01-01-000000_a")).expect("mkdir");
+    std::fs::write(
+        diesel.path().join("2024-01-01-000000_a/up.sql"),
+        "SELECT 1;\n",
+    )
+    .expect("write");
+    crate::mkfifo(&diesel.path().join("2024-01-01-000000_a/metadata.toml"));
+    for d in [dir.path(), diesel.path()] {
+        let mut child = crate::command(&["lint", "--format", "json", "-v", path_str(d)])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs");
+        let started = std::time::Instant::now();
+        while child.try_wait().expect("waits").is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(30) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("lint {} still reading a FIFO after 30 s", d.display());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().expect("output");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+        assert_eq!(json["data"]["counts"]["migrations"], 1, "{json:#}");
+    }
+}
+
+/// Issue 21 row 20: migrations sharing a version passed silently, so a runner would apply one
+/// and skip the others; so did a folder mixing runners' layouts.
+#[test]
+fn shared_versions_and_mixed_layouts_fail_at_the_file() {
+    let dir = tree(&[
+        ("0001_a.up.sql", "SELECT 1;\n"),
+        ("1_b.up.sql", "SELECT 1;\n"),
+        ("01_c.sql", "SELECT 1;\n"),
+    ]);
+    let r = run(&["lint", path_str(dir.path())]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let dup = r.check("migration.version_unique");
+    assert_eq!(dup["result"], "fail");
+    let msg = dup["message"].as_str().unwrap_or("");
+    assert!(
+        msg.contains("0001_a.up.sql") && msg.contains("1_b.up.sql") && msg.contains("01_c.sql"),
+        "{msg}"
+    );
+    assert_eq!(dup["location"]["line"], 1);
+    assert_eq!(r.check("migration.layout_mixed")["result"], "fail");
+
+    let dir = tree(&[
+        ("V3__x.sql", "SELECT 1;\n"),
+        ("0003_y.up.sql", "SELECT 1;\n"),
+        ("0004_z.up.sql", "SELECT 1;\n"),
+    ]);
+    let r = run(&["lint", path_str(dir.path())]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.check("migration.version_unique")["result"], "fail");
+    let mixed = r.check("migration.layout_mixed");
+    assert_eq!(mixed["result"], "fail");
+    assert!(
+        mixed["location"]["file"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("V3__x.sql"),
+        "{mixed:#}"
+    );
+
+    // One layout, distinct versions: both checks pass.
+    let dir = tree(&[
+        ("0001_a.up.sql", "SELECT 1;\n"),
+        ("0001_a.down.sql", "SELECT 1;\n"),
+        ("0002_b.up.sql", "SELECT 1;\n"),
+    ]);
+    let r = run(&["lint", path_str(dir.path())]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.check("migration.version_unique")["result"], "ok");
+    assert_eq!(r.check("migration.layout_mixed")["result"], "ok");
+    // Already-deployed history (--since) is not judged again.
+    let dir = tree(&[
+        ("0001_a.up.sql", "SELECT 1;\n"),
+        ("1_b.up.sql", "SELECT 1;\n"),
+        ("0002_c.up.sql", "SELECT 1;\n"),
+    ]);
+    let r = run(&["lint", "--since", "2", path_str(dir.path())]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+/// A report written over one of the migrations it read would destroy the input
+/// (`gatehouse::input` records every file read; the `--report` writer refuses it).
+#[test]
+fn the_report_may_not_overwrite_a_migration_it_read() {
+    let dir = tree(&[
+        ("0001_a.up.sql", "SELECT 1;\n"),
+        ("0007_x.up.sql", "SELECT 7;\n"),
+    ]);
+    let target = dir.path().join("0007_x.up.sql");
+    let r = run(&["lint", path_str(dir.path()), "--report", path_str(&target)]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("refusing to write over"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("still there"),
+        "SELECT 7;\n"
+    );
+}

@@ -66,3 +66,19 @@ pub fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// Makes a FIFO at `path` (std has no way to).
+#[expect(unsafe_code, reason = "libc::mkfifo: std has no way to make a FIFO")]
+pub fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path_str(path)).expect("no NUL in the path");
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates a file system node.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+}
+
+/// Sends `signal` (libc::SIGINT, SIGTERM) to the process `pid`.
+#[expect(unsafe_code, reason = "libc::kill: std can only send SIGKILL")]
+pub fn signal(pid: u32, signal: i32) {
+    let pid = i32::try_from(pid).expect("pid fits");
+    // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill");
+}
