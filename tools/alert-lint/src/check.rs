@@ -19,22 +19,58 @@ use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::error::Error;
 use crate::finding::Finding;
-use crate::lint::{self, Parsed};
+use crate::lint;
+use crate::live::LiveRule;
+use crate::promql;
 use crate::rules::{self, Group, RuleKind};
 use crate::suppress::{self, Disable};
 use crate::yamltree;
 
-/// One input file after loading and linting.
+/// What is kept of one input file once it is judged: its findings and the few figures the
+/// report needs. The text, the YAML tree and the PromQL ASTs are dropped as soon as the file
+/// is linted, so memory follows the largest file, not the sum of all (the live checks keep
+/// the text and the selectors they query, nothing more).
 pub(crate) struct FileState {
     pub label: String,
-    pub text: String,
-    pub groups: Vec<Group>,
-    pub parsed: Vec<Vec<Option<Parsed>>>,
     pub findings: Vec<Finding>,
     pub disables: Vec<Disable>,
+    /// Line spans of the rules, for disable comments ([`rule_spans`]).
+    pub spans: Vec<(u64, u64, u64)>,
+    pub groups: usize,
+    pub alerts: usize,
+    pub records: usize,
     pub kubernetes: bool,
     /// Set when the file could not be read or parsed as YAML.
     pub broken: Option<String>,
+    /// `file:line:col: what` of each rule alert-lint refused to judge (PromQL over the
+    /// limits in `promql`).
+    pub unjudged: Vec<String>,
+    /// With `--prometheus`: the file's text and what the live checks query.
+    pub live: Option<LiveFile>,
+}
+
+/// What the live checks need of one file.
+pub(crate) struct LiveFile {
+    pub text: String,
+    pub rules: Vec<LiveRule>,
+}
+
+impl FileState {
+    fn new(label: String) -> Self {
+        FileState {
+            label,
+            findings: Vec::new(),
+            disables: Vec::new(),
+            spans: Vec::new(),
+            groups: 0,
+            alerts: 0,
+            records: 0,
+            kubernetes: false,
+            broken: None,
+            unjudged: Vec::new(),
+            live: None,
+        }
+    }
 }
 
 pub(crate) fn run(args: &CheckArgs) -> Report {
@@ -59,7 +95,7 @@ pub(crate) fn run(args: &CheckArgs) -> Report {
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut files: Vec<FileState> = {
         let _s = gatehouse::trace::step("lint");
-        lint_all(&sources, &config, &root, &mut b)
+        lint_all(&sources, &config, &root, args.prometheus.is_some(), &mut b)
     };
 
     let live = match &args.prometheus {
@@ -77,6 +113,7 @@ pub(crate) fn run(args: &CheckArgs) -> Report {
     };
 
     let broken: Vec<&String> = files.iter().filter_map(|f| f.broken.as_ref()).collect();
+    let unjudged: Vec<&String> = files.iter().flat_map(|f| &f.unjudged).collect();
     if let Some(first) = broken.first() {
         let more = if broken.len() > 1 {
             format!(" (and {} more unreadable files)", broken.len() - 1)
@@ -84,14 +121,29 @@ pub(crate) fn run(args: &CheckArgs) -> Report {
             String::new()
         };
         b.error("input", format!("{first}{more}"));
+    } else if let Some(first) = unjudged.first() {
+        let more = if unjudged.len() > 1 {
+            format!(
+                " (and {} more rules too large to judge)",
+                unjudged.len() - 1
+            )
+        } else {
+            String::new()
+        };
+        b.error("limit", format!("{first}{more}"));
     }
     assemble(&mut b, &files, &config, args, live);
     b.finish()
 }
 
-/// Expands paths into sources: directories are walked (sorted) for `*.yml`/`*.yaml`.
+/// Expands paths into sources: directories are walked (sorted) for `*.yml`/`*.yaml`, each
+/// directory and each file once however many links lead to it; a path given by name is
+/// read whatever it is (a FIFO is read like stdin). Finding no rule file at all is an error:
+/// an empty input judges nothing.
 pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<Source>, Error> {
     let mut out = Vec::new();
+    let mut seen = Seen::default();
+    let mut empty_dirs = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
             out.push(Source::Stdin);
@@ -105,73 +157,134 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<Source>, Error> {
         })?;
         if meta.is_dir() {
             let before = out.len();
-            walk(p, &mut out)?;
+            walk(p, &meta, &mut seen, &mut out)?;
             if out.len() == before {
                 tracing::warn!("{}: no *.yml or *.yaml files inside", p.display());
+                empty_dirs.push(p.display().to_string());
             }
-        } else {
+        } else if seen.first_visit(&meta) {
             out.push(Source::Path(p.clone()));
         }
+    }
+    if out.is_empty()
+        && let Some(first) = empty_dirs.first()
+    {
+        let message = if empty_dirs.len() == 1 {
+            "no rule files (*.yml or *.yaml) found in this directory; nothing to judge".to_owned()
+        } else {
+            format!(
+                "no rule files (*.yml or *.yaml) found in it or the {} other directories given; nothing to judge",
+                empty_dirs.len() - 1
+            )
+        };
+        return Err(Error::Input(gatehouse::InputError::invalid(
+            first.clone(),
+            message,
+        )));
     }
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<(), Error> {
+/// Directories and files already met, by device and inode, so a symlink loop (`sub/up ->
+/// ..`) ends and a file reached by two paths is linted once.
+#[derive(Default)]
+struct Seen(std::collections::HashSet<(u64, u64)>);
+
+impl Seen {
+    fn first_visit(&mut self, meta: &std::fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt as _;
+        self.0.insert((meta.dev(), meta.ino()))
+    }
+}
+
+fn walk(
+    dir: &Path,
+    meta: &std::fs::Metadata,
+    seen: &mut Seen,
+    out: &mut Vec<Source>,
+) -> Result<(), Error> {
+    if !seen.first_visit(meta) {
+        tracing::debug!(
+            "skipping {}: already walked (a symlink loop?)",
+            dir.display()
+        );
+        return Ok(());
+    }
     for (p, name) in gatehouse::input::list_dir(dir).map_err(Error::Input)? {
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if name.ends_with(".yml") || name.ends_with(".yaml") {
+        // list_dir keeps regular files, directories and dangling links only.
+        let Ok(meta) = std::fs::metadata(&p) else {
+            if name.ends_with(".yml") || name.ends_with(".yaml") {
+                out.push(Source::Path(p)); // reading it names the problem
+            }
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&p, &meta, seen, out)?;
+        } else if !meta.is_file() {
+            tracing::debug!("skipping {}: not a regular file", p.display());
+        } else if (name.ends_with(".yml") || name.ends_with(".yaml")) && seen.first_visit(&meta) {
             out.push(Source::Path(p));
         }
     }
     Ok(())
 }
 
-/// Loads and lints every source; files are independent, so two threads share the work.
+/// Loads and lints every source, file by file, on worker threads with a known stack
+/// ([`promql::STACK_SIZE`]); each file's text, YAML tree and ASTs are dropped once it is
+/// judged, so only its [`FileState`] stays.
 fn lint_all(
     sources: &[Source],
     config: &Config,
     root: &Path,
+    live: bool,
     b: &mut gatehouse::ReportBuilder,
 ) -> Vec<FileState> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
-        .clamp(1, 8);
-    let results: Vec<(FileState, Option<Evidence>)> = if sources.len() < 4 || threads == 1 {
-        sources
-            .iter()
-            .map(|s| lint_source(s, config, root))
-            .collect()
-    } else {
-        // Interleave so the one huge file does not leave a thread idle.
-        let mut slots: Vec<Option<(FileState, Option<Evidence>)>> = Vec::new();
-        slots.resize_with(sources.len(), || None);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    scope.spawn(move || {
+        .clamp(1, 8)
+        .min(sources.len().max(1));
+    // Interleave so the one huge file does not leave a thread idle.
+    let mut slots: Vec<Option<(FileState, Option<Evidence>)>> = Vec::new();
+    slots.resize_with(sources.len(), || None);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                std::thread::Builder::new()
+                    .name(format!("lint-{t}"))
+                    .stack_size(promql::STACK_SIZE)
+                    .spawn_scoped(scope, move || {
                         sources
                             .iter()
                             .enumerate()
                             .skip(t)
                             .step_by(threads)
-                            .map(|(i, s)| (i, lint_source(s, config, root)))
+                            .map(|(i, s)| (i, lint_source(s, config, root, live)))
                             .collect::<Vec<_>>()
                     })
-                })
-                .collect();
-            for h in handles {
-                if let Ok(v) = h.join() {
+            })
+            .collect();
+        for h in handles {
+            match h
+                .map_err(|e| e.to_string())
+                .and_then(|h| h.join().map_err(|_| "a lint thread panicked".to_owned()))
+            {
+                Ok(v) => {
                     for (i, r) in v {
                         slots[i] = Some(r);
                     }
                 }
+                Err(e) => tracing::error!("{e}"),
             }
+        }
+    });
+    let mut files = Vec::with_capacity(slots.len());
+    for (i, slot) in slots.into_iter().enumerate() {
+        // A file whose thread could not run or panicked is reported, not dropped.
+        let (f, ev) = slot.unwrap_or_else(|| {
+            let mut f = FileState::new(sources[i].label());
+            f.broken = Some(format!("{}: internal error while linting", f.label));
+            (f, None)
         });
-        slots.into_iter().flatten().collect()
-    };
-    let mut files = Vec::with_capacity(results.len());
-    for (f, ev) in results {
         if let Some(ev) = ev {
             b.evidence(ev);
         }
@@ -180,18 +293,14 @@ fn lint_all(
     files
 }
 
-fn lint_source(source: &Source, config: &Config, root: &Path) -> (FileState, Option<Evidence>) {
+fn lint_source(
+    source: &Source,
+    config: &Config,
+    root: &Path,
+    live: bool,
+) -> (FileState, Option<Evidence>) {
     let label = source.label();
-    let mut state = FileState {
-        label: label.clone(),
-        text: String::new(),
-        groups: Vec::new(),
-        parsed: Vec::new(),
-        findings: Vec::new(),
-        disables: Vec::new(),
-        kubernetes: false,
-        broken: None,
-    };
+    let mut state = FileState::new(label.clone());
     let input = match gatehouse::input::read(source) {
         Ok(i) => i,
         Err(e) => {
@@ -202,23 +311,22 @@ fn lint_source(source: &Source, config: &Config, root: &Path) -> (FileState, Opt
     };
     let evidence = Evidence::of_bytes(label.clone(), &input.bytes);
     let text = match input.text() {
-        Ok(t) => t.to_owned(),
+        Ok(t) => t,
         Err(e) => {
             state.broken = Some(e.to_string());
             state.findings.push(yaml_finding(&e));
             return (state, Some(evidence));
         }
     };
-    let docs = match yamltree::parse_documents(&label, &text) {
+    let docs = match yamltree::parse_documents(&label, text) {
         Ok(d) => d,
         Err(e) => {
             state.broken = Some(e.to_string());
             state.findings.push(yaml_finding(&e));
-            state.text = text;
             return (state, Some(evidence));
         }
     };
-    if docs.is_empty() && !has_content(&text) {
+    if docs.is_empty() && !has_content(text) {
         let e = gatehouse::InputError::Parse {
             path: label,
             line: 1,
@@ -233,15 +341,31 @@ fn lint_source(source: &Source, config: &Config, root: &Path) -> (FileState, Opt
     drop(docs);
     state.findings = loaded.findings;
     state.kubernetes = loaded.kubernetes;
-    state.disables = suppress::scan(&text);
-    let cx = lint::Context {
-        text: &text,
-        config,
-        root,
-    };
-    state.parsed = lint::lint_groups(&cx, &loaded.groups, &mut state.findings);
-    state.groups = loaded.groups;
-    state.text = text;
+    state.disables = suppress::scan(text);
+    let cx = lint::Context { text, config, root };
+    let parsed = lint::lint_groups(&cx, &loaded.groups, &mut state.findings);
+    for f in &state.findings {
+        if f.unjudged {
+            let (line, column) = f.pos.map_or((1, 1), |p| (p.line, p.column));
+            state
+                .unjudged
+                .push(format!("{label}:{line}:{column}: {}", f.message));
+        }
+    }
+    state.spans = rule_spans(&loaded.groups);
+    state.groups = loaded.groups.len();
+    for r in loaded.groups.iter().flat_map(|g| &g.rules) {
+        match r.kind {
+            RuleKind::Alert => state.alerts += 1,
+            RuleKind::Record => state.records += 1,
+        }
+    }
+    if live {
+        state.live = Some(LiveFile {
+            rules: crate::live::plan(&loaded.groups, parsed),
+            text: text.to_owned(),
+        });
+    }
     (state, Some(evidence))
 }
 
@@ -277,6 +401,7 @@ fn yaml_finding(e: &gatehouse::InputError) -> Finding {
         pos,
         message,
         rule: None,
+        unjudged: false,
     }
 }
 
@@ -302,7 +427,7 @@ fn assemble(
     let (mut alerts, mut records, mut groups) = (0usize, 0usize, 0usize);
     let mut file_rows: Vec<Vec<String>> = Vec::new();
     for f in files {
-        let spans = rule_spans(&f.groups);
+        let spans = &f.spans;
         let (mut fail, mut warn, mut skip) = (0usize, 0usize, 0usize);
         for d in &f.disables {
             for u in &d.unknown {
@@ -348,22 +473,16 @@ fn assemble(
             }
             located.push((f.label.clone(), line, column, finding.id, check));
         }
-        let rule_count: usize = f.groups.iter().map(|g| g.rules.len()).sum();
-        let file_alerts: usize = f
-            .groups
-            .iter()
-            .flat_map(|g| &g.rules)
-            .filter(|r| r.kind == RuleKind::Alert)
-            .count();
-        alerts += file_alerts;
-        records += rule_count - file_alerts;
-        groups += f.groups.len();
+        let rule_count = f.alerts + f.records;
+        alerts += f.alerts;
+        records += f.records;
+        groups += f.groups;
         per_file.push(json!({
             "file": f.label,
             "kind": if f.kubernetes { "PrometheusRule" } else { "rules" },
-            "groups": f.groups.len(),
-            "alerts": file_alerts,
-            "records": rule_count - file_alerts,
+            "groups": f.groups,
+            "alerts": f.alerts,
+            "records": f.records,
             "fail": fail,
             "warn": warn,
             "skip": skip,
@@ -378,6 +497,20 @@ fn assemble(
             ]);
         }
     }
+    let broken = files.iter().filter(|f| f.broken.is_some()).count();
+    let unjudged: usize = files.iter().map(|f| f.unjudged.len()).sum();
+    let judged_files = files.len() - broken;
+    let not_judged = match (broken, unjudged) {
+        (0, 0) => None,
+        (0, n) => Some(format!(
+            "not judged on {n} {} too large to judge",
+            gatehouse::plural(n, "rule", "rules")
+        )),
+        (n, _) => Some(format!(
+            "not judged on {n} {} that could not be read or parsed",
+            gatehouse::plural(n, "file", "files")
+        )),
+    };
     located.sort_by(|a, b| (&a.0, a.1, a.2, a.3).cmp(&(&b.0, b.1, b.2, b.3)));
     let total_rules = alerts + records;
     for (.., c) in located {
@@ -399,13 +532,19 @@ fn assemble(
             // Everything it found was silenced by comments; the skips already say so.
             continue;
         }
-        b.check(Check::ok(id.as_str()).with_message(format!(
+        let judged = format!(
             "{} {} in {} {}",
             total_rules,
             gatehouse::plural(total_rules, "rule", "rules"),
-            files.len(),
-            gatehouse::plural(files.len(), "file", "files")
-        )));
+            judged_files,
+            gatehouse::plural(judged_files, "file", "files")
+        );
+        // Passing only what was judged: with an unreadable file or an unjudged rule the
+        // check did not run everywhere, so it is a skip, not an ok.
+        b.check(match &not_judged {
+            None => Check::ok(id.as_str()).with_message(judged),
+            Some(why) => Check::skip(id.as_str(), format!("{why}; found nothing in {judged}")),
+        });
     }
 
     let (fail, warn, skip) = by_id

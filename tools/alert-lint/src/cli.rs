@@ -38,7 +38,8 @@ pub enum Command {
         "  alert-lint check examples/release/rules/\n",
         "  alert-lint check --format github rules/*.yaml\n",
         "  kubectl get prometheusrules -A -o yaml | alert-lint check -\n",
-        "  alert-lint check --config policy.yaml --prometheus http://localhost:9090 rules/\n\n",
+        "  alert-lint check --config policy.yaml --prometheus http://localhost:9090 rules/\n",
+        "  alert-lint check --prometheus http://localhost:9090 --timeout 10s rules/\n\n",
         "Silence a finding in the rule file: `# alert-lint disable promql/rate-on-gauge` on or\n",
         "above the rule, or `# alert-lint disable-file template` anywhere in the file.\n\n",
         "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
@@ -59,7 +60,8 @@ pub enum Command {
     #[command(after_help = concat!(
         "Examples:\n",
         "  alert-lint noise --prometheus http://localhost:9090\n",
-        "  alert-lint noise --prometheus https://prom.example.com --window 24h --config policy.yaml\n\n",
+        "  alert-lint noise --prometheus https://prom.example.com --window 24h --config policy.yaml\n",
+        "  alert-lint noise --prometheus http://localhost:9090 --timeout 10s\n\n",
         "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
         "Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG, NO_COLOR, TRACEPARENT, OTEL_EXPORTER_OTLP_ENDPOINT."
     ))]
@@ -87,6 +89,10 @@ pub struct CheckArgs {
     /// How far back a selector's series may have been seen (live checks)
     #[arg(long, value_name = "DURATION", value_parser = gatehouse::duration::duration_arg)]
     pub lookback: Option<Duration>,
+    /// Deadline of each request to Prometheus: connecting, sending and reading the whole
+    /// answer (default: the config's live.timeout, 30s)
+    #[arg(long, value_name = "DURATION", value_parser = gatehouse::duration::duration_arg)]
+    pub timeout: Option<Duration>,
     /// Directory that relative runbook_url paths resolve against
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
@@ -130,6 +136,10 @@ pub struct NoiseArgs {
     /// Policy file with the noise budget
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Deadline of each request to Prometheus: connecting, sending and reading the whole
+    /// answer (default: the config's live.timeout, 30s)
+    #[arg(long, value_name = "DURATION", value_parser = gatehouse::duration::duration_arg)]
+    pub timeout: Option<Duration>,
     /// Show this many alerts in the ranking
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top: usize,

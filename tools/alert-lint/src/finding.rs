@@ -14,6 +14,8 @@ pub(crate) struct Finding {
     pub message: String,
     /// The rule it is about, when there is one (`alert:`/`record:` name).
     pub rule: Option<String>,
+    /// The rule was not judged: its PromQL is over alert-lint's limits (the run errs).
+    pub unjudged: bool,
 }
 
 impl Finding {
@@ -24,6 +26,7 @@ impl Finding {
             pos: Some(pos),
             message,
             rule: None,
+            unjudged: false,
         }
     }
 

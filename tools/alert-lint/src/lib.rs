@@ -28,8 +28,26 @@ use gatehouse::{Check, Report, RuleDoc};
 pub use checks::CheckId;
 pub use cli::Cli;
 
-/// Runs the command; never panics on bad input.
+/// Runs the command; never panics on bad input. It runs on a thread with a known stack
+/// ([`promql::STACK_SIZE`]): PromQL ASTs are walked recursively, and the main thread's
+/// stack is whatever the environment gave it.
 pub fn run(cli: &Cli) -> (Report, Option<Vec<u8>>) {
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("alert-lint".into())
+            .stack_size(promql::STACK_SIZE)
+            .spawn_scoped(scope, || dispatch(cli))
+        {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(e) => {
+                tracing::debug!("cannot start a thread with a large stack ({e}); running here");
+                dispatch(cli)
+            }
+        }
+    })
+}
+
+fn dispatch(cli: &Cli) -> (Report, Option<Vec<u8>>) {
     match &cli.command {
         cli::Command::Check(a) => (check::run(a), None),
         cli::Command::Catalog(a) => catalog::run(a),

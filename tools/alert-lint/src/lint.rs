@@ -84,18 +84,17 @@ fn lint_rule(
     let parsed = rule
         .expr
         .as_ref()
-        .and_then(|expr| match promql::parse(&expr.value) {
-            Ok(e) => Some(Parsed {
-                toks: promql::tokenize(&expr.value),
-                expr: e,
-            }),
+        .and_then(|expr| match promql::parse_tokens(&expr.value) {
+            Ok((e, toks)) => Some(Parsed { toks, expr: e }),
             Err(e) => {
-                push(Finding::new(
+                let mut f = Finding::new(
                     CheckId::SyntaxPromql,
                     Status::Fail,
                     value_pos(cx.text, expr.pos, &expr.value, e.offset),
                     format!("{name}: {}", e.message),
-                ));
+                );
+                f.unjudged = e.kind == promql::ErrorKind::Limit;
+                push(f);
                 None
             }
         });

@@ -15,13 +15,84 @@ use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::error::Error;
 use crate::finding::Finding;
+use crate::lint::Parsed;
 use crate::prom::{Answer, Client};
 use crate::promql;
-use crate::rules::RuleKind;
+use crate::rules::{Group, RuleKind, Text};
 use crate::yamltree::value_pos;
 
 /// Names that are not scraped and need no series: Prometheus's own alert state.
 const SYNTHETIC: &[&str] = &["ALERTS", "ALERTS_FOR_STATE"];
+
+/// What the live checks need of one rule whose expression parsed, taken from its AST while
+/// the file is linted (the AST itself is not kept).
+pub(crate) struct LiveRule {
+    pub kind: RuleKind,
+    pub name: Text,
+    pub expr: Text,
+    /// Vector selectors in source order.
+    pub selectors: Vec<LiveSelector>,
+    /// `rate()`-family calls on a named metric: function, metric, offset of the call.
+    pub rate_calls: Vec<(&'static str, String, Option<usize>)>,
+}
+
+pub(crate) struct LiveSelector {
+    pub metric: Option<String>,
+    /// The selector without offset/@ modifiers, as PromQL text.
+    pub plain: String,
+    /// Whether it has matchers besides the metric name.
+    pub has_labels: bool,
+    /// Where the metric name is written in the expression.
+    pub offset: Option<usize>,
+}
+
+/// Extracts the live plan of every parsed rule (`parsed` indexed like `groups`).
+pub(crate) fn plan(groups: &[Group], parsed: Vec<Vec<Option<Parsed>>>) -> Vec<LiveRule> {
+    let mut out = Vec::new();
+    for (g, group_parsed) in groups.iter().zip(parsed) {
+        for (rule, p) in g.rules.iter().zip(group_parsed) {
+            let (Some(p), Some(expr)) = (p, &rule.expr) else {
+                continue;
+            };
+            let mut seen_names: HashMap<String, usize> = HashMap::new();
+            let selectors = analysis::selectors(&p.expr)
+                .into_iter()
+                .map(|vs| {
+                    let metric = analysis::metric_name(vs).map(str::to_owned);
+                    let offset = metric.as_deref().and_then(|m| {
+                        let c = seen_names.entry(m.to_owned()).or_insert(0);
+                        *c += 1;
+                        promql::find_ident_at(&expr.value, &p.toks, m, *c - 1)
+                    });
+                    LiveSelector {
+                        has_labels: vs.matchers.matchers.iter().any(|x| x.name != "__name__"),
+                        plain: plain_selector(vs),
+                        metric,
+                        offset,
+                    }
+                })
+                .collect();
+            let rate_calls = analysis::calls(&p.expr)
+                .into_iter()
+                .filter(|site| matches!(site.name, "rate" | "irate" | "increase" | "resets"))
+                .filter_map(|site| {
+                    let m = analysis::range_arg(site.call)
+                        .and_then(|(vs, _)| analysis::metric_name(vs))?;
+                    let at = promql::find_call(&expr.value, &p.toks, site.name, site.nth);
+                    Some((site.name, m.to_owned(), at))
+                })
+                .collect();
+            out.push(LiveRule {
+                kind: rule.kind,
+                name: rule.name.clone(),
+                expr: expr.clone(),
+                selectors,
+                rate_calls,
+            });
+        }
+    }
+    out
+}
 
 pub(crate) fn run(
     url: &str,
@@ -29,7 +100,8 @@ pub(crate) fn run(
     config: &Config,
     files: &mut [FileState],
 ) -> Result<LiveInfo, Error> {
-    let mut client = Client::new(url, config.live.timeout)?;
+    let timeout = args.timeout.unwrap_or(config.live.timeout);
+    let mut client = Client::new(url, timeout)?;
     let (scrape, _) = client.intervals()?;
     let metadata = client.metadata()?;
     let lookback = args.lookback.unwrap_or(config.live.lookback);
@@ -38,8 +110,8 @@ pub(crate) fn run(
     // Names written by the rules under check: their series may not exist before deploy.
     let recorded: HashSet<String> = files
         .iter()
-        .flat_map(|f| &f.groups)
-        .flat_map(|g| &g.rules)
+        .filter_map(|f| f.live.as_ref())
+        .flat_map(|l| &l.rules)
         .filter(|r| r.kind == RuleKind::Record)
         .map(|r| r.name.value.clone())
         .collect();
@@ -47,134 +119,118 @@ pub(crate) fn run(
     // Series count per selector, shared across rules: (now, within lookback).
     let mut cache: HashMap<String, (f64, f64)> = HashMap::new();
     for f in files.iter_mut() {
+        let Some(live) = f.live.take() else { continue };
         let mut found = Vec::new();
-        for (gi, g) in f.groups.iter().enumerate() {
-            for (ri, rule) in g.rules.iter().enumerate() {
-                let Some(Some(parsed)) = f.parsed.get(gi).and_then(|p| p.get(ri)) else {
-                    continue;
-                };
-                let Some(expr) = &rule.expr else { continue };
-                let name = &rule.name.value;
-                let at = |off: Option<usize>| {
-                    value_pos(&f.text, expr.pos, &expr.value, off.unwrap_or(0))
-                };
+        for rule in &live.rules {
+            let expr = &rule.expr;
+            let name = &rule.name.value;
+            let at =
+                |off: Option<usize>| value_pos(&live.text, expr.pos, &expr.value, off.unwrap_or(0));
 
-                if rule.kind == RuleKind::Record
-                    && let Some(t) = metadata.get(name)
-                {
-                    found.push(
-                            Finding::new(
-                                CheckId::RecordingCollision,
-                                Status::Fail,
-                                rule.name.pos,
-                                format!("{name}: scrape targets already expose {name} ({t}); the rule would write the same series"),
-                            )
-                            .for_rule(name),
-                        );
-                }
-
-                if let Answer::Rejected(msg) = client.query(&expr.value)? {
-                    found.push(
+            if rule.kind == RuleKind::Record
+                && let Some(t) = metadata.get(name)
+            {
+                found.push(
                         Finding::new(
-                            CheckId::LiveQuery,
+                            CheckId::RecordingCollision,
                             Status::Fail,
-                            at(Some(0)),
-                            format!("{name}: Prometheus refused the query: {msg}"),
+                            rule.name.pos,
+                            format!("{name}: scrape targets already expose {name} ({t}); the rule would write the same series"),
                         )
                         .for_rule(name),
                     );
-                }
+            }
 
-                let mut touched = 0.0;
-                let mut seen_names: HashMap<String, usize> = HashMap::new();
-                for vs in analysis::selectors(&parsed.expr) {
-                    let metric = analysis::metric_name(vs).map(str::to_owned);
-                    let nth = metric.as_ref().map_or(0, |m| {
-                        let c = seen_names.entry(m.clone()).or_insert(0);
-                        *c += 1;
-                        *c - 1
-                    });
-                    let pos = at(metric
-                        .as_deref()
-                        .and_then(|m| promql::find_ident_at(&expr.value, &parsed.toks, m, nth)));
-                    if metric
-                        .as_deref()
-                        .is_some_and(|m| SYNTHETIC.contains(&m) || recorded.contains(m))
-                    {
-                        continue;
-                    }
-                    let sel = plain_selector(vs);
-                    let (now, past) = match cache.get(&sel) {
-                        Some(v) => *v,
-                        None => {
-                            let now = count(&mut client, &format!("count({sel})"))?;
-                            let past = if now > 0.0 {
-                                now
-                            } else {
-                                count(
-                                    &mut client,
-                                    &format!("count(last_over_time({sel}[{lookback_s}]))"),
-                                )?
-                            };
-                            cache.insert(sel.clone(), (now, past));
-                            (now, past)
-                        }
-                    };
-                    touched += now;
-                    if now == 0.0 && past == 0.0 {
-                        let hint = match &metric {
-                            Some(m)
-                                if vs.matchers.matchers.iter().any(|x| x.name != "__name__") =>
-                            {
-                                let by_name = count(
-                                    &mut client,
-                                    &format!("count(last_over_time({m}[{lookback_s}]))"),
-                                )?;
-                                if by_name > 0.0 {
-                                    format!("; {m} exists, but no series match {sel}")
-                                } else {
-                                    format!("; no metric named {m} at all")
-                                }
-                            }
-                            _ => String::new(),
-                        };
-                        found.push(
-                            Finding::new(
-                                CheckId::LiveSeriesPresent,
-                                Status::Fail,
-                                pos,
-                                format!(
-                                    "{name}: {sel} matches no series now or in the last {lookback_s}{hint}"
-                                ),
-                            )
-                            .for_rule(name),
-                        );
-                    } else if now == 0.0 {
-                        found.push(
-                            Finding::new(
-                                CheckId::LiveSeriesPresent,
-                                Status::Warn,
-                                pos,
-                                format!("{name}: {sel} has no series now (it had some in the last {lookback_s})"),
-                            )
-                            .for_rule(name),
-                        );
-                    }
+            if let Answer::Rejected(msg) = client.query(&expr.value)? {
+                found.push(
+                    Finding::new(
+                        CheckId::LiveQuery,
+                        Status::Fail,
+                        at(Some(0)),
+                        format!("{name}: Prometheus refused the query: {msg}"),
+                    )
+                    .for_rule(name),
+                );
+            }
+
+            let mut touched = 0.0;
+            for s in &rule.selectors {
+                let pos = at(s.offset);
+                if s.metric
+                    .as_deref()
+                    .is_some_and(|m| SYNTHETIC.contains(&m) || recorded.contains(m))
+                {
+                    continue;
                 }
-                if touched > config.live.max_series as f64 {
+                let sel = &s.plain;
+                let (now, past) = match cache.get(sel) {
+                    Some(v) => *v,
+                    None => {
+                        let now = count(&mut client, &format!("count({sel})"))?;
+                        let past = if now > 0.0 {
+                            now
+                        } else {
+                            count(
+                                &mut client,
+                                &format!("count(last_over_time({sel}[{lookback_s}]))"),
+                            )?
+                        };
+                        cache.insert(sel.clone(), (now, past));
+                        (now, past)
+                    }
+                };
+                touched += now;
+                if now == 0.0 && past == 0.0 {
+                    let hint = match &s.metric {
+                        Some(m) if s.has_labels => {
+                            let by_name = count(
+                                &mut client,
+                                &format!("count(last_over_time({m}[{lookback_s}]))"),
+                            )?;
+                            if by_name > 0.0 {
+                                format!("; {m} exists, but no series match {sel}")
+                            } else {
+                                format!("; no metric named {m} at all")
+                            }
+                        }
+                        _ => String::new(),
+                    };
                     found.push(
                         Finding::new(
-                            CheckId::LiveQueryCost,
-                            Status::Warn,
-                            at(Some(0)),
+                            CheckId::LiveSeriesPresent,
+                            Status::Fail,
+                            pos,
                             format!(
-                                "{name}: touches {touched} series (budget {})",
-                                config.live.max_series
+                                "{name}: {sel} matches no series now or in the last {lookback_s}{hint}"
                             ),
                         )
                         .for_rule(name),
                     );
+                } else if now == 0.0 {
+                    found.push(
+                        Finding::new(
+                            CheckId::LiveSeriesPresent,
+                            Status::Warn,
+                            pos,
+                            format!("{name}: {sel} has no series now (it had some in the last {lookback_s})"),
+                        )
+                        .for_rule(name),
+                    );
                 }
+            }
+            if touched > config.live.max_series as f64 {
+                found.push(
+                    Finding::new(
+                        CheckId::LiveQueryCost,
+                        Status::Warn,
+                        at(Some(0)),
+                        format!(
+                            "{name}: touches {touched} series (budget {})",
+                            config.live.max_series
+                        ),
+                    )
+                    .for_rule(name),
+                );
             }
         }
         // Metadata settles what names only suggest.
@@ -194,43 +250,27 @@ pub(crate) fn run(
                 )
             })
         });
-        for (gi, g) in f.groups.iter().enumerate() {
-            for (ri, rule) in g.rules.iter().enumerate() {
-                let (Some(Some(parsed)), Some(expr)) =
-                    (f.parsed.get(gi).and_then(|p| p.get(ri)), &rule.expr)
-                else {
-                    continue;
-                };
-                for site in analysis::calls(&parsed.expr) {
-                    if !matches!(site.name, "rate" | "irate" | "increase" | "resets") {
-                        continue;
-                    }
-                    let Some(m) = analysis::range_arg(site.call)
-                        .and_then(|(vs, _)| analysis::metric_name(vs))
-                    else {
-                        continue;
-                    };
-                    if metadata.get(m).map(String::as_str) == Some("gauge") {
-                        let pos = value_pos(
-                            &f.text,
-                            expr.pos,
-                            &expr.value,
-                            promql::find_call(&expr.value, &parsed.toks, site.name, site.nth)
-                                .unwrap_or(0),
-                        );
-                        found.push(
-                            Finding::new(
-                                CheckId::PromqlRateOnGauge,
-                                Status::Fail,
-                                pos,
-                                format!(
-                                    "{}: {}() on {m}, which its targets declare a gauge",
-                                    rule.name.value, site.name
-                                ),
-                            )
-                            .for_rule(&rule.name.value),
-                        );
-                    }
+        for rule in &live.rules {
+            for (func, m, offset) in &rule.rate_calls {
+                if metadata.get(m).map(String::as_str) == Some("gauge") {
+                    let pos = value_pos(
+                        &live.text,
+                        rule.expr.pos,
+                        &rule.expr.value,
+                        offset.unwrap_or(0),
+                    );
+                    found.push(
+                        Finding::new(
+                            CheckId::PromqlRateOnGauge,
+                            Status::Fail,
+                            pos,
+                            format!(
+                                "{}: {func}() on {m}, which its targets declare a gauge",
+                                rule.name.value
+                            ),
+                        )
+                        .for_rule(&rule.name.value),
+                    );
                 }
             }
         }

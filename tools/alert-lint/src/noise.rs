@@ -60,7 +60,10 @@ fn judge(args: &NoiseArgs, b: &mut gatehouse::ReportBuilder) -> Result<(), Error
     let step = args
         .step
         .unwrap_or_else(|| (window / 10_000).max(Duration::from_secs(1)));
-    let mut client = Client::new(&args.prometheus, config.live.timeout)?;
+    let mut client = Client::new(
+        &args.prometheus,
+        args.timeout.unwrap_or(config.live.timeout),
+    )?;
     let end = client.now()?;
     let start = end - window.as_secs_f64();
     let fors = alert_fors(&mut client)?;

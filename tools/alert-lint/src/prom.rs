@@ -40,7 +40,11 @@ impl Client {
             });
         }
         let config = ureq::Agent::config_builder()
+            // One deadline per request, end to end (connect, send, headers, whole body),
+            // and the connect on its own bounded by it too: a server that accepts and never
+            // answers, or never accepts, ends the run within `timeout`.
             .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout))
             .http_status_as_error(false)
             .user_agent(concat!("alert-lint/", env!("CARGO_PKG_VERSION")))
             .build();

@@ -1,24 +1,62 @@
 //! Owns PromQL parsing for the linter: `promql-parser` (Prometheus 3.x grammar) does the
-//! parsing; this module adds what that crate lacks — the byte offset of a parse error
-//! (recovered by re-parsing token prefixes) and a small token scanner that finds where an
-//! AST node was written, so findings point at a column.
+//! parsing; this module adds what that crate lacks — limits on what it is handed, the byte
+//! offset of a parse error (recovered by re-parsing token prefixes) and a small token scanner
+//! that finds where an AST node was written, so findings point at a column.
+//!
+//! Why the limits: promql-parser 0.11 type-checks every node as it is reduced by walking the
+//! subtree below it (`Expr::value_type` recurses), so a chain of n binary or unary operators
+//! costs O(n²) time and O(n) stack; it has no depth limit, and its AST is freed, printed and
+//! walked recursively. An expression is therefore scanned first: more than [`MAX_TOKENS`]
+//! tokens or brackets/prefix operators nested deeper than [`MAX_DEPTH`] are refused with a
+//! located [`ParseError`] of kind [`ErrorKind::Limit`] before the parser sees them, and the
+//! work that holds an AST runs on threads with [`STACK_SIZE`] of stack (see `check`), which
+//! the deepest expression inside the limits stays far below (tested below).
 
 use promql_parser::parser::{self, Expr};
+
+/// The most tokens an expression may have (a 5,000-term sum); promtool has no such limit,
+/// but promql-parser's time grows with the square of an operator chain's length.
+pub(crate) const MAX_TOKENS: usize = 10_000;
+/// The deepest nesting of brackets plus prefix operators (`-`/`+`) an expression may have.
+pub(crate) const MAX_DEPTH: usize = 256;
+/// The stack of every thread that parses or walks PromQL ASTs: recursion over an AST is as
+/// deep as the AST, at most [`MAX_TOKENS`] nodes.
+pub(crate) const STACK_SIZE: usize = 256 << 20;
+/// Up to this many tokens a syntax error is located by trying every token prefix (exact,
+/// O(n²) parses); longer expressions bisect (O(log n) parses).
+const LINEAR_LOCATE_MAX: usize = 64;
+
+/// Why an expression was not parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorKind {
+    /// It is not valid PromQL.
+    Syntax,
+    /// It is larger or deeper than alert-lint judges ([`MAX_TOKENS`], [`MAX_DEPTH`]).
+    Limit,
+}
 
 /// A PromQL parse error with the byte offset in the expression it points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ParseError {
     pub message: String,
     pub offset: usize,
+    pub kind: ErrorKind,
 }
 
 /// What the generic "cannot parse" message of promql-parser says.
 const GENERIC: &str = "invalid promql query";
 
-/// Parses `expr`; on error, works out where the error is.
+/// Parses `expr` within the limits; on error, works out where the error is.
 pub(crate) fn parse(expr: &str) -> Result<Expr, ParseError> {
+    parse_tokens(expr).map(|(e, _)| e)
+}
+
+/// [`parse`], also giving the expression's tokens.
+pub(crate) fn parse_tokens(expr: &str) -> Result<(Expr, Vec<Tok>), ParseError> {
+    let toks = tokenize(expr);
+    check_limits(expr, &toks)?;
     match parser::parse(expr) {
-        Ok(e) => Ok(e),
+        Ok(e) => Ok((e, toks)),
         Err(message) => {
             let offset = locate_error(expr, &message);
             let message = if message == GENERIC {
@@ -26,9 +64,70 @@ pub(crate) fn parse(expr: &str) -> Result<Expr, ParseError> {
             } else {
                 message
             };
-            Err(ParseError { message, offset })
+            Err(ParseError {
+                message,
+                offset,
+                kind: ErrorKind::Syntax,
+            })
         }
     }
+}
+
+/// Refuses an expression with more than [`MAX_TOKENS`] tokens or nested deeper than
+/// [`MAX_DEPTH`], pointing at the token that crosses the limit.
+fn check_limits(expr: &str, toks: &[Tok]) -> Result<(), ParseError> {
+    let mut brackets = 0usize;
+    let mut prefix_ops = 0usize;
+    let mut prev: Option<TokKind> = None;
+    for t in toks.iter().take(MAX_TOKENS + 1) {
+        let unary = t.kind == TokKind::Op
+            && matches!(&expr[t.start..t.end], "-" | "+")
+            && matches!(
+                prev,
+                None | Some(
+                    TokKind::Op
+                        | TokKind::LParen
+                        | TokKind::LBracket
+                        | TokKind::LBrace
+                        | TokKind::Comma
+                )
+            );
+        match t.kind {
+            TokKind::LParen | TokKind::LBrace | TokKind::LBracket => brackets += 1,
+            TokKind::RParen | TokKind::RBrace | TokKind::RBracket => {
+                brackets = brackets.saturating_sub(1);
+            }
+            _ => {}
+        }
+        if unary {
+            prefix_ops += 1;
+        } else if t.kind != TokKind::Op {
+            prefix_ops = 0;
+        }
+        if brackets + prefix_ops > MAX_DEPTH {
+            return Err(ParseError {
+                message: format!(
+                    "expression nested too deep to judge: more than {MAX_DEPTH} levels of \
+                     brackets and signs"
+                ),
+                offset: t.start,
+                kind: ErrorKind::Limit,
+            });
+        }
+        prev = Some(t.kind);
+    }
+    if let Some(t) = toks.get(MAX_TOKENS) {
+        return Err(ParseError {
+            message: format!(
+                "expression too long to judge: {} tokens, alert-lint judges at most {MAX_TOKENS} \
+                 (split it into recording rules)",
+                toks.len()
+            ),
+            offset: t.start,
+            kind: ErrorKind::Limit,
+        });
+    }
+    Ok(())
 }
 
 /// promql-parser's syntax errors all read "invalid promql query"; say what was found.
@@ -217,46 +316,47 @@ const COMPLETIONS: &[&str] = &[
 /// character prefix giving the same error; grammar errors on the first token whose prefix
 /// can no longer be completed into a valid expression; semantic errors (wrong argument
 /// type, unknown function) on the first token prefix that yields the same message.
+///
+/// Short expressions try every prefix in turn. Longer ones bisect, which takes O(log n)
+/// parses instead of O(n) (each of them O(n) or worse): whether a prefix can still be
+/// completed only changes once, at the error, except where none of the [`COMPLETIONS`]
+/// happens to fit a prefix that could be completed, so bisection lands on the same token
+/// but for rare cases where it lands a little earlier.
 pub(crate) fn locate_error(expr: &str, message: &str) -> usize {
     if parser::lexer(expr).is_err() {
         return locate_lexer_error(expr, message);
     }
     let toks = tokenize(expr);
-    for t in &toks {
-        let prefix = &expr[..t.end];
-        let mut viable = false;
-        for c in COMPLETIONS {
-            let Some(closers) = closers(&tokenize(&format!("{prefix}{c}"))) else {
-                continue;
-            };
-            let candidate = format!("{prefix}{c}{closers}");
-            match parser::parse(&candidate) {
-                Ok(_) => {
-                    viable = true;
-                    break;
-                }
-                // A type or arity complaint means the grammar accepted the text.
-                Err(m) if !c.is_empty() && m != GENERIC && parser::lexer(&candidate).is_ok() => {
-                    viable = true;
-                    break;
-                }
-                // Only the bare prefix may reproduce a semantic error: a completion that adds
-                // an argument could cause the same complaint itself.
-                Err(m) if c.is_empty() && m != GENERIC && m == message => {
-                    if message.starts_with("unknown function")
-                        && let Some(p) =
-                            quoted_name(message).and_then(|n| find_ident(&toks, expr, n))
-                    {
-                        return p.start;
-                    }
-                    return t.start;
-                }
-                Err(_) => {}
+    if toks.len() <= LINEAR_LOCATE_MAX {
+        for (i, t) in toks.iter().enumerate() {
+            match probe(&expr[..t.end], message) {
+                Probe::Reproduces => return semantic_at(expr, &toks, i, message),
+                Probe::Dead if message == GENERIC => return t.start,
+                Probe::Viable | Probe::Dead => {}
             }
         }
-        if !viable && message == GENERIC {
-            return t.start;
+    } else if message == GENERIC {
+        return locate_long_syntax_error(expr, &toks);
+    } else if toks.len() <= SEMANTIC_BISECT_MAX {
+        // The whole expression reproduces the message; find the shortest prefix that does.
+        let reproduces = |i: usize| {
+            closers(&toks[..=i]).is_some_and(|c| {
+                parser::parse(&format!("{}{c}", &expr[..toks[i].end]))
+                    .err()
+                    .as_deref()
+                    == Some(message)
+            })
+        };
+        let (mut lo, mut hi) = (-1isize, toks.len() - 1);
+        while hi as isize - lo > 1 {
+            let mid = ((lo + hi as isize) / 2) as usize;
+            if reproduces(mid) {
+                hi = mid;
+            } else {
+                lo = mid as isize;
+            }
         }
+        return semantic_at(expr, &toks, hi, message);
     }
     if message == GENERIC {
         return expr.trim_end().len();
@@ -265,6 +365,202 @@ pub(crate) fn locate_error(expr: &str, message: &str) -> usize {
     quoted_name(message)
         .and_then(|name| find_ident(&toks, expr, name))
         .map_or(0, |t| t.start)
+}
+
+/// Above this many tokens a semantic error (type, arity) is located by the name it quotes:
+/// every probe is a full parse, and promql-parser's is O(n²) on operator chains.
+const SEMANTIC_BISECT_MAX: usize = 1_000;
+
+/// Locates a syntax error in a long expression: walks forward in steps of a few tokens
+/// while the prefix can still be completed, then bisects the step where it no longer can.
+/// Each probe parses a short stand-in for the prefix ([`compressed`]) instead of the prefix
+/// itself, so the whole search is about linear in the length of the expression.
+fn locate_long_syntax_error(expr: &str, toks: &[Tok]) -> usize {
+    const STEP: isize = 16;
+    let last = toks.len() - 1;
+    // Whether the prefix ending with token `k` can be completed, given that the one ending
+    // with `lo` can (-1: the empty prefix).
+    let viable = |lo: isize, k: usize| {
+        let prefix = match usize::try_from(lo) {
+            Ok(lo) => {
+                let (head, tail) = compressed(expr, toks, lo);
+                format!("{head}{}", &expr[tail..toks[k].end])
+            }
+            Err(_) => expr[..toks[k].end].to_owned(),
+        };
+        probe(&prefix, GENERIC) == Probe::Viable
+    };
+    let mut lo: isize = -1;
+    loop {
+        let k = usize::try_from(lo + STEP).map_or(last, |k| k.min(last));
+        if viable(lo, k) {
+            if k == last {
+                return expr.trim_end().len();
+            }
+            lo = k as isize;
+            continue;
+        }
+        let mut hi = k;
+        while hi as isize - lo > 1 {
+            let mid = ((lo + hi as isize) / 2) as usize;
+            if viable(lo, mid) {
+                lo = mid as isize;
+            } else {
+                hi = mid;
+            }
+        }
+        return toks[hi].start;
+    }
+}
+
+/// Keywords after which an operator is not a binary one (or that are operators).
+const NOT_OPERAND_END: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "offset",
+    "and",
+    "or",
+    "unless",
+    "atan2",
+];
+
+fn is_operand_end(expr: &str, t: &Tok) -> bool {
+    match t.kind {
+        TokKind::Number | TokKind::Str | TokKind::RParen | TokKind::RBrace | TokKind::RBracket => {
+            true
+        }
+        TokKind::Ident => !NOT_OPERAND_END
+            .iter()
+            .any(|k| expr[t.start..t.end].eq_ignore_ascii_case(k)),
+        _ => false,
+    }
+}
+
+fn is_binary_op(expr: &str, t: &Tok) -> bool {
+    let text = &expr[t.start..t.end];
+    match t.kind {
+        TokKind::Op => matches!(
+            text,
+            "+" | "-" | "*" | "/" | "%" | "^" | "==" | "!=" | "<" | ">" | "<=" | ">="
+        ),
+        TokKind::Ident => ["and", "or", "unless", "atan2"]
+            .iter()
+            .any(|k| text.eq_ignore_ascii_case(k)),
+        _ => false,
+    }
+}
+
+/// A short text the grammar continues exactly like `expr[..toks[j].end]`, a prefix that
+/// can be completed: `(head, tail)` such that `head + expr[tail..end]` stands for
+/// `expr[..end]` for any `end` after token `j`. Inside parentheses and at the top, the
+/// complete operand before a binary operator or a comma is replaced by `x` (`a + b * c +`
+/// becomes `x +`): which tokens may follow depends only on the operator and the brackets
+/// still open. Types may differ, which [`probe`] does not count against a prefix.
+fn compressed(expr: &str, toks: &[Tok], j: usize) -> (String, usize) {
+    struct Level {
+        /// Whether operands may be replaced here (not inside `{…}` or `[…]`).
+        parens: bool,
+        /// Whether the kept text starts with the stand-in operand `x`.
+        cut: bool,
+        /// Where the kept text of this level starts in `expr`.
+        start: usize,
+        /// Just past the bracket that opened the level.
+        open_end: usize,
+    }
+    let mut stack = vec![Level {
+        parens: true,
+        cut: false,
+        start: 0,
+        open_end: 0,
+    }];
+    for (i, t) in toks[..=j].iter().enumerate() {
+        let level = |parens| Level {
+            parens,
+            cut: false,
+            start: t.end,
+            open_end: t.end,
+        };
+        match t.kind {
+            TokKind::LParen => stack.push(level(true)),
+            TokKind::LBrace | TokKind::LBracket => stack.push(level(false)),
+            TokKind::RParen | TokKind::RBrace | TokKind::RBracket => {
+                if stack.len() > 1 {
+                    stack.pop();
+                }
+            }
+            _ => {
+                let cut_here = t.kind == TokKind::Comma
+                    || (is_binary_op(expr, t) && i > 0 && is_operand_end(expr, &toks[i - 1]));
+                if let Some(top) = stack.last_mut()
+                    && top.parens
+                    && cut_here
+                {
+                    top.cut = true;
+                    top.start = t.start;
+                }
+            }
+        }
+    }
+    let mut head = String::new();
+    for (i, l) in stack.iter().enumerate() {
+        if l.cut {
+            head.push_str("x ");
+        }
+        if let Some(next) = stack.get(i + 1) {
+            head.push_str(&expr[l.start..next.open_end]);
+        }
+    }
+    let tail = stack.last().map_or(0, |l| l.start);
+    (head, tail)
+}
+
+/// What a token prefix tells about the error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// Some completion makes it parse: the error lies further on.
+    Viable,
+    /// No completion helps.
+    Dead,
+    /// The bare prefix gives the very (semantic) error being located.
+    Reproduces,
+}
+
+/// Tries `prefix` (a token prefix of the expression) with each completion.
+fn probe(prefix: &str, message: &str) -> Probe {
+    for c in COMPLETIONS {
+        let Some(closers) = closers(&tokenize(&format!("{prefix}{c}"))) else {
+            continue;
+        };
+        let candidate = format!("{prefix}{c}{closers}");
+        match parser::parse(&candidate) {
+            Ok(_) => return Probe::Viable,
+            // A type or arity complaint means the grammar accepted the text.
+            Err(m) if !c.is_empty() && m != GENERIC && parser::lexer(&candidate).is_ok() => {
+                return Probe::Viable;
+            }
+            // Only the bare prefix may reproduce a semantic error: a completion that adds
+            // an argument could cause the same complaint itself.
+            Err(m) if c.is_empty() && m != GENERIC && m == message => return Probe::Reproduces,
+            Err(_) => {}
+        }
+    }
+    Probe::Dead
+}
+
+/// Where a semantic error reproduced by the prefix ending with token `i` points: the
+/// unknown function's name, else that token.
+fn semantic_at(expr: &str, toks: &[Tok], i: usize, message: &str) -> usize {
+    if message.starts_with("unknown function")
+        && let Some(p) = quoted_name(message).and_then(|n| find_ident(toks, expr, n))
+    {
+        return p.start;
+    }
+    toks[i].start
 }
 
 fn quoted_name(message: &str) -> Option<&str> {
@@ -313,17 +609,30 @@ fn locate_lexer_error(expr: &str, message: &str) -> usize {
             return p;
         }
     }
-    let mut ends: Vec<usize> = expr.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
-    ends.dedup();
-    for end in ends {
-        if let Err(m) = parser::lexer(&expr[..end])
-            && m == message
-        {
-            let last = expr[..end].char_indices().last().map_or(0, |(i, _)| i);
-            return last;
+    let ends: Vec<usize> = expr.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
+    let same = |end: usize| parser::lexer(&expr[..end]).err().as_deref() == Some(message);
+    let last_char = |end: usize| expr[..end].char_indices().last().map_or(0, |(i, _)| i);
+    if ends.len() <= LINEAR_LOCATE_MAX * 4 {
+        return ends
+            .iter()
+            .find(|&&end| same(end))
+            .map_or(expr.trim_end().len(), |&end| last_char(end));
+    }
+    // Long input: bisect for the shortest prefix giving the same error (the lexer stops at
+    // its first error, so every longer prefix gives it too).
+    let (mut lo, mut hi) = (-1isize, ends.len() - 1);
+    if !same(ends[hi]) {
+        return expr.trim_end().len();
+    }
+    while hi as isize - lo > 1 {
+        let mid = ((lo + hi as isize) / 2) as usize;
+        if same(ends[mid]) {
+            hi = mid;
+        } else {
+            lo = mid as isize;
         }
     }
-    expr.trim_end().len()
+    last_char(ends[hi])
 }
 
 /// Where `name(` is written for the `nth` time (0-based), or its first occurrence.

@@ -165,11 +165,31 @@ impl<'de> Visitor<'de> for NodeVisitor {
 }
 
 /// Parses every document of a YAML stream into located trees.
+///
+/// serde-saphyr's default budget (250,000 nodes, 1,000,000 events, 1,024 documents) refuses
+/// valid rule files of ~11,000 rules that promtool reads, so the size budgets grow with the
+/// text: a node takes at least two bytes of it (`a,`), an event at most a node's start and
+/// end. What guards against amplification stays as it was: anchors, aliases, nesting depth.
 pub(crate) fn parse_documents(
     label: &str,
     text: &str,
 ) -> Result<Vec<Located>, gatehouse::InputError> {
-    gatehouse::yaml::from_str_multiple::<Located>(label, text)
+    serde_saphyr::from_multiple_with_options(text, options(text.len()))
+        .map_err(|e| gatehouse::yaml::error(label, &e))
+}
+
+/// gatehouse::yaml's options (one-line errors, no snippet) with a budget scaled to `len`.
+fn options(len: usize) -> serde_saphyr::Options {
+    let mut o = serde_saphyr::Options::default();
+    o.with_snippet = false;
+    let mut b = o.budget.take().unwrap_or_default();
+    let nodes = len / 2 + 16;
+    b.max_nodes = b.max_nodes.max(nodes);
+    b.max_events = b.max_events.max(nodes.saturating_mul(2) + 16);
+    b.max_documents = b.max_documents.max(len / 4);
+    b.max_total_scalar_bytes = b.max_total_scalar_bytes.max(len);
+    o.budget = Some(b);
+    o
 }
 
 /// How a scalar is written in the file, which decides how value offsets map back.
@@ -220,12 +240,29 @@ pub(crate) fn value_pos(text: &str, node: Pos, value: &str, target: usize) -> Po
             }
         }
     }
-    let (line, column) = gatehouse::input::line_col(src, s);
+    let (line, column) = line_col_from(src, node, s);
     Pos {
         line,
         column,
         offset: s,
     }
+}
+
+/// The 1-based line and column of byte `s`, counting lines from the node's known position
+/// rather than from the top of the file (which made every located finding cost the size of
+/// the file); the column counts characters from the start of its line.
+fn line_col_from(src: &[u8], node: Pos, s: usize) -> (u64, u64) {
+    let s = s.min(src.len());
+    if node.line == 0 || node.offset > s || (node.offset == 0 && node.line != 1) {
+        return gatehouse::input::line_col(src, s);
+    }
+    let newlines = src[node.offset..s].iter().filter(|&&b| b == b'\n').count() as u64;
+    let line_start = src[..s]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&src[line_start..s]).chars().count() as u64 + 1;
+    (node.line + newlines, column)
 }
 
 /// Whether `start` is the first content character of a block scalar (`|` or `>` header on a
