@@ -36,7 +36,7 @@ impl Target {
             url: gatehouse::redact::redact(url).into_owned(),
             message,
         };
-        let (cleaned, tls_params) = tls::split_params(url);
+        let (cleaned, tls_params) = tls::split_params(&userinfo_at_last_at(url));
         let mut config: Config = cleaned
             .parse()
             .map_err(|e: tokio_postgres::Error| bad(e.to_string()))?;
@@ -141,6 +141,29 @@ impl Target {
     }
 }
 
+/// A URL whose password holds a raw `@` (`postgres://u:p@ss@host/db`) read as libpq reads it:
+/// the userinfo ends at the authority's *last* `@`. tokio-postgres splits at the first one,
+/// which made `ss@host` the host name (a DNS lookup of part of the password, and the password
+/// printed as a server name). The earlier `@`s are percent-encoded, which tokio-postgres
+/// decodes back into the user name and password.
+fn userinfo_at_last_at(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(scheme_end) = url.find("://").map(|p| p + 3) else {
+        return url.into(); // key/value form: values are whole words, `@` is no separator
+    };
+    let tail = &url[scheme_end..];
+    let authority = &tail[..tail.find(['/', '?', '#']).unwrap_or(tail.len())];
+    match authority.rfind('@') {
+        Some(last) if authority[..last].contains('@') => format!(
+            "{}{}{}",
+            &url[..scheme_end],
+            authority[..last].replace('@', "%40"),
+            &tail[last..]
+        )
+        .into(),
+        _ => url.into(),
+    }
+}
+
 fn describe(c: &Config) -> String {
     let host = c.get_hosts().first().map_or_else(
         || "localhost".to_owned(),
@@ -236,6 +259,31 @@ mod tests {
         assert!(
             line.starts_with("--database-url postgres://app:***@"),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn a_raw_at_in_the_password_ends_the_userinfo_at_the_last_at_like_libpq() {
+        let t = Target::parse("postgres://u:Leak@At4@db.internal:6543/orders").expect("parses");
+        assert_eq!(t.server, "db.internal:6543/orders");
+        assert_eq!(t.user(), "u");
+        assert_eq!(t.config.get_password(), Some(&b"Leak@At4"[..]));
+        let t = Target::parse("postgresql://a@b:c@d@host/db?sslmode=disable").expect("parses");
+        assert_eq!(t.server, "host:5432/db");
+        assert_eq!(t.user(), "a@b");
+        assert_eq!(t.config.get_password(), Some(&b"c@d"[..]));
+        // One `@`, none, or an `@` after the host part: unchanged.
+        assert_eq!(
+            userinfo_at_last_at("postgres://u:p@h/db"),
+            "postgres://u:p@h/db"
+        );
+        assert_eq!(
+            userinfo_at_last_at("postgres://h/db?x=a@b"),
+            "postgres://h/db?x=a@b"
+        );
+        assert_eq!(
+            userinfo_at_last_at("host=h password=a@b"),
+            "host=h password=a@b"
         );
     }
 

@@ -163,3 +163,53 @@ fn bad_queries_and_keys_are_exit_2_with_the_reason() {
         r.stderr
     );
 }
+
+/// Issue 21 row 19: a raw `@` in the password (`postgres://u:Leak@At4@host/db`) made
+/// `At4@host` the host: a DNS lookup of part of the password, printed as the server's name.
+/// libpq ends the userinfo at the last `@`; so do we: the login works, and neither half of
+/// the password is printed, on success or when the server is unreachable.
+#[test]
+fn a_raw_at_in_the_password_logs_in_and_never_prints_either_half() {
+    let pg = Postgres::start();
+    pg.create_db("app");
+    pg.psql("app", "CREATE ROLE u LOGIN PASSWORD 'Leak@At4'");
+    let url = format!("postgres://u:Leak@At4@127.0.0.1:{}/app", pg.port());
+    let args = |url: &str| {
+        vec![
+            "parity".to_owned(),
+            "-vv".to_owned(),
+            "--database-url".to_owned(),
+            url.to_owned(),
+            "--old".to_owned(),
+            "SELECT 1 AS id, 'x' AS v".to_owned(),
+            "--new".to_owned(),
+            "SELECT 1 AS id, 'x' AS v".to_owned(),
+            "--key".to_owned(),
+            "id".to_owned(),
+        ]
+    };
+    let a = args(&url);
+    let r = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for out in [&r.stdout, &r.stderr] {
+        assert!(!out.contains("Leak") && !out.contains("At4"), "{out}");
+    }
+    // Nothing listens there: the error names 127.0.0.1, the host after the last `@`.
+    let port = testkit::free_port();
+    let a = args(&format!(
+        "postgres://u:Leak@At4@127.0.0.1:{port}/app?connect_timeout=3"
+    ));
+    let r = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json["error"]["kind"], "unreachable");
+    assert!(
+        r.stderr.starts_with(&format!(
+            "migration-gate: 127.0.0.1:{port}/app: cannot connect"
+        )),
+        "{}",
+        r.stderr
+    );
+    for out in [&r.stdout, &r.stderr] {
+        assert!(!out.contains("Leak") && !out.contains("At4"), "{out}");
+    }
+}
