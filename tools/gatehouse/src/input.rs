@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
-use crate::report::{Failure, Report};
+use crate::report::Failure;
 
 /// Inputs above this size are refused unless a tool asks for more: a gate reads configs,
 /// rule files, SBOMs and reports, not disk images.
@@ -312,12 +312,6 @@ fn strip_json_position(msg: &str) -> String {
     }
 }
 
-/// Parses one JSON document of type `T` from an input.
-pub fn parse_json<T: DeserializeOwned>(input: &Input) -> Result<T, InputError> {
-    let text = input.text()?;
-    serde_json::from_str(text).map_err(|e| json_error(&input.label(), &e))
-}
-
 /// Parses JSON values given as one value, an array of values, JSON Lines, or several
 /// concatenated documents (what `tool >> all.json` produces). Arrays are flattened one level.
 pub fn parse_json_stream<T: DeserializeOwned>(input: &Input) -> Result<Vec<T>, InputError> {
@@ -354,30 +348,10 @@ pub fn parse_json_stream<T: DeserializeOwned>(input: &Input) -> Result<Vec<T>, I
     Ok(out)
 }
 
-/// Reads reports from a path or stdin: one object, an array, or JSON Lines.
-pub fn read_reports(source: &Source) -> Result<Vec<Report>, InputError> {
-    let input = read(source)?;
-    let reports: Vec<Report> = parse_json_stream(&input)?;
-    if reports.is_empty() {
-        return Err(InputError::invalid(input.label(), "holds no reports"));
-    }
-    for r in &reports {
-        if r.schema != crate::report::SCHEMA {
-            return Err(InputError::invalid(
-                input.label(),
-                format!(
-                    "{:?} is not a Gatehouse report schema (expected gatehouse.report/v1)",
-                    r.schema
-                ),
-            ));
-        }
-    }
-    Ok(reports)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Report;
     use proptest::prelude::*;
 
     #[test]

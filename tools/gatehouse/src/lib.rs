@@ -5,6 +5,7 @@
 //! A tool's `main` is `run::init` → its own work → `run::emit`; everything a user sees on
 //! stdout goes through `render`.
 
+pub mod checks;
 pub mod cli;
 pub mod duration;
 pub mod hash;
@@ -20,10 +21,15 @@ pub mod time;
 pub mod trace;
 pub mod yaml;
 
+#[doc(hidden)]
+pub use serde as __serde;
+
 pub use cli::CommonArgs;
 pub use input::{Input, InputError, Source};
-pub use render::{Format, RuleDoc, Section};
-pub use report::{Check, Evidence, Failure, Location, Outcome, Report, ReportBuilder, Status};
+pub use render::{Format, RuleDoc};
+pub use report::{
+    Check, Evidence, Failure, Location, Outcome, Report, ReportBuilder, Section, Status,
+};
 
 /// `singular` when `n == 1`, else `plural`.
 pub fn plural<'a>(n: usize, singular: &'a str, plural: &'a str) -> &'a str {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::hash;
-use crate::render::Section;
+
 use crate::time::Timestamp;
 use crate::trace;
 
@@ -286,6 +286,43 @@ pub trait Failure: std::fmt::Display {
     fn kind(&self) -> &'static str;
 }
 
+/// A table a tool adds to its text and markdown output (e.g. sbom-diff's upgraded
+/// components). JSON carries the same facts in `data`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Section {
+    pub title: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Rows beyond this many are summarised as "… and N more" in text and markdown.
+    pub max_rows: Option<usize>,
+}
+
+impl Section {
+    pub fn new(title: impl Into<String>, headers: &[&str]) -> Self {
+        Section {
+            title: title.into(),
+            headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+            max_rows: None,
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) -> &mut Self {
+        self.rows.push(cells);
+        self
+    }
+
+    pub fn with_max_rows(mut self, n: usize) -> Self {
+        self.max_rows = Some(n);
+        self
+    }
+
+    pub(crate) fn shown(&self) -> (&[Vec<String>], usize) {
+        let n = self.max_rows.unwrap_or(usize::MAX).min(self.rows.len());
+        (&self.rows[..n], self.rows.len() - n)
+    }
+}
+
 /// The report envelope. Field order is the serialization order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -336,6 +373,19 @@ impl Report {
             started_at: SystemTime::now(),
             started: Instant::now(),
         }
+    }
+
+    /// The frame of every command: start a report, let `work` judge into it, turn the error
+    /// it may return into `result: "error"`, finish. (An async command uses
+    /// [`Report::start`] and [`ReportBuilder::conclude`].)
+    pub fn judge<E: Failure>(
+        agent: &str,
+        action: &str,
+        work: impl FnOnce(&mut ReportBuilder) -> Result<(), E>,
+    ) -> Report {
+        let mut b = Report::start(agent, action);
+        let outcome = work(&mut b);
+        b.conclude(outcome)
     }
 
     /// Counts checks by status: (ok, warn, fail, skip).
@@ -451,6 +501,15 @@ impl ReportBuilder {
         self.error(failure.kind(), failure.to_string())
     }
 
+    /// Seals the report after the command's work returned: its error, if any, makes the
+    /// result `error`.
+    pub fn conclude<E: Failure>(mut self, outcome: Result<(), E>) -> Report {
+        if let Err(e) = outcome {
+            self.failure(&e);
+        }
+        self.finish()
+    }
+
     /// Seals the report: the result from the error or the checks, timing, trace ids, version.
     pub fn finish(self) -> Report {
         let tally = Tally::of(&self.checks);
@@ -512,6 +571,33 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot reach db")]
+    struct Down;
+    impl Failure for Down {
+        fn kind(&self) -> &'static str {
+            "unreachable"
+        }
+    }
+
+    #[test]
+    fn judge_turns_the_commands_error_into_an_error_report() {
+        let r = Report::judge("t", "a", |b| {
+            b.check(Check::ok("x.y"));
+            Err(Down)
+        });
+        assert_eq!(r.result, Outcome::Error);
+        assert_eq!(
+            r.error.as_ref().map(|e| e.kind.as_str()),
+            Some("unreachable")
+        );
+        let r = Report::judge("t", "a", |b| -> Result<(), Down> {
+            b.check(Check::fail("x.y", "no"));
+            Ok(())
+        });
+        assert_eq!(r.result, Outcome::Fail);
+    }
 
     /// The pattern [`is_valid_check_id`] implements. `check_id_pattern_is_the_schemas` fails
     /// when the schema's changes, so the two cannot drift apart.

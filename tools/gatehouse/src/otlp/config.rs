@@ -4,9 +4,17 @@
 
 use std::time::Duration;
 
-use super::http::FRAMING_HEADERS;
 use super::{MAX_TIMEOUT, OtlpError};
 use crate::redact::redact;
+
+/// Headers the HTTP exporter writes itself; a configured header of the same name is ignored.
+pub(super) const FRAMING_HEADERS: &[&str] = &[
+    "host",
+    "content-type",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+];
 
 const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 pub(super) const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";

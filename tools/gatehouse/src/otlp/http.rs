@@ -15,14 +15,6 @@ use crate::report::TOOL_VERSION;
 
 /// We only read the status line; a longer response head is not a collector's.
 const MAX_RESPONSE_HEAD: usize = 16 * 1024;
-/// Headers we write ourselves; a configured header of the same name is ignored.
-pub(super) const FRAMING_HEADERS: &[&str] = &[
-    "host",
-    "content-type",
-    "content-length",
-    "connection",
-    "transfer-encoding",
-];
 
 /// POSTs `body` and waits for the status line, all within `config.timeout`.
 pub(super) fn post(config: &Config, body: &[u8]) -> Result<(), OtlpError> {

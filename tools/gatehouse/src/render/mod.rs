@@ -9,6 +9,7 @@ mod markdown;
 mod sarif;
 mod text;
 
+pub use crate::report::Section;
 use serde::{Deserialize, Serialize};
 
 use crate::report::Report;
@@ -35,43 +36,6 @@ impl Format {
             Format::Auto => Format::Json,
             other => other,
         }
-    }
-}
-
-/// A table a tool adds to its text and markdown output (e.g. sbom-diff's upgraded
-/// components). JSON carries the same facts in `data`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Section {
-    pub title: String,
-    pub headers: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-    /// Rows beyond this many are summarised as "… and N more" in text and markdown.
-    pub max_rows: Option<usize>,
-}
-
-impl Section {
-    pub fn new(title: impl Into<String>, headers: &[&str]) -> Self {
-        Section {
-            title: title.into(),
-            headers: headers.iter().map(|h| (*h).to_owned()).collect(),
-            rows: Vec::new(),
-            max_rows: None,
-        }
-    }
-
-    pub fn row(&mut self, cells: Vec<String>) -> &mut Self {
-        self.rows.push(cells);
-        self
-    }
-
-    pub fn with_max_rows(mut self, n: usize) -> Self {
-        self.max_rows = Some(n);
-        self
-    }
-
-    fn shown(&self) -> (&[Vec<String>], usize) {
-        let n = self.max_rows.unwrap_or(usize::MAX).min(self.rows.len());
-        (&self.rows[..n], self.rows.len() - n)
     }
 }
 
