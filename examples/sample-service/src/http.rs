@@ -8,14 +8,16 @@ use std::time::Instant;
 use axum::Json;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
 use crate::faults::{FaultsUpdate, FaultsView, Verdict};
-use crate::metrics::{CONTENT_TYPE, RequestLabels, RouteLabels};
+use crate::metrics::{
+    CONTENT_TYPE, RequestLabels, RouteLabels, TEXT_CONTENT_TYPE, to_prometheus_text,
+};
 use crate::state::AppState;
 use crate::{api, realtime};
 
@@ -46,8 +48,24 @@ pub fn admin_router(st: AppState) -> Router {
         .with_state(st)
 }
 
-async fn metrics(State(st): State<AppState>) -> Response {
-    ([("content-type", CONTENT_TYPE)], st.metrics.encode()).into_response()
+/// OpenMetrics for a client that asks for it (Prometheus does), else the Prometheus text
+/// format.
+async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let openmetrics = headers
+        .get_all("accept")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let body = st.metrics.encode();
+    if openmetrics {
+        ([("content-type", CONTENT_TYPE)], body).into_response()
+    } else {
+        (
+            [("content-type", TEXT_CONTENT_TYPE)],
+            to_prometheus_text(&body),
+        )
+            .into_response()
+    }
 }
 
 async fn get_faults(State(st): State<AppState>) -> Json<FaultsView> {

@@ -186,3 +186,81 @@ impl Metrics {
 
 /// The content type of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The content type of [`to_prometheus_text`]'s output.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The same exposition in the Prometheus text format 0.0.4, for clients that do not ask for
+/// OpenMetrics (curl, `promtool check metrics`, older scrapers). prometheus-client only
+/// writes OpenMetrics; for the families used here (counter, gauge, histogram, no units, no
+/// exemplars) the two differ in three places: a counter family's HELP/TYPE name carries the
+/// `_total` of its samples, there is no `# EOF`, and OpenMetrics' `unknown` is `untyped`.
+pub fn to_prometheus_text(openmetrics: &str) -> String {
+    let mut out = String::with_capacity(openmetrics.len());
+    let mut help: Option<&str> = None;
+    for line in openmetrics.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            help = Some(rest);
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.rsplit_once(' ').unwrap_or((rest, "untyped"));
+            let (name, kind) = match kind {
+                "counter" if !name.ends_with("_total") => (format!("{name}_total"), "counter"),
+                "unknown" => (name.to_owned(), "untyped"),
+                k => (name.to_owned(), k),
+            };
+            if let Some(h) = help.take() {
+                let text = h.split_once(' ').map_or("", |(_, t)| t);
+                out.push_str(&format!("# HELP {name} {text}\n"));
+            }
+            out.push_str(&format!("# TYPE {name} {kind}\n"));
+            continue;
+        }
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_text_names_counter_families_like_their_samples_and_drops_eof() {
+        let m = Metrics::new("v9");
+        m.events_published.inc();
+        m.processed("written");
+        m.http_duration
+            .get_or_create(&RouteLabels {
+                route: "/healthz".into(),
+                method: "GET".into(),
+            })
+            .observe(0.002);
+        let text = to_prometheus_text(&m.encode());
+        assert!(
+            text.contains("# HELP events_published_total Events added"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE events_published_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("events_published_total{version=\"v9\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE http_request_duration_seconds histogram\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE events_consumer_lag gauge\n"),
+            "{text}"
+        );
+        assert!(!text.contains("# EOF"), "{text}");
+    }
+}

@@ -3,7 +3,9 @@
 //! on a condition, never fixed sleeps used as assertions.
 
 mod api;
+mod faults;
 mod ingest;
+mod metrics;
 mod realtime;
 
 use std::time::{Duration, Instant};
