@@ -163,7 +163,74 @@ macro_rules! checks {
                 CheckId::ALL.iter().map(|c| (c.as_str(), c.doc())).collect();
             $crate::checks::assert_documented(&all);
         }
+
+        #[cfg(test)]
+        #[test]
+        fn the_docs_table_of_checks_is_the_checks_table() {
+            let all: ::std::vec::Vec<(&'static str, &'static str)> =
+                CheckId::ALL.iter().map(|c| (c.as_str(), c.doc())).collect();
+            $crate::checks::assert_docs_table(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/", env!("CARGO_PKG_NAME"), ".md"),
+                &all,
+            );
+        }
     };
+}
+
+/// Where the generated table of check ids sits in `docs/<tool>.md`.
+pub const DOCS_BEGIN: &str = "<!-- checks table: generated from src/checks.rs; GATEHOUSE_UPDATE_DOCS=1 cargo test rewrites it -->";
+pub const DOCS_END: &str = "<!-- end of checks table -->";
+
+/// The markdown table of a tool's checks: id, what it judges, why, how to fix.
+pub fn markdown_table(ids_and_docs: &[(&'static str, &'static str)]) -> String {
+    let cell = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace('|', "\\|")
+    };
+    let mut out = String::from(
+        "| check | what it judges | why it matters | how to fix a failure |\n|---|---|---|---|\n",
+    );
+    for (id, doc) in ids_and_docs {
+        let (what, why, fix) = doc_parts(doc);
+        out.push_str(&format!(
+            "| `{id}` | {} | {} | {} |\n",
+            cell(what),
+            cell(why),
+            cell(fix)
+        ));
+    }
+    out
+}
+
+/// For the test every `checks!` table gets: the table between [`DOCS_BEGIN`] and
+/// [`DOCS_END`] in `doc_path` is exactly [`markdown_table`]. With
+/// `GATEHOUSE_UPDATE_DOCS=1` a stale table is rewritten instead (review the diff). A tool
+/// without a docs page is caught by the floor-plan test, not here.
+pub fn assert_docs_table(doc_path: &str, ids_and_docs: &[(&'static str, &'static str)]) {
+    let Ok(text) = std::fs::read_to_string(doc_path) else {
+        return;
+    };
+    let want = markdown_table(ids_and_docs);
+    let (Some(b), Some(e)) = (text.find(DOCS_BEGIN), text.find(DOCS_END)) else {
+        panic!(
+            "{doc_path}: no generated checks table; add the lines\n{DOCS_BEGIN}\n{DOCS_END}\nwhere it belongs and run GATEHOUSE_UPDATE_DOCS=1 cargo test"
+        );
+    };
+    let start = b + DOCS_BEGIN.len();
+    let have = text[start..e].trim_start_matches('\n');
+    if have == want {
+        return;
+    }
+    if std::env::var_os("GATEHOUSE_UPDATE_DOCS").is_some() {
+        let updated = format!("{}\n{want}{}", &text[..start], &text[e..]);
+        std::fs::write(doc_path, updated).expect("rewrite the docs table");
+        return;
+    }
+    panic!(
+        "{doc_path}: the checks table differs from src/checks.rs; run GATEHOUSE_UPDATE_DOCS=1 cargo test and review the diff"
+    );
 }
 
 /// The rows of the check table in a tool's markdown docs: `| `id` | … |` lines, the id in
@@ -212,6 +279,28 @@ mod tests {
         let docs = rule_docs();
         assert_eq!(docs[1].summary, "Judges b, over two lines.");
         assert_eq!(serde_json::to_string(&CheckId::A).expect("json"), "\"x.a\"");
+    }
+
+    #[test]
+    fn a_stale_docs_table_fails_and_a_current_one_passes() {
+        let all: Vec<(&'static str, &'static str)> =
+            CheckId::ALL.iter().map(|c| (c.as_str(), c.doc())).collect();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tool.md");
+        let page = |table: &str| {
+            format!(
+                "# tool\n\n{}\n{table}{}\n\nmore\n",
+                super::DOCS_BEGIN,
+                super::DOCS_END
+            )
+        };
+        std::fs::write(&path, page(&super::markdown_table(&all))).expect("write");
+        super::assert_docs_table(path.to_str().expect("utf-8"), &all);
+        std::fs::write(&path, page("| `x.a` | old text |\n")).expect("write");
+        let stale = std::panic::catch_unwind(|| {
+            super::assert_docs_table(path.to_str().expect("utf-8"), &all);
+        });
+        assert!(stale.is_err());
     }
 
     #[test]
