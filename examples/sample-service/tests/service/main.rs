@@ -7,6 +7,7 @@ mod faults;
 mod ingest;
 mod metrics;
 mod realtime;
+mod start;
 
 use std::time::{Duration, Instant};
 
