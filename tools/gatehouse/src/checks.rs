@@ -131,6 +131,13 @@ macro_rules! checks {
             pub fn rule_doc(self) -> $crate::RuleDoc {
                 $crate::checks::rule_doc(self.as_str(), self.doc())
             }
+
+            /// The report of the tool's `checks` command.
+            pub fn list_report(agent: &str) -> $crate::Report {
+                let all: ::std::vec::Vec<(&'static str, &'static str)> =
+                    CheckId::ALL.iter().map(|c| (c.as_str(), c.doc())).collect();
+                $crate::checks::list_report(agent, &all)
+            }
         }
 
         impl ::std::fmt::Display for CheckId {
@@ -175,6 +182,28 @@ macro_rules! checks {
             );
         }
     };
+}
+
+/// The report of a tool's `checks` command: every id as an `ok` check carrying its summary,
+/// a table of id / what / how to fix, and `data.checks[]` with `id`, `summary`, `fix`.
+pub fn list_report(agent: &str, ids_and_docs: &[(&'static str, &'static str)]) -> crate::Report {
+    let mut b = crate::Report::start(agent, "checks");
+    let mut s = crate::Section::new("Checks", &["id", "what it judges", "how to fix"]);
+    let mut list = Vec::new();
+    for (id, doc) in ids_and_docs {
+        let (what, _, fix) = doc_parts(doc);
+        let (what, fix) = (
+            what.split_whitespace().collect::<Vec<_>>().join(" "),
+            fix.split_whitespace().collect::<Vec<_>>().join(" "),
+        );
+        b.check(crate::Check::ok(*id).with_message(what.clone()));
+        s.row(vec![(*id).to_owned(), what.clone(), fix.clone()]);
+        list.push(serde_json::json!({"id": id, "summary": what, "fix": fix}));
+    }
+    b.section(s)
+        .summary(format!("{} checks", ids_and_docs.len()))
+        .data(serde_json::json!({ "checks": list }));
+    b.finish()
 }
 
 /// Where the generated table of check ids sits in `docs/<tool>.md`.
