@@ -112,7 +112,53 @@ pub struct NewItem {
     pub price_cents: i32,
 }
 
-const ISO: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'"#;
+/// `to_char` format of a UTC timestamp in RFC 3339 with milliseconds.
+macro_rules! iso {
+    () => {
+        r#"'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'"#
+    };
+}
+
+const INSERT_CUSTOMER: &str = concat!(
+    "INSERT INTO customers (email, name) VALUES ($1, $2) \
+     RETURNING id, to_char(created_at AT TIME ZONE 'UTC', ",
+    iso!(),
+    ")"
+);
+
+const SELECT_CUSTOMER: &str = concat!(
+    "SELECT id, email, name, to_char(created_at AT TIME ZONE 'UTC', ",
+    iso!(),
+    ") FROM customers WHERE id = $1"
+);
+
+/// The order, its items and its tenant: one statement, inside the request's transaction.
+const INSERT_ORDER: &str = concat!(
+    "WITH o AS (INSERT INTO orders (customer_id, total_cents) VALUES ($1, $2) \
+                RETURNING id, status, created_at), \
+          i AS (INSERT INTO order_items (order_id, sku, quantity, price_cents) \
+                SELECT o.id, u.sku, u.quantity, u.price FROM o, \
+                unnest($3::text[], $4::int4[], $5::int4[]) AS u(sku, quantity, price)), \
+          t AS (INSERT INTO order_tenants (order_id, tenant) SELECT id, $6 FROM o) \
+     SELECT id, status, to_char(created_at AT TIME ZONE 'UTC', ",
+    iso!(),
+    ") FROM o"
+);
+
+/// The order document as JSON, built by PostgreSQL; only the tenant's own orders.
+const SELECT_ORDER: &str = concat!(
+    "SELECT json_build_object( \
+        'id', o.id, 'customer_id', o.customer_id, 'status', o.status, \
+        'total_cents', o.total_cents, \
+        'created_at', to_char(o.created_at AT TIME ZONE 'UTC', ",
+    iso!(),
+    "), \
+        'items', coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, \
+                           'price_cents', i.price_cents) ORDER BY i.id) \
+                           FROM order_items i WHERE i.order_id = o.id), '[]'::json))::text \
+     FROM orders o JOIN order_tenants t ON t.order_id = o.id AND t.tenant = $2 \
+     WHERE o.id = $1"
+);
 
 /// The body extractor's rejection, as our one-line JSON error.
 fn json_body<T>(
@@ -134,15 +180,15 @@ pub async fn create_customer(
             "email is empty".into(),
         ));
     }
-    let db = st
+    let mut db = st
         .pool
         .get()
         .await
         .map_err(|e| ApiError::unavailable("PostgreSQL", pg_message(&e)))?;
-    let sql = format!(
-        "INSERT INTO customers (email, name) VALUES ($1, $2) \
-         RETURNING id, to_char(created_at AT TIME ZONE 'UTC', {ISO})"
-    );
+    let sql = db
+        .prepared(INSERT_CUSTOMER)
+        .await
+        .map_err(|e| ApiError::pg("preparing", &e))?;
     let row = db
         .query_one(&sql, &[&c.email, &c.name])
         .await
@@ -165,14 +211,15 @@ pub async fn get_customer(
     State(st): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    let db = st
+    let mut db = st
         .pool
         .get()
         .await
         .map_err(|e| ApiError::unavailable("PostgreSQL", pg_message(&e)))?;
-    let sql = format!(
-        "SELECT id, email, name, to_char(created_at AT TIME ZONE 'UTC', {ISO}) FROM customers WHERE id = $1"
-    );
+    let sql = db
+        .prepared(SELECT_CUSTOMER)
+        .await
+        .map_err(|e| ApiError::pg("preparing", &e))?;
     let row = db
         .query_opt(&sql, &[&id])
         .await
@@ -226,19 +273,14 @@ pub async fn create_order(
         .get()
         .await
         .map_err(|e| ApiError::unavailable("PostgreSQL", pg_message(&e)))?;
+    let sql = db
+        .prepared(INSERT_ORDER)
+        .await
+        .map_err(|e| ApiError::pg("preparing", &e))?;
     let tx = db
         .transaction()
         .await
         .map_err(|e| ApiError::pg("BEGIN", &e))?;
-    let sql = format!(
-        "WITH o AS (INSERT INTO orders (customer_id, total_cents) VALUES ($1, $2) \
-                    RETURNING id, status, created_at), \
-              i AS (INSERT INTO order_items (order_id, sku, quantity, price_cents) \
-                    SELECT o.id, u.sku, u.quantity, u.price FROM o, \
-                    unnest($3::text[], $4::int4[], $5::int4[]) AS u(sku, quantity, price)), \
-              t AS (INSERT INTO order_tenants (order_id, tenant) SELECT id, $6 FROM o) \
-         SELECT id, status, to_char(created_at AT TIME ZONE 'UTC', {ISO}) FROM o"
-    );
     let row = tx
         .query_one(
             &sql,
@@ -290,22 +332,15 @@ pub async fn get_order(
             st.metrics.cache("error");
         }
     }
-    let db = st
+    let mut db = st
         .pool
         .get()
         .await
         .map_err(|e| ApiError::unavailable("PostgreSQL", pg_message(&e)))?;
-    let sql = format!(
-        "SELECT json_build_object( \
-            'id', o.id, 'customer_id', o.customer_id, 'status', o.status, \
-            'total_cents', o.total_cents, \
-            'created_at', to_char(o.created_at AT TIME ZONE 'UTC', {ISO}), \
-            'items', coalesce((SELECT json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity, \
-                               'price_cents', i.price_cents) ORDER BY i.id) \
-                               FROM order_items i WHERE i.order_id = o.id), '[]'::json))::text \
-         FROM orders o JOIN order_tenants t ON t.order_id = o.id AND t.tenant = $2 \
-         WHERE o.id = $1"
-    );
+    let sql = db
+        .prepared(SELECT_ORDER)
+        .await
+        .map_err(|e| ApiError::pg("preparing", &e))?;
     let row = db
         .query_opt(&sql, &[&id, &tenant])
         .await

@@ -1,12 +1,15 @@
 //! PostgreSQL: a small connection pool (a semaphore over idle clients; a client whose
-//! connection broke is replaced on the next checkout, so a failover heals by itself).
+//! connection broke is replaced on the next checkout, so a failover heals by itself). Each
+//! client keeps the statements it prepared, so a hot query is parsed once per connection
+//! and costs one round trip afterwards.
 
+use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config, NoTls, Statement};
 
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -18,13 +21,19 @@ pub struct Pool {
 
 struct Inner {
     config: Config,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Pooled>>,
     slots: Arc<Semaphore>,
+}
+
+/// A client and the statements prepared on it.
+struct Pooled {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
 }
 
 /// A checked-out client; it goes back to the pool on drop unless its connection closed.
 pub struct Conn {
-    client: Option<Client>,
+    client: Option<Pooled>,
     inner: Arc<Inner>,
     _permit: OwnedSemaphorePermit,
 }
@@ -59,7 +68,7 @@ impl Pool {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let mut found = None;
             while let Some(c) = idle.pop() {
-                if !c.is_closed() {
+                if !c.client.is_closed() {
                     found = Some(c);
                     break;
                 }
@@ -68,7 +77,10 @@ impl Pool {
         };
         let client = match reused {
             Some(c) => c,
-            None => connect(&self.inner.config).await?,
+            None => Pooled {
+                client: connect(&self.inner.config).await?,
+                statements: HashMap::new(),
+            },
         };
         Ok(Conn {
             client: Some(client),
@@ -93,27 +105,49 @@ async fn connect(config: &Config) -> Result<Client, tokio_postgres::Error> {
     Ok(client)
 }
 
+impl Conn {
+    fn pooled(&mut self) -> &mut Pooled {
+        self.client
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("a Conn holds its client until drop"))
+    }
+
+    /// `sql` prepared on this connection, once.
+    pub async fn prepared(
+        &mut self,
+        sql: &'static str,
+    ) -> Result<Statement, tokio_postgres::Error> {
+        let p = self.pooled();
+        if let Some(s) = p.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = p.client.prepare(sql).await?;
+        p.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+}
+
 impl Deref for Conn {
     type Target = Client;
     fn deref(&self) -> &Client {
-        self.client
+        &self
+            .client
             .as_ref()
             .unwrap_or_else(|| unreachable!("a Conn holds its client until drop"))
+            .client
     }
 }
 
 impl DerefMut for Conn {
     fn deref_mut(&mut self) -> &mut Client {
-        self.client
-            .as_mut()
-            .unwrap_or_else(|| unreachable!("a Conn holds its client until drop"))
+        &mut self.pooled().client
     }
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
         if let Some(c) = self.client.take()
-            && !c.is_closed()
+            && !c.client.is_closed()
         {
             self.inner
                 .idle

@@ -258,12 +258,18 @@ impl Worker {
 
     /// Writes the event to the sink; false when its event_id was already there.
     async fn sink(&self, ev: &Event) -> Result<bool, String> {
-        let db = self.pool.get().await.map_err(|e| pg_message(&e))?;
-        let n = db
-            .execute(
+        let mut db = self.pool.get().await.map_err(|e| pg_message(&e))?;
+        let insert = db
+            .prepared(
                 "INSERT INTO events_sink (event_id, tenant, type, occurred_at, payload, stream_id) \
                  VALUES ($1::text::uuid, $2, $3, $4::text::timestamptz, $5::text::jsonb, $6) \
                  ON CONFLICT (event_id) DO NOTHING",
+            )
+            .await
+            .map_err(|e| pg_message(&e))?;
+        let n = db
+            .execute(
+                &insert,
                 &[
                     &ev.event_id,
                     &ev.tenant,
