@@ -152,10 +152,18 @@ async fn serve(cli: Cli) -> Result<(), StartError> {
         .await
         .map_err(redis_timeout)?
         .map_err(redis_err)?;
-    let tail_redis = tokio::time::timeout(START_TIMEOUT, manager(Duration::from_secs(10)))
+    let mut tail_redis = tokio::time::timeout(START_TIMEOUT, manager(Duration::from_secs(10)))
         .await
         .map_err(redis_timeout)?
         .map_err(redis_err)?;
+    let tail_from = realtime::Hub::start_id(&mut tail_redis, &cli.stream)
+        .await
+        .map_err(|e| {
+            StartError(format!(
+                "reading stream {} at {redis_where}: {e}",
+                cli.stream
+            ))
+        })?;
 
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
@@ -189,7 +197,7 @@ async fn serve(cli: Cli) -> Result<(), StartError> {
 
     let tail = {
         let (stream, shutdown) = (cli.stream.clone(), shutdown.clone());
-        tokio::spawn(async move { hub.tail(tail_redis, stream, shutdown).await })
+        tokio::spawn(async move { hub.tail(tail_redis, stream, tail_from, shutdown).await })
     };
     let consumer = cli.consumer.clone().unwrap_or_else(default_consumer);
     tracing::info!(

@@ -44,37 +44,33 @@ impl Default for Hub {
 }
 
 impl Hub {
-    /// Tails `stream` until shutdown, broadcasting every new entry.
+    /// The stream's last entry id now (`0-0` when empty): where [`Hub::tail`] starts. Read
+    /// before the API listens, so no entry published through it is missed by the tail.
+    pub async fn start_id(
+        conn: &mut redis::aio::ConnectionManager,
+        stream: &str,
+    ) -> redis::RedisResult<String> {
+        let r: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(stream)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(conn)
+            .await?;
+        Ok(r.ids
+            .first()
+            .map_or_else(|| "0-0".to_owned(), |e| e.id.clone()))
+    }
+
+    /// Tails `stream` after entry `last` until shutdown, broadcasting every new entry.
     pub async fn tail(
         &self,
         mut conn: redis::aio::ConnectionManager,
         stream: String,
+        mut last: String,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let mut last = loop {
-            let r: redis::RedisResult<StreamRangeReply> = redis::cmd("XREVRANGE")
-                .arg(&stream)
-                .arg("+")
-                .arg("-")
-                .arg("COUNT")
-                .arg(1)
-                .query_async(&mut conn)
-                .await;
-            match r {
-                Ok(r) => {
-                    break r
-                        .ids
-                        .first()
-                        .map_or_else(|| "0-0".to_owned(), |e| e.id.clone());
-                }
-                Err(e) => {
-                    tracing::warn!("realtime: reading the stream's last id: {e}");
-                    if sleep_or_shutdown(&mut shutdown, Duration::from_millis(500)).await {
-                        return;
-                    }
-                }
-            }
-        };
         loop {
             if *shutdown.borrow() {
                 return;
