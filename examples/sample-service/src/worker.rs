@@ -2,8 +2,8 @@
 //! written to `events_sink` (unique on `event_id`, so a redelivery is a no-op) and then
 //! acknowledged (`XACK`) — in that order, so a crash in between means a redelivery, never a
 //! loss. A failed entry stays pending; `XAUTOCLAIM` takes it (or a dead consumer's entries)
-//! again once it has been idle `--claim-idle`, and after `--max-attempts` deliveries it goes
-//! to the dead-letter stream with its original fields plus `error`, `attempts` and
+//! again once it has been idle `--claim-idle`, and when its own data is at fault (see
+//! [`SinkError`]) after `--max-attempts` deliveries it goes to the dead-letter stream with its original fields plus `error`, `attempts` and
 //! `origin_id`, acknowledged in the same MULTI.
 //!
 //! Test-only: `SAMPLE_SERVICE_CRASH_AFTER_SINK=1` aborts the process right after a sink
@@ -42,6 +42,27 @@ pub struct Worker {
     pub claim_idle: Duration,
     pub batch: u32,
     pub crash_after_sink: bool,
+}
+
+/// Why a sink write failed. Only the entry's own fault (its data: SQLSTATE classes 22 and
+/// 23) counts towards dead-lettering; an unreachable database, a missing table or a
+/// timeout is the sink's fault, and the entry waits for the sink to heal however often it
+/// was delivered.
+struct SinkError {
+    message: String,
+    permanent: bool,
+}
+
+impl From<tokio_postgres::Error> for SinkError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let permanent = e
+            .code()
+            .is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23"));
+        SinkError {
+            message: pg_message(&e),
+            permanent,
+        }
+    }
 }
 
 /// What happened to one entry.
@@ -228,7 +249,8 @@ impl Worker {
                     }
                 }
             }
-            Err(error) if attempts >= self.max_attempts => {
+            Err(error) if error.permanent && attempts >= self.max_attempts => {
+                let error = error.message;
                 match self.dead_letter(&entry, &error, attempts).await {
                     Ok(()) => {
                         tracing::warn!(
@@ -244,7 +266,11 @@ impl Worker {
                 }
             }
             Err(error) => {
-                tracing::debug!("worker: {} attempt {attempts} failed: {error}", ev.id);
+                tracing::debug!(
+                    "worker: {} attempt {attempts} failed: {}",
+                    ev.id,
+                    error.message
+                );
                 Outcome::Failed
             }
         };
@@ -257,8 +283,8 @@ impl Worker {
     }
 
     /// Writes the event to the sink; false when its event_id was already there.
-    async fn sink(&self, ev: &Event) -> Result<bool, String> {
-        let mut db = self.pool.get().await.map_err(|e| pg_message(&e))?;
+    async fn sink(&self, ev: &Event) -> Result<bool, SinkError> {
+        let mut db = self.pool.get().await.map_err(SinkError::from)?;
         let insert = db
             .prepared(
                 "INSERT INTO events_sink (event_id, tenant, type, occurred_at, payload, stream_id) \
@@ -266,7 +292,7 @@ impl Worker {
                  ON CONFLICT (event_id) DO NOTHING",
             )
             .await
-            .map_err(|e| pg_message(&e))?;
+            .map_err(SinkError::from)?;
         let n = db
             .execute(
                 &insert,
@@ -280,7 +306,7 @@ impl Worker {
                 ],
             )
             .await
-            .map_err(|e| pg_message(&e))?;
+            .map_err(SinkError::from)?;
         Ok(n == 1)
     }
 

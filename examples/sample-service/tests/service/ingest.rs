@@ -171,3 +171,29 @@ impl PoisonArgs for testkit::ServiceOptions {
             .arg("3")
     }
 }
+
+#[test]
+fn a_sink_outage_is_retried_without_dead_lettering_and_heals() {
+    let env = Env::start_with(|o| o.args(["--max-attempts", "2"]));
+    let customer = quiet_customer(&env);
+    // The sink is gone (an operator's mistake, a restore in progress): not the entry's fault.
+    env.sql("ALTER TABLE events_sink RENAME TO events_sink_away");
+    place_order(&env.client(), "acme", customer);
+    wait_for("several failed attempts", || {
+        let m = env.svc.get("/metrics").1;
+        (metric(&m, "events_processed_total", &["outcome=\"failed\""]) >= 4.0).then_some(())
+    });
+    assert_eq!(
+        env.redis.cli(&["XLEN", "events:dlq"]),
+        "0",
+        "more attempts than --max-attempts, still not dead-lettered"
+    );
+    env.sql("ALTER TABLE events_sink_away RENAME TO events_sink");
+    wait_for("the entry to reach the healed sink", || {
+        (env.sql("SELECT count(*) FROM events_sink") == "1").then_some(())
+    });
+    wait_for("the entry to be acknowledged", || {
+        (pending(&env) == 0).then_some(())
+    });
+    assert_eq!(env.redis.cli(&["XLEN", "events:dlq"]), "0");
+}
