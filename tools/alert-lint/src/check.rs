@@ -159,16 +159,17 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<Source>, Error> {
             let before = out.len();
             walk(p, &meta, &mut seen, &mut out)?;
             if out.len() == before {
-                tracing::warn!("{}: no *.yml or *.yaml files inside", p.display());
                 empty_dirs.push(p.display().to_string());
             }
         } else if seen.first_visit(&meta) {
             out.push(Source::Path(p.clone()));
         }
     }
-    if out.is_empty()
-        && let Some(first) = empty_dirs.first()
-    {
+    if !out.is_empty() {
+        for d in &empty_dirs {
+            tracing::warn!("{d}: no *.yml or *.yaml files inside");
+        }
+    } else if let Some(first) = empty_dirs.first() {
         let message = if empty_dirs.len() == 1 {
             "no rule files (*.yml or *.yaml) found in this directory; nothing to judge".to_owned()
         } else {

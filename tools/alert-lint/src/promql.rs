@@ -729,12 +729,170 @@ mod tests {
         assert_eq!(find_op(e, &t, "+", 0), Some(12));
     }
 
+    /// Runs `f` on a thread with `stack` bytes of stack, as `check` does, failing the test
+    /// if it takes longer than `budget` (it is left running then; the test process ends).
+    fn on_lint_stack<T: Send + 'static>(
+        stack: usize,
+        budget: std::time::Duration,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .stack_size(stack)
+            .spawn(move || {
+                let _ = tx.send(f());
+            })
+            .expect("spawn");
+        rx.recv_timeout(budget)
+            .unwrap_or_else(|e| panic!("no answer within {budget:?}: {e}"))
+    }
+
+    fn sum(terms: usize) -> String {
+        (0..terms)
+            .map(|i| format!("m_{i}"))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+
+    #[test]
+    fn expressions_over_the_limits_are_refused_before_parsing() {
+        // Each of these aborted the process (stack overflow) or ran for minutes.
+        for (expr, what) in [
+            (sum(40_000), "too long"),
+            (
+                format!("{}1{}", "(".repeat(500_000), ")".repeat(500_000)),
+                "too deep",
+            ),
+            (format!("{}1 +", "-".repeat(10_000)), "too deep"),
+            (format!("{}x", "- ".repeat(300)), "too deep"),
+            (format!("sum({}) +", sum(6_000)), "too long"),
+        ] {
+            let started = std::time::Instant::now();
+            let e = parse(&expr).expect_err("refused");
+            assert_eq!(e.kind, ErrorKind::Limit, "{}", e.message);
+            assert!(e.message.contains(what), "{}", e.message);
+            assert!(e.offset < expr.len() && expr.is_char_boundary(e.offset));
+            assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        }
+        // Just inside the limits is parsed.
+        assert!(
+            parse(&format!(
+                "{}x{}",
+                "(".repeat(MAX_DEPTH),
+                ")".repeat(MAX_DEPTH)
+            ))
+            .is_ok()
+        );
+        assert!(parse(&format!("{}x", "-".repeat(MAX_DEPTH))).is_ok());
+    }
+
+    #[test]
+    fn the_largest_expressions_inside_the_limits_parse_and_walk_on_an_eighth_of_the_stack() {
+        // The deepest ASTs the limits let through: a left-deep chain of MAX_TOKENS tokens,
+        // MAX_DEPTH signs, MAX_DEPTH parentheses. Parsing, walking, printing and dropping
+        // them fits in STACK_SIZE / 8, so the real budget has a margin of eight.
+        let chain = sum(MAX_TOKENS / 2);
+        assert!(tokenize(&chain).len() <= MAX_TOKENS);
+        for expr in [
+            chain,
+            format!("{}up", "-".repeat(MAX_DEPTH)),
+            format!(
+                "{}rate(x[5m]){}",
+                "(".repeat(MAX_DEPTH - 2),
+                ")".repeat(MAX_DEPTH - 2)
+            ),
+            format!("{} > 1", sum(MAX_TOKENS / 2 - 2)),
+        ] {
+            let n = on_lint_stack(
+                STACK_SIZE / 8,
+                std::time::Duration::from_secs(60),
+                move || {
+                    let e = parse(&expr).expect("within the limits");
+                    let n = crate::analysis::nodes(&e).len();
+                    let _ = crate::analysis::output_labels(&e);
+                    let _ = crate::analysis::calls(&e);
+                    let _ = e.to_string();
+                    drop(e);
+                    n
+                },
+            );
+            assert!(n > 0);
+        }
+    }
+
+    #[test]
+    fn errors_in_long_expressions_are_located_like_in_short_ones() {
+        // The same mistakes behind a long valid head: the long search must land on the same
+        // token, shifted by the head's length.
+        let head = format!("{} + ", sum(200));
+        for short in [
+            "foo bar",
+            "1 +* 2",
+            "sum(x) by (job) )",
+            "test +",
+            "rate(x[5m]) + on(a) group_left(b) c d",
+            "sum by (a) (rate(x[5m])) / ignoring(b) sum(y) ) + 1",
+            "histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m]))) > bool 1 1",
+            "a and b or c unless d e",
+            "x{a=\"b\",c=~\"d\"} offset 5m @ 100 + * 1",
+        ] {
+            let long = format!("{head}{short}");
+            assert!(tokenize(&long).len() > LINEAR_LOCATE_MAX);
+            let (a, b) = (col(short).0, col(&long).0);
+            assert_eq!(b - head.len(), a, "{short:?}");
+        }
+        // A mistake in the middle of 5,000 terms, found without re-parsing every prefix.
+        let mut terms: Vec<String> = (0..5_000).map(|i| format!("m_{i}")).collect();
+        terms[2_500].push_str(" junk");
+        let expr = terms.join(" + ");
+        let want = expr.find("junk").expect("junk");
+        let e = on_lint_stack(STACK_SIZE, std::time::Duration::from_secs(30), move || {
+            parse(&expr).expect_err("invalid")
+        });
+        assert_eq!(
+            (e.offset, e.message.as_str()),
+            (want, "unexpected identifier \"junk\"")
+        );
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
         #[test]
         fn arbitrary_expressions_never_panic(s in "\\PC{0,60}") {
             if let Err(e) = parse(&s) {
                 prop_assert!(e.offset <= s.len());
                 prop_assert!(s.is_char_boundary(e.offset));
+            }
+        }
+
+        /// Random nesting depth and length (parentheses, signs, long sums, calls), with and
+        /// without a syntax error: every call returns, Ok or a located error, within 2 s.
+        #[test]
+        fn random_depth_and_length_return_in_bounded_time(
+            depth in 0usize..400,
+            signs in 0usize..400,
+            terms in 1usize..1_500,
+            call in any::<bool>(),
+            error in prop::option::of((0usize..4, any::<prop::sample::Index>())),
+        ) {
+            let mut body = sum(terms);
+            if call {
+                body = format!("sum by (job) (rate(x[5m])) + {body}");
+            }
+            if let Some((kind, at)) = error {
+                let toks = tokenize(&body);
+                let t = toks[at.index(toks.len())];
+                let junk = ["junk ", ") ", "+ * ", "{ "][kind];
+                body.insert_str(t.start, junk);
+            }
+            let expr = format!("{}{}{body}{}", "-".repeat(signs), "(".repeat(depth), ")".repeat(depth));
+            let len = expr.len();
+            let r = on_lint_stack(STACK_SIZE, std::time::Duration::from_secs(2), move || {
+                parse(&expr).map(|_| ())
+            });
+            if let Err(e) = r {
+                prop_assert!(e.offset <= len);
+                prop_assert!(error.is_some() || e.kind == ErrorKind::Limit, "{e:?}");
             }
         }
 

@@ -373,6 +373,54 @@ mod tests {
         (p.line, p.column)
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 32, .. Default::default() })]
+        /// Random nesting depth of flow and block collections and random length: the loader
+        /// returns (a tree or a one-line error) within 2 s, never overflowing its stack.
+        #[test]
+        fn random_nesting_and_length_return_in_bounded_time(
+            depth in 0usize..2_000,
+            width in 1usize..2_000,
+            block in proptest::prelude::any::<bool>(),
+        ) {
+            let text = if block {
+                let mut t = String::new();
+                for d in 0..depth.min(300) {
+                    t.push_str(&" ".repeat(d));
+                    t.push_str("k:\n");
+                }
+                t.push_str(&format!("{}{}\n", " ".repeat(depth.min(300)), vec!["x"; width].join(" ")));
+                t
+            } else {
+                format!("{}{}{}", "[".repeat(depth), vec!["1"; width].join(","), "]".repeat(depth))
+            };
+            // On an eighth of the stack the lint threads have (a default 2 MiB thread
+            // overflowed on some of these inputs in a debug build).
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .stack_size(crate::promql::STACK_SIZE / 8)
+                .spawn(move || {
+                    let r = parse_documents("t.yaml", &text).map(|d| d.len());
+                    let _ = tx.send(r);
+                })
+                .map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            let r = rx.recv_timeout(std::time::Duration::from_secs(2));
+            proptest::prop_assert!(r.is_ok(), "no answer within 2 s");
+            if let Ok(Err(e)) = r {
+                proptest::prop_assert!(!e.to_string().contains('\n'), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_node_budget_grows_with_the_file() {
+        // 300,000 nodes: over serde-saphyr's default budget of 250,000, which refused
+        // valid rule files of ~11,000 rules.
+        let text = format!("[{}]", vec!["1"; 300_000].join(","));
+        let d = docs(&text);
+        assert!(matches!(&d[0].node, Node::Seq(items) if items.len() == 300_000));
+    }
+
     #[test]
     fn plain_scalar_offsets_map_to_columns() {
         let t = "- expr: rate(x[5m]) > 1\n";

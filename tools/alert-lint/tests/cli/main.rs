@@ -4,6 +4,7 @@ mod catalog;
 mod check;
 mod corpus;
 mod errors;
+mod hostile;
 mod live;
 mod locations;
 mod noise;
