@@ -17,7 +17,12 @@ source scripts/lib/bench.sh
 source scripts/lib/pg.sh
 out=$BENCH_OUT
 
-command -v wrk >/dev/null 2>&1 || { echo "sample-service bench: wrk not found; run scripts/setup.sh --bench" >&2; exit 1; }
+if ! command -v wrk >/dev/null 2>&1; then
+  # The smoke test runs after plain scripts/setup.sh, which does not install bench peers.
+  if quick; then echo "sample-service bench: wrk not found; skipped (scripts/setup.sh --bench installs it)" >&2; exit 0; fi
+  echo "sample-service bench: wrk not found; run scripts/setup.sh --bench" >&2
+  exit 1
+fi
 svc=$BIN/sample-service
 [ -x "$svc" ] || cargo build --release --quiet -p sample-service >&2
 
