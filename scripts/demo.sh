@@ -26,11 +26,17 @@ tools=$(sed -n '/^members = \[/,/^\]/p' Cargo.toml | grep -o '"tools/[^"]*"' | t
 step "building $(echo $tools | tr ' ' ',') (release)"
 pkgs=()
 for t in $tools; do pkgs+=(-p "$t"); done
-cargo build --release --quiet --bins "${pkgs[@]}"
+cargo build --release --quiet --bins "${pkgs[@]}" -p sample-service
 
 step "starting a throwaway PostgreSQL"
 pg_start
 export DEMO_PG_URL="$PG_URL"
+
+# The service under test for the live gates: v1 and a v2 canary, stopped when the demo
+# exits (also after a failed stage). Sets SAMPLE_V1_URL, SAMPLE_V2_URL, DEMO_REDIS_URL.
+step "starting a throwaway Redis and the sample service (v1 and a v2 canary)"
+source examples/sample-service/demo-services.sh
+svc_start || { echo "demo: the sample service did not start" >&2; exit 1; }
 
 for stage in scripts/demo.d/*.sh; do
   [ -e "$stage" ] || continue
