@@ -53,6 +53,7 @@ mod prometheus;
 mod redis;
 pub mod schema;
 mod service;
+mod silent;
 
 pub use http::MetricsEndpoint;
 pub use postgres::{PgOptions, Postgres};
@@ -60,3 +61,4 @@ pub use process::free_port;
 pub use prometheus::Prometheus;
 pub use redis::{Redis, RedisOptions};
 pub use service::{SampleService, ServiceOptions};
+pub use silent::{Silence, SilentServer};
