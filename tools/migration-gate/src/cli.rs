@@ -58,8 +58,10 @@ pub enum Command {
         "  migration-gate dry-run --database-url postgres://postgres@127.0.0.1:5432/app \\\n",
         "      --with-load 4 examples/bad-release/migrations\n\n",
         "The copy is CREATE DATABASE <name> TEMPLATE <source> (the source must have no other\n",
-        "sessions), else a schema-only pg_dump | psql restore (--copy schema). It is dropped\n",
-        "afterwards whatever happens, Ctrl-C included. The source is only read.\n",
+        "sessions), else a schema-only pg_dump | psql restore (--copy schema) that also carries\n",
+        "the rows of the runner's migrations table. It is dropped afterwards whatever happens,\n",
+        "Ctrl-C included; copies an earlier run could not drop are dropped by the next one.\n",
+        "The source is only read.\n",
     )))]
     DryRun(DryRunArgs),
 
@@ -74,6 +76,30 @@ pub enum Command {
         "server, in key order, in chunks: nothing is loaded into memory.\n",
     )))]
     Parity(ParityArgs),
+}
+
+/// Deadlines for talking to PostgreSQL: a server that accepts and never answers (or
+/// answers a byte at a time) must not hold a run until CI's job timeout.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct TimeoutArgs {
+    /// Give up connecting (TCP, TLS and the PostgreSQL handshake together) after this long
+    /// [default: the URL's connect_timeout, else 10s]
+    #[arg(long, value_name = "DURATION", value_parser = gatehouse::duration::duration_arg)]
+    pub connect_timeout: Option<Duration>,
+
+    /// Give up on a query the server does not answer within this long (a dry run's migration
+    /// statement gets --statement-timeout plus this)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = gatehouse::duration::duration_arg)]
+    pub query_timeout: Duration,
+}
+
+impl Default for TimeoutArgs {
+    fn default() -> Self {
+        TimeoutArgs {
+            connect_timeout: None,
+            query_timeout: Duration::from_secs(300),
+        }
+    }
 }
 
 /// How the migration runner wraps each file.
@@ -168,6 +194,9 @@ pub struct PhaseArgs {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
 }
 
 /// How the dry run copies the source database.
@@ -178,7 +207,8 @@ pub enum CopyMethod {
     Auto,
     /// CREATE DATABASE ... TEMPLATE source (with data; needs the source to be idle)
     Template,
-    /// pg_dump --schema-only | psql into an empty database (no rows)
+    /// pg_dump --schema-only | psql into an empty database (no rows but the migrations
+    /// table's)
     Schema,
 }
 
@@ -214,7 +244,8 @@ pub struct DryRunArgs {
     pub max_lock_hold: Duration,
 
     /// Cancel any statement of the dry run that runs longer than this (a migration's own
-    /// SET statement_timeout takes over from there)
+    /// SET statement_timeout takes over from there, up to this plus --query-timeout, when
+    /// the client stops waiting)
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = gatehouse::duration::duration_arg)]
     pub statement_timeout: Duration,
 
@@ -225,6 +256,28 @@ pub struct DryRunArgs {
     /// Keep the copy (for debugging); its name is in the report
     #[arg(long)]
     pub keep_copy: bool,
+
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
+}
+
+impl DryRunArgs {
+    /// How long the client waits for one migration statement: the server's
+    /// `statement_timeout` should end it first; the margin is for a server that went silent.
+    pub fn statement_limit(&self) -> Duration {
+        self.statement_timeout
+            .saturating_add(self.timeouts.query_timeout)
+    }
+
+    /// `statement_limit` as the error message names it.
+    pub fn statement_limit_text(&self) -> String {
+        format!(
+            "{} (--statement-timeout {} + --query-timeout {})",
+            gatehouse::duration::format_duration(self.statement_limit()),
+            gatehouse::duration::format_duration(self.statement_timeout),
+            gatehouse::duration::format_duration(self.timeouts.query_timeout)
+        )
+    }
 }
 
 #[derive(Debug, Args)]
@@ -261,4 +314,7 @@ pub struct ParityArgs {
     /// How many mismatching keys to list
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub sample: u32,
+
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
 }

@@ -65,6 +65,22 @@ pub enum Error {
         message: String,
     },
 
+    /// The server did not answer within a deadline (`--query-timeout`, ...).
+    #[error("{server}: {what}: no answer within {limit}")]
+    Timeout {
+        server: String,
+        what: String,
+        limit: String,
+    },
+
+    /// The connection broke mid-run: the server stopped, or our backend was terminated.
+    #[error("{server}: connection lost during {what}: {message}")]
+    Lost {
+        server: String,
+        what: String,
+        message: String,
+    },
+
     /// A helper program (pg_dump, psql) is missing or failed.
     #[error("{program}: {message}")]
     Tool { program: String, message: String },
@@ -85,8 +101,21 @@ impl Failure for Error {
             Error::Unreachable { .. } => "unreachable",
             Error::Auth { .. } => "auth",
             Error::Database { .. } => "database",
+            Error::Timeout { .. } => "timeout",
+            Error::Lost { .. } => "connection_lost",
             Error::Tool { .. } => "tool",
             Error::Interrupted { .. } => "interrupted",
+        }
+    }
+}
+
+impl Error {
+    /// What kind of failure, in a few words, for a check that could not be judged.
+    pub fn kind_text(&self) -> &'static str {
+        match self {
+            Error::Lost { .. } => "connection lost",
+            Error::Timeout { .. } => "the server stopped answering",
+            _ => "error",
         }
     }
 }

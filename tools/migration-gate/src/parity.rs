@@ -100,31 +100,37 @@ async fn parity(args: &ParityArgs, b: &mut ReportBuilder) -> Result<()> {
     }
     let old = query_body("--old", &args.old)?;
     let new = query_body("--new", &args.new)?;
-    let target = Target::parse(&args.database_url)?;
+    let target = Target::parse(&args.database_url)?.with_timeouts(&args.timeouts);
     let client = target.connect().await?;
     let _s = gatehouse::trace::step("compare");
-    client
-        // One snapshot for both sides; a bigger work_mem keeps the sort and the hash join of
-        // a few million rows in memory (LOCAL: only for this transaction).
-        .batch_execute(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL work_mem = '64MB'",
+    // One snapshot for both sides; a bigger work_mem keeps the sort and the hash join of
+    // a few million rows in memory (LOCAL: only for this transaction).
+    target
+        .within(
+            "BEGIN",
+            client.batch_execute(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL work_mem = '64MB'",
+            ),
         )
-        .await
-        .map_err(|e| target.error("BEGIN", &e))?;
+        .await?;
     let sql = comparison_sql(&old, &new, &keys, args.chunk_size, args.sample.max(1));
-    client
-        .batch_execute(&format!("DECLARE mg_parity NO SCROLL CURSOR FOR {sql}"))
-        .await
-        .map_err(|e| target.error("comparing --old and --new", &e))?;
+    target
+        .within(
+            "comparing --old and --new",
+            client.batch_execute(&format!("DECLARE mg_parity NO SCROLL CURSOR FOR {sql}")),
+        )
+        .await?;
     let (mut total, mut mismatched, mut only_old, mut only_new) = (0i64, 0i64, 0i64, 0i64);
     let mut chunks = 0u64;
     let mut samples: Vec<String> = Vec::new();
     let mut bad_chunks = Vec::new();
     loop {
-        let rows = client
-            .query(&format!("FETCH {FETCH} FROM mg_parity"), &[])
-            .await
-            .map_err(|e| target.error("comparing --old and --new", &e))?;
+        let rows = target
+            .within(
+                "comparing --old and --new",
+                client.query(&format!("FETCH {FETCH} FROM mg_parity"), &[]),
+            )
+            .await?;
         if rows.is_empty() {
             break;
         }
@@ -155,7 +161,9 @@ async fn parity(args: &ParityArgs, b: &mut ReportBuilder) -> Result<()> {
             }
         }
     }
-    let _ = client.batch_execute("COMMIT").await;
+    let _ = target
+        .within("COMMIT", client.batch_execute("COMMIT"))
+        .await;
     let matched = total - mismatched;
     #[expect(
         clippy::cast_precision_loss,

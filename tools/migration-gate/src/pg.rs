@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::{Client, Config, NoTls};
 
+use crate::cli::TimeoutArgs;
 use crate::error::{Error, Result};
 use crate::tls::{self, TlsMode};
 
@@ -22,7 +23,15 @@ pub struct Target {
     pub tls: TlsMode,
     /// `sslrootcert`: the CA to verify the server against (else the webpki roots).
     pub root_cert: Option<PathBuf>,
+    /// The whole connect: TCP, TLS and the PostgreSQL handshake (a listener that accepts
+    /// and never answers must not hold the run).
+    pub connect_timeout: Duration,
+    /// How long any query of ours may go unanswered.
+    pub query_timeout: Duration,
 }
+
+/// `connect_timeout` when neither the URL nor `--connect-timeout` sets one.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,7 +66,7 @@ impl Target {
             _ => SslMode::Require,
         });
         if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
+            config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name("migration-gate");
@@ -73,12 +82,29 @@ impl Target {
             config.password(pw);
         }
         let server = describe(&config);
+        let defaults = TimeoutArgs::default();
         Ok(Target {
+            connect_timeout: config
+                .get_connect_timeout()
+                .copied()
+                .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            query_timeout: defaults.query_timeout,
             config,
             server,
             tls: mode,
             root_cert,
         })
+    }
+
+    /// `--connect-timeout` (over the URL's `connect_timeout`) and `--query-timeout`.
+    #[must_use]
+    pub fn with_timeouts(mut self, t: &TimeoutArgs) -> Target {
+        if let Some(c) = t.connect_timeout {
+            self.config.connect_timeout(c);
+            self.connect_timeout = c;
+        }
+        self.query_timeout = t.query_timeout;
+        self
     }
 
     pub fn dbname(&self) -> String {
@@ -99,6 +125,8 @@ impl Target {
             server,
             tls: self.tls,
             root_cert: self.root_cert.clone(),
+            connect_timeout: self.connect_timeout,
+            query_timeout: self.query_timeout,
         }
     }
 
@@ -106,7 +134,21 @@ impl Target {
         self.config.get_user().unwrap_or("postgres").to_owned()
     }
 
+    /// Connects, TLS and handshake included, within `connect_timeout`.
     pub async fn connect(&self) -> Result<Client> {
+        match tokio::time::timeout(self.connect_timeout, self.connect_now()).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Unreachable {
+                server: self.server.clone(),
+                message: format!(
+                    "no PostgreSQL handshake within {} (connect_timeout; --connect-timeout): something accepted the connection but did not answer like a server",
+                    gatehouse::duration::format_duration(self.connect_timeout)
+                ),
+            }),
+        }
+    }
+
+    async fn connect_now(&self) -> Result<Client> {
         let fail = |e: &tokio_postgres::Error| connect_error(&self.server, &self.user(), e);
         if self.tls == TlsMode::Disable {
             let (client, connection) = self.config.connect(NoTls).await.map_err(|e| fail(&e))?;
@@ -131,12 +173,77 @@ impl Target {
         Ok(client)
     }
 
-    /// A query failure on this server as an [`Error::Database`].
+    /// A query failure on this server: [`Error::Lost`] when the connection is gone,
+    /// else [`Error::Database`].
     pub fn error(&self, what: impl Into<String>, e: &tokio_postgres::Error) -> Error {
+        if is_lost(e) {
+            return Error::Lost {
+                server: self.server.clone(),
+                what: what.into(),
+                message: db_message(e),
+            };
+        }
         Error::Database {
             server: self.server.clone(),
             what: what.into(),
             message: db_message(e),
+        }
+    }
+
+    /// Awaits a query (or any exchange with this server) for at most `query_timeout`.
+    pub async fn within<T>(
+        &self,
+        what: impl Into<String>,
+        query: impl Future<Output = std::result::Result<T, tokio_postgres::Error>>,
+    ) -> Result<T> {
+        let limit = self.query_timeout;
+        self.within_for(
+            limit,
+            format!(
+                "{} (--query-timeout)",
+                gatehouse::duration::format_duration(limit)
+            ),
+            what,
+            query,
+        )
+        .await
+    }
+
+    /// Awaits a query for at most `limit`, described as `limit_text` when it runs out.
+    pub async fn within_for<T>(
+        &self,
+        limit: Duration,
+        limit_text: String,
+        what: impl Into<String>,
+        query: impl Future<Output = std::result::Result<T, tokio_postgres::Error>>,
+    ) -> Result<T> {
+        match tokio::time::timeout(limit, query).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(self.error(what, &e)),
+            Err(_) => Err(Error::Timeout {
+                server: self.server.clone(),
+                what: what.into(),
+                limit: limit_text,
+            }),
+        }
+    }
+}
+
+/// Whether `e` means the connection is gone (closed, I/O error, the backend terminated or
+/// the server shutting down), as opposed to the server refusing one statement.
+pub fn is_lost(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.as_db_error() {
+        // Not a server message: lost when the connection itself failed (I/O), not when a
+        // row did not convert.
+        None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
+        Some(db) => {
+            let code = db.code().code();
+            // 57P01 admin_shutdown (pg_terminate_backend), 57P02 crash_shutdown,
+            // 57P03 cannot_connect_now, 57P04 database_dropped; class 08: connection exceptions.
+            matches!(code, "57P01" | "57P02" | "57P03" | "57P04") || code.starts_with("08")
         }
     }
 }

@@ -37,7 +37,7 @@ pub async fn judge(args: &PhaseArgs, linted: &Linted) -> Result<Vec<Check>> {
         .transpose()?;
     let db = match &args.database_url {
         Some(url) => {
-            let target = Target::parse(url)?;
+            let target = Target::parse(url)?.with_timeouts(&args.timeouts);
             let client = target.connect().await?;
             Some(Evidence::read(&target, &client).await?)
         }
@@ -140,10 +140,12 @@ impl Evidence {
     async fn read(target: &Target, client: &Client) -> Result<Evidence> {
         let mut applied = Vec::new();
         for (table, version, at) in RUNNER_TABLES {
-            let exists = client
-                .query_opt("SELECT to_regclass($1)::text", &[table])
-                .await
-                .map_err(|e| target.error("looking for the migrations table", &e))?
+            let exists = target
+                .within(
+                    "looking for the migrations table",
+                    client.query_opt("SELECT to_regclass($1)::text", &[table]),
+                )
+                .await?
                 .and_then(|r| r.get::<_, Option<String>>(0));
             if exists.is_none() {
                 continue;
@@ -151,10 +153,9 @@ impl Evidence {
             let sql = format!(
                 "SELECT {version}, extract(epoch FROM {at})::float8 FROM {table} WHERE {version} IS NOT NULL"
             );
-            let rows = client
-                .query(&sql, &[])
-                .await
-                .map_err(|e| target.error(format!("reading {table}"), &e))?;
+            let rows = target
+                .within(format!("reading {table}"), client.query(&sql, &[]))
+                .await?;
             for r in rows {
                 let v: String = r.get(0);
                 let secs: f64 = r.get(1);
@@ -162,30 +163,37 @@ impl Evidence {
                 applied.push((v, Timestamp::from_unix(secs as i64)));
             }
         }
-        let statements_available = client
-            .query_opt(
-                "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'",
-                &[],
+        let statements_available = target
+            .within(
+                "looking for pg_stat_statements",
+                client.query_opt(
+                    "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'",
+                    &[],
+                ),
             )
-            .await
-            .map_err(|e| target.error("looking for pg_stat_statements", &e))?
+            .await?
             .is_some();
         let mut queries = Vec::new();
         let mut stats_reset = None;
         if statements_available {
-            let rows = client
-                .query(
-                    "SELECT query, calls FROM pg_stat_statements \
+            let rows = target
+                .within(
+                    "reading pg_stat_statements",
+                    client.query(
+                        "SELECT query, calls FROM pg_stat_statements \
                      WHERE query !~* '^\\s*(alter|drop|create|comment|grant|revoke)\\M'",
-                    &[],
+                        &[],
+                    ),
                 )
-                .await
-                .map_err(|e| target.error("reading pg_stat_statements", &e))?;
+                .await?;
             queries = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-            if let Ok(Some(r)) = client
-                .query_opt(
-                    "SELECT extract(epoch FROM stats_reset)::float8 FROM pg_stat_statements_info",
-                    &[],
+            if let Ok(Some(r)) = target
+                .within(
+                    "reading pg_stat_statements_info",
+                    client.query_opt(
+                        "SELECT extract(epoch FROM stats_reset)::float8 FROM pg_stat_statements_info",
+                        &[],
+                    ),
                 )
                 .await
             {

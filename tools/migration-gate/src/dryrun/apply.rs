@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use super::load::Load;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::pg::Target;
 
 /// Lock modes that conflict with the ROW EXCLUSIVE lock every INSERT/UPDATE/DELETE takes.
@@ -69,10 +69,9 @@ const RELATIONS: &str = "SELECT c.oid::int8, n.nspname || '.' || c.relname, c.re
 
 /// oid → relation, as `client` sees it (inside its own transaction, uncommitted changes too).
 pub async fn relations(target: &Target, client: &Client) -> Result<BTreeMap<i64, Rel>> {
-    let rows = client
-        .query(RELATIONS, &[])
-        .await
-        .map_err(|e| target.error("reading pg_class", &e))?;
+    let rows = target
+        .within("reading pg_class", client.query(RELATIONS, &[]))
+        .await?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -101,60 +100,141 @@ const WAITING: &str = "SELECT pid, query FROM pg_stat_activity \
 
 /// The observer's view of the migration backend.
 pub struct Observer<'a> {
+    pub target: &'a Target,
     pub client: &'a Client,
     pub pid: i32,
     pub load: Option<&'a Load>,
 }
 
 impl Observer<'_> {
-    async fn sample(&self, seen: &mut BTreeSet<Lock>) {
-        if let Ok(rows) = self.client.query(LOCKS, &[&self.pid]).await {
-            for r in rows {
-                let relation: String = r.get(0);
-                seen.insert(Lock {
-                    relation: relation
-                        .strip_prefix("public.")
-                        .map_or(relation.clone(), str::to_owned),
-                    mode: r.get(1),
-                });
+    /// One look at the migration backend's locks and the load sessions' waits. An error
+    /// only when the observer's own connection is gone or unanswered: the server is.
+    async fn sample(&self, seen: &mut BTreeSet<Lock>) -> Result<()> {
+        let rows = self
+            .target
+            .within("watching pg_locks", self.client.query(LOCKS, &[&self.pid]))
+            .await;
+        match rows {
+            Ok(rows) => {
+                for r in rows {
+                    let relation: String = r.get(0);
+                    seen.insert(Lock {
+                        relation: relation
+                            .strip_prefix("public.")
+                            .map_or(relation.clone(), str::to_owned),
+                        mode: r.get(1),
+                    });
+                }
+            }
+            Err(e @ (Error::Lost { .. } | Error::Timeout { .. })) => return Err(e),
+            Err(_) => {}
+        }
+        if let Some(load) = self.load {
+            let rows = self
+                .target
+                .within(
+                    "watching pg_stat_activity",
+                    self.client.query(WAITING, &[&load.pids]),
+                )
+                .await;
+            match rows {
+                Ok(rows) => {
+                    let waiting: Vec<(i32, String)> =
+                        rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+                    if !waiting.is_empty() {
+                        load.flag(&waiting);
+                    }
+                }
+                Err(e @ (Error::Lost { .. } | Error::Timeout { .. })) => return Err(e),
+                Err(_) => {}
             }
         }
-        if let Some(load) = self.load
-            && let Ok(rows) = self.client.query(WAITING, &[&load.pids]).await
-        {
-            let waiting: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-            if !waiting.is_empty() {
-                load.flag(&waiting);
-            }
-        }
+        Ok(())
     }
 }
 
-/// Runs one statement on `mc`, sampling locks from the observer until it returns.
-/// Returns (rows, duration, locks seen during and right after, error).
+/// How one statement ended.
+pub enum Outcome {
+    /// It ran to completion.
+    Done,
+    /// PostgreSQL refused it (its message and SQLSTATE): the migration's fault.
+    Refused(tokio_postgres::Error),
+    /// No verdict on the statement: the connection was lost, or the server stopped answering
+    /// (the statement itself, or the observer) within its deadline.
+    Gone(Error),
+}
+
+/// What one executed statement did.
+pub struct Executed {
+    pub rows: u64,
+    pub elapsed: Duration,
+    /// Locks seen during and right after it.
+    pub locks: BTreeSet<Lock>,
+    pub outcome: Outcome,
+}
+
+/// Runs one statement on `mc`, sampling locks from the observer until it returns. The client
+/// waits at most `limit` (the server's statement_timeout should end it first; this is for a
+/// server that stopped answering), and stops as soon as the observer gets no answer.
 pub async fn execute(
+    target: &Target,
     mc: &Client,
     obs: &Observer<'_>,
     sql: &str,
-) -> (u64, Duration, BTreeSet<Lock>, Option<tokio_postgres::Error>) {
+    limit: Duration,
+    limit_text: &str,
+) -> Executed {
     let mut seen = BTreeSet::new();
     let started = Instant::now();
     let exec = mc.simple_query(sql);
     tokio::pin!(exec);
+    let deadline = tokio::time::sleep(limit);
+    tokio::pin!(deadline);
+    let what = || {
+        format!(
+            "the statement {:?}",
+            sql.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(60)
+                .collect::<String>()
+        )
+    };
     let result = loop {
         tokio::select! {
-            r = &mut exec => break r,
-            () = async {
-                obs.sample(&mut seen).await;
+            r = &mut exec => break Ok(r),
+            () = &mut deadline => break Err(Error::Timeout {
+                server: target.server.clone(),
+                what: what(),
+                limit: limit_text.to_owned(),
+            }),
+            r = async {
+                let r = obs.sample(&mut seen).await;
                 tokio::time::sleep(Duration::from_millis(1)).await;
-            } => {}
+                r
+            } => if let Err(e) = r { break Err(e) },
         }
     };
     let elapsed = started.elapsed();
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            return Executed {
+                rows: 0,
+                elapsed,
+                locks: seen,
+                outcome: Outcome::Gone(e),
+            };
+        }
+    };
     // Locks taken inside a transaction are still held: one more look catches short statements.
-    obs.sample(&mut seen).await;
-    match result {
-        Ok(messages) => {
+    let last_look = obs.sample(&mut seen).await;
+    let outcome = match (result, last_look) {
+        (Err(e), _) if crate::pg::is_lost(&e) => Outcome::Gone(target.error(what(), &e)),
+        (Err(e), _) => Outcome::Refused(e),
+        (Ok(_), Err(e)) => Outcome::Gone(e),
+        (Ok(messages), Ok(())) => {
             let rows = messages
                 .iter()
                 .map(|m| match m {
@@ -162,9 +242,19 @@ pub async fn execute(
                     _ => 0,
                 })
                 .sum();
-            (rows, elapsed, seen, None)
+            return Executed {
+                rows,
+                elapsed,
+                locks: seen,
+                outcome: Outcome::Done,
+            };
         }
-        Err(e) => (0, elapsed, seen, Some(e)),
+    };
+    Executed {
+        rows: 0,
+        elapsed,
+        locks: seen,
+        outcome,
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
@@ -52,30 +52,42 @@ fn quote_table(name: &str) -> String {
 }
 
 impl Load {
-    pub async fn start(target: &Target, tables: &[String], sessions: u32) -> Result<Load> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let current = Arc::new(AtomicUsize::new(usize::MAX));
-        let shared = Arc::new(Mutex::new(Shared::default()));
-        let mut pids = Vec::new();
-        let mut handles = Vec::new();
+    /// Starts `sessions` sessions; a load query waits at most `limit` (it may legitimately
+    /// wait behind the migration's lock for as long as one statement may run).
+    pub async fn start(
+        target: &Target,
+        tables: &[String],
+        sessions: u32,
+        limit: Duration,
+    ) -> Result<Load> {
+        // Built first, so a failure part-way drops it, and its Drop ends the sessions started.
+        let mut load = Load {
+            stop: Arc::new(AtomicBool::new(false)),
+            current: Arc::new(AtomicUsize::new(usize::MAX)),
+            shared: Arc::new(Mutex::new(Shared::default())),
+            pids: Vec::new(),
+            handles: Vec::new(),
+        };
         for i in 0..sessions {
             let client = target.connect().await?;
-            let pid: i32 = client
-                .query_one("SELECT pg_backend_pid()", &[])
-                .await
-                .map_err(|e| target.error("starting a load session", &e))?
+            let pid: i32 = target
+                .within(
+                    "starting a load session",
+                    client.query_one("SELECT pg_backend_pid()", &[]),
+                )
+                .await?
                 .get(0);
-            pids.push(pid);
+            load.pids.push(pid);
             let mut tables: Vec<String> = tables.iter().map(|t| quote_table(t)).collect();
             // Spread the sessions over the tables.
             if !tables.is_empty() {
                 let n = tables.len();
                 tables.rotate_left(i as usize % n);
             }
-            let stop = Arc::clone(&stop);
-            let shared = Arc::clone(&shared);
+            let stop = Arc::clone(&load.stop);
+            let shared = Arc::clone(&load.shared);
             let writer = i % 2 == 0;
-            handles.push(tokio::spawn(async move {
+            load.handles.push(tokio::spawn(async move {
                 let mut seq: u64 = 0;
                 let mut gone: HashSet<String> = HashSet::new();
                 while !stop.load(Ordering::Relaxed) {
@@ -93,24 +105,45 @@ impl Load {
                             format!("/* mg-load {seq} */ SELECT 1 FROM {t} LIMIT 1")
                         };
                         let started = Instant::now();
-                        let r = client.simple_query(&sql).await;
+                        let r = tokio::time::timeout(limit, client.simple_query(&sql)).await;
                         let ms = started.elapsed().as_secs_f64() * 1000.0;
-                        let mut s = shared
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        s.queries += 1;
-                        if let Some(stmt) = s.flagged.remove(&(pid, seq)) {
-                            let e = s.blocked.entry(stmt).or_insert((0.0, 0));
-                            e.0 = e.0.max(ms);
-                            e.1 += 1;
+                        let failed = match r {
+                            Ok(Ok(_)) => None,
+                            Ok(Err(e)) => Some(Some(e)),
+                            Err(_) => Some(None),
+                        };
+                        if let Some(Some(e)) = &failed
+                            && e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE)
+                        {
+                            gone.insert(t.clone());
                         }
-                        if let Err(e) = r {
-                            s.errors += 1;
-                            if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
-                                gone.insert(t.clone());
+                        let session_over = match &failed {
+                            None => false,
+                            // A closed connection fails every query at once, without ever
+                            // yielding: looping on it would starve the runtime.
+                            Some(Some(e)) => crate::pg::is_lost(e),
+                            // No answer within the limit: the main connection sees it too.
+                            Some(None) => true,
+                        };
+                        {
+                            let mut s = shared
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                            s.queries += 1;
+                            if failed.is_some() {
+                                s.errors += 1;
+                            }
+                            if let Some(stmt) = s.flagged.remove(&(pid, seq)) {
+                                let e = s.blocked.entry(stmt).or_insert((0.0, 0));
+                                e.0 = e.0.max(ms);
+                                e.1 += 1;
                             }
                         }
-                        drop(s);
+                        if session_over {
+                            return;
+                        }
+                        // One runtime thread: let the migration and the observer run.
+                        tokio::task::yield_now().await;
                         if stop.load(Ordering::Relaxed) {
                             break;
                         }
@@ -118,13 +151,7 @@ impl Load {
                 }
             }));
         }
-        Ok(Load {
-            stop,
-            current,
-            shared,
-            pids,
-            handles,
-        })
+        Ok(load)
     }
 
     /// Marks the queries the observer saw waiting on a lock: `(pid, query text)`.
@@ -145,10 +172,10 @@ impl Load {
         }
     }
 
-    pub async fn stop(self) -> LoadStats {
+    pub async fn stop(mut self) -> LoadStats {
         self.stop.store(true, Ordering::Relaxed);
         let sessions = self.handles.len();
-        for h in self.handles {
+        for h in std::mem::take(&mut self.handles) {
             let _ = h.await;
         }
         let s = self
@@ -160,6 +187,17 @@ impl Load {
             queries: s.queries,
             errors: s.errors,
             blocked: s.blocked.clone(),
+        }
+    }
+}
+
+impl Drop for Load {
+    /// A run that ends early (Ctrl-C, an error) drops the load without `stop`: the sessions
+    /// must end too, or they would keep querying (or spinning on a dropped copy) forever.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for h in &self.handles {
+            h.abort();
         }
     }
 }

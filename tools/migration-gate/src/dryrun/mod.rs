@@ -17,7 +17,7 @@ use serde_json::json;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_postgres::Client;
 
-use apply::{Applied, Observer};
+use apply::{Applied, Observer, Outcome};
 use load::Load;
 
 use crate::AGENT;
@@ -69,36 +69,82 @@ async fn connect_admin(target: &Target) -> Result<(Target, Client)> {
     }
 }
 
-fn copy_name() -> String {
+/// Every throwaway copy's name starts so: the next run drops copies a run could not (the
+/// server went away mid-run). A copy kept with `--keep-copy` is named [`KEPT_PREFIX`]… instead,
+/// so no later run touches it.
+pub const COPY_PREFIX: &str = "mg_dryrun_";
+/// The name prefix of a copy kept with `--keep-copy`.
+pub const KEPT_PREFIX: &str = "mg_kept_";
+
+fn copy_name(keep: bool) -> String {
     let rand: [u8; 4] = gatehouse::trace::random_nonzero();
     format!(
-        "mg_dryrun_{}_{}",
+        "{}{}_{}",
+        if keep { KEPT_PREFIX } else { COPY_PREFIX },
         std::process::id(),
         gatehouse::hash::hex(&rand)
     )
 }
 
+/// Drops the copies earlier runs left behind (the server died or stopped answering before
+/// they could drop them): databases named `mg_dryrun_…` that nobody is connected to. A copy
+/// in use belongs to a run still going, here or on another machine: without `FORCE`,
+/// PostgreSQL refuses to drop it, and it is left alone.
+async fn sweep_leftovers(admin_target: &Target, admin: &Client) -> Result<Vec<String>> {
+    let rows = admin_target
+        .within(
+            "looking for copies left by earlier runs",
+            admin.query(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1",
+                &[&COPY_PREFIX],
+            ),
+        )
+        .await?;
+    let mut dropped = Vec::new();
+    for r in rows {
+        let name: String = r.get(0);
+        let sql = format!("DROP DATABASE IF EXISTS {}", quote_ident(&name));
+        match admin_target
+            .within(format!("DROP DATABASE {name}"), admin.batch_execute(&sql))
+            .await
+        {
+            Ok(()) => {
+                tracing::info!("dropped {name}, a copy an earlier dry run left behind");
+                dropped.push(name);
+            }
+            Err(e @ (Error::Lost { .. } | Error::Timeout { .. })) => return Err(e),
+            // In use (a run still going), or not ours to drop.
+            Err(e) => tracing::debug!("left {name} alone: {e}"),
+        }
+    }
+    Ok(dropped)
+}
+
 async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
     let migrations = source::discover(&args.migrations)?;
     refuse_templates(&migrations)?;
-    let target = Target::parse(&args.database_url)?;
+    let target = Target::parse(&args.database_url)?.with_timeouts(&args.timeouts);
     let source_db = target.dbname();
     let (admin_target, admin) = {
         let _s = gatehouse::trace::step("connect");
         connect_admin(&target).await?
     };
-    let version: i32 = admin
-        .query_one("SELECT current_setting('server_version_num')::int", &[])
-        .await
-        .map_err(|e| admin_target.error("reading the server version", &e))?
-        .get(0);
-    let exists = admin
-        .query_opt(
-            "SELECT 1 FROM pg_database WHERE datname = $1",
-            &[&source_db],
+    let version: i32 = admin_target
+        .within(
+            "reading the server version",
+            admin.query_one("SELECT current_setting('server_version_num')::int", &[]),
         )
-        .await
-        .map_err(|e| admin_target.error("looking up the source database", &e))?;
+        .await?
+        .get(0);
+    let exists = admin_target
+        .within(
+            "looking up the source database",
+            admin.query_opt(
+                "SELECT 1 FROM pg_database WHERE datname = $1",
+                &[&source_db],
+            ),
+        )
+        .await?;
     if exists.is_none() {
         return Err(Error::Database {
             server: target.server.clone(),
@@ -132,6 +178,8 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
         );
     }
 
+    let swept = sweep_leftovers(&admin_target, &admin).await?;
+
     // Register for Ctrl-C / SIGTERM before anything exists that would need cleaning up.
     let mut int = signal(SignalKind::interrupt()).map_err(|e| Error::Tool {
         program: "signal".to_owned(),
@@ -141,9 +189,9 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
         program: "signal".to_owned(),
         message: e.to_string(),
     })?;
-    let copy = copy_name();
+    let copy = copy_name(args.keep_copy);
     let work = async {
-        let method = create_copy(&admin, &admin_target, &target, &copy, args.copy).await?;
+        let (method, carried) = create_copy(args, &admin, &admin_target, &target, &copy).await?;
         tracing::info!("copy {copy} of {source_db} ready ({method:?})");
         let copy_target = target.with_db(&copy);
         b.check(match method {
@@ -152,7 +200,14 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
             )),
             _ => Check::warn(
                 CheckId::DryrunCopy.as_str(),
-                format!("copy {copy} of {source_db} is schema-only (the source had other sessions, or --copy schema): no rows, so durations and rewrites are not representative"),
+                format!(
+                    "copy {copy} of {source_db} is schema-only (the source had other sessions, or --copy schema): no rows{}, so durations and rewrites are not representative",
+                    if carried.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" but the migrations table's ({})", carried.join(", "))
+                    }
+                ),
             ),
         });
         apply_all(args, &copy_target, &linted, method, b).await
@@ -163,10 +218,21 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
         _ = term.recv() => Err(Error::Interrupted { detail: format!(" (SIGTERM); copy {copy} dropped") }),
     };
     // Whatever happened: drop the copy.
+    let swept_note = if swept.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; also dropped {} left by earlier runs: {}",
+            gatehouse::plural(swept.len(), "copy", "copies"),
+            swept.join(", ")
+        )
+    };
     if args.keep_copy {
         b.check(Check::warn(
             CheckId::DryrunCleanup.as_str(),
-            format!("copy {copy} kept (--keep-copy); drop it with DROP DATABASE {copy}"),
+            format!(
+                "copy {copy} kept (--keep-copy); drop it with DROP DATABASE {copy}{swept_note}"
+            ),
         ));
     } else {
         let _s = gatehouse::trace::step("drop-copy");
@@ -175,20 +241,22 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
         } else {
             ""
         };
-        let dropped = admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {}{force}",
-                quote_ident(&copy)
-            ))
+        let dropped = admin_target
+            .within(
+                format!("DROP DATABASE {copy}"),
+                admin.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {}{force}",
+                    quote_ident(&copy)
+                )),
+            )
             .await;
         b.check(match dropped {
             Ok(()) => Check::ok(CheckId::DryrunCleanup.as_str())
-                .with_message(format!("copy {copy} dropped")),
+                .with_message(format!("copy {copy} dropped{swept_note}")),
             Err(e) => Check::fail(
                 CheckId::DryrunCleanup.as_str(),
                 format!(
-                    "copy {copy} could not be dropped: {}; drop it by hand",
-                    crate::pg::db_message(&e)
+                    "copy {copy} could not be dropped ({e}); the next dry run against this server drops it, or run DROP DATABASE {copy}{swept_note}"
                 ),
             ),
         });
@@ -196,23 +264,33 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
     outcome
 }
 
+/// Makes the copy: (how, the migrations tables whose rows a schema-only copy carried).
 async fn create_copy(
+    args: &DryRunArgs,
     admin: &Client,
     admin_target: &Target,
     source: &Target,
     copy: &str,
-    method: CopyMethod,
-) -> Result<CopyMethod> {
+) -> Result<(CopyMethod, Vec<String>)> {
     let _s = gatehouse::trace::step("copy");
     let src = source.dbname();
+    let method = args.copy;
+    let limit = args.statement_limit();
     if method != CopyMethod::Schema {
         let sql = format!(
             "CREATE DATABASE {} TEMPLATE {}",
             quote_ident(copy),
             quote_ident(&src)
         );
-        match admin.batch_execute(&sql).await {
-            Ok(()) => return Ok(CopyMethod::Template),
+        let created = tokio::time::timeout(limit, admin.batch_execute(&sql))
+            .await
+            .map_err(|_| Error::Timeout {
+                server: admin_target.server.clone(),
+                what: format!("CREATE DATABASE {copy} TEMPLATE {src}"),
+                limit: args.statement_limit_text(),
+            })?;
+        match created {
+            Ok(()) => return Ok((CopyMethod::Template, Vec::new())),
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE) => {
                 if method == CopyMethod::Template {
                     return Err(Error::Database {
@@ -232,13 +310,40 @@ async fn create_copy(
             }
         }
     }
-    admin
-        .batch_execute(&format!("CREATE DATABASE {}", quote_ident(copy)))
-        .await
-        .map_err(|e| admin_target.error(format!("CREATE DATABASE {copy}"), &e))?;
-    let dump = tools::dump_schema(source).await?;
-    tools::restore_schema(&source.with_db(copy), dump).await?;
-    Ok(CopyMethod::Schema)
+    admin_target
+        .within(
+            format!("CREATE DATABASE {copy}"),
+            admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(copy))),
+        )
+        .await?;
+    let copy_target = source.with_db(copy);
+    let dump = tools::dump_schema(source, limit).await?;
+    tools::restore_schema(&copy_target, dump, limit).await?;
+    // The schema alone would make every migration pending again (`relation ... already
+    // exists`): the runner's table carries its rows over, so the copy knows what is applied.
+    let carried = {
+        let client = copy_target.connect().await?;
+        copy_target
+            .within(
+                "looking for the migrations table",
+                client.query(
+                    "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
+                     JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE c.relkind IN ('r', 'p') AND c.relname = ANY($1) \
+                       AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+                    &[&pending::TRACKING_TABLES.as_slice()],
+                ),
+            )
+            .await?
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<String>>()
+    };
+    if !carried.is_empty() {
+        let rows = tools::dump_rows(source, &carried, limit).await?;
+        tools::restore_schema(&copy_target, rows, limit).await?;
+    }
+    Ok((CopyMethod::Schema, carried))
 }
 
 #[expect(
@@ -254,18 +359,22 @@ async fn apply_all(
 ) -> Result<()> {
     let mc = copy.connect().await?;
     let oc = copy.connect().await?;
-    let pid: i32 = mc
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .map_err(|e| copy.error("connecting to the copy", &e))?
+    let pid: i32 = copy
+        .within(
+            "connecting to the copy",
+            mc.query_one("SELECT pg_backend_pid()", &[]),
+        )
+        .await?
         .get(0);
     // A bound on every statement, so a dry run in CI cannot hang on a runaway statement.
-    mc.batch_execute(&format!(
-        "SET statement_timeout = '{}ms'",
-        args.statement_timeout.as_millis()
-    ))
-    .await
-    .map_err(|e| copy.error("SET statement_timeout", &e))?;
+    copy.within(
+        "SET statement_timeout",
+        mc.batch_execute(&format!(
+            "SET statement_timeout = '{}ms'",
+            args.statement_timeout.as_millis()
+        )),
+    )
+    .await?;
     let (applied_keys, upto, runner) = pending::applied_versions(copy, &oc).await?;
     let pending: Vec<usize> = linted
         .migrations
@@ -284,24 +393,32 @@ async fn apply_all(
     // Which pre-existing tables hold rows (so a lock on them matters).
     let mut has_rows: HashMap<String, bool> = HashMap::new();
     for rel in before.values().filter(|r| r.kind == "r" || r.kind == "m") {
-        let any = oc
-            .query_one(
-                &format!(
-                    "SELECT EXISTS (SELECT 1 FROM {})",
-                    pending::quote_table(&rel.name)
+        let any = match copy
+            .within(
+                format!("looking for rows in {}", rel.name),
+                oc.query_one(
+                    &format!(
+                        "SELECT EXISTS (SELECT 1 FROM {})",
+                        pending::quote_table(&rel.name)
+                    ),
+                    &[],
                 ),
-                &[],
             )
             .await
-            .map(|r| r.get::<_, bool>(0))
-            .unwrap_or(false);
+        {
+            Ok(r) => r.get::<_, bool>(0),
+            Err(e @ (Error::Lost { .. } | Error::Timeout { .. })) => return Err(e),
+            Err(_) => false,
+        };
         has_rows.insert(rel.name.clone(), any);
     }
     let existing: HashSet<String> = before.values().map(|r| r.name.clone()).collect();
     let rollback_wanted =
         !args.no_rollback && pending.iter().any(|&i| linted.migrations[i].down.is_some());
     let schema_before = if rollback_wanted {
-        Some(tools::normalize(&tools::dump_schema(copy).await?))
+        Some(tools::normalize(
+            &tools::dump_schema(copy, args.statement_limit()).await?,
+        ))
     } else {
         None
     };
@@ -317,18 +434,23 @@ async fn apply_all(
     }
     let load = if args.with_load > 0 && !touched.is_empty() {
         let touched: Vec<String> = touched.iter().cloned().collect();
-        Some(Load::start(copy, &touched, args.with_load).await?)
+        Some(Load::start(copy, &touched, args.with_load, args.statement_limit()).await?)
     } else {
         None
     };
 
     let obs = Observer {
+        target: copy,
         client: &oc,
         pid,
         load: load.as_ref(),
     };
+    let limit = args.statement_limit();
+    let limit_text = args.statement_limit_text();
     let mut steps: Vec<Applied> = Vec::new();
     let mut failure: Option<(String, u64, u64, String)> = None;
+    // The connection was lost or the server stopped answering: no verdict, only an error.
+    let mut gone: Option<(Error, String)> = None;
     let mut applied_migrations: Vec<usize> = Vec::new();
     {
         let _s = gatehouse::trace::step("apply");
@@ -339,13 +461,20 @@ async fn apply_all(
                 continue;
             };
             let wrap = m.in_transaction && !up.facts.iter().any(|f| f.transaction_control);
-            if wrap {
-                mc.batch_execute("BEGIN")
-                    .await
-                    .map_err(|e| copy.error("BEGIN", &e))?;
-            }
+            let prepared = async {
+                if wrap {
+                    copy.within("BEGIN", mc.batch_execute("BEGIN")).await?;
+                }
+                apply::relations(copy, &mc).await
+            };
+            let mut rels = match prepared.await {
+                Ok(r) => r,
+                Err(e) => {
+                    gone = Some((e, m.label()));
+                    break 'migrations;
+                }
+            };
             let first_step = steps.len();
-            let mut rels = apply::relations(copy, &mc).await?;
             // Locks earlier statements of this transaction still hold: not this statement's.
             let mut held: BTreeSet<apply::Lock> = BTreeSet::new();
             for f in &up.facts {
@@ -354,25 +483,40 @@ async fn apply_all(
                     l.current.store(idx, std::sync::atomic::Ordering::Relaxed);
                 }
                 let started = Instant::now();
-                let (rows, elapsed, locks, err) = apply::execute(&mc, &obs, &f.sql).await;
+                let run = apply::execute(copy, &mc, &obs, &f.sql, limit, &limit_text).await;
+                let err = match run.outcome {
+                    Outcome::Done => None,
+                    Outcome::Refused(e) => Some(e),
+                    Outcome::Gone(e) => {
+                        gone = Some((e, format!("{}:{}", f.file, f.line)));
+                        break 'migrations;
+                    }
+                };
                 // Only statements that touch an existing relation can rewrite one; skipping
                 // the catalog snapshot for the rest (SET, new tables) keeps our own round
                 // trips out of the time the transaction holds its locks.
                 let may_rewrite = f.heavy || !f.tables.is_empty() || err.is_some();
                 let (rewrites, rebuilt) = if may_rewrite {
-                    let after = apply::relations(copy, &mc)
-                        .await
-                        .unwrap_or_else(|_| rels.clone());
+                    let after = match apply::relations(copy, &mc).await {
+                        Ok(after) => after,
+                        Err(e @ (Error::Lost { .. } | Error::Timeout { .. })) => {
+                            gone = Some((e, format!("{}:{}", f.file, f.line)));
+                            break 'migrations;
+                        }
+                        // In a failed transaction the catalog cannot be read: as before.
+                        Err(_) => rels.clone(),
+                    };
                     let r = apply::rewritten(&rels, &after);
                     rels = after;
                     r
                 } else {
                     (Vec::new(), Vec::new())
                 };
-                let new_locks: Vec<apply::Lock> = locks.difference(&held).cloned().collect();
+                let new_locks: Vec<apply::Lock> = run.locks.difference(&held).cloned().collect();
                 if wrap {
-                    held.extend(locks);
+                    held.extend(run.locks);
                 }
+                let elapsed = run.elapsed;
                 let mut step = Applied {
                     migration: m.name.clone(),
                     file: f.file.clone(),
@@ -380,7 +524,7 @@ async fn apply_all(
                     column: f.column,
                     sql: f.sql.clone(),
                     duration_ms: elapsed.as_secs_f64() * 1000.0,
-                    rows,
+                    rows: run.rows,
                     locks: new_locks,
                     rewrites,
                     rebuilt_indexes: rebuilt,
@@ -396,22 +540,29 @@ async fn apply_all(
                     steps.push(step);
                     failure = Some((f.file.clone(), f.line, f.column, msg));
                     if wrap {
-                        let _ = mc.batch_execute("ROLLBACK").await;
+                        let _ = copy.within("ROLLBACK", mc.batch_execute("ROLLBACK")).await;
                     }
                     break 'migrations;
                 }
                 steps.push(step);
             }
             if wrap {
-                let (_, _, _, err) = apply::execute(&mc, &obs, "COMMIT").await;
-                if let Some(e) = err {
-                    failure = Some((
-                        m.label(),
-                        0,
-                        0,
-                        format!("COMMIT: {}", crate::pg::db_message(&e)),
-                    ));
-                    break 'migrations;
+                let run = apply::execute(copy, &mc, &obs, "COMMIT", limit, &limit_text).await;
+                match run.outcome {
+                    Outcome::Done => {}
+                    Outcome::Refused(e) => {
+                        failure = Some((
+                            m.label(),
+                            0,
+                            0,
+                            format!("COMMIT: {}", crate::pg::db_message(&e)),
+                        ));
+                        break 'migrations;
+                    }
+                    Outcome::Gone(e) => {
+                        gone = Some((e, format!("COMMIT of {}", m.label())));
+                        break 'migrations;
+                    }
                 }
                 // Locks taken in the transaction were held until now.
                 let now = Instant::now();
@@ -424,12 +575,26 @@ async fn apply_all(
             applied_migrations.push(i);
         }
     }
+    if let Some((e, at)) = gone {
+        // Ends the load sessions (dropping it aborts them) and judges only what was seen.
+        drop(load);
+        let why = format!("not judged: the run stopped at {at} ({})", e.kind_text());
+        verdict::judge_steps(args, &steps, &existing, &has_rows, linted, Some(&why), b);
+        for id in [
+            CheckId::DryrunApply,
+            CheckId::DryrunBlocked,
+            CheckId::DryrunRollback,
+        ] {
+            b.check(Check::skip(id.as_str(), why.clone()));
+        }
+        return Err(e);
+    }
     let load_stats = match load {
         Some(l) => Some(l.stop().await),
         None => None,
     };
 
-    verdict::judge_steps(args, &steps, &existing, &has_rows, linted, b);
+    verdict::judge_steps(args, &steps, &existing, &has_rows, linted, None, b);
     match &failure {
         None => b.check(
             Check::ok(CheckId::DryrunApply.as_str())
@@ -473,7 +638,16 @@ async fn apply_all(
         json!(null)
     } else if let Some(schema_before) = schema_before {
         let _s = gatehouse::trace::step("rollback");
-        verdict::rollback(copy, &mc, linted, &applied_migrations, &schema_before, b).await?
+        verdict::rollback(
+            args,
+            copy,
+            &mc,
+            linted,
+            &applied_migrations,
+            &schema_before,
+            b,
+        )
+        .await?
     } else {
         b.check(Check::skip(
             CheckId::DryrunRollback.as_str(),

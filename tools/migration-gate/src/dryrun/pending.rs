@@ -3,9 +3,17 @@
 
 use tokio_postgres::Client;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::pg::{Target, quote_ident};
 use crate::source::VersionKey;
+
+/// The runners' migrations tables: a schema-only copy carries their rows.
+pub(super) const TRACKING_TABLES: [&str; 4] = [
+    "__diesel_schema_migrations",
+    "_sqlx_migrations",
+    "flyway_schema_history",
+    "schema_migrations",
+];
 
 /// Versions the runner's table in the copy says are applied.
 pub(super) async fn applied_versions(
@@ -20,40 +28,55 @@ pub(super) async fn applied_versions(
     let mut versions = Vec::new();
     let mut runner = None;
     for (table, col, name) in tables {
-        let exists: Option<String> = client
-            .query_one("SELECT to_regclass($1)::text", &[table])
-            .await
-            .map_err(|e| target.error("looking for the migrations table", &e))?
+        let exists: Option<String> = target
+            .within(
+                "looking for the migrations table",
+                client.query_one("SELECT to_regclass($1)::text", &[table]),
+            )
+            .await?
             .get(0);
         if exists.is_some() {
-            let rows = client
-                .query(
-                    &format!("SELECT {col} FROM {table} WHERE {col} IS NOT NULL"),
-                    &[],
+            let rows = target
+                .within(
+                    format!("reading {table}"),
+                    client.query(
+                        &format!("SELECT {col} FROM {table} WHERE {col} IS NOT NULL"),
+                        &[],
+                    ),
                 )
-                .await
-                .map_err(|e| target.error(format!("reading {table}"), &e))?;
+                .await?;
             versions.extend(rows.iter().map(|r| VersionKey::new(&r.get::<_, String>(0))));
             runner = Some(*name);
         }
     }
     // golang-migrate keeps only the latest version: everything up to it is applied.
     let mut upto = None;
-    let exists: Option<String> = client
-        .query_one("SELECT to_regclass('schema_migrations')::text", &[])
-        .await
-        .map_err(|e| target.error("looking for the migrations table", &e))?
+    let exists: Option<String> = target
+        .within(
+            "looking for the migrations table",
+            client.query_one("SELECT to_regclass('schema_migrations')::text", &[]),
+        )
+        .await?
         .get(0);
-    if exists.is_some()
-        && let Ok(Some(r)) = client
-            .query_opt(
-                "SELECT version::text FROM schema_migrations WHERE NOT dirty",
-                &[],
+    if exists.is_some() {
+        let latest = target
+            .within(
+                "reading schema_migrations",
+                client.query_opt(
+                    "SELECT version::text FROM schema_migrations WHERE NOT dirty",
+                    &[],
+                ),
             )
-            .await
-    {
-        upto = Some(VersionKey::new(&r.get::<_, String>(0)));
-        runner = Some("golang-migrate");
+            .await;
+        match latest {
+            Ok(Some(r)) => {
+                upto = Some(VersionKey::new(&r.get::<_, String>(0)));
+                runner = Some("golang-migrate");
+            }
+            Err(e @ (Error::Lost { .. } | Error::Timeout { .. })) => return Err(e),
+            // Another tool's table of that name (no `dirty` column), or no clean version.
+            Ok(None) | Err(_) => {}
+        }
     }
     Ok((versions, upto, runner))
 }

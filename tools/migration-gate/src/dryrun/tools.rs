@@ -3,9 +3,10 @@
 //! Found through `pg_config --bindir`, then PATH. Credentials travel in the environment
 //! (PGPASSWORD), never on a command line that `ps` would show.
 
-use std::io::Write as _;
+use std::io::{Read, Write as _};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use tokio_postgres::config::Host;
 
@@ -66,11 +67,23 @@ fn command(program: &str, target: &Target) -> Command {
             cmd.env_remove("PGSSLROOTCERT");
         }
     }
-    cmd.env("PGCONNECT_TIMEOUT", "10").env("LC_ALL", "C");
+    // libpq's connect_timeout covers the whole connection, handshake included.
+    cmd.env(
+        "PGCONNECT_TIMEOUT",
+        target.connect_timeout.as_secs().max(2).to_string(),
+    )
+    .env("LC_ALL", "C");
     cmd
 }
 
-fn run(program: &str, mut cmd: Command, stdin: Option<&[u8]>) -> Result<Vec<u8>> {
+/// Runs `cmd` to completion within `limit`, feeding it `stdin`; killed when the limit passes
+/// (a server that stops answering must not hold the run through a child either).
+fn run(
+    program: &str,
+    mut cmd: Command,
+    stdin: Option<Vec<u8>>,
+    limit: Duration,
+) -> Result<Vec<u8>> {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
@@ -82,15 +95,64 @@ fn run(program: &str, mut cmd: Command, stdin: Option<&[u8]>) -> Result<Vec<u8>>
         program: program.to_owned(),
         message: format!("cannot run it ({e}); install the PostgreSQL client (scripts/setup.sh)"),
     })?;
-    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        let _ = pipe.write_all(bytes);
+    // Each pipe on its own thread, so a full stdout never blocks our write of stdin.
+    let writer = stdin.zip(child.stdin.take()).map(|(bytes, mut pipe)| {
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        })
+    });
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() >= limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::Tool {
+                    program: program.to_owned(),
+                    message: format!(
+                        "no result within {} (--statement-timeout + --query-timeout): killed",
+                        gatehouse::duration::format_duration(limit)
+                    ),
+                });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => {
+                return Err(Error::Tool {
+                    program: program.to_owned(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    };
+    if let Some(w) = writer {
+        let _ = w.join();
     }
-    let out = child.wait_with_output().map_err(|e| Error::Tool {
-        program: program.to_owned(),
-        message: e.to_string(),
-    })?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    if !status.success() {
+        let err = String::from_utf8_lossy(&stderr);
         let first = err
             .lines()
             .find(|l| !l.trim().is_empty())
@@ -100,11 +162,11 @@ fn run(program: &str, mut cmd: Command, stdin: Option<&[u8]>) -> Result<Vec<u8>>
             message: gatehouse::redact::redact(first).into_owned(),
         });
     }
-    Ok(out.stdout)
+    Ok(stdout)
 }
 
 /// `pg_dump --schema-only` of the target's database.
-pub async fn dump_schema(target: &Target) -> Result<String> {
+pub async fn dump_schema(target: &Target, limit: Duration) -> Result<String> {
     let target = target.clone();
     let out = tokio::task::spawn_blocking(move || {
         let mut cmd = command("pg_dump", &target);
@@ -114,7 +176,7 @@ pub async fn dump_schema(target: &Target) -> Result<String> {
             "--no-privileges",
             "--no-comments",
         ]);
-        run("pg_dump", cmd, None)
+        run("pg_dump", cmd, None, limit)
     })
     .await
     .map_err(|e| Error::Tool {
@@ -124,19 +186,40 @@ pub async fn dump_schema(target: &Target) -> Result<String> {
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// Restores a schema dump into the target's (empty) database with `psql`.
-pub async fn restore_schema(target: &Target, dump: String) -> Result<()> {
+/// Restores a dump (schema, or rows) into the target's (empty) database with `psql`.
+pub async fn restore_schema(target: &Target, dump: String, limit: Duration) -> Result<()> {
     let target = target.clone();
     tokio::task::spawn_blocking(move || {
         let mut cmd = command("psql", &target);
         cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"]);
-        run("psql", cmd, Some(dump.as_bytes())).map(|_| ())
+        run("psql", cmd, Some(dump.into_bytes()), limit).map(|_| ())
     })
     .await
     .map_err(|e| Error::Tool {
         program: "psql".to_owned(),
         message: e.to_string(),
     })?
+}
+
+/// `pg_dump --data-only` of the given tables (`schema.table`, quoted) of the target's
+/// database: the migrations table's rows for a schema-only copy.
+pub async fn dump_rows(target: &Target, tables: &[String], limit: Duration) -> Result<String> {
+    let target = target.clone();
+    let tables = tables.to_vec();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = command("pg_dump", &target);
+        cmd.args(["--data-only", "--no-owner", "--no-privileges"]);
+        for t in &tables {
+            cmd.arg("--table").arg(t);
+        }
+        run("pg_dump", cmd, None, limit)
+    })
+    .await
+    .map_err(|e| Error::Tool {
+        program: "pg_dump".to_owned(),
+        message: e.to_string(),
+    })??;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// A schema dump reduced to what a rollback must restore: statements without comments,

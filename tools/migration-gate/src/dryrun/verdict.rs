@@ -14,7 +14,7 @@ use super::load::LoadStats;
 use super::tools;
 use crate::checks::CheckId;
 use crate::cli::DryRunArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lint::Linted;
 use crate::pg::Target;
 
@@ -49,6 +49,7 @@ pub(super) fn judge_steps(
     existing: &HashSet<String>,
     has_rows: &HashMap<String, bool>,
     linted: &Linted,
+    incomplete: Option<&str>,
     b: &mut ReportBuilder,
 ) {
     let mut rewrite_fail = false;
@@ -120,6 +121,18 @@ pub(super) fn judge_steps(
             );
         }
     }
+    // A run that stopped early measured only some statements: no "ok" for the rest.
+    if let Some(why) = incomplete {
+        for (id, failed) in [
+            (CheckId::DryrunRewrite, rewrite_fail),
+            (CheckId::DryrunBlockingLock, lock_fail),
+        ] {
+            if !failed {
+                b.check(Check::skip(id.as_str(), why.to_owned()));
+            }
+        }
+        return;
+    }
     if !rewrite_fail {
         b.check(
             Check::ok(CheckId::DryrunRewrite.as_str())
@@ -185,6 +198,7 @@ pub(super) fn judge_load(
 }
 
 pub(super) async fn rollback(
+    args: &DryRunArgs,
     copy: &Target,
     mc: &Client,
     linted: &Linted,
@@ -204,16 +218,27 @@ pub(super) async fn rollback(
         };
         let wrap = m.in_transaction && !down.facts.iter().any(|f| f.transaction_control);
         if wrap {
-            mc.batch_execute("BEGIN")
-                .await
-                .map_err(|e| copy.error("BEGIN", &e))?;
+            copy.within("BEGIN", mc.batch_execute("BEGIN")).await?;
         }
         for f in &down.facts {
-            if let Err(e) = mc.simple_query(&f.sql).await {
+            let ran = copy
+                .within_for(
+                    args.statement_limit(),
+                    args.statement_limit_text(),
+                    format!("{}:{}", f.file, f.line),
+                    mc.simple_query(&f.sql),
+                )
+                .await;
+            if let Err(e) = ran {
+                let msg = match e {
+                    // No verdict on the down migration: the server is gone or silent.
+                    Error::Lost { .. } | Error::Timeout { .. } => return Err(e),
+                    Error::Database { message, .. } => message,
+                    other => other.to_string(),
+                };
                 if wrap {
-                    let _ = mc.batch_execute("ROLLBACK").await;
+                    let _ = copy.within("ROLLBACK", mc.batch_execute("ROLLBACK")).await;
                 }
-                let msg = crate::pg::db_message(&e);
                 b.check(
                     Check::fail(
                         CheckId::DryrunRollback.as_str(),
@@ -229,12 +254,10 @@ pub(super) async fn rollback(
             }
         }
         if wrap {
-            mc.batch_execute("COMMIT")
-                .await
-                .map_err(|e| copy.error("COMMIT", &e))?;
+            copy.within("COMMIT", mc.batch_execute("COMMIT")).await?;
         }
     }
-    let after = tools::normalize(&tools::dump_schema(copy).await?);
+    let after = tools::normalize(&tools::dump_schema(copy, args.statement_limit()).await?);
     let (gone, new) = tools::diff(schema_before, &after);
     let first_line = |s: &String| s.lines().next().unwrap_or("").to_owned();
     if missing.is_empty() && gone.is_empty() && new.is_empty() {

@@ -540,3 +540,374 @@ fn a_runaway_statement_is_cancelled_by_statement_timeout() {
     );
     assert_eq!(copies_left(&pg), "");
 }
+
+/// Runs `migration-gate ARGS --format json` as a child and waits at most `bound` for it: the
+/// bugs these tests pin down hung forever, so a run past the bound is killed and fails.
+fn run_bounded(args: &[&str], bound: Duration) -> (Option<i32>, serde_json::Value, String) {
+    let child = command(args)
+        .args(["--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    wait_bounded(child, bound)
+}
+
+fn wait_bounded(
+    mut child: std::process::Child,
+    bound: Duration,
+) -> (Option<i32>, serde_json::Value, String) {
+    let started = Instant::now();
+    while child.try_wait().expect("waits").is_none() {
+        if started.elapsed() > bound {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "still running after {bound:?} (killed); stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (
+        out.status.code(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Issue 21 row 1: `connect_timeout` covered only the TCP connect, so a listener that accepts
+/// and says nothing (or drips a byte a second) held the run until CI's job timeout. Now the
+/// whole connect, handshake included, has the deadline: the URL's, `--connect-timeout`, or
+/// the documented 10 s default.
+#[test]
+fn a_server_that_accepts_and_never_answers_is_exit_2_within_the_connect_timeout() {
+    let dir = tree(&[("0001_a.up.sql", "SELECT 1;\n")]);
+    for mode in [testkit::Silence::Mute, testkit::Silence::Drip] {
+        let silent = testkit::SilentServer::start(mode);
+        let url = format!("postgres://app:pw@127.0.0.1:{}/app", silent.port());
+        let flagged = url.clone();
+        let in_url = format!("{url}?connect_timeout=2");
+        for args in [
+            vec![
+                "dry-run",
+                "--connect-timeout",
+                "2s",
+                "--database-url",
+                &flagged,
+                path_str(dir.path()),
+            ],
+            vec!["dry-run", "--database-url", &in_url, path_str(dir.path())],
+        ] {
+            let started = Instant::now();
+            let (code, json, stderr) = run_bounded(&args, Duration::from_secs(30));
+            assert_eq!(code, Some(2), "{mode:?}: {stderr}");
+            assert_eq!(json["error"]["kind"], "unreachable", "{json:#}");
+            assert!(
+                stderr.contains("no PostgreSQL handshake within 2s"),
+                "{mode:?}: {stderr}"
+            );
+            assert!(!stderr.contains("pw@"), "{stderr}");
+            assert!(started.elapsed() < Duration::from_secs(30));
+        }
+        assert!(silent.accepted() >= 2, "the tool never connected");
+    }
+    // The default (10 s) covers the handshake too.
+    let silent = testkit::SilentServer::start(testkit::Silence::Mute);
+    let url = format!("postgres://app:pw@127.0.0.1:{}/app", silent.port());
+    let (code, json, stderr) = run_bounded(
+        &["dry-run", "--database-url", &url, path_str(dir.path())],
+        Duration::from_secs(40),
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(json["error"]["kind"], "unreachable");
+    assert!(stderr.contains("within 10s"), "{stderr}");
+}
+
+/// The migrations of the release example applied to database `shop` (golang-migrate's
+/// `schema_migrations` says 0003).
+fn shop() -> Postgres {
+    let pg = Postgres::start();
+    pg.create_db("shop");
+    for f in [
+        "release/migrations/0001_create_customers.up.sql",
+        "release/migrations/0002_create_orders.up.sql",
+        "release/migrations/0003_create_order_items.up.sql",
+        "release/migration-gate-seed.sql",
+    ] {
+        let sql = std::fs::read_to_string(examples().join(f)).expect("example");
+        pg.psql("shop", &sql);
+    }
+    pg
+}
+
+/// An idle session on `db`, held open until dropped (a live application's pool).
+struct Session(std::process::Child);
+
+impl Session {
+    fn open(pg: &Postgres, db: &str) -> Session {
+        let child = std::process::Command::new(pg.bin_dir().join("psql"))
+            .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres"])
+            .args(["-p", &pg.port().to_string(), "-d", db])
+            .env("PGPASSWORD", pg.password())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("psql");
+        let started = Instant::now();
+        while pg.psql(
+            "postgres",
+            &format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND application_name = 'psql'"
+            ),
+        ) != "1"
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the session never connected"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Session(child)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Issue 21 row 3: a live source always has other sessions, so `--copy auto` falls back to a
+/// schema-only copy; that copy had no rows in the migrations table, every migration was
+/// pending again, and the first failed with `relation "customers" already exists` (42P07):
+/// every good release failed. The schema copy now carries the migrations table's rows.
+#[test]
+fn a_busy_source_with_applied_migrations_dry_runs_a_good_release_ok() {
+    let pg = shop();
+    let _app = Session::open(&pg, "shop");
+    let url = pg.url("shop");
+    for copy in ["auto", "schema"] {
+        let r = run(&[
+            "dry-run",
+            "--copy",
+            copy,
+            "--database-url",
+            &url,
+            "examples/release/migrations",
+        ]);
+        assert_eq!(r.code, 0, "--copy {copy}: {}\n{}", r.stdout, r.stderr);
+        assert_eq!(r.json["data"]["copy"]["method"], "schema");
+        assert_eq!(r.json["data"]["runner_table"], "golang-migrate");
+        assert_eq!(
+            r.json["data"]["pending"].as_array().map(Vec::len),
+            Some(4),
+            "{:#}",
+            r.json["data"]
+        );
+        let copy_check = r.check("dryrun.copy");
+        assert_eq!(copy_check["result"], "warn");
+        assert!(
+            copy_check["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("public.schema_migrations"),
+            "{copy_check:#}"
+        );
+        assert_eq!(r.check("dryrun.apply")["result"], "ok");
+        assert_eq!(copies_left(&pg), "");
+    }
+}
+
+/// Issue 21 row 2: SIGINT (or SIGTERM) during `--with-load` left the load sessions running;
+/// once the copy was dropped under them each query failed at once, without yielding, and
+/// the single-threaded runtime spun at 100 % CPU forever with no report.
+#[test]
+fn sigint_and_sigterm_during_with_load_end_with_a_report_and_no_copy() {
+    let pg = seeded(1000);
+    let dir = tree(&[(
+        "0001_slow.up.sql",
+        "SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN note text;\nSELECT pg_sleep(20);\n",
+    )]);
+    let url = pg.url("app");
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let child = command(&[
+            "dry-run",
+            "--format",
+            "json",
+            "--with-load",
+            "4",
+            "--database-url",
+            &url,
+            path_str(dir.path()),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+        // The slow statement runs and the four load sessions are connected to the copy.
+        let started = Instant::now();
+        while pg.psql(
+            "postgres",
+            "SELECT count(*) FILTER (WHERE query LIKE '%pg_sleep(20)%') = 1 AND count(*) FILTER (WHERE query LIKE '/* mg-load%') = 4 \
+             FROM pg_stat_activity WHERE datname LIKE 'mg_dryrun_%'",
+        ) != "t"
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the load never started"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        crate::signal(child.id(), sig);
+        let (code, json, stderr) = wait_bounded(child, Duration::from_secs(30));
+        assert_eq!(code, Some(2), "{stderr}");
+        assert_eq!(json["error"]["kind"], "interrupted", "{json:#}");
+        assert_eq!(json["result"], "error");
+        assert_eq!(copies_left(&pg), "");
+    }
+}
+
+/// Issue 21 row 4: a migration backend terminated mid-statement was judged `fail` (exit 1),
+/// with `dryrun.rewrite` and `dryrun.blocking_lock` "ok" for statements never measured. Now:
+/// error (exit 2, `connection_lost`), the unmeasured checks skip, and the copy is dropped.
+#[test]
+fn a_backend_terminated_mid_run_is_an_error_with_unmeasured_checks_skipped() {
+    let pg = seeded(1000);
+    let dir = tree(&[(
+        "0001_slow.up.sql",
+        "SET lock_timeout = '1s';\nALTER TABLE accounts ADD COLUMN note text;\nSELECT pg_sleep(60);\nALTER TABLE accounts ALTER COLUMN balance TYPE bigint;\n",
+    )]);
+    let child = command(&[
+        "dry-run",
+        "--format",
+        "json",
+        "--database-url",
+        &pg.url("app"),
+        path_str(dir.path()),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("runs");
+    let started = Instant::now();
+    while pg.psql(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'mg_dryrun_%' AND query LIKE '%pg_sleep(60)%'",
+    ) != "1"
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the dry run never reached the slow statement"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    pg.psql(
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE 'mg_dryrun_%' AND query LIKE '%pg_sleep(60)%'",
+    );
+    let (code, json, stderr) = wait_bounded(child, Duration::from_secs(30));
+    assert_eq!(code, Some(2), "{stderr}\n{json:#}");
+    assert_eq!(json["result"], "error");
+    assert_eq!(json["error"]["kind"], "connection_lost", "{json:#}");
+    assert!(stderr.contains("connection lost during"), "{stderr}");
+    let check = |id: &str| {
+        json["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["id"] == id))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {id}: {json:#}"))
+    };
+    for id in [
+        "dryrun.rewrite",
+        "dryrun.blocking_lock",
+        "dryrun.apply",
+        "dryrun.rollback",
+    ] {
+        assert_eq!(check(id)["result"], "skip", "{id}: {json:#}");
+    }
+    assert_eq!(check("dryrun.cleanup")["result"], "ok");
+    assert_eq!(copies_left(&pg), "");
+}
+
+/// Issue 21 row 4, the server itself going away: error (exit 2), the copy named for removal;
+/// a copy left so is dropped by the next run (found by its name prefix), and a copy kept with
+/// `--keep-copy` is not.
+#[test]
+fn a_server_that_dies_mid_run_is_an_error_and_the_next_run_drops_the_copy_left() {
+    let pg = seeded(10);
+    let dir = tree(&[("0001_slow.up.sql", "SELECT pg_sleep(60);\n")]);
+    let child = command(&[
+        "dry-run",
+        "--format",
+        "json",
+        "--database-url",
+        &pg.url("app"),
+        path_str(dir.path()),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("runs");
+    let started = Instant::now();
+    while pg.psql(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'mg_dryrun_%' AND query LIKE '%pg_sleep(60)%'",
+    ) != "1"
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the dry run never reached the slow statement"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Immediate shutdown: every backend is gone at once, as in a crash.
+    crate::signal(pg.pid(), libc::SIGQUIT);
+    let (code, json, stderr) = wait_bounded(child, Duration::from_secs(60));
+    assert_eq!(code, Some(2), "{stderr}\n{json:#}");
+    assert_eq!(json["result"], "error");
+    assert_eq!(json["error"]["kind"], "connection_lost", "{json:#}");
+    let cleanup = json["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "dryrun.cleanup"))
+        .cloned()
+        .unwrap_or_default();
+    let message = cleanup["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("mg_dryrun_") && message.contains("the next dry run"),
+        "{cleanup:#}"
+    );
+
+    // The next run against a server with such leftovers drops them, and only them.
+    let pg = seeded(10);
+    pg.create_db("mg_dryrun_1_deadbeef");
+    pg.create_db("mg_kept_1_cafe");
+    let dir = tree(&[("0001_a.up.sql", "SELECT 1;\n")]);
+    let r = run(&[
+        "dry-run",
+        "--database-url",
+        &pg.url("app"),
+        path_str(dir.path()),
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let cleanup = r.check("dryrun.cleanup");
+    assert!(
+        cleanup["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("mg_dryrun_1_deadbeef"),
+        "{cleanup:#}"
+    );
+    assert_eq!(copies_left(&pg), "");
+    assert_eq!(
+        pg.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = 'mg_kept_1_cafe'"
+        ),
+        "1"
+    );
+}

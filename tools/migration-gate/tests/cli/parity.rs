@@ -213,3 +213,55 @@ fn a_raw_at_in_the_password_logs_in_and_never_prints_either_half() {
         assert!(!out.contains("Leak") && !out.contains("At4"), "{out}");
     }
 }
+
+/// Issue 21 row 1 for `parity`: the handshake has the connect deadline, and every query a
+/// client-side one (`--query-timeout`): a server-side statement_timeout cannot help when the
+/// server is silent.
+#[test]
+fn a_silent_server_and_an_unanswered_query_are_exit_2_within_their_deadlines() {
+    let silent = testkit::SilentServer::start(testkit::Silence::Mute);
+    let url = format!("postgres://app:pw@127.0.0.1:{}/app", silent.port());
+    let started = std::time::Instant::now();
+    let r = run(&[
+        "parity",
+        "--connect-timeout",
+        "2s",
+        "--database-url",
+        &url,
+        "--old",
+        "SELECT 1 AS id",
+        "--new",
+        "SELECT 1 AS id",
+        "--key",
+        "id",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.json["error"]["kind"], "unreachable");
+    assert!(r.stderr.contains("no PostgreSQL handshake"), "{}", r.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+
+    let pg = Postgres::start();
+    pg.create_db("app");
+    let started = std::time::Instant::now();
+    let r = run(&[
+        "parity",
+        "--query-timeout",
+        "2s",
+        "--database-url",
+        &pg.url("app"),
+        "--old",
+        "SELECT 1 AS id, pg_sleep(60)::text AS v",
+        "--new",
+        "SELECT 1 AS id, '' AS v",
+        "--key",
+        "id",
+    ]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json["error"]["kind"], "timeout");
+    assert!(
+        r.stderr.contains("no answer within 2s (--query-timeout)"),
+        "{}",
+        r.stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
