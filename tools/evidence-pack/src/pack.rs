@@ -283,6 +283,14 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
         None => None,
     };
 
+    // What verify reads, build writes: no more entries than it accepts.
+    if entries.len() + 3 > crate::zipr::MAX_ENTRIES {
+        return Err(Error::Usage(format!(
+            "{} entries: a pack holds at most {}; pack a directory as one archive artifact",
+            entries.len() + 3,
+            crate::zipr::MAX_ENTRIES
+        )));
+    }
     // The key, the reports, the notes, the policy and the artifacts are inputs: `-o` naming
     // one of them (`--key k -o k`) would destroy it.
     gatehouse::input::refuse_input_overwrite(&args.output)?;
@@ -318,7 +326,9 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
                     Content::File(p) => {
                         let mut f =
                             std::fs::File::open(p).map_err(|e| Error::io(p.display(), e))?;
-                        zip.add(name, &mut f)
+                        // The length decides ZIP64 before the data is read (0 for a FIFO).
+                        let hint = f.metadata().map(|m| m.len()).unwrap_or(0);
+                        zip.add_sized(name, &mut f, hint)
                             .map_err(|e| Error::io(p.display(), e))?
                     }
                     Content::Memory(m) => zip

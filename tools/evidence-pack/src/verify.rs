@@ -90,27 +90,29 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
     let _s = gatehouse::trace::step("verify");
 
     // Every entry, streamed once: digest, size, and the bytes of the small ones we parse.
+    // First the envelope, the bundle and the manifest (small: capped at MAX_META), so that
+    // the signed manifest can vouch for the sizes of the rest before they are inflated.
     let mut seen: BTreeMap<String, (String, u64)> = BTreeMap::new();
     let mut kept: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut damaged = 0usize;
-    for entry in zip.entries.clone() {
-        let keep = if entry.name.ends_with(".json") && !entry.name.starts_with("artifacts/") {
-            MAX_META
-        } else {
-            0
+    for name in [DSSE_FILE, BUNDLE_FILE, MANIFEST] {
+        let Some(entry) = zip.entry(name).cloned() else {
+            continue;
         };
-        match zip.read_entry(&entry, keep)? {
-            Ok((sha, n, bytes)) => {
-                seen.insert(entry.name.clone(), (sha, n));
-                if let Some(bytes) = bytes {
-                    kept.insert(entry.name.clone(), bytes);
-                }
-            }
-            Err(e) => {
-                damaged += 1;
-                fail(b, CheckId::Digest, Some(&e.name), e.to_string());
-            }
+        if entry.size > MAX_META {
+            damaged += 1;
+            fail(
+                b,
+                CheckId::Digest,
+                Some(name),
+                format!(
+                    "{name}: declares {} bytes (more than {MAX_META}); not inflated",
+                    entry.size
+                ),
+            );
+            continue;
         }
+        damaged += read_into(&mut zip, &entry, MAX_META, b, &mut seen, &mut kept)?;
     }
 
     // 1. The signature over the statement.
@@ -286,6 +288,51 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
             ),
             (_, None) => {}
         }
+    }
+
+    // The rest. The signed manifest vouches for the size of what it lists (once the
+    // statement's signature and the manifest's digest check out): such an entry is inflated
+    // whatever its size or ratio, so whatever `build` wrote verifies. Anything else is
+    // held to the zip-bomb caps.
+    let manifest_signed = statement.is_some()
+        && subjects.contains_key(MANIFEST)
+        && subjects.get(MANIFEST) == seen.get(MANIFEST).map(|(sha, _)| sha);
+    let vouched: BTreeMap<&str, u64> = match (&manifest, manifest_signed) {
+        (Some(m), true) => m.files.iter().map(|f| (f.path.as_str(), f.bytes)).collect(),
+        _ => BTreeMap::new(),
+    };
+    let mut unvouched_total = 0u64;
+    for entry in zip.entries.clone() {
+        if [DSSE_FILE, BUNDLE_FILE, MANIFEST].contains(&entry.name.as_str()) {
+            continue;
+        }
+        let vouch = vouched.get(entry.name.as_str()).copied();
+        let mut admitted = entry.admit(vouch, &crate::zipr::UNVOUCHED);
+        if admitted.is_ok() && vouch.is_none() {
+            unvouched_total = unvouched_total.saturating_add(entry.size);
+            if unvouched_total > crate::zipr::UNVOUCHED.max_total_size {
+                admitted = Err(format!(
+                    "entries the signed manifest does not vouch for add up to more than {} bytes; refusing a possible zip bomb",
+                    crate::zipr::UNVOUCHED.max_total_size
+                ));
+            }
+        }
+        if let Err(why) = admitted {
+            damaged += 1;
+            fail(
+                b,
+                CheckId::Digest,
+                Some(&entry.name),
+                format!("{}: {why}", entry.name),
+            );
+            continue;
+        }
+        let keep = if entry.name.ends_with(".json") && !entry.name.starts_with("artifacts/") {
+            MAX_META
+        } else {
+            0
+        };
+        damaged += read_into(&mut zip, &entry, keep, b, &mut seen, &mut kept)?;
     }
 
     // 4. Every file: in the manifest, in the statement, in the zip, same digest and size.
@@ -479,6 +526,31 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
         "decision": decision,
     }));
     Ok(())
+}
+
+/// Reads one entry into `seen` (and `kept`, up to `keep` bytes); 1 when it is damaged
+/// (reported as a failed digest check), else 0.
+fn read_into(
+    zip: &mut ZipReader,
+    entry: &crate::zipr::Entry,
+    keep: u64,
+    b: &mut ReportBuilder,
+    seen: &mut BTreeMap<String, (String, u64)>,
+    kept: &mut BTreeMap<String, Vec<u8>>,
+) -> Result<usize> {
+    match zip.read_entry(entry, keep)? {
+        Ok((sha, n, bytes)) => {
+            seen.insert(entry.name.clone(), (sha, n));
+            if let Some(bytes) = bytes {
+                kept.insert(entry.name.clone(), bytes);
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            fail(b, CheckId::Digest, Some(&e.name), e.to_string());
+            Ok(1)
+        }
+    }
 }
 
 fn short(s: &str) -> &str {

@@ -1,8 +1,13 @@
-//! A defensive ZIP reader for `verify`: it reads the central directory, refuses anything an
-//! evidence pack never is (multi-disk, ZIP64, encryption, methods other than stored and
-//! deflate), names that could escape a directory, duplicate names, overlapping entries and
-//! zip bombs (caps on entry count, per-entry and total size, and compression ratio), then
-//! streams entries through inflate without ever producing more than the declared size.
+//! A defensive ZIP reader for `verify`: it reads the central directory (ZIP64 too, as the
+//! writer makes it for entries near 4 GiB), refuses anything an evidence pack never is
+//! (multi-disk, encryption, methods other than stored and deflate), names that could escape
+//! a directory, duplicate names, overlapping entries and more than [`MAX_ENTRIES`] entries,
+//! then streams entries through inflate without ever producing more than the declared size.
+//!
+//! Zip bombs: an entry is inflated only when [`Entry::admit`] says so — when the signed
+//! manifest vouches for its size (whatever `build` wrote, however large or compressible,
+//! verifies), or, for anything the manifest does not vouch for, when it stays under
+//! [`UNVOUCHED`] (per-entry size and compression ratio; `verify` caps their total).
 //!
 //!
 //! Every byte of a pack is accounted for, so that a single changed byte anywhere is found:
@@ -25,11 +30,26 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 
 pub(crate) const MAX_ENTRIES: usize = 100_000;
-pub(crate) const MAX_ENTRY_SIZE: u64 = 2 * 1024 * 1024 * 1024;
-pub(crate) const MAX_TOTAL_SIZE: u64 = 8 * 1024 * 1024 * 1024;
-/// Above 1 MiB, an entry may not inflate more than this many times its compressed size.
-/// Real JSON/SBOMs compress 5–50×; bombs compress 1000× and more.
-pub(crate) const MAX_RATIO: u64 = 500;
+
+/// Caps on inflating an entry nothing vouches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) max_entry_size: u64,
+    /// The declared sizes of all such entries together.
+    pub(crate) max_total_size: u64,
+    /// Above `ratio_from` bytes, an entry may not inflate more than this many times its
+    /// compressed size. Real JSON/SBOMs compress 5–50×; bombs compress 1000× and more.
+    pub(crate) max_ratio: u64,
+    pub(crate) ratio_from: u64,
+}
+
+/// The caps for entries the signed manifest does not vouch for.
+pub(crate) const UNVOUCHED: Limits = Limits {
+    max_entry_size: 2 * 1024 * 1024 * 1024,
+    max_total_size: 8 * 1024 * 1024 * 1024,
+    max_ratio: 500,
+    ratio_from: 1024 * 1024,
+};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
@@ -43,6 +63,64 @@ pub(crate) struct Entry {
     /// Central-directory bytes 6..28 (version needed … uncompressed size), which the local
     /// header repeats at 4..26.
     repeated: [u8; 22],
+}
+
+impl Entry {
+    /// Whether inflating this entry is safe. `vouched`: the size the signed manifest gives
+    /// it. An entry at exactly that size is inflated whatever its size or ratio (the signer
+    /// vouches for it, and inflating stops at the declared size); an entry declaring another
+    /// size was altered; an entry nobody vouches for must stay under `limits`.
+    pub(crate) fn admit(
+        &self,
+        vouched: Option<u64>,
+        limits: &Limits,
+    ) -> std::result::Result<(), String> {
+        match vouched {
+            Some(n) if n == self.size => Ok(()),
+            Some(n) => Err(format!(
+                "declares {} bytes where the signed manifest says {n}: the entry was altered (not inflated)",
+                self.size
+            )),
+            None if self.size > limits.max_entry_size => Err(format!(
+                "declares {} bytes (more than {}) and the signed manifest does not vouch for it; refusing a possible zip bomb",
+                self.size, limits.max_entry_size
+            )),
+            None if self.size > limits.ratio_from
+                && self.size / self.compressed.max(1) > limits.max_ratio =>
+            {
+                Err(format!(
+                    "compression ratio {}:1 exceeds {}:1 and the signed manifest does not vouch for it; refusing a possible zip bomb",
+                    self.size / self.compressed.max(1),
+                    limits.max_ratio
+                ))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+fn u64_at(b: &[u8], i: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?))
+}
+
+/// The data of the ZIP64 extended information field (id 1) in an extra field, if any.
+fn zip64_extra(extra: &[u8]) -> Option<&[u8]> {
+    let mut i = 0;
+    while i + 4 <= extra.len() {
+        let id = u16_at(extra, i)?;
+        let len = usize::from(u16_at(extra, i + 2)?);
+        let data = extra.get(i + 4..i + 4 + len)?;
+        if id == crate::zipw::ZIP64_EXTRA_ID {
+            return Some(data);
+        }
+        i += 4 + len;
+    }
+    None
+}
+
+fn read_at(file: &mut File, at: u64, buf: &mut [u8]) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(at))?;
+    file.read_exact(buf)
 }
 
 /// An entry read back intact: (sha256 hex, size, its bytes when asked to keep them).
@@ -131,24 +209,90 @@ impl ZipReader {
                 "multi-disk zip archives are not read",
             ));
         }
-        let count = usize::from(field16(10));
-        let cd_size = u64::from(field32(12));
-        let cd_offset = u64::from(field32(16));
-        if field16(10) == 0xFFFF || field32(12) == 0xFFFF_FFFF || field32(16) == 0xFFFF_FFFF {
-            return Err(Error::archive(
-                &label,
-                "ZIP64 archives are not read (an evidence pack is never that large)",
-            ));
-        }
-        if count > MAX_ENTRIES {
+        let eocd_pos = len - tail_len + eocd as u64;
+        let mut noncanonical = Vec::new();
+        // ZIP64: a locator right before the end record points at the ZIP64 end record, which
+        // must end where the locator starts (so no byte goes unaccounted for).
+        let mut locator = [0u8; 20];
+        let zip64 = eocd_pos >= 20
+            && read_at(&mut file, eocd_pos - 20, &mut locator).is_ok()
+            && u32_at(&locator, 0) == Some(0x0706_4b50);
+        let (count, cd_size, cd_offset, cd_end) = if zip64 {
+            let locator_pos = eocd_pos - 20;
+            if u32_at(&locator, 4) != Some(0) || u32_at(&locator, 16) != Some(1) {
+                return Err(Error::archive(
+                    &label,
+                    "multi-disk zip archives are not read",
+                ));
+            }
+            let at = u64_at(&locator, 8).unwrap_or(u64::MAX);
+            if at.checked_add(56) != Some(locator_pos) {
+                return Err(not_zip(
+                    "the ZIP64 end record is not right before its locator",
+                ));
+            }
+            let mut r = [0u8; 56];
+            read_at(&mut file, at, &mut r).map_err(|e| Error::io(&label, e))?;
+            let f32 = |i| u32_at(&r, i).unwrap_or(u32::MAX);
+            let f64 = |i| u64_at(&r, i).unwrap_or(u64::MAX);
+            if f32(0) != 0x0606_4b50 || f64(4) != 44 {
+                return Err(not_zip("the ZIP64 end record is malformed"));
+            }
+            if f32(16) != 0 || f32(20) != 0 || f64(24) != f64(32) {
+                return Err(Error::archive(
+                    &label,
+                    "multi-disk zip archives are not read",
+                ));
+            }
+            let (count, cd_size, cd_offset) = (f64(32), f64(40), f64(48));
+            // Each classic field is saturated or says the same as the ZIP64 record.
+            let agrees = |classic: u64, sat: u64, full: u64| classic == sat || classic == full;
+            if !agrees(u64::from(field16(8)), 0xFFFF, count)
+                || !agrees(u64::from(field16(10)), 0xFFFF, count)
+                || !agrees(u64::from(field32(12)), 0xFFFF_FFFF, cd_size)
+                || !agrees(u64::from(field32(16)), 0xFFFF_FFFF, cd_offset)
+            {
+                return Err(not_zip(
+                    "the end record disagrees with the ZIP64 end record",
+                ));
+            }
+            if u16_at(&r, 12) != Some(crate::zipw::VERSION_MADE_BY)
+                || u16_at(&r, 14) != Some(crate::zipw::VERSION_NEEDED_ZIP64)
+                || field16(8) != 0xFFFF
+                || field32(12) != 0xFFFF_FFFF
+                || field32(16) != 0xFFFF_FFFF
+            {
+                noncanonical.push("(the ZIP64 end record)".to_owned());
+            }
+            (count, cd_size, cd_offset, at)
+        } else {
+            if field16(10) == 0xFFFF || field32(12) == 0xFFFF_FFFF || field32(16) == 0xFFFF_FFFF {
+                return Err(not_zip(
+                    "the end record points to a ZIP64 end record that is not there",
+                ));
+            }
+            (
+                u64::from(field16(10)),
+                u64::from(field32(12)),
+                u64::from(field32(16)),
+                eocd_pos,
+            )
+        };
+        if count > MAX_ENTRIES as u64 {
             return Err(Error::archive(
                 &label,
                 format!("{count} entries (more than {MAX_ENTRIES}); refusing it"),
             ));
         }
-        let eocd_pos = len - tail_len + eocd as u64;
-        if cd_offset + cd_size > eocd_pos {
-            return Err(not_zip("the central directory lies outside the file"));
+        let count = usize::try_from(count).unwrap_or(MAX_ENTRIES);
+        if cd_offset.checked_add(cd_size) != Some(cd_end) {
+            if cd_offset.saturating_add(cd_size) > cd_end {
+                return Err(not_zip("the central directory lies outside the file"));
+            }
+            return Err(Error::archive(
+                &label,
+                "unaccounted bytes between the entries, the central directory and its end record",
+            ));
         }
         let mut cd = vec![0u8; usize::try_from(cd_size).unwrap_or(0)];
         file.seek(SeekFrom::Start(cd_offset))
@@ -157,8 +301,6 @@ impl ZipReader {
 
         let mut entries: Vec<Entry> = Vec::with_capacity(count);
         let mut names = std::collections::HashSet::new();
-        let mut noncanonical = Vec::new();
-        let mut total = 0u64;
         let mut i = 0usize;
         for _ in 0..count {
             let bad = || not_zip("a central directory entry is truncated or malformed");
@@ -168,13 +310,38 @@ impl ZipReader {
             let flags = u16_at(&cd, i + 8).ok_or_else(bad)?;
             let method = u16_at(&cd, i + 10).ok_or_else(bad)?;
             let crc = u32_at(&cd, i + 16).ok_or_else(bad)?;
-            let compressed = u64::from(u32_at(&cd, i + 20).ok_or_else(bad)?);
-            let size = u64::from(u32_at(&cd, i + 24).ok_or_else(bad)?);
+            let mut compressed = u64::from(u32_at(&cd, i + 20).ok_or_else(bad)?);
+            let mut size = u64::from(u32_at(&cd, i + 24).ok_or_else(bad)?);
             let name_len = usize::from(u16_at(&cd, i + 28).ok_or_else(bad)?);
             let extra_len = usize::from(u16_at(&cd, i + 30).ok_or_else(bad)?);
             let comment_len = usize::from(u16_at(&cd, i + 32).ok_or_else(bad)?);
-            let header_offset = u64::from(u32_at(&cd, i + 42).ok_or_else(bad)?);
+            let mut header_offset = u64::from(u32_at(&cd, i + 42).ok_or_else(bad)?);
             let name_bytes = cd.get(i + 46..i + 46 + name_len).ok_or_else(bad)?;
+            let extra = cd
+                .get(i + 46 + name_len..i + 46 + name_len + extra_len)
+                .ok_or_else(bad)?;
+            // ZIP64: each saturated field's value is in the extra field, in this order.
+            let saturated = [size, compressed, header_offset].map(|v| v == 0xFFFF_FFFF);
+            let ours_zip64 = saturated == [true; 3]
+                && extra_len == 28
+                && u16_at(extra, 0) == Some(crate::zipw::ZIP64_EXTRA_ID)
+                && u16_at(extra, 2) == Some(24);
+            if saturated.contains(&true) {
+                let data = zip64_extra(extra).ok_or_else(|| {
+                    not_zip("a ZIP64 size or offset without its ZIP64 extra field")
+                })?;
+                let mut at = 0;
+                for (field, sat) in [&mut size, &mut compressed, &mut header_offset]
+                    .into_iter()
+                    .zip(saturated)
+                {
+                    if sat {
+                        *field = u64_at(data, at)
+                            .ok_or_else(|| not_zip("a ZIP64 extra field is truncated"))?;
+                        at += 8;
+                    }
+                }
+            }
             let mut repeated = [0u8; 22];
             repeated.copy_from_slice(cd.get(i + 6..i + 28).ok_or_else(bad)?);
             let made_by = u16_at(&cd, i + 4).ok_or_else(bad)?;
@@ -184,7 +351,7 @@ impl ZipReader {
             );
             let external = u32_at(&cd, i + 38).ok_or_else(bad)?;
             let ours = made_by == crate::zipw::VERSION_MADE_BY
-                && extra_len == 0
+                && (extra_len == 0 || ours_zip64)
                 && comment_len == 0
                 && disk_and_internal == (0, 0)
                 && external == crate::zipw::MODE_FILE << 16;
@@ -225,42 +392,10 @@ impl ZipReader {
                     ),
                 ));
             }
-            if compressed == 0xFFFF_FFFF || size == 0xFFFF_FFFF || header_offset == 0xFFFF_FFFF {
-                return Err(Error::archive(
-                    &label,
-                    "ZIP64 archives are not read (an evidence pack is never that large)",
-                ));
-            }
-            if size > MAX_ENTRY_SIZE {
-                return Err(Error::archive(
-                    &label,
-                    format!(
-                        "{name}: declares {size} bytes (more than {MAX_ENTRY_SIZE}); refusing a possible zip bomb"
-                    ),
-                ));
-            }
             if method == 0 && compressed != size {
                 return Err(Error::archive(
                     &label,
                     format!("{name}: stored entry with different sizes"),
-                ));
-            }
-            if size > 1024 * 1024 && size / compressed.max(1) > MAX_RATIO {
-                return Err(Error::archive(
-                    &label,
-                    format!(
-                        "{name}: compression ratio {}:1 exceeds {MAX_RATIO}:1; refusing a possible zip bomb",
-                        size / compressed.max(1)
-                    ),
-                ));
-            }
-            total += size;
-            if total > MAX_TOTAL_SIZE {
-                return Err(Error::archive(
-                    &label,
-                    format!(
-                        "entries add up to more than {MAX_TOTAL_SIZE} bytes; refusing a possible zip bomb"
-                    ),
                 ));
             }
             entries.push(Entry {
@@ -318,6 +453,30 @@ impl ZipReader {
             let mut local_name = vec![0u8; usize::try_from(n).unwrap_or(0)];
             file.read_exact(&mut local_name)
                 .map_err(|_| not_zip("a local header is truncated"))?;
+            let mut local_extra = vec![0u8; usize::try_from(x).unwrap_or(0)];
+            file.read_exact(&mut local_extra)
+                .map_err(|_| not_zip("a local header is truncated"))?;
+            // A ZIP64 local header carries both sizes in its extra field: they must be the
+            // central directory's.
+            let local_zip64 =
+                u32_at(&h, 18) == Some(0xFFFF_FFFF) || u32_at(&h, 22) == Some(0xFFFF_FFFF);
+            if local_zip64 {
+                let data = zip64_extra(&local_extra);
+                if data.and_then(|d| u64_at(d, 0)) != Some(e.size)
+                    || data.and_then(|d| u64_at(d, 8)) != Some(e.compressed)
+                {
+                    return Err(Error::archive(
+                        &label,
+                        format!(
+                            "{}: the local header's ZIP64 sizes disagree with the central directory",
+                            e.name
+                        ),
+                    ));
+                }
+            }
+            if x != if local_zip64 { 20 } else { 0 } && !noncanonical.contains(&e.name) {
+                noncanonical.push(e.name.clone());
+            }
             if local_name != e.name.as_bytes() {
                 return Err(Error::archive(
                     &label,
@@ -337,7 +496,7 @@ impl ZipReader {
                 ));
             }
         }
-        if next_free != cd_offset || cd_offset + cd_size != eocd_pos || tail.len() - eocd != 22 {
+        if next_free != cd_offset || tail.len() - eocd != 22 {
             return Err(Error::archive(
                 &label,
                 "unaccounted bytes between the entries, the central directory and its end record",
@@ -456,19 +615,36 @@ mod tests {
         }
     }
 
-    /// Whatever single byte of a pack changes, reading it fails: structurally, or when the
-    /// entry is read back. (A changed CRC in a local header once went unnoticed.)
-    #[test]
-    fn every_single_byte_of_a_pack_is_checked() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let p = dir.path().join("t.zip");
-        let f = File::create(&p).expect("create");
-        let mut w = crate::zipw::ZipWriter::new(f, 1_800_000_000, crate::zipw::Method::Fast);
+    /// A small pack at `p`; `zip64_from` 0 writes every entry and the end as ZIP64, 18 only
+    /// the entries from the second on (its local header offset), `u64::MAX` none.
+    fn small_pack(p: &Path, zip64_from: u64) {
+        let f = File::create(p).expect("create");
+        let mut w = crate::zipw::ZipWriter::new(f, 1_800_000_000, crate::zipw::Method::Fast)
+            .with_zip64_from(zip64_from);
         w.add("a.txt", &mut &b"hello hello hello"[..]).expect("add");
         w.add("b/c.json", &mut &b"{\"k\": [1, 2, 3]}"[..])
             .expect("add");
         w.finish().expect("finish");
+    }
+
+    /// Whatever single byte of a pack changes, reading it fails: structurally, or when the
+    /// entry is read back. (A changed CRC in a local header once went unnoticed.) ZIP64
+    /// packs too: their extra fields, end record and locator are accounted for.
+    #[test]
+    fn every_single_byte_of_a_pack_is_checked() {
+        for zip64_from in [u64::MAX, 0, 18] {
+            every_single_byte_is_checked(zip64_from);
+        }
+    }
+
+    fn every_single_byte_is_checked(zip64_from: u64) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("t.zip");
+        small_pack(&p, zip64_from);
         let good = std::fs::read(&p).expect("read");
+        let r = ZipReader::open(&p).expect("reads");
+        assert!(r.noncanonical.is_empty(), "{:?}", r.noncanonical);
+        assert_eq!(r.entries.len(), 2);
         let undetected: Vec<usize> = (0..good.len())
             .filter(|&i| {
                 let mut bad = good.clone();
@@ -490,9 +666,117 @@ mod tests {
             .collect();
         assert!(
             undetected.is_empty(),
-            "byte changes not detected at offsets {undetected:?} of {}",
+            "zip64 from {zip64_from}: byte changes not detected at offsets {undetected:?} of {}",
             good.len()
         );
+    }
+
+    /// ZIP64 as the writer makes it: Python's zipfile (an independent reader) tests every
+    /// entry's CRC and reads the same bytes, and so do we.
+    #[test]
+    fn zip64_packs_read_back_here_and_in_pythons_zipfile() {
+        let dir = tempfile::tempdir().expect("tmp");
+        for (zip64_from, name) in [(0, "all.zip"), (18, "some.zip")] {
+            let p = dir.path().join(name);
+            small_pack(&p, zip64_from);
+            let bytes = std::fs::read(&p).expect("read");
+            // The ZIP64 end record and its locator are there, before the classic end record.
+            let n = bytes.len();
+            assert_eq!(&bytes[n - 42..n - 38], &0x0706_4b50u32.to_le_bytes());
+            assert_eq!(&bytes[n - 98..n - 94], &0x0606_4b50u32.to_le_bytes());
+            let out = std::process::Command::new("python3")
+                .args(["-m", "zipfile", "-t"])
+                .arg(&p)
+                .output()
+                .expect("python3 runs");
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let out = std::process::Command::new("python3")
+                .args([
+                    "-c",
+                    "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(z.read('b/c.json').decode(), [i.file_size for i in z.infolist()])",
+                ])
+                .arg(&p)
+                .output()
+                .expect("python3 runs");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                "{\"k\": [1, 2, 3]} [17, 16]",
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut r = ZipReader::open(&p).expect("opens");
+            let e = r.entry("a.txt").expect("a").clone();
+            let (_, size, bytes) = r.read_entry(&e, 1024).expect("io").expect("intact");
+            assert_eq!(
+                (size, bytes.as_deref()),
+                (17, Some(&b"hello hello hello"[..]))
+            );
+        }
+    }
+
+    /// The zip-bomb decision, with the sizes of real cases and without writing them: a
+    /// 2.5 GB artifact and 100 MB of zeros at 1029:1 once failed verify although build
+    /// made them; the signed manifest vouches for them now. What nobody vouches for stays
+    /// under the caps.
+    #[test]
+    fn the_manifest_vouches_for_sizes_and_the_caps_hold_for_the_rest() {
+        let entry = |size: u64, compressed: u64| Entry {
+            name: "artifacts/x".to_owned(),
+            method: 8,
+            crc: 0,
+            compressed,
+            size,
+            header_offset: 0,
+            data_offset: 0,
+            repeated: [0; 22],
+        };
+        let big = entry(2_500_000_000, 2_400_000_000);
+        let zeros = entry(100_000_000, 97_182);
+        let json = entry(50_000_000, 5_000_000);
+        assert_eq!(big.admit(Some(2_500_000_000), &UNVOUCHED), Ok(()));
+        assert_eq!(zeros.admit(Some(100_000_000), &UNVOUCHED), Ok(()));
+        assert_eq!(json.admit(None, &UNVOUCHED), Ok(()));
+        let refused = |r: std::result::Result<(), String>, needle: &str| {
+            assert!(
+                r.as_ref().is_err_and(|m| m.contains(needle)),
+                "{r:?} lacks {needle:?}"
+            );
+        };
+        refused(
+            big.admit(None, &UNVOUCHED),
+            "declares 2500000000 bytes (more than 2147483648)",
+        );
+        refused(
+            zeros.admit(None, &UNVOUCHED),
+            "compression ratio 1028:1 exceeds 500:1",
+        );
+        refused(
+            zeros.admit(Some(99_999_999), &UNVOUCHED),
+            "where the signed manifest says 99999999: the entry was altered",
+        );
+        // Injected small limits: the same logic at sizes a test can afford.
+        let small = Limits {
+            max_entry_size: 1000,
+            max_total_size: 2000,
+            max_ratio: 10,
+            ratio_from: 100,
+        };
+        assert_eq!(
+            entry(100, 1).admit(None, &small),
+            Ok(()),
+            "ratio only above ratio_from"
+        );
+        assert_eq!(entry(1000, 100).admit(None, &small), Ok(()));
+        refused(entry(1001, 1001).admit(None, &small), "more than 1000");
+        refused(
+            entry(1000, 90).admit(None, &small),
+            "ratio 11:1 exceeds 10:1",
+        );
+        assert_eq!(entry(1_000_000, 10).admit(Some(1_000_000), &small), Ok(()));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! A minimal, deterministic ZIP writer: deflate (miniz_oxide through flate2) or stored,
 //! entries in the order given (the caller sorts them), one fixed DOS timestamp, mode 0644,
-//! UTF-8 names, no extra fields, no data descriptors, no comment, no ZIP64.
+//! UTF-8 names, no data descriptors, no comment. ZIP64 only where needed: an entry whose
+//! size (known before it is written: the file's length) or offset nears 4 GiB gets the
+//! ZIP64 extra field, and the archive gets the ZIP64 end records when an entry did or the
+//! entry count or central directory outgrows the classic fields. Otherwise no extra fields.
 //!
 //! Why not the `zip` crate: its API and defaults change between releases, it writes
 //! extended-timestamp extra fields and the current time unless told otherwise, and it
@@ -11,10 +14,15 @@ use std::io::{Read, Seek, SeekFrom, Write};
 
 use sha2::{Digest, Sha256};
 
-/// Entries and archives above this are refused (no ZIP64).
-pub(crate) const MAX_SIZE: u64 = u32::MAX as u64 - 1;
+/// An entry whose size hint or local header offset reaches this is written as ZIP64: far
+/// enough below 4 GiB that deflate's worst-case growth of incompressible data still fits
+/// the decision made before the data is seen.
+pub(crate) const ZIP64_FROM: u64 = 0xF000_0000;
 
 const VERSION_NEEDED: u16 = 20; // 2.0: deflate
+pub(crate) const VERSION_NEEDED_ZIP64: u16 = 45; // 4.5: ZIP64
+/// The ZIP64 extended information extra field's header id.
+pub(crate) const ZIP64_EXTRA_ID: u16 = 0x0001;
 pub(crate) const VERSION_MADE_BY: u16 = (3 << 8) | 20; // Unix, 2.0: external attributes are a mode
 const FLAG_UTF8: u16 = 1 << 11;
 pub(crate) const MODE_FILE: u32 = 0o100_644;
@@ -22,9 +30,10 @@ pub(crate) const MODE_FILE: u32 = 0o100_644;
 struct CentralEntry {
     name: String,
     crc: u32,
-    compressed: u32,
-    size: u32,
-    offset: u32,
+    compressed: u64,
+    size: u64,
+    offset: u64,
+    zip64: bool,
 }
 
 /// What was written for one entry.
@@ -40,6 +49,7 @@ pub(crate) struct ZipWriter<W: Write + Seek> {
     time: u16,
     date: u16,
     method: Method,
+    zip64_from: u64,
 }
 
 /// How entries are stored: deflate level 1 (`fast`, the default), deflate level 6
@@ -103,9 +113,12 @@ impl<W: Write> Sink<'_, W> {
 
 fn too_large(what: &str) -> std::io::Error {
     std::io::Error::other(format!(
-        "{what} is larger than 4 GiB, which an evidence pack does not hold (no ZIP64)"
+        "{what} grew past 4 GiB while it was read (it was smaller when the pack started); give it as a file that does not change"
     ))
 }
+
+const SAT16: u16 = 0xFFFF;
+const SAT32: u32 = 0xFFFF_FFFF;
 
 /// (DOS time, DOS date) for a Unix time, clamped to the DOS range 1980–2107.
 pub(crate) fn dos_datetime(unix: i64) -> (u16, u16) {
@@ -130,39 +143,59 @@ impl<W: Write + Seek> ZipWriter<W> {
             time,
             date,
             method,
+            zip64_from: ZIP64_FROM,
         }
     }
 
-    fn local_header(
-        &mut self,
-        name: &str,
-        crc: u32,
-        compressed: u32,
-        size: u32,
-    ) -> std::io::Result<()> {
-        let mut h = Vec::with_capacity(30 + name.len());
+    /// Writes entries as ZIP64 from this size or offset on (tests use 0: ZIP64 everywhere,
+    /// without writing 4 GiB).
+    #[cfg(test)]
+    pub(crate) fn with_zip64_from(mut self, from: u64) -> Self {
+        self.zip64_from = from;
+        self
+    }
+
+    /// The local header with zero CRC and sizes (patched once known); a ZIP64 entry has
+    /// 0xFFFFFFFF sizes and a 20-byte ZIP64 extra field holding the real ones.
+    fn local_header(&mut self, name: &str, zip64: bool) -> std::io::Result<()> {
+        let name_len = u16::try_from(name.len())
+            .map_err(|_| std::io::Error::other(format!("{name:?}: a name over 65535 bytes")))?;
+        let mut h = Vec::with_capacity(30 + name.len() + 20);
         h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        h.extend_from_slice(&VERSION_NEEDED.to_le_bytes());
+        h.extend_from_slice(&version_needed(zip64).to_le_bytes());
         h.extend_from_slice(&FLAG_UTF8.to_le_bytes());
         h.extend_from_slice(&self.method.code().to_le_bytes());
         h.extend_from_slice(&self.time.to_le_bytes());
         h.extend_from_slice(&self.date.to_le_bytes());
-        h.extend_from_slice(&crc.to_le_bytes());
-        h.extend_from_slice(&compressed.to_le_bytes());
-        h.extend_from_slice(&size.to_le_bytes());
-        h.extend_from_slice(
-            &u16::try_from(name.len())
-                .map_err(|_| too_large("a name"))?
-                .to_le_bytes(),
-        );
-        h.extend_from_slice(&0u16.to_le_bytes()); // no extra field
+        h.extend_from_slice(&0u32.to_le_bytes()); // CRC, patched
+        let sizes = if zip64 { SAT32 } else { 0 };
+        h.extend_from_slice(&sizes.to_le_bytes());
+        h.extend_from_slice(&sizes.to_le_bytes());
+        h.extend_from_slice(&name_len.to_le_bytes());
+        h.extend_from_slice(&(if zip64 { 20u16 } else { 0 }).to_le_bytes());
         h.extend_from_slice(name.as_bytes());
+        if zip64 {
+            h.extend_from_slice(&ZIP64_EXTRA_ID.to_le_bytes());
+            h.extend_from_slice(&16u16.to_le_bytes());
+            h.extend_from_slice(&[0u8; 16]); // size, compressed size: patched
+        }
         self.out.write_all(&h)
     }
 
     /// Streams `data` into a new entry named `name`, returning its SHA-256 and size. The
     /// local header is written first with zero sizes and patched once they are known.
     pub(crate) fn add(&mut self, name: &str, data: &mut dyn Read) -> std::io::Result<Written> {
+        self.add_sized(name, data, 0)
+    }
+
+    /// [`Self::add`] for data of about `size_hint` bytes (a file's length): from
+    /// [`ZIP64_FROM`] on, the entry is written as ZIP64.
+    pub(crate) fn add_sized(
+        &mut self,
+        name: &str,
+        data: &mut dyn Read,
+        size_hint: u64,
+    ) -> std::io::Result<Written> {
         if let Some(prev) = self.entries.last()
             && prev.name.as_str() >= name
         {
@@ -172,10 +205,8 @@ impl<W: Write + Seek> ZipWriter<W> {
             )));
         }
         let offset = self.out.stream_position()?;
-        if offset > MAX_SIZE {
-            return Err(too_large("the pack"));
-        }
-        self.local_header(name, 0, 0, 0)?;
+        let zip64 = size_hint >= self.zip64_from || offset >= self.zip64_from;
+        self.local_header(name, zip64)?;
         let mut hasher = Sha256::new();
         let mut crc = flate2::Crc::new();
         let mut size = 0u64;
@@ -203,7 +234,7 @@ impl<W: Write + Seek> ZipWriter<W> {
                 hasher.update(chunk);
                 crc.update(chunk);
                 size += n as u64;
-                if size > MAX_SIZE {
+                if !zip64 && size >= u64::from(SAT32) {
                     return Err(too_large(name));
                 }
                 enc.write_all(chunk)?;
@@ -211,20 +242,24 @@ impl<W: Write + Seek> ZipWriter<W> {
             enc.finish()?;
         }
         let compressed = counting.count;
-        if compressed > MAX_SIZE {
+        if !zip64 && compressed >= u64::from(SAT32) {
             return Err(too_large(name));
         }
         let end = self.out.stream_position()?;
-        let (crc, compressed, size, offset) = (
-            crc.sum(),
-            u32::try_from(compressed).map_err(|_| too_large(name))?,
-            u32::try_from(size).map_err(|_| too_large(name))?,
-            u32::try_from(offset).map_err(|_| too_large("the pack"))?,
-        );
-        self.out.seek(SeekFrom::Start(u64::from(offset) + 14))?;
+        let crc = crc.sum();
+        self.out.seek(SeekFrom::Start(offset + 14))?;
         self.out.write_all(&crc.to_le_bytes())?;
-        self.out.write_all(&compressed.to_le_bytes())?;
-        self.out.write_all(&size.to_le_bytes())?;
+        if zip64 {
+            // The extra field's data, after the 30-byte header, the name and its 4-byte head.
+            self.out
+                .seek(SeekFrom::Start(offset + 30 + name.len() as u64 + 4))?;
+            self.out.write_all(&size.to_le_bytes())?;
+            self.out.write_all(&compressed.to_le_bytes())?;
+        } else {
+            // Both below 4 GiB: checked above.
+            self.out.write_all(&(compressed as u32).to_le_bytes())?;
+            self.out.write_all(&(size as u32).to_le_bytes())?;
+        }
         self.out.seek(SeekFrom::Start(end))?;
         self.entries.push(CentralEntry {
             name: name.to_owned(),
@@ -232,58 +267,112 @@ impl<W: Write + Seek> ZipWriter<W> {
             compressed,
             size,
             offset,
+            zip64,
         });
         Ok(Written {
             sha256: gatehouse::hash::hex(&hasher.finalize()),
-            bytes: u64::from(size),
+            bytes: size,
         })
     }
 
-    /// Writes the central directory and the end record; returns the writer.
+    /// Writes the central directory and the end record (after the ZIP64 end record and its
+    /// locator, when needed); returns the writer.
     pub(crate) fn finish(mut self) -> std::io::Result<W> {
         let cd_start = self.out.stream_position()?;
         let mut cd = Vec::new();
         for e in &self.entries {
+            let name_len = u16::try_from(e.name.len()).map_err(|_| {
+                std::io::Error::other(format!("{:?}: a name over 65535 bytes", e.name))
+            })?;
             cd.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
             cd.extend_from_slice(&VERSION_MADE_BY.to_le_bytes());
-            cd.extend_from_slice(&VERSION_NEEDED.to_le_bytes());
+            cd.extend_from_slice(&version_needed(e.zip64).to_le_bytes());
             cd.extend_from_slice(&FLAG_UTF8.to_le_bytes());
             cd.extend_from_slice(&self.method.code().to_le_bytes());
             cd.extend_from_slice(&self.time.to_le_bytes());
             cd.extend_from_slice(&self.date.to_le_bytes());
             cd.extend_from_slice(&e.crc.to_le_bytes());
-            cd.extend_from_slice(&e.compressed.to_le_bytes());
-            cd.extend_from_slice(&e.size.to_le_bytes());
-            cd.extend_from_slice(
-                &u16::try_from(e.name.len())
-                    .map_err(|_| too_large("a name"))?
-                    .to_le_bytes(),
-            );
-            cd.extend_from_slice(&0u16.to_le_bytes()); // extra
+            if e.zip64 {
+                cd.extend_from_slice(&SAT32.to_le_bytes());
+                cd.extend_from_slice(&SAT32.to_le_bytes());
+            } else {
+                // Below 4 GiB: `add` refuses more for an entry that is not ZIP64.
+                cd.extend_from_slice(&(e.compressed as u32).to_le_bytes());
+                cd.extend_from_slice(&(e.size as u32).to_le_bytes());
+            }
+            cd.extend_from_slice(&name_len.to_le_bytes());
+            cd.extend_from_slice(&(if e.zip64 { 28u16 } else { 0 }).to_le_bytes()); // extra
             cd.extend_from_slice(&0u16.to_le_bytes()); // comment
             cd.extend_from_slice(&0u16.to_le_bytes()); // disk
             cd.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
             cd.extend_from_slice(&(MODE_FILE << 16).to_le_bytes());
-            cd.extend_from_slice(&e.offset.to_le_bytes());
+            if e.zip64 {
+                cd.extend_from_slice(&SAT32.to_le_bytes());
+            } else {
+                // A local header at or past ZIP64_FROM made the entry ZIP64.
+                cd.extend_from_slice(&(e.offset as u32).to_le_bytes());
+            }
             cd.extend_from_slice(e.name.as_bytes());
+            if e.zip64 {
+                // Size, compressed size, local header offset: the three fields saturated above.
+                cd.extend_from_slice(&ZIP64_EXTRA_ID.to_le_bytes());
+                cd.extend_from_slice(&24u16.to_le_bytes());
+                cd.extend_from_slice(&e.size.to_le_bytes());
+                cd.extend_from_slice(&e.compressed.to_le_bytes());
+                cd.extend_from_slice(&e.offset.to_le_bytes());
+            }
         }
         self.out.write_all(&cd)?;
-        let count = u16::try_from(self.entries.len())
-            .map_err(|_| std::io::Error::other("more than 65535 entries (no ZIP64)"))?;
-        let cd_size = u32::try_from(cd.len()).map_err(|_| too_large("the central directory"))?;
-        let cd_start = u32::try_from(cd_start).map_err(|_| too_large("the pack"))?;
-        let mut end = Vec::with_capacity(22);
+        let count = self.entries.len() as u64;
+        let cd_size = cd.len() as u64;
+        let zip64 = self.entries.iter().any(|e| e.zip64)
+            || count >= u64::from(SAT16)
+            || cd_size >= u64::from(SAT32)
+            || cd_start >= u64::from(SAT32);
+        let mut end = Vec::with_capacity(56 + 20 + 22);
+        if zip64 {
+            let eocd64_at = cd_start + cd_size;
+            end.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
+            end.extend_from_slice(&44u64.to_le_bytes()); // the size of the rest of the record
+            end.extend_from_slice(&VERSION_MADE_BY.to_le_bytes());
+            end.extend_from_slice(&VERSION_NEEDED_ZIP64.to_le_bytes());
+            end.extend_from_slice(&0u32.to_le_bytes()); // this disk
+            end.extend_from_slice(&0u32.to_le_bytes()); // the disk the directory starts on
+            end.extend_from_slice(&count.to_le_bytes());
+            end.extend_from_slice(&count.to_le_bytes());
+            end.extend_from_slice(&cd_size.to_le_bytes());
+            end.extend_from_slice(&cd_start.to_le_bytes());
+            // The locator.
+            end.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
+            end.extend_from_slice(&0u32.to_le_bytes());
+            end.extend_from_slice(&eocd64_at.to_le_bytes());
+            end.extend_from_slice(&1u32.to_le_bytes()); // disks in all
+        }
+        // With ZIP64, every classic field is saturated: the ZIP64 record holds the values.
+        let (count16, cd_size32, cd_start32) = if zip64 {
+            (SAT16, SAT32, SAT32)
+        } else {
+            (count as u16, cd_size as u32, cd_start as u32)
+        };
         end.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
         end.extend_from_slice(&0u16.to_le_bytes());
         end.extend_from_slice(&0u16.to_le_bytes());
-        end.extend_from_slice(&count.to_le_bytes());
-        end.extend_from_slice(&count.to_le_bytes());
-        end.extend_from_slice(&cd_size.to_le_bytes());
-        end.extend_from_slice(&cd_start.to_le_bytes());
+        end.extend_from_slice(&count16.to_le_bytes());
+        end.extend_from_slice(&count16.to_le_bytes());
+        end.extend_from_slice(&cd_size32.to_le_bytes());
+        end.extend_from_slice(&cd_start32.to_le_bytes());
         end.extend_from_slice(&0u16.to_le_bytes());
         self.out.write_all(&end)?;
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+fn version_needed(zip64: bool) -> u16 {
+    if zip64 {
+        VERSION_NEEDED_ZIP64
+    } else {
+        VERSION_NEEDED
     }
 }
 

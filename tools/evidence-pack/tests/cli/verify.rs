@@ -367,6 +367,9 @@ fn files_that_are_not_our_packs_are_refused_in_one_line() {
     assert!(!d.join("etc").exists());
 }
 
+/// Zip bombs are refused before inflating, unless the signed manifest vouches for the
+/// entry's size: a zip that is not a pack is never inflated; a bomb slipped into a real pack
+/// fails as unvouched (exit 1), not inflated; a header that lies about its size is exit 2.
 #[test]
 fn a_zip_bomb_is_refused_before_inflating() {
     let p = packed();
@@ -378,7 +381,29 @@ fn a_zip_bomb_is_refused_before_inflating() {
         &["bomb.zip"],
     );
     assert_eq!(c, 0, "{out}");
-    exits_2_with_one_line(&p, "bomb.zip", "artifacts/zeros.bin: compression ratio 1");
+    exits_2_with_one_line(
+        &p,
+        "bomb.zip",
+        "not an evidence pack: no attestation.dsse.json",
+    );
+    let (c, out) = py(
+        d,
+        "import sys, zipfile\nsrc = zipfile.ZipFile('p.zip')\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n    for i in src.infolist(): z.writestr(i, src.read(i.filename))\n    z.writestr('artifacts/zeros.bin', bytes(64 << 20))",
+        &["bombed.zip"],
+    );
+    assert_eq!(c, 0, "{out}");
+    let r = verify(&p, "bombed.zip");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let digest = r.checks_with("pack.digest", "fail");
+    assert_eq!(digest.len(), 1, "{}", r.stdout);
+    let message = digest[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("artifacts/zeros.bin: compression ratio 10")
+            && message.ends_with(
+                ":1 exceeds 500:1 and the signed manifest does not vouch for it; refusing a possible zip bomb"
+            ),
+        "{message}"
+    );
     // A header that lies about a huge size.
     let mut z = std::fs::read(d.join("p.zip")).expect("zip");
     let eocd = z.len() - 22;
@@ -388,7 +413,56 @@ fn a_zip_bomb_is_refused_before_inflating() {
     exits_2_with_one_line(
         &p,
         "liar.zip",
-        "declares 4026531840 bytes (more than 2147483648); refusing a possible zip bomb",
+        "the local header disagrees with the central directory",
+    );
+}
+
+/// `build` and `verify` agree on limits: 100 MB of zeros packed with `--compression best`
+/// (ratio 1029:1) once failed verify as a zip bomb; the signed manifest vouches for it now.
+/// A lie about that entry's size is still caught without inflating it.
+#[test]
+fn what_build_packs_verify_accepts_however_compressible() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let (key, public) = keygen(d, &[]);
+    util::good_reports(&d.join("reports"));
+    std::fs::write(d.join("zeros.bin"), vec![0u8; 100_000_000]).expect("write");
+    let r = run(
+        d,
+        &util::build_args(
+            key.to_str().expect("utf-8"),
+            &[
+                "--artifact",
+                "zeros.bin",
+                "--compression",
+                "best",
+                "-o",
+                "z.zip",
+            ],
+        ),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let public = public.to_str().expect("utf-8");
+    let r = run(d, &["verify", "z.zip", "--key", public]);
+    assert_eq!(r.code, 0, "{}", r.failures());
+    // Over the ratio cap, so only the manifest's word let it through.
+    let size = std::fs::metadata(d.join("z.zip")).expect("zip").len();
+    assert!(100_000_000 / size > 500, "{size}");
+    // Its central directory (and local header) declaring 1 byte more: caught, not inflated.
+    let mut z = std::fs::read(d.join("z.zip")).expect("zip");
+    let eocd = z.len() - 22;
+    let cd = u32::from_le_bytes(z[eocd + 16..eocd + 20].try_into().expect("4 bytes")) as usize;
+    assert_eq!(&z[cd + 46..cd + 46 + 19], b"artifacts/zeros.bin");
+    let declared = 100_000_001u32.to_le_bytes();
+    z[cd + 24..cd + 28].copy_from_slice(&declared);
+    let local = u32::from_le_bytes(z[cd + 42..cd + 46].try_into().expect("4 bytes")) as usize;
+    z[local + 22..local + 26].copy_from_slice(&declared);
+    std::fs::write(d.join("lie.zip"), &z).expect("write");
+    let r = run(d, &["verify", "lie.zip", "--key", public]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(
+        r.checks_with("pack.digest", "fail")[0]["message"],
+        "artifacts/zeros.bin: declares 100000001 bytes where the signed manifest says 100000000: the entry was altered (not inflated)"
     );
 }
 
