@@ -17,6 +17,8 @@ include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 /// `pg_advisory_lock` key: "sample-service migrations".
 const LOCK_KEY: i64 = 0x5341_4d50_4c45_4d47;
+/// How long start-up waits for another instance's migrations.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Tables the service owns beside the shop's schema. `events_sink` is a contract with
 /// replayctl (README, "Sample service"): do not change its shape.
@@ -102,21 +104,42 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<Migration>, String> {
 /// Applies what is not applied yet; returns the names applied.
 pub async fn apply(client: &mut Client, migrations: &[Migration]) -> Result<Vec<String>, String> {
     let pg = |what: &str, e: tokio_postgres::Error| format!("{what}: {}", pg_message(&e));
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
-        .await
-        .map_err(|e| pg("taking the migration lock", e))?;
-    let result = apply_locked(client, migrations).await;
+    // Polled with pg_try_advisory_lock, not waited for with pg_advisory_lock: a session
+    // blocked in pg_advisory_lock holds a snapshot, and the lock holder's CREATE INDEX
+    // CONCURRENTLY waits for every such snapshot to go — a deadlock.
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        let got: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+            .await
+            .map_err(|e| pg("taking the migration lock", e))?
+            .get(0);
+        if got {
+            break;
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(format!(
+                "another instance held the migration lock for {}s",
+                LOCK_WAIT.as_secs()
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let result = match apply_locked(client, migrations).await {
+        // Under the lock too: two concurrent CREATE TABLE IF NOT EXISTS can both fail on
+        // PostgreSQL's catalog unique index.
+        Ok(applied) => client
+            .batch_execute(SERVICE_TABLES)
+            .await
+            .map(|()| applied)
+            .map_err(|e| pg("creating the service's tables", e)),
+        Err(e) => Err(e),
+    };
     // Also released when the connection closes, which follows right after.
     let _ = client
         .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
         .await;
-    let applied = result?;
-    client
-        .batch_execute(SERVICE_TABLES)
-        .await
-        .map_err(|e| pg("creating the service's tables", e))?;
-    Ok(applied)
+    result
 }
 
 async fn apply_locked(

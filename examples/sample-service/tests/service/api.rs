@@ -165,3 +165,28 @@ fn bad_requests_get_a_one_line_json_error() {
         "0"
     );
 }
+
+#[test]
+fn a_baseline_and_a_canary_starting_together_migrate_once() {
+    let pg = testkit::Postgres::start();
+    let redis = testkit::Redis::start();
+    // Both start at the same moment against an empty database.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| crate::start_service(&pg, &redis, |o| o));
+        let b =
+            s.spawn(|| crate::start_service(&pg, &redis, |o| o.args(["--version-label", "v2"])));
+        (a.join().expect("v1 started"), b.join().expect("v2 started"))
+    });
+    let applied = |log: String| log.matches("applied migration").count();
+    assert_eq!(
+        applied(a.log()) + applied(b.log()),
+        7,
+        "{}\n{}",
+        a.log(),
+        b.log()
+    );
+    assert_eq!(
+        pg.psql("postgres", "SELECT version, dirty FROM schema_migrations"),
+        "7|f"
+    );
+}
