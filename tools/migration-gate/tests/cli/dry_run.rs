@@ -911,3 +911,103 @@ fn a_server_that_dies_mid_run_is_an_error_and_the_next_run_drops_the_copy_left()
         "1"
     );
 }
+
+/// `pid` and every process whose parent it is (a PostgreSQL cluster: postmaster and backends).
+fn process_tree(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // `pid (comm) state ppid ...`: comm may hold spaces, so read after its `)`.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+/// Issue 21 row 1, mid-run: a server that stops answering after the handshake (every
+/// process of the cluster stopped with SIGSTOP: nothing can time out on the server side).
+/// The client-side deadline (`--query-timeout`) ends the run with exit 2, `timeout`.
+#[test]
+fn a_server_that_stops_answering_mid_run_is_exit_2_within_the_query_timeout() {
+    let pg = seeded(10);
+    let dir = tree(&[("0001_slow.up.sql", "SELECT pg_sleep(60);\n")]);
+    let child = command(&[
+        "dry-run",
+        "--format",
+        "json",
+        "--query-timeout",
+        "2s",
+        "--database-url",
+        &pg.url("app"),
+        path_str(dir.path()),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("runs");
+    let started = Instant::now();
+    while pg.psql(
+        "postgres",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'mg_dryrun_%' AND query LIKE '%pg_sleep(60)%'",
+    ) != "1"
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the dry run never reached the slow statement"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let cluster = process_tree(pg.pid());
+    for &p in &cluster {
+        crate::signal(p, libc::SIGSTOP);
+    }
+    let outcome = std::panic::catch_unwind(|| wait_bounded(child, Duration::from_secs(60)));
+    for &p in &cluster {
+        crate::signal(p, libc::SIGCONT);
+    }
+    let (code, json, stderr) = outcome.expect("the run ended in time");
+    assert_eq!(code, Some(2), "{stderr}\n{json:#}");
+    assert_eq!(json["error"]["kind"], "timeout", "{json:#}");
+    assert!(stderr.contains("no answer within 2s"), "{stderr}");
+    let result = |id: &str| {
+        json["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["id"] == id))
+            .map(|c| c["result"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(result("dryrun.rewrite"), "skip");
+    assert_eq!(result("dryrun.blocking_lock"), "skip");
+    // The copy could not be dropped on a stopped server. (Resumed, the server may still run
+    // the DROP ... WITH (FORCE) that reached it, or the next run drops the copy: see
+    // a_server_that_dies_mid_run_is_an_error_and_the_next_run_drops_the_copy_left.)
+    assert_eq!(result("dryrun.cleanup"), "fail");
+    let r = run(&[
+        "dry-run",
+        "--database-url",
+        &pg.url("app"),
+        path_str(tree(&[("0001_a.up.sql", "SELECT 1;\n")]).path()),
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let started = Instant::now();
+    while copies_left(&pg) != "" {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "copies left: {}",
+            copies_left(&pg)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -652,3 +652,33 @@ fn the_report_may_not_overwrite_a_migration_it_read() {
         "SELECT 7;\n"
     );
 }
+
+/// Issue 21 row 1 for `lint --phase-policy`, which reads the migrations table: a server that
+/// accepts and never answers ends the run at the connect deadline.
+#[test]
+fn the_phase_policy_gives_up_on_a_silent_server_at_the_connect_timeout() {
+    let silent = testkit::SilentServer::start(testkit::Silence::Drip);
+    let url = format!("postgres://app:pw@127.0.0.1:{}/app", silent.port());
+    let dir = tree(&[(
+        "0002_drop.up.sql",
+        "-- migration-gate: phase=contract\nALTER TABLE t DROP COLUMN c;\n",
+    )]);
+    let started = std::time::Instant::now();
+    let r = run(&[
+        "lint",
+        "--phase-policy",
+        "--connect-timeout",
+        "2s",
+        "--database-url",
+        &url,
+        path_str(dir.path()),
+    ]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json["error"]["kind"], "unreachable");
+    assert!(
+        r.stderr.contains("no PostgreSQL handshake within 2s"),
+        "{}",
+        r.stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
