@@ -307,6 +307,23 @@ fn fifos_are_read_when_named_skipped_in_directories_and_a_fifo_pack_is_refused()
     );
     assert_eq!(r.report()["result"], "error");
 
+    // A FIFO inside an artifact directory is skipped: nobody writes it, the build finishes.
+    std::fs::create_dir(dir.path().join("artdir")).expect("mkdir");
+    std::fs::write(dir.path().join("artdir/a.txt"), "a\n").expect("write");
+    mkfifo(&dir.path().join("artdir/stuck"));
+    let started = Instant::now();
+    let r = run(
+        dir.path(),
+        &build_args(
+            key.to_str().expect("utf-8"),
+            &["--artifact", "artdir", "-o", "dir-pack.zip"],
+        ),
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Four reports, artdir/a.txt, the manifest and the two attestations.
+    assert_eq!(r.report()["data"]["entries"], 8, "{}", r.stdout);
+
     // An artifact named by a FIFO is packed like the file.
     let art = std::fs::read(dir.path().join("sbom.cdx.json")).expect("read");
     let writer = fifo_fed_with(&dir.path().join("art.fifo"), art.clone());
