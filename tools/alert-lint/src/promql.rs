@@ -323,11 +323,16 @@ const COMPLETIONS: &[&str] = &[
 /// happens to fit a prefix that could be completed, so bisection lands on the same token
 /// but for rare cases where it lands a little earlier.
 pub(crate) fn locate_error(expr: &str, message: &str) -> usize {
+    locate_error_with(expr, message, LINEAR_LOCATE_MAX)
+}
+
+/// [`locate_error`], trying every prefix up to `linear_max` tokens.
+fn locate_error_with(expr: &str, message: &str, linear_max: usize) -> usize {
     if parser::lexer(expr).is_err() {
         return locate_lexer_error(expr, message);
     }
     let toks = tokenize(expr);
-    if toks.len() <= LINEAR_LOCATE_MAX {
+    if toks.len() <= linear_max {
         for (i, t) in toks.iter().enumerate() {
             match probe(&expr[..t.end], message) {
                 Probe::Reproduces => return semantic_at(expr, &toks, i, message),
@@ -729,6 +734,56 @@ mod tests {
         assert_eq!(find_op(e, &t, "+", 0), Some(12));
     }
 
+    /// Random valid PromQL of a few dozen tokens: selectors, calls, aggregations, binary
+    /// operators with modifiers, parentheses, signs.
+    fn promql_expr() -> impl Strategy<Value = String> {
+        let leaf = prop::sample::select(vec![
+            "up",
+            "m{a=\"b\",c=~\"d.*\"}",
+            "rate(x_total[5m])",
+            "1",
+            "0.5",
+            "m offset 5m",
+            "time()",
+            "x[5m:1m]",
+        ])
+        .prop_map(|s| {
+            if s == "x[5m:1m]" {
+                "max_over_time(x[5m:1m])".to_owned()
+            } else {
+                s.to_owned()
+            }
+        });
+        leaf.prop_recursive(4, 40, 3, |inner| {
+            prop_oneof![
+                (
+                    inner.clone(),
+                    prop::sample::select(vec![
+                        "+",
+                        "-",
+                        "*",
+                        "/",
+                        "and",
+                        "or",
+                        "unless",
+                        "+ on(a)",
+                        "* ignoring(b) group_left(c)",
+                        "> bool",
+                        "^"
+                    ]),
+                    inner.clone()
+                )
+                    .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
+                inner.clone().prop_map(|a| format!("sum by (job) ({a})")),
+                inner.clone().prop_map(|a| format!("({a})")),
+                inner.clone().prop_map(|a| format!("-{a}")),
+                inner.clone().prop_map(|a| format!("abs({a})")),
+                (inner.clone(), inner)
+                    .prop_map(|(a, b)| format!("clamp_min({a}, 1) + topk(3, {b})")),
+            ]
+        })
+    }
+
     /// Runs `f` on a thread with `stack` bytes of stack, as `check` does, failing the test
     /// if it takes longer than `budget` (it is left running then; the test process ends).
     fn on_lint_stack<T: Send + 'static>(
@@ -841,6 +896,11 @@ mod tests {
             let (a, b) = (col(short).0, col(&long).0);
             assert_eq!(b - head.len(), a, "{short:?}");
         }
+        // Lexer errors in long input bisect over characters.
+        for short in ["up $ 1", "up{job=\"a\"} and é", "sum(rate(x[5m])) by (job"] {
+            let long = format!("{head}{short}");
+            assert_eq!(col(&long).0 - head.len(), col(short).0, "{short:?}");
+        }
         // A mistake in the middle of 5,000 terms, found without re-parsing every prefix.
         let mut terms: Vec<String> = (0..5_000).map(|i| format!("m_{i}")).collect();
         terms[2_500].push_str(" junk");
@@ -894,6 +954,25 @@ mod tests {
                 prop_assert!(e.offset <= len);
                 prop_assert!(error.is_some() || e.kind == ErrorKind::Limit, "{e:?}");
             }
+        }
+
+        /// The long-expression search lands where the exact one does, on random valid
+        /// expressions with one token of junk inserted.
+        #[test]
+        fn the_long_search_agrees_with_the_exact_one(
+            expr in promql_expr(),
+            junk in prop::sample::select(vec!["junk", ")", "(", "* *", ",", "by", "on(a)", "5m", "offset", "]", "bool"]),
+            at in any::<prop::sample::Index>(),
+        ) {
+            let toks = tokenize(&expr);
+            let t = toks[at.index(toks.len())];
+            let mut bad = expr.clone();
+            bad.insert_str(t.start, &format!("{junk} "));
+            let Err(message) = parser::parse(&bad) else { return Ok(()) };
+            prop_assume!(message == GENERIC && parser::lexer(&bad).is_ok());
+            let exact = locate_error_with(&bad, &message, usize::MAX);
+            let long = locate_error_with(&bad, &message, 0);
+            prop_assert_eq!(long, exact, "{}", bad);
         }
 
         #[test]
