@@ -2,6 +2,8 @@
 //! sink write and the XACK; poison entries to the DLQ; the consumer knobs.
 
 use std::collections::HashMap;
+use std::io::Write as _;
+use std::net::TcpStream;
 
 use crate::{Env, metric, place_order, start_service, wait_for};
 
@@ -46,10 +48,23 @@ fn pending(env: &Env) -> u64 {
 
 #[test]
 fn an_orders_event_reaches_the_sink_exactly_once_even_when_the_worker_dies_before_its_xack() {
-    let mut env = Env::start_with(|o| o.env("SAMPLE_SERVICE_CRASH_AFTER_SINK", "1"));
+    // The consumer starts stopped, so the crash cannot cut the POST's own response short.
+    let mut env = Env::start_with(|o| {
+        o.env("SAMPLE_SERVICE_CRASH_AFTER_SINK", "1")
+            .arg("--consumer-stopped")
+    });
     let customer = quiet_customer(&env);
     let order = place_order(&env.client(), "acme", customer);
     let order_id = order["id"].as_i64().expect("an id");
+    // Start the consumer; its crash may well beat the admin port's answer, so none is awaited.
+    let body = r#"{"consumer_stopped": false}"#;
+    let mut admin = TcpStream::connect(("127.0.0.1", env.svc.admin_port())).expect("connect");
+    write!(
+        admin,
+        "PUT /admin/faults HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send the PUT");
 
     // The worker writes the sink row, then the test-only fault point aborts it before XACK.
     let status = env.svc.wait_exit();
