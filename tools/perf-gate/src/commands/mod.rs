@@ -1,0 +1,3 @@
+pub(crate) mod headroom;
+pub(crate) mod merge;
+pub(crate) mod run;

@@ -1,0 +1,37 @@
+//! perf-gate: an open-model HTTP load generator. Latencies go into HdrHistograms from each
+//! request's intended send time (no coordinated omission); thresholds are k6's; a run can
+//! be compared with a baseline, search for capacity headroom, or be one shard of many whose
+//! reports `merge` adds exactly. `run` only dispatches to `commands/`.
+
+pub mod checks;
+pub mod cli;
+mod commands;
+pub mod error;
+
+pub mod baseline;
+pub mod engine;
+pub mod headroom;
+pub mod http;
+pub mod metrics;
+pub mod output;
+pub mod scenario;
+pub mod schedule;
+pub mod threshold;
+
+use gatehouse::{Report, RuleDoc};
+
+use crate::cli::{Cli, Command};
+
+/// SARIF rule documentation for every check id.
+pub fn rule_docs() -> Vec<RuleDoc> {
+    checks::rule_docs()
+}
+
+/// Runs the subcommand; never panics on input: every failure is a report with `result: error`.
+pub fn run(cli: &Cli) -> Report {
+    match &cli.command {
+        Command::Run(a) => commands::run::run(a),
+        Command::Merge(a) => commands::merge::run(a),
+        Command::Headroom(a) => commands::headroom::run(a),
+    }
+}

@@ -1,0 +1,198 @@
+//! `perf-gate run` against a real server: accuracy, coordinated omission, verdicts, Ctrl-C.
+
+use std::time::{Duration, Instant};
+
+use crate::server::{Config, Server};
+use crate::{metric, run, scenario};
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+#[test]
+fn a_20ms_server_gives_p50_of_20ms_and_100_per_s_for_10s_is_1000_requests() {
+    let srv = Server::start(Config {
+        delay: Duration::from_millis(20),
+        ..Config::default()
+    });
+    let dir = tmp();
+    let s = scenario(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "target: {}\nrequests:\n  - name: get\n    path: /orders/1\n    checks: {{status: 200}}\nscenarios:\n  steady: {{executor: constant-arrival-rate, rate: 100, timeUnit: 1s, duration: 10s, preAllocatedVUs: 20, maxVUs: 100}}\nthresholds:\n  http_req_duration: [\"p(50)<100\"]\n  checks: [\"rate>0.99\"]\n",
+            srv.url()
+        ),
+    );
+    let r = run(&["run", s.to_str().unwrap_or_default()]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let count = metric(&r, "http_reqs", "count");
+    assert!((990.0..=1010.0).contains(&count), "count {count}");
+    assert_eq!(
+        srv.served.load(std::sync::atomic::Ordering::SeqCst) as f64,
+        count
+    );
+    let p50 = metric(&r, "http_req_duration", "p50");
+    // 20 ms within 3 significant digits (±0.1 %) plus loopback and scheduling overhead.
+    assert!((19.98..=25.0).contains(&p50), "p50 {p50}");
+    let service_p50 = r.json["data"]["service_time"]["p50"]
+        .as_f64()
+        .unwrap_or(0.0);
+    assert!(
+        (19.98..=25.0).contains(&service_p50),
+        "service p50 {service_p50}"
+    );
+    assert_eq!(r.json["data"]["target_rate"], 100);
+    assert!(metric(&r, "http_req_duration{name:get}", "count") == count);
+    assert_eq!(metric(&r, "dropped_iterations", "count"), 0.0);
+}
+
+#[test]
+fn an_open_model_run_shows_a_1s_stall_in_its_p99() {
+    let srv = Server::start(Config {
+        delay: Duration::from_millis(2),
+        ..Config::default()
+    });
+    let dir = tmp();
+    let s = scenario(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "target: {}\nrequests:\n  - path: /\nscenarios:\n  steady: {{executor: constant-arrival-rate, rate: 50, duration: 4s, preAllocatedVUs: 10, maxVUs: 100}}\n",
+            srv.url()
+        ),
+    );
+    srv.stall_later(Duration::from_millis(1500), Duration::from_secs(1));
+    let r = run(&["run", s.to_str().unwrap_or_default()]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let p99 = metric(&r, "http_req_duration", "p99");
+    let p50 = metric(&r, "http_req_duration", "p50");
+    assert!(
+        p99 >= 500.0,
+        "intended-time p99 {p99} ms should show the 1 s stall"
+    );
+    assert!(p50 < 100.0, "p50 {p50}");
+    assert_eq!(metric(&r, "http_reqs", "count"), 200.0);
+}
+
+#[test]
+fn a_closed_model_service_time_misses_a_stall_and_the_intended_time_shows_it() {
+    let srv = Server::start(Config {
+        delay: Duration::from_millis(2),
+        ..Config::default()
+    });
+    let dir = tmp();
+    let s = scenario(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "target: {}\nrequests:\n  - path: /\nscenarios:\n  closed: {{executor: constant-vus, vus: 4, duration: 4s}}\n",
+            srv.url()
+        ),
+    );
+    srv.stall_later(Duration::from_millis(1500), Duration::from_secs(1));
+    let r = run(&["run", s.to_str().unwrap_or_default()]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let service_p99 = r.json["data"]["service_time"]["p99"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    let intended_p99 = metric(&r, "http_req_duration", "p99");
+    assert!(
+        service_p99 < 200.0,
+        "service-time p99 {service_p99} ms hides the stall (wrk's view)"
+    );
+    assert!(
+        intended_p99 >= 500.0,
+        "intended-time p99 {intended_p99} ms shows it"
+    );
+    assert!(r.json["data"]["target_rate"].is_null());
+}
+
+#[test]
+fn a_crossed_threshold_exits_1_and_names_it() {
+    let srv = Server::start(Config {
+        delay: Duration::from_millis(30),
+        ..Config::default()
+    });
+    let dir = tmp();
+    let s = scenario(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "target: {}\nrequests:\n  - name: slow\n    path: /\nscenarios:\n  a: {{executor: constant-arrival-rate, rate: 20, duration: 1s, maxVUs: 20}}\nthresholds:\n  \"http_req_duration{{name:slow}}\": [\"p(95)<10\"]\n  http_req_failed: [\"rate<0.01\"]\n",
+            srv.url()
+        ),
+    );
+    let r = run(&["run", s.to_str().unwrap_or_default()]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let failing = r.checks_with("load.threshold", "fail");
+    assert_eq!(failing.len(), 1, "{:#}", r.json["checks"]);
+    let c = failing[0];
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("http_req_duration{name:slow}: p(95)<10"),
+        "{c}"
+    );
+    assert!(c["observed"].as_f64().unwrap_or(0.0) >= 30.0, "{c}");
+    assert_eq!(c["limit"], 10);
+    assert_eq!(c["location"]["line"], 8);
+    assert!(
+        r.json["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("p(95)<10"),
+        "{}",
+        r.json["summary"]
+    );
+    assert_eq!(r.checks_with("load.threshold", "ok").len(), 1);
+}
+
+#[test]
+fn ctrl_c_writes_the_partial_report_with_result_error() {
+    let srv = Server::start(Config::default());
+    let dir = tmp();
+    let s = scenario(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "target: {}\nrequests:\n  - path: /\nscenarios:\n  long: {{executor: constant-arrival-rate, rate: 50, duration: 60s, maxVUs: 20}}\n",
+            srv.url()
+        ),
+    );
+    let started = Instant::now();
+    let child = crate::perf_gate()
+        .args(["run", s.to_str().unwrap_or_default(), "--format", "json"])
+        .into_command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn perf-gate");
+    std::thread::sleep(Duration::from_millis(1500));
+    #[expect(
+        unsafe_code,
+        reason = "kill(2) on our own child, as a terminal's Ctrl-C does"
+    )]
+    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(rc, 0);
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "Ctrl-C stops the run"
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let rep: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    testkit::schema::assert_valid_report(&rep);
+    assert_eq!(rep["result"], "error");
+    assert_eq!(rep["error"]["kind"], "interrupted");
+    assert_eq!(rep["data"]["partial"], true);
+    let n = rep["data"]["metrics"]["http_reqs"]["count"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!((20..=200).contains(&n), "{n} requests ran before Ctrl-C");
+    testkit::schema::assert_valid("perf-gate.schema.json", &rep["data"]);
+}

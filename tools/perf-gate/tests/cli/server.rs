@@ -1,0 +1,146 @@
+//! A small real HTTP/1.1 server on 127.0.0.1 for perf-gate's accuracy tests: a fixed delay
+//! per request, a stall window, a capacity limit (a semaphore of N slots, each held for a
+//! fixed service time), and a shutdown that makes later connects be refused.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::sync::{Semaphore, oneshot};
+
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Every response waits this long.
+    pub delay: Duration,
+    /// Capacity: at most this many requests are served at once, each for `delay`.
+    pub slots: Option<usize>,
+    /// The response status (200 unless set).
+    pub status: Option<u16>,
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    epoch: Instant,
+    /// Requests arriving before this many µs after `epoch` wait until then.
+    stall_until_us: Arc<AtomicU64>,
+    pub served: Arc<AtomicU64>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start(cfg: Config) -> Server {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("local addr");
+        let epoch = Instant::now();
+        let stall = Arc::new(AtomicU64::new(0));
+        let served = Arc::new(AtomicU64::new(0));
+        let (tx, mut rx) = oneshot::channel::<()>();
+        let (stall2, served2) = (Arc::clone(&stall), Arc::clone(&served));
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let slots = cfg.slots.map(|n| Arc::new(Semaphore::new(n)));
+                loop {
+                    let (tcp, _) = tokio::select! {
+                        r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
+                        _ = &mut rx => break,
+                    };
+                    let _ = tcp.set_nodelay(true);
+                    let (cfg, slots, stall, served) = (
+                        cfg.clone(),
+                        slots.clone(),
+                        Arc::clone(&stall2),
+                        Arc::clone(&served2),
+                    );
+                    tokio::task::spawn_local(async move {
+                        let svc = service_fn(move |_req| {
+                            let (cfg, slots, stall, served) = (
+                                cfg.clone(),
+                                slots.clone(),
+                                Arc::clone(&stall),
+                                Arc::clone(&served),
+                            );
+                            async move {
+                                let until =
+                                    epoch + Duration::from_micros(stall.load(Ordering::SeqCst));
+                                if until > Instant::now() {
+                                    tokio::time::sleep_until(until.into()).await;
+                                }
+                                let _permit = match &slots {
+                                    Some(s) => Some(s.acquire().await.expect("semaphore")),
+                                    None => None,
+                                };
+                                if !cfg.delay.is_zero() {
+                                    tokio::time::sleep(cfg.delay).await;
+                                }
+                                served.fetch_add(1, Ordering::SeqCst);
+                                let mut resp = hyper::Response::new(Full::new(Bytes::from_static(
+                                    b"{\"ok\":true}",
+                                )));
+                                *resp.status_mut() =
+                                    hyper::StatusCode::from_u16(cfg.status.unwrap_or(200))
+                                        .expect("status");
+                                Ok::<_, Infallible>(resp)
+                            }
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(tcp), svc)
+                            .await;
+                    });
+                }
+            });
+        });
+        Server {
+            addr,
+            epoch,
+            stall_until_us: stall,
+            served,
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// From `after` from now, every request waits until `after + length` from now.
+    pub fn stall_later(&self, after: Duration, length: Duration) {
+        let stall = Arc::clone(&self.stall_until_us);
+        let epoch = self.epoch;
+        std::thread::spawn(move || {
+            std::thread::sleep(after);
+            let until = epoch.elapsed() + length;
+            stall.store(until.as_micros() as u64, Ordering::SeqCst);
+        });
+    }
+
+    /// Stops listening and drops every connection: later connects are refused.
+    pub fn shutdown(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
