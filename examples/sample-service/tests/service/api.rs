@@ -190,3 +190,24 @@ fn a_baseline_and_a_canary_starting_together_migrate_once() {
         "7|f"
     );
 }
+
+#[test]
+fn the_pool_heals_after_postgres_drops_every_connection() {
+    let env = Env::start();
+    let c = env.client();
+    let customer = new_customer(&c, "heal@example.com");
+    // What a failover or a restart does to the service's sessions.
+    let killed = env.sql(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'sample-service'",
+    );
+    assert_ne!(killed, "0");
+    crate::wait_for("the API to answer from PostgreSQL again", || {
+        (c.get(&format!("/customers/{customer}"), "acme").status == 200).then_some(())
+    });
+    // The worker's sink writes heal too: a new order's event reaches the sink.
+    place_order(&c, "acme", customer);
+    crate::wait_for("the order's event in the sink", || {
+        (env.sql("SELECT count(*) FROM events_sink WHERE type = 'order.created'") == "1")
+            .then_some(())
+    });
+}
