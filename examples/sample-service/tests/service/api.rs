@@ -211,3 +211,33 @@ fn the_pool_heals_after_postgres_drops_every_connection() {
             .then_some(())
     });
 }
+
+#[test]
+fn redis_connections_heal_after_redis_drops_every_client() {
+    let env = Env::start();
+    let c = env.client();
+    let customer = new_customer(&c, "heal-redis@example.com");
+    env.redis
+        .cli(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]);
+    // The cache, the publisher and the worker's blocking reads all come back.
+    let order = crate::wait_for("an order to be placed again", || {
+        let r = c.post(
+            "/orders",
+            "acme",
+            &json!({"customer_id": customer, "items": [{"sku": "A", "quantity": 1, "price_cents": 1}]}),
+        );
+        (r.status == 201).then(|| r.json())
+    });
+    let id = order["id"].as_i64().expect("an id");
+    crate::wait_for("the order's event in the sink", || {
+        (env.sql(&format!(
+            "SELECT count(*) FROM events_sink WHERE payload->>'order_id' = '{id}'"
+        )) == "1")
+            .then_some(())
+    });
+    assert_eq!(c.get(&format!("/orders/{id}"), "acme").status, 200);
+    assert_eq!(
+        c.get(&format!("/orders/{id}"), "acme").cache.as_deref(),
+        Some("hit")
+    );
+}
