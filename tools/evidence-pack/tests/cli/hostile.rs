@@ -250,6 +250,9 @@ fn verify_refuses_a_report_over_the_pack() {
 /// FIFOs: one in a reports directory is skipped (a scan never blocks on it); one named on
 /// the command line is read like stdin, with the verdict the file itself gets; a pack given
 /// as a FIFO cannot be seeked, so it is one clear line and exit 2, never a hang.
+/// Gate runs judge ages as of this time, so two runs a minute apart say the same.
+const NOW: &str = "2026-11-24T12:00:00Z";
+
 #[test]
 fn fifos_are_read_when_named_skipped_in_directories_and_a_fifo_pack_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -261,10 +264,16 @@ fn fifos_are_read_when_named_skipped_in_directories_and_a_fifo_pack_is_refused()
     let public_s = public.to_str().expect("utf-8").to_owned();
 
     // A FIFO in the reports directory: nobody writes it, and gate still finishes.
-    let direct = run(dir.path(), &["gate", "--policy", policy, "reports"]);
+    let direct = run(
+        dir.path(),
+        &["gate", "--policy", policy, "--now", NOW, "reports"],
+    );
     mkfifo(&dir.path().join("reports/zz-stuck.json"));
     let started = Instant::now();
-    let r = run(dir.path(), &["gate", "--policy", policy, "reports"]);
+    let r = run(
+        dir.path(),
+        &["gate", "--policy", policy, "--now", NOW, "reports"],
+    );
     assert!(started.elapsed() < Duration::from_secs(60));
     assert_eq!(r.code, direct.code, "{}", r.stderr);
     assert_eq!(r.report()["summary"], direct.report()["summary"]);
@@ -277,9 +286,19 @@ fn fifos_are_read_when_named_skipped_in_directories_and_a_fifo_pack_is_refused()
     let writer = fifo_fed_with(&fifo, bytes);
     let direct = run(
         dir.path(),
-        &["gate", "--policy", policy, named.to_str().expect("utf-8")],
+        &[
+            "gate",
+            "--policy",
+            policy,
+            "--now",
+            NOW,
+            named.to_str().expect("utf-8"),
+        ],
     );
-    let r = run(dir.path(), &["gate", "--policy", policy, "report.fifo"]);
+    let r = run(
+        dir.path(),
+        &["gate", "--policy", policy, "--now", NOW, "report.fifo"],
+    );
     assert_eq!(r.code, direct.code, "{}", r.stderr);
     assert_eq!(r.report()["summary"], direct.report()["summary"]);
     writer.join().expect("writer").expect("written");
