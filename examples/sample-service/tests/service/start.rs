@@ -161,3 +161,80 @@ fn sigterm_drains_in_flight_requests_ends_streams_and_acks_only_what_was_written
         "acknowledged = written (read {read}, pending {pending})"
     );
 }
+
+#[test]
+fn migrations_from_a_directory_are_applied_in_version_order() {
+    let pg = testkit::Postgres::start();
+    let redis = testkit::Redis::start();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let release = testkit::cli::root().join("examples/release/migrations");
+    for entry in std::fs::read_dir(&release).expect("list the release migrations") {
+        let path = entry.expect("an entry").path();
+        std::fs::copy(&path, dir.path().join(path.file_name().expect("a name"))).expect("copy");
+    }
+    std::fs::write(
+        dir.path().join("0008_add_customers_phone.up.sql"),
+        "ALTER TABLE customers ADD COLUMN phone text;\n",
+    )
+    .expect("write a migration");
+    let dir_arg = dir.path().display().to_string();
+    let svc = crate::start_service(&pg, &redis, |o| o.args(["--migrations", dir_arg.as_str()]));
+    assert!(
+        svc.log()
+            .contains("applied migration 0008_add_customers_phone.up.sql"),
+        "{}",
+        svc.log()
+    );
+    assert_eq!(
+        pg.psql("postgres", "SELECT version, dirty FROM schema_migrations"),
+        "8|f"
+    );
+    assert_eq!(
+        pg.psql(
+            "postgres",
+            "SELECT count(*) FROM information_schema.columns WHERE column_name = 'phone'"
+        ),
+        "1"
+    );
+}
+
+#[test]
+fn a_failing_migration_stops_the_start_with_one_line_and_records_nothing() {
+    let pg = testkit::Postgres::start();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    std::fs::write(
+        dir.path().join("0001_broken.up.sql"),
+        "CREATE TABLE t (id int);\nCREATE TABLE t (id int);\n",
+    )
+    .expect("write a migration");
+    let out = Command::new(BIN)
+        .args(["--listen", &format!("127.0.0.1:{}", testkit::free_port())])
+        .args([
+            "--admin-listen",
+            &format!("127.0.0.1:{}", testkit::free_port()),
+        ])
+        .args([
+            "--database-url",
+            &pg.url("postgres"),
+            "--redis-url",
+            "redis://127.0.0.1:1",
+        ])
+        .arg("--migrations")
+        .arg(dir.path())
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("0001_broken.up.sql: relation \"t\" already exists (42P07)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(pg.password()), "{stderr}");
+    // The transaction rolled back: no table, no version recorded.
+    assert_eq!(pg.psql("postgres", "SELECT to_regclass('t') IS NULL"), "t");
+    assert_eq!(
+        pg.psql("postgres", "SELECT count(*) FROM schema_migrations"),
+        "0"
+    );
+}
