@@ -10,9 +10,9 @@
 //! assert_eq!(svc.get("/healthz").0, 200);
 //! ```
 //!
-//! The binary is `SAMPLE_SERVICE_BIN` when set, else `sample-service` beside the test's own
-//! executable's profile directory (`target/debug/`): a crate whose tests use this helper
-//! builds it first (`cargo build -p sample-service`), which the helper's panic message says.
+//! The binary is `SAMPLE_SERVICE_BIN` when set, else the helper runs `cargo build -p
+//! sample-service` into the test's own target directory and profile (a no-op when fresh),
+//! once per test process, so perf-gate's or replayctl's tests need no build step of their own.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
@@ -173,7 +173,16 @@ impl SampleService {
     }
 }
 
+/// `SAMPLE_SERVICE_BIN`, else the workspace's `sample-service` built by `cargo build -p
+/// sample-service` into this test's own target dir and profile (a no-op when it is fresh), once
+/// per test process: a crate whose tests start the service need not depend on it, and never
+/// runs a stale binary.
 fn default_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build_binary).clone()
+}
+
+fn build_binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("SAMPLE_SERVICE_BIN") {
         return PathBuf::from(bin);
     }
@@ -184,12 +193,62 @@ fn default_binary() -> PathBuf {
         .and_then(Path::parent)
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    let target_dir = profile_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--quiet",
+        "-p",
+        "sample-service",
+        "--bin",
+        "sample-service",
+    ])
+    .arg("--target-dir")
+    .arg(&target_dir)
+    .current_dir(crate::cli::root());
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(other) => {
+            cmd.args(["--profile", other]);
+        }
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("testkit: cannot run cargo to build sample-service: {e}"));
     let bin = profile_dir.join("sample-service");
-    if !bin.is_file() {
+    if !out.status.success() || !bin.is_file() {
         panic!(
-            "testkit: {} not found; build it first (`cargo build -p sample-service`) or set SAMPLE_SERVICE_BIN",
-            bin.display()
+            "testkit: `cargo build -p sample-service` did not produce {} ({}): {}",
+            bin.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
         );
     }
     bin
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_starts_answers_and_stops_on_drop() {
+        let pg = Postgres::start();
+        let redis = Redis::start();
+        let svc = SampleService::start(&pg, &redis);
+        assert_eq!(svc.get("/healthz"), (200, "ok\n".to_owned()));
+        let (status, faults) = crate::http::request("GET", svc.admin_port(), "/admin/faults")
+            .expect("the admin port answers");
+        assert_eq!(status, 200, "{faults}");
+        let port = svc.port();
+        drop(svc);
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    }
 }
