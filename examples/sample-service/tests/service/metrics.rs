@@ -1,5 +1,6 @@
 //! /metrics as Prometheus sees it: a real Prometheus scrapes a v1 and a v2 instance of one
 //! build, and the request rate by `version` comes back; promtool accepts the exposition.
+//! (`slow_`: five servers at once, so nextest runs it in the one-at-a-time group.)
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -9,7 +10,7 @@ use serde_json::Value;
 use crate::{Env, start_service, wait_for};
 
 #[test]
-fn prometheus_scrapes_a_baseline_and_a_canary_and_returns_the_request_rate_by_version() {
+fn slow_prometheus_scrapes_a_baseline_and_a_canary_and_returns_the_request_rate_by_version() {
     let env = Env::start();
     let canary = start_service(&env.pg, &env.redis, |o| o.args(["--version-label", "v2"]));
     let config = format!(
