@@ -76,9 +76,24 @@ fn command(program: &str, target: &Target) -> Command {
     cmd
 }
 
+/// A running child that is killed (and reaped) if the run stops waiting for it: Ctrl-C
+/// drops the dry run's future, and a `pg_dump` stuck on a silent server must not outlive it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Runs `cmd` to completion within `limit`, feeding it `stdin`; killed when the limit passes
-/// (a server that stops answering must not hold the run through a child either).
-fn run(
+/// (a server that stops answering must not hold the run through a child either) or when the
+/// caller stops waiting. Polled on the runtime, never parked in a blocking thread that the
+/// runtime would wait for at exit.
+async fn run(
     program: &str,
     mut cmd: Command,
     stdin: Option<Vec<u8>>,
@@ -91,12 +106,12 @@ fn run(
     })
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| Error::Tool {
+    let mut child = KillOnDrop(cmd.spawn().map_err(|e| Error::Tool {
         program: program.to_owned(),
         message: format!("cannot run it ({e}); install the PostgreSQL client (scripts/setup.sh)"),
-    })?;
+    })?);
     // Each pipe on its own thread, so a full stdout never blocks our write of stdin.
-    let writer = stdin.zip(child.stdin.take()).map(|(bytes, mut pipe)| {
+    let writer = stdin.zip(child.0.stdin.take()).map(|(bytes, mut pipe)| {
         std::thread::spawn(move || {
             let _ = pipe.write_all(&bytes);
         })
@@ -112,23 +127,24 @@ fn run(
     };
     let out = drain(
         child
+            .0
             .stdout
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
     let err = drain(
         child
+            .0
             .stderr
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
     let started = Instant::now();
     let status = loop {
-        match child.try_wait() {
+        match child.0.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() >= limit => {
-                let _ = child.kill();
-                let _ = child.wait();
+                drop(child); // kills it
                 return Err(Error::Tool {
                     program: program.to_owned(),
                     message: format!(
@@ -137,7 +153,7 @@ fn run(
                     ),
                 });
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => tokio::time::sleep(Duration::from_millis(10)).await,
             Err(e) => {
                 return Err(Error::Tool {
                     program: program.to_owned(),
@@ -167,58 +183,35 @@ fn run(
 
 /// `pg_dump --schema-only` of the target's database.
 pub async fn dump_schema(target: &Target, limit: Duration) -> Result<String> {
-    let target = target.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        let mut cmd = command("pg_dump", &target);
-        cmd.args([
-            "--schema-only",
-            "--no-owner",
-            "--no-privileges",
-            "--no-comments",
-        ]);
-        run("pg_dump", cmd, None, limit)
-    })
-    .await
-    .map_err(|e| Error::Tool {
-        program: "pg_dump".to_owned(),
-        message: e.to_string(),
-    })??;
+    let mut cmd = command("pg_dump", target);
+    cmd.args([
+        "--schema-only",
+        "--no-owner",
+        "--no-privileges",
+        "--no-comments",
+    ]);
+    let out = run("pg_dump", cmd, None, limit).await?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Restores a dump (schema, or rows) into the target's (empty) database with `psql`.
 pub async fn restore_schema(target: &Target, dump: String, limit: Duration) -> Result<()> {
-    let target = target.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut cmd = command("psql", &target);
-        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"]);
-        run("psql", cmd, Some(dump.into_bytes()), limit).map(|_| ())
-    })
-    .await
-    .map_err(|e| Error::Tool {
-        program: "psql".to_owned(),
-        message: e.to_string(),
-    })?
+    let mut cmd = command("psql", target);
+    cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"]);
+    run("psql", cmd, Some(dump.into_bytes()), limit)
+        .await
+        .map(|_| ())
 }
 
 /// `pg_dump --data-only` of the given tables (`schema.table`, quoted) of the target's
 /// database: the migrations table's rows for a schema-only copy.
 pub async fn dump_rows(target: &Target, tables: &[String], limit: Duration) -> Result<String> {
-    let target = target.clone();
-    let tables = tables.to_vec();
-    let out = tokio::task::spawn_blocking(move || {
-        let mut cmd = command("pg_dump", &target);
-        cmd.args(["--data-only", "--no-owner", "--no-privileges"]);
-        for t in &tables {
-            cmd.arg("--table").arg(t);
-        }
-        run("pg_dump", cmd, None, limit)
-    })
-    .await
-    .map_err(|e| Error::Tool {
-        program: "pg_dump".to_owned(),
-        message: e.to_string(),
-    })??;
+    let mut cmd = command("pg_dump", target);
+    cmd.args(["--data-only", "--no-owner", "--no-privileges"]);
+    for t in tables {
+        cmd.arg("--table").arg(t);
+    }
+    let out = run("pg_dump", cmd, None, limit).await?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
