@@ -32,11 +32,11 @@ pub struct Cli {
     pub admin_listen: SocketAddr,
 
     /// PostgreSQL connection URL (e.g. postgres://app:secret@127.0.0.1:5432/shop).
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
 
     /// Redis URL (e.g. redis://127.0.0.1:6379).
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: String,
 
     /// The `version` label on every metric and the X-Service-Version header (e.g. v1, v2):
@@ -135,6 +135,21 @@ pub struct Cli {
     /// Only warnings and errors on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn help_never_shows_the_urls_from_the_environment() {
+        // With the values shown, clap renders `[env: DATABASE_URL=<value>]` (`=` even when unset).
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("[env: DATABASE_URL]"), "{help}");
+        assert!(help.contains("[env: REDIS_URL]"), "{help}");
+    }
 }
 
 /// A clap value parser for a fraction in [0, 1].
