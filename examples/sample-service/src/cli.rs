@@ -137,6 +137,16 @@ pub struct Cli {
     pub quiet: bool,
 }
 
+/// A clap value parser for a fraction in [0, 1].
+pub fn fraction(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!(
+            "{s:?} is not a fraction between 0 and 1 (e.g. 0.1)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory as _;
@@ -149,15 +159,5 @@ mod tests {
         let help = Cli::command().render_long_help().to_string();
         assert!(help.contains("[env: DATABASE_URL]"), "{help}");
         assert!(help.contains("[env: REDIS_URL]"), "{help}");
-    }
-}
-
-/// A clap value parser for a fraction in [0, 1].
-pub fn fraction(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
-        _ => Err(format!(
-            "{s:?} is not a fraction between 0 and 1 (e.g. 0.1)"
-        )),
     }
 }
