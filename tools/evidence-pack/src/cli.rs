@@ -27,7 +27,8 @@ macro_rules! conventions {
         "  evidence-pack keygen --out-dir keys\n",
         "  evidence-pack build --release v3.0.0 --key keys/gatehouse.key --reports out/demo/release -o evidence.zip\n",
         "  evidence-pack verify evidence.zip --key keys/gatehouse.pub\n",
-        "  evidence-pack audit append audit.jsonl --event '{\"action\":\"promote\",\"release\":\"v3.0.0\"}'\n\n",
+        "  evidence-pack audit append audit.jsonl --event '{\"action\":\"promote\",\"release\":\"v3.0.0\"}'\n",
+        "  evidence-pack checks --format text\n\n",
         conventions!(),
     )
 )]
@@ -83,6 +84,13 @@ pub enum Command {
     /// Append to or verify a hash-chained JSON Lines audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// List every check id with what it judges, why, and how to fix a failure
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  evidence-pack checks --format text\n\n",
+        conventions!(),
+    ))]
+    Checks,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ pub mod cli;
 
 mod audit;
 mod checks;
+mod commands;
 mod dsse;
 mod error;
 mod gate;
@@ -38,6 +39,7 @@ pub fn rule_docs() -> Vec<RuleDoc> {
 /// Runs the command; never panics on bad input.
 pub fn run(cli: &Cli) -> Report {
     let action = match &cli.command {
+        Command::Checks => return commands::checks::run(),
         Command::Gate(_) => "gate",
         Command::Build(_) => "build",
         Command::Verify(_) => "verify",
@@ -53,6 +55,7 @@ pub fn run(cli: &Cli) -> Report {
         Command::Keygen(a) => keygen(a, &mut b),
         Command::Audit(AuditCommand::Append(a)) => audit::append(a, &mut b),
         Command::Audit(AuditCommand::Verify(a)) => audit::verify(a, &mut b),
+        Command::Checks => Ok(()),
     };
     if let Err(e) = result {
         b.failure(&e);

@@ -2,6 +2,7 @@
 
 mod audit;
 mod build;
+mod checks;
 mod demo;
 mod gate;
 mod hostile;

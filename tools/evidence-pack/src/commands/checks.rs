@@ -1,0 +1,10 @@
+//! `evidence-pack checks`: every check id with what it judges, why, and how to fix a failure.
+
+use gatehouse::Report;
+
+use crate::AGENT;
+use crate::checks::CheckId;
+
+pub(crate) fn run() -> Report {
+    CheckId::list_report(AGENT)
+}
