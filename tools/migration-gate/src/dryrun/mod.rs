@@ -214,8 +214,8 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
     };
     let outcome = tokio::select! {
         r = work => r,
-        _ = int.recv() => Err(Error::Interrupted { detail: format!(" (SIGINT); copy {copy} dropped") }),
-        _ = term.recv() => Err(Error::Interrupted { detail: format!(" (SIGTERM); copy {copy} dropped") }),
+        _ = int.recv() => Err(Error::Interrupted { detail: " (SIGINT)".to_owned() }),
+        _ = term.recv() => Err(Error::Interrupted { detail: " (SIGTERM)".to_owned() }),
     };
     // Whatever happened: drop the copy.
     let swept_note = if swept.is_empty() {
@@ -227,6 +227,7 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
             swept.join(", ")
         )
     };
+    let mut copy_state = format!("copy {copy} kept");
     if args.keep_copy {
         b.check(Check::warn(
             CheckId::DryrunCleanup.as_str(),
@@ -250,6 +251,10 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
                 )),
             )
             .await;
+        copy_state = match &dropped {
+            Ok(()) => format!("copy {copy} dropped"),
+            Err(_) => format!("copy {copy} NOT dropped (see dryrun.cleanup)"),
+        };
         b.check(match dropped {
             Ok(()) => Check::ok(CheckId::DryrunCleanup.as_str())
                 .with_message(format!("copy {copy} dropped{swept_note}")),
@@ -261,7 +266,12 @@ async fn dry_run(args: &DryRunArgs, b: &mut ReportBuilder) -> Result<()> {
             ),
         });
     }
-    outcome
+    match outcome {
+        Err(Error::Interrupted { detail }) => Err(Error::Interrupted {
+            detail: format!("{detail}; {copy_state}"),
+        }),
+        other => other,
+    }
 }
 
 /// Makes the copy: (how, the migrations tables whose rows a schema-only copy carried).

@@ -768,6 +768,8 @@ fn sigint_and_sigterm_during_with_load_end_with_a_report_and_no_copy() {
         assert_eq!(code, Some(2), "{stderr}");
         assert_eq!(json["error"]["kind"], "interrupted", "{json:#}");
         assert_eq!(json["result"], "error");
+        let message = json["error"]["message"].as_str().unwrap_or("");
+        assert!(message.contains("dropped"), "{message}");
         assert_eq!(copies_left(&pg), "");
     }
 }
