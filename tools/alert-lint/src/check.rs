@@ -247,34 +247,39 @@ fn lint_all(
     // Interleave so the one huge file does not leave a thread idle.
     let mut slots: Vec<Option<(FileState, Option<Evidence>)>> = Vec::new();
     slots.resize_with(sources.len(), || None);
+    let share = |t: usize| {
+        sources
+            .iter()
+            .enumerate()
+            .skip(t)
+            .step_by(threads)
+            .map(|(i, s)| (i, lint_source(s, config, root, live)))
+            .collect::<Vec<_>>()
+    };
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                std::thread::Builder::new()
+                let h = std::thread::Builder::new()
                     .name(format!("lint-{t}"))
                     .stack_size(promql::STACK_SIZE)
-                    .spawn_scoped(scope, move || {
-                        sources
-                            .iter()
-                            .enumerate()
-                            .skip(t)
-                            .step_by(threads)
-                            .map(|(i, s)| (i, lint_source(s, config, root, live)))
-                            .collect::<Vec<_>>()
-                    })
+                    .spawn_scoped(scope, move || share(t));
+                (t, h)
             })
             .collect();
-        for h in handles {
-            match h
-                .map_err(|e| e.to_string())
-                .and_then(|h| h.join().map_err(|_| "a lint thread panicked".to_owned()))
-            {
-                Ok(v) => {
-                    for (i, r) in v {
-                        slots[i] = Some(r);
-                    }
+        for (t, h) in handles {
+            let done = match h {
+                Ok(h) => h
+                    .join()
+                    .map_err(|_| tracing::error!("a lint thread panicked")),
+                // No thread to be had (a strict memory limit): this one, which `run` gave
+                // the same stack, does the share.
+                Err(e) => {
+                    tracing::debug!("cannot start lint thread {t} ({e}); linting its files here");
+                    Ok(share(t))
                 }
-                Err(e) => tracing::error!("{e}"),
+            };
+            for (i, r) in done.unwrap_or_default() {
+                slots[i] = Some(r);
             }
         }
     });
