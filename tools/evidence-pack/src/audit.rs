@@ -10,6 +10,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 use base64ct::{Base64, Encoding as _};
 use gatehouse::time::Timestamp;
@@ -18,9 +19,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::checks::CheckId;
-use crate::cli::{AuditAppendArgs, AuditVerifyArgs};
 use crate::dsse::pae;
 use crate::error::{Error, Result};
+use crate::keys::{PublicKey, SigningKey};
 
 pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 const SIG_PAYLOAD_TYPE: &str = "application/vnd.gatehouse.audit-entry+json";
@@ -73,8 +74,8 @@ fn last_line(file: &mut File) -> std::io::Result<Option<(Vec<u8>, bool)>> {
 
 /// The events to append: `--event` (one object) or `--event-file` (one object, an array
 /// or JSON Lines of objects; each becomes its own entry).
-fn read_events(args: &AuditAppendArgs) -> Result<Vec<Value>> {
-    let (label, values) = match (&args.event, &args.event_file) {
+pub(crate) fn read_events(event: Option<&str>, event_file: Option<&Path>) -> Result<Vec<Value>> {
+    let (label, values) = match (event, event_file) {
         (Some(e), _) => {
             let v: Value = serde_json::from_str(e)
                 .map_err(|err| gatehouse::input::json_error("--event", &err))?;
@@ -122,7 +123,7 @@ fn append_one(
     file: &mut File,
     label: &str,
     event: &Value,
-    key: Option<&crate::keys::SigningKey>,
+    key: Option<&SigningKey>,
     time: Timestamp,
 ) -> Result<Appended> {
     file.lock().map_err(|e| Error::io(label, e))?;
@@ -194,29 +195,30 @@ fn append_one(
     result
 }
 
-pub(crate) fn append(args: &AuditAppendArgs, b: &mut ReportBuilder) -> Result<()> {
-    let events = read_events(args)?;
-    let key = args
-        .key
-        .as_deref()
-        .map(|k| crate::keys::load_signing_key(k, &args.password))
-        .transpose()?;
-    let fixed_time = match &args.time {
-        Some(t) => Some(Timestamp::parse(t).map_err(|e| Error::Usage(format!("--time: {e}")))?),
-        None => None,
-    };
-    let label = args.log.display().to_string();
+/// What `append` is given: the log, the events read (`read_events`), the signing key and a
+/// fixed time, all checked.
+pub(crate) struct AppendOptions {
+    pub(crate) log: PathBuf,
+    pub(crate) events: Vec<Value>,
+    pub(crate) key: Option<SigningKey>,
+    /// Record this time instead of now.
+    pub(crate) time: Option<Timestamp>,
+}
+
+pub(crate) fn append(opts: &AppendOptions, b: &mut ReportBuilder) -> Result<()> {
+    let (events, key, fixed_time) = (&opts.events, &opts.key, opts.time);
+    let label = opts.log.display().to_string();
     let mut file = OpenOptions::new()
         .read(true)
         .append(true)
         .create(true)
-        .open(&args.log)
+        .open(&opts.log)
         .map_err(|e| Error::io(&label, e))?;
-    gatehouse::input::note_input(&args.log); // `--report LOG` must not replace the log
+    gatehouse::input::note_input(&opts.log); // `--report LOG` must not replace the log
     let _s = gatehouse::trace::step("append");
     let mut first: Option<Appended> = None;
     let mut last: Option<Appended> = None;
-    for event in &events {
+    for event in events {
         let a = append_one(
             &mut file,
             &label,
@@ -260,15 +262,11 @@ fn unsigned_part(line: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-pub(crate) fn verify(args: &AuditVerifyArgs, b: &mut ReportBuilder) -> Result<()> {
-    let key = args
-        .key
-        .as_deref()
-        .map(crate::keys::load_public_key)
-        .transpose()?;
-    let label = args.log.display().to_string();
-    gatehouse::input::note_input(&args.log);
-    let file = File::open(&args.log).map_err(|e| Error::io(&label, e))?;
+/// Checks the chain (and with `key`, every entry's signature) from the first line on.
+pub(crate) fn verify(log: &Path, key: Option<&PublicKey>, b: &mut ReportBuilder) -> Result<()> {
+    let label = log.display().to_string();
+    gatehouse::input::note_input(log);
+    let file = File::open(log).map_err(|e| Error::io(&label, e))?;
     let _s = gatehouse::trace::step("verify");
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut prev = GENESIS.to_owned();
@@ -336,7 +334,7 @@ pub(crate) fn verify(args: &AuditVerifyArgs, b: &mut ReportBuilder) -> Result<()
             ));
             break;
         }
-        if let Some(key) = &key {
+        if let Some(key) = key {
             let sig = v.get("sig");
             let ok = sig
                 .and_then(|s| s.get("sig"))

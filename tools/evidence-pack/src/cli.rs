@@ -151,8 +151,8 @@ pub struct BuildArgs {
     pub policy: Option<PathBuf>,
     /// fast (deflate level 1), best (deflate level 6: smaller, ~5x slower), or store
     /// (uncompressed; for artifacts that are already compressed)
-    #[arg(long, value_enum, default_value_t = crate::zipw::Method::Fast)]
-    pub compression: crate::zipw::Method,
+    #[arg(long, value_enum, default_value_t = Compression::Fast)]
+    pub compression: Compression,
     /// With --policy: judge ages and waivers as of this time (RFC 3339) instead of the
     /// newest report's start (the default keeps the pack reproducible)
     #[arg(long, value_name = "TIME", requires = "policy")]
@@ -174,6 +174,14 @@ pub struct VerifyArgs {
     /// time recorded in the pack
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
+}
+
+/// How `build` stores entries: deflate level 1, deflate level 6, or uncompressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Compression {
+    Fast,
+    Best,
+    Store,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

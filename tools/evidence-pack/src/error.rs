@@ -66,6 +66,12 @@ impl Error {
     }
 }
 
+/// A time given on the command line (`--now`, `--time`): RFC 3339, or a usage error that
+/// names the flag.
+pub(crate) fn time_flag(flag: &str, text: &str) -> Result<gatehouse::time::Timestamp> {
+    gatehouse::time::Timestamp::parse(text).map_err(|e| Error::Usage(format!("{flag}: {e}")))
+}
+
 impl Failure for Error {
     fn kind(&self) -> &'static str {
         match self {

@@ -4,18 +4,32 @@
 //! keyid = lowercase hex SHA-256 of the public key's SPKI DER (what `openssl pkey -pubin
 //! -outform DER | sha256sum` prints), so anyone holding the .pub file can recompute it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{Signer as _, Verifier as _};
 use gatehouse::hash::sha256_hex;
 use pkcs8::der::pem::LineEnding;
 
-use crate::cli::{Algorithm, KeyPassword};
 use crate::error::{Error, Result};
 
 /// Key files are small; anything bigger is not a key.
 const MAX_KEY_FILE: u64 = 64 * 1024;
+
+/// The algorithm of a new key pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Algorithm {
+    Ed25519,
+    EcdsaP256,
+}
+
+/// Where an encrypted private key's password comes from (`--key-password-env NAME`,
+/// `--key-password-file FILE`); it is read only when a key needs it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PasswordSource {
+    pub(crate) env: Option<String>,
+    pub(crate) file: Option<PathBuf>,
+}
 
 /// A private key able to sign.
 pub(crate) enum SigningKey {
@@ -146,8 +160,8 @@ fn from_pkcs8_der(path: &Path, der: &[u8]) -> Result<SigningKey> {
 }
 
 /// Reads the password named by `--key-password-env` / `--key-password-file`, if any.
-pub(crate) fn password(args: &KeyPassword) -> Result<Option<zeroizing::Secret>> {
-    if let Some(name) = &args.key_password_env {
+pub(crate) fn password(source: &PasswordSource) -> Result<Option<zeroizing::Secret>> {
+    if let Some(name) = &source.env {
         return match std::env::var(name) {
             Ok(v) if !v.is_empty() => Ok(Some(zeroizing::Secret(v))),
             Ok(_) => Err(Error::Usage(format!(
@@ -158,7 +172,7 @@ pub(crate) fn password(args: &KeyPassword) -> Result<Option<zeroizing::Secret>> 
             ))),
         };
     }
-    if let Some(path) = &args.key_password_file {
+    if let Some(path) = &source.file {
         let input = gatehouse::input::read_limited(&gatehouse::Source::new(path), 4096)?;
         let text = input.text()?;
         let first = text.lines().next().unwrap_or("").to_owned();
@@ -175,7 +189,7 @@ pub(crate) fn password(args: &KeyPassword) -> Result<Option<zeroizing::Secret>> 
 
 /// Loads a private key: PKCS#8 `PRIVATE KEY`, `ENCRYPTED PRIVATE KEY` (with a password),
 /// or SEC1 `EC PRIVATE KEY` (what `openssl ecparam -genkey` writes).
-pub(crate) fn load_signing_key(path: &Path, pw: &KeyPassword) -> Result<SigningKey> {
+pub(crate) fn load_signing_key(path: &Path, pw: &PasswordSource) -> Result<SigningKey> {
     let _s = gatehouse::trace::step("load_key");
     let text = read_key_file(path)?;
     let bad_pem = |e: pkcs8::der::Error| Error::key(path.display(), format!("malformed PEM: {e}"));
@@ -393,14 +407,7 @@ mod tests {
             let dir = tempfile::tempdir().expect("tmp");
             let p = dir.path().join("k.pem");
             std::fs::write(&p, &pair.private_pem.0).expect("write");
-            let key = load_signing_key(
-                &p,
-                &KeyPassword {
-                    key_password_env: None,
-                    key_password_file: None,
-                },
-            )
-            .expect("loads");
+            let key = load_signing_key(&p, &PasswordSource::default()).expect("loads");
             let sig = key.sign(b"hello");
             assert!(pair.public.verify(b"hello", &sig));
             assert!(!pair.public.verify(b"hellO", &sig));

@@ -14,11 +14,12 @@ use gatehouse::{Check, ReportBuilder};
 use serde_json::{Value, json};
 
 use crate::checks::CheckId;
-use crate::cli::BuildArgs;
 use crate::dsse::{self, Envelope, Statement, Subject};
 use crate::error::{Error, Result};
+use crate::keys::SigningKey;
+use crate::policy::Policy;
 use crate::reports::LoadedReport;
-use crate::zipw::{Written, ZipWriter};
+use crate::zip::write::{Method, Written, ZipWriter};
 
 pub(crate) const MANIFEST: &str = "manifest.json";
 pub(crate) const DSSE_FILE: &str = "attestation.dsse.json";
@@ -196,7 +197,7 @@ fn artifact_entries(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
     for (name, path) in &out {
         // Read with File::open, not gatehouse::input: -o must not name one of them.
         gatehouse::input::note_input(path);
-        if !crate::zipr::safe_name(name) {
+        if !crate::zip::read::safe_name(name) {
             return Err(Error::Input(gatehouse::InputError::invalid(
                 path.display().to_string(),
                 format!("{name:?} cannot be a name inside the pack"),
@@ -214,12 +215,27 @@ fn artifact_entries(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
-    let key = crate::keys::load_signing_key(&args.key, &args.password)?;
+/// What `build` is given, checked: the key loaded, the policy parsed, the time read.
+pub(crate) struct BuildOptions {
+    /// The release the pack is evidence for; not empty.
+    pub(crate) release: String,
+    pub(crate) key: SigningKey,
+    pub(crate) output: PathBuf,
+    pub(crate) reports: Vec<PathBuf>,
+    pub(crate) artifacts: Vec<PathBuf>,
+    pub(crate) notes: Option<PathBuf>,
+    pub(crate) git_range: Option<String>,
+    pub(crate) repo: PathBuf,
+    /// Judge the gate with this policy and record its decision.
+    pub(crate) policy: Option<Policy>,
+    /// Judge it as of this time instead of the newest report's start.
+    pub(crate) now: Option<Timestamp>,
+    pub(crate) compression: Method,
+}
+
+pub(crate) fn build(args: &BuildOptions, b: &mut ReportBuilder) -> Result<()> {
+    let key = &args.key;
     let public = key.public();
-    if args.release.trim().is_empty() {
-        return Err(Error::Usage("--release must not be empty".to_owned()));
-    }
     let reports = crate::reports::load_all(&args.reports)?;
     if reports.is_empty() && args.artifacts.is_empty() {
         return Err(Error::Usage(
@@ -265,30 +281,29 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
     }
 
     let gate = match &args.policy {
-        Some(p) => {
-            let policy = crate::policy::load(p)?;
+        Some(policy) => {
             // Judged when the evidence was complete (the newest report), not at
             // SOURCE_DATE_EPOCH (often the commit time, before the checks ran) and not
             // at the clock (the pack must be reproducible); `--now` overrides.
-            let at = match &args.now {
-                Some(s) => Timestamp::parse(s).map_err(|e| Error::Usage(format!("--now: {e}")))?,
+            let at = match args.now {
+                Some(t) => t,
                 None => reports
                     .iter()
                     .filter_map(LoadedReport::started_at)
                     .max()
                     .unwrap_or(created),
             };
-            Some(crate::gate::evaluate(&policy, &reports, at))
+            Some(crate::gate::evaluate(policy, &reports, at))
         }
         None => None,
     };
 
     // What verify reads, build writes: no more entries than it accepts.
-    if entries.len() + 3 > crate::zipr::MAX_ENTRIES {
+    if entries.len() + 3 > crate::zip::read::MAX_ENTRIES {
         return Err(Error::Usage(format!(
             "{} entries: a pack holds at most {}; pack a directory as one archive artifact",
             entries.len() + 3,
-            crate::zipr::MAX_ENTRIES
+            crate::zip::read::MAX_ENTRIES
         )));
     }
     // The key, the reports, the notes, the policy and the artifacts are inputs: `-o` naming
@@ -386,7 +401,7 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
             predicate,
         };
         let payload = serde_json::to_vec(&statement).unwrap_or_default();
-        let envelope = Envelope::sign(dsse::PAYLOAD_TYPE, &payload, &key);
+        let envelope = Envelope::sign(dsse::PAYLOAD_TYPE, &payload, key);
         let mut env_bytes = serde_json::to_vec_pretty(&envelope).unwrap_or_default();
         env_bytes.push(b'\n');
         let mut bundle = serde_json::to_vec_pretty(&dsse::sigstore_bundle(&envelope, &public))
@@ -483,7 +498,7 @@ pub(crate) fn build(args: &BuildArgs, b: &mut ReportBuilder) -> Result<()> {
 }
 
 fn predicate(
-    args: &BuildArgs,
+    args: &BuildOptions,
     created: &str,
     named: &[(String, Vec<u8>, &LoadedReport)],
     gate: Option<&crate::gate::Evaluation>,
@@ -534,7 +549,7 @@ mod tests {
         assert_eq!(file_part("sbom-diff"), "sbom-diff");
         assert_eq!(file_part("../../etc/passwd"), "______etc_passwd");
         assert_eq!(file_part(""), "_");
-        assert!(crate::zipr::safe_name(&format!(
+        assert!(crate::zip::read::safe_name(&format!(
             "reports/{}-{}.json",
             file_part(".."),
             file_part("/x")

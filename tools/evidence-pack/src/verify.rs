@@ -4,6 +4,7 @@
 //! reports inside as of the pack's time.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use gatehouse::time::Timestamp;
 use gatehouse::{Check, Location, ReportBuilder};
@@ -11,12 +12,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::checks::CheckId;
-use crate::cli::VerifyArgs;
 use crate::dsse::{self, Envelope, Statement};
 use crate::error::{Error, Result};
+use crate::keys::PublicKey;
 use crate::pack::{BUNDLE_FILE, DSSE_FILE, MANIFEST, MANIFEST_SCHEMA};
+use crate::policy::Policy;
 use crate::reports::LoadedReport;
-use crate::zipr::ZipReader;
+use crate::zip::read::ZipReader;
 
 /// Metadata entries (manifest, envelope, bundle, reports) are read into memory up to this.
 const MAX_META: u64 = 64 * 1024 * 1024;
@@ -46,20 +48,20 @@ fn fail(b: &mut ReportBuilder, id: CheckId, entry: Option<&str>, message: impl I
     b.check(c);
 }
 
-pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
-    let key = crate::keys::load_public_key(&args.key)?;
-    let policy = args
-        .policy
-        .as_deref()
-        .map(crate::policy::load)
-        .transpose()?;
-    let now = args
-        .now
-        .as_deref()
-        .map(|s| Timestamp::parse(s).map_err(|e| Error::Usage(format!("--now: {e}"))))
-        .transpose()?;
-    gatehouse::input::note_input(&args.pack);
-    let mut zip = ZipReader::open(&args.pack)?;
+/// What `verify` is given, checked: the pack, the key it must be signed with, and for
+/// re-running the gate a policy and a time.
+pub(crate) struct VerifyOptions {
+    pub(crate) pack: PathBuf,
+    pub(crate) key: PublicKey,
+    pub(crate) policy: Option<Policy>,
+    /// Judge as of this time instead of the time recorded in the pack.
+    pub(crate) now: Option<Timestamp>,
+}
+
+pub(crate) fn verify(opts: &VerifyOptions, b: &mut ReportBuilder) -> Result<()> {
+    let (key, policy, now) = (&opts.key, &opts.policy, opts.now);
+    gatehouse::input::note_input(&opts.pack);
+    let mut zip = ZipReader::open(&opts.pack)?;
     let label = zip.label().to_owned();
     for required in [MANIFEST, DSSE_FILE] {
         if zip.entry(required).is_none() {
@@ -86,7 +88,7 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
         );
     }
     let (zip_sha, zip_bytes) =
-        gatehouse::hash::sha256_file(&args.pack).map_err(|e| Error::io(&label, e))?;
+        gatehouse::hash::sha256_file(&opts.pack).map_err(|e| Error::io(&label, e))?;
     let _s = gatehouse::trace::step("verify");
 
     // Every entry, streamed once: digest, size, and the bytes of the small ones we parse.
@@ -147,7 +149,7 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
                     ),
                 );
             } else {
-                match env.verify(&key) {
+                match env.verify(key) {
                     Ok(()) => {
                         b.check(Check::ok(CheckId::Signature.as_str()).with_message(format!(
                             "signed by {} key {}",
@@ -307,13 +309,13 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
             continue;
         }
         let vouch = vouched.get(entry.name.as_str()).copied();
-        let mut admitted = entry.admit(vouch, &crate::zipr::UNVOUCHED);
+        let mut admitted = entry.admit(vouch, &crate::zip::read::UNVOUCHED);
         if admitted.is_ok() && vouch.is_none() {
             unvouched_total = unvouched_total.saturating_add(entry.size);
-            if unvouched_total > crate::zipr::UNVOUCHED.max_total_size {
+            if unvouched_total > crate::zip::read::UNVOUCHED.max_total_size {
                 admitted = Err(format!(
                     "entries the signed manifest does not vouch for add up to more than {} bytes; refusing a possible zip bomb",
-                    crate::zipr::UNVOUCHED.max_total_size
+                    crate::zip::read::UNVOUCHED.max_total_size
                 ));
             }
         }
@@ -439,7 +441,7 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
         .and_then(Value::as_str)
         .map(str::to_owned);
     let mut decision = None;
-    if let Some(policy) = &policy {
+    if let Some(policy) = policy {
         let mut reports = Vec::new();
         for (name, bytes) in kept.iter().filter(|(n, _)| n.starts_with("reports/")) {
             let input = gatehouse::Input {
@@ -532,7 +534,7 @@ pub(crate) fn verify(args: &VerifyArgs, b: &mut ReportBuilder) -> Result<()> {
 /// (reported as a failed digest check), else 0.
 fn read_into(
     zip: &mut ZipReader,
-    entry: &crate::zipr::Entry,
+    entry: &crate::zip::read::Entry,
     keep: u64,
     b: &mut ReportBuilder,
     seen: &mut BTreeMap<String, (String, u64)>,

@@ -110,7 +110,7 @@ fn zip64_extra(extra: &[u8]) -> Option<&[u8]> {
         let id = u16_at(extra, i)?;
         let len = usize::from(u16_at(extra, i + 2)?);
         let data = extra.get(i + 4..i + 4 + len)?;
-        if id == crate::zipw::ZIP64_EXTRA_ID {
+        if id == crate::zip::write::ZIP64_EXTRA_ID {
             return Some(data);
         }
         i += 4 + len;
@@ -256,8 +256,8 @@ impl ZipReader {
                     "the end record disagrees with the ZIP64 end record",
                 ));
             }
-            if u16_at(&r, 12) != Some(crate::zipw::VERSION_MADE_BY)
-                || u16_at(&r, 14) != Some(crate::zipw::VERSION_NEEDED_ZIP64)
+            if u16_at(&r, 12) != Some(crate::zip::write::VERSION_MADE_BY)
+                || u16_at(&r, 14) != Some(crate::zip::write::VERSION_NEEDED_ZIP64)
                 || field16(8) != 0xFFFF
                 || field32(12) != 0xFFFF_FFFF
                 || field32(16) != 0xFFFF_FFFF
@@ -324,7 +324,7 @@ impl ZipReader {
             let saturated = [size, compressed, header_offset].map(|v| v == 0xFFFF_FFFF);
             let ours_zip64 = saturated == [true; 3]
                 && extra_len == 28
-                && u16_at(extra, 0) == Some(crate::zipw::ZIP64_EXTRA_ID)
+                && u16_at(extra, 0) == Some(crate::zip::write::ZIP64_EXTRA_ID)
                 && u16_at(extra, 2) == Some(24);
             if saturated.contains(&true) {
                 let data = zip64_extra(extra).ok_or_else(|| {
@@ -350,11 +350,11 @@ impl ZipReader {
                 u16_at(&cd, i + 36).ok_or_else(bad)?,
             );
             let external = u32_at(&cd, i + 38).ok_or_else(bad)?;
-            let ours = made_by == crate::zipw::VERSION_MADE_BY
+            let ours = made_by == crate::zip::write::VERSION_MADE_BY
                 && (extra_len == 0 || ours_zip64)
                 && comment_len == 0
                 && disk_and_internal == (0, 0)
-                && external == crate::zipw::MODE_FILE << 16;
+                && external == crate::zip::write::MODE_FILE << 16;
             i += 46 + name_len + extra_len + comment_len;
             if i > cd.len() {
                 return Err(bad());
@@ -619,8 +619,9 @@ mod tests {
     /// the entries from the second on (its local header offset), `u64::MAX` none.
     fn small_pack(p: &Path, zip64_from: u64) {
         let f = File::create(p).expect("create");
-        let mut w = crate::zipw::ZipWriter::new(f, 1_800_000_000, crate::zipw::Method::Fast)
-            .with_zip64_from(zip64_from);
+        let mut w =
+            crate::zip::write::ZipWriter::new(f, 1_800_000_000, crate::zip::write::Method::Fast)
+                .with_zip64_from(zip64_from);
         w.add("a.txt", &mut &b"hello hello hello"[..]).expect("add");
         w.add("b/c.json", &mut &b"{\"k\": [1, 2, 3]}"[..])
             .expect("add");
@@ -784,7 +785,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let p = dir.path().join("t.zip");
         let f = File::create(&p).expect("create");
-        let mut w = crate::zipw::ZipWriter::new(f, 1_800_000_000, crate::zipw::Method::Fast);
+        let mut w =
+            crate::zip::write::ZipWriter::new(f, 1_800_000_000, crate::zip::write::Method::Fast);
         w.add("a.txt", &mut &b"hello hello hello"[..]).expect("add");
         w.add("b.txt", &mut &b""[..]).expect("add");
         w.finish().expect("finish");
@@ -807,7 +809,7 @@ mod tests {
             let _ = ZipReader::open(&p);
             // And a valid zip with one flipped byte.
             let f = File::create(&p).expect("create");
-            let mut w = crate::zipw::ZipWriter::new(f, 1_800_000_000, crate::zipw::Method::Fast);
+            let mut w = crate::zip::write::ZipWriter::new(f, 1_800_000_000, crate::zip::write::Method::Fast);
             w.add("a.json", &mut &b"{\"a\": [1, 2, 3, 4, 5]}"[..]).expect("add");
             w.finish().expect("finish");
             let mut z = std::fs::read(&p).expect("read");

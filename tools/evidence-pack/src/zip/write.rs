@@ -55,9 +55,8 @@ pub(crate) struct ZipWriter<W: Write + Seek> {
 /// How entries are stored: deflate level 1 (`fast`, the default), deflate level 6
 /// (`best`: on a 50 MB SBOM ~17 % smaller but 5x slower with miniz_oxide), or stored as
 /// is (for artifacts that are already compressed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Method {
-    #[default]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
     Fast,
     Best,
     Store,
