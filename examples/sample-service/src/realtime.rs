@@ -201,6 +201,24 @@ async fn catch_up(
     }
 }
 
+/// Where a subscription starts: after `since`, or — for "from now" — after the stream's
+/// last entry *before* subscribing, so that the backlog read after subscribing covers
+/// anything the broadcast had already passed on, and a subscriber that lags behind the
+/// broadcast can always catch up from the stream.
+async fn start_point(st: &AppState, since: Option<String>) -> Option<String> {
+    if since.is_some() {
+        return since;
+    }
+    let mut redis = st.redis.clone();
+    match Hub::start_id(&mut redis, &st.settings.stream).await {
+        Ok(id) => Some(id),
+        Err(e) => {
+            tracing::warn!("realtime: reading the stream's last id: {e}");
+            None
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct SinceQuery {
     pub since: Option<String>,
@@ -228,7 +246,7 @@ pub async fn sse(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let since = check_since(last.or(q.since))?;
+    let since = start_point(&st, check_since(last.or(q.since))?).await;
     // Subscribed before the response head goes out: a client that has seen the head misses
     // nothing published after it.
     let live = st.hub.tx.subscribe();
@@ -261,7 +279,7 @@ pub async fn ws(
     Query(q): Query<SinceQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let since = check_since(q.since)?;
+    let since = start_point(&st, check_since(q.since)?).await;
     // Subscribed before the handshake completes, as for SSE.
     let live = st.hub.tx.subscribe();
     Ok(upgrade.on_upgrade(move |socket| ws_session(st, live, tenant, since, socket)))

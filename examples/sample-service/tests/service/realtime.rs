@@ -223,3 +223,27 @@ fn a_reconnect_with_last_event_id_resumes_with_no_loss_and_no_duplicate_while_ev
     assert_eq!(order_id(&ws_next(&mut ws)), next);
     assert_eq!(order_id(&sse.next().1), next);
 }
+
+#[test]
+fn slow_a_live_subscriber_that_falls_behind_the_broadcast_catches_up_from_the_stream() {
+    // `-v` logs the lag; the worker stays out of the way (32 MB of events).
+    let env = Env::start_with(|o| o.args(["-v", "--consumer-stopped"]));
+    let mut sse = Sse::open(env.svc.port(), "a", None);
+    // More entries than the broadcast (4096) and the feed's channel hold, and more bytes (4 KB
+    // each) than loopback's socket buffers, added while the client reads nothing.
+    let n = 8000;
+    let script = "for i = 1, tonumber(ARGV[1]) do \
+        redis.call('XADD', KEYS[1], '*', 'event_id', string.format('00000000-0000-4000-8000-%012d', i), \
+        'tenant', 'a', 'type', 'test.tick', 'occurred_at', '2026-12-07T12:00:00.000Z', \
+        'payload', '{\"n\": ' .. i .. ', \"pad\": \"' .. string.rep('x', 4000) .. '\"}') end return 1";
+    env.redis
+        .cli(&["EVAL", script, "1", "events", &n.to_string()]);
+    for want in 1..=n {
+        let (_, ev) = sse.next();
+        assert_eq!(ev["payload"]["n"], want, "event {want} of {n}");
+    }
+    assert!(
+        env.svc.log().contains("lagged"),
+        "the broadcast never overtook this subscriber"
+    );
+}
