@@ -1,8 +1,9 @@
-//! Command-line flags: `sbom-diff OLD NEW [--vulns-old FILE] [--vulns-new FILE] [--budget FILE]`.
+//! Command-line flags: `sbom-diff OLD NEW [--vulns-old FILE] [--vulns-new FILE] [--budget FILE]`
+//! diffs two SBOMs; `sbom-diff checks` lists the check ids.
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -11,6 +12,7 @@ Examples:
   sbom-diff old.spdx.json new.cdx.xml --format markdown > pr-comment.md
   syft myimage:2.0 -o cyclonedx-json | sbom-diff sbom-1.9.cdx.json - \\
       --vulns-old grype-1.9.json --vulns-new grype-2.0.json --budget budget.yaml
+  sbom-diff checks --format markdown
 
 Inputs are recognised by content: CycloneDX JSON or XML (1.2-1.7), SPDX 2.2/2.3 JSON or
 tag-value, gzip-compressed or not; vulnerability reports from Grype, Trivy or OSV-Scanner
@@ -23,9 +25,31 @@ SBOMs' own vulnerabilities sections are used.
     name = "sbom-diff",
     version,
     about = "What changed between two releases' SBOMs: components, versions, licenses and vulnerabilities, judged against a diff budget",
-    after_help = format!("{EXAMPLES}\n{}", gatehouse::cli::CONVENTIONS)
+    after_help = format!("{EXAMPLES}\n{}", gatehouse::cli::CONVENTIONS),
+    subcommand_negates_reqs = true
 )]
 pub struct Cli {
+    /// `checks`; without a command, sbom-diff diffs OLD and NEW
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The diff's inputs and options; given exactly when no command is named
+    #[command(flatten)]
+    pub diff: Option<DiffArgs>,
+
+    #[command(flatten)]
+    pub common: gatehouse::CommonArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Lists every check id with what it judges and how to fix a failure
+    Checks,
+}
+
+/// `sbom-diff OLD NEW …`: the diff, the tool's one judging command.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
     /// The previous release's SBOM (a path, or - for stdin)
     #[arg(value_name = "OLD")]
     pub old: PathBuf,
@@ -53,9 +77,6 @@ pub struct Cli {
     /// Rows per table in text and markdown output (the JSON report always has everything)
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub max_rows: usize,
-
-    #[command(flatten)]
-    pub common: gatehouse::CommonArgs,
 }
 
 /// `256MiB`, `1G`, `500k`, `5000000`: binary multiples (k = KiB = 1024).

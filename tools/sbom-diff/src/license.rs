@@ -41,7 +41,8 @@ impl PartialEq for License {
 
 impl License {
     /// Parses one expression or license name; `None` for empty, `NOASSERTION` and `NONE`
-    /// (no license information, as SPDX uses them).
+    /// (no license information, as SPDX uses them). The readers use [`License::all_of`].
+    #[cfg(test)]
     pub fn parse(text: &str) -> Option<License> {
         License::all_of(&[text])
     }
@@ -87,6 +88,7 @@ impl License {
     }
 
     /// The licenses named in the expression, canonical ids.
+    #[cfg(test)]
     pub fn ids(&self) -> Vec<String> {
         match &self.expr {
             Some(e) => e.requirements().map(|r| Req::of(&r.req).full).collect(),

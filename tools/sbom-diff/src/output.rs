@@ -3,6 +3,7 @@
 
 use gatehouse::Section;
 use gatehouse::time::Timestamp;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::budget::Budget;
@@ -128,6 +129,23 @@ fn side(s: &Side<'_>) -> Value {
     })
 }
 
+/// The `data` of a diff report: `$defs/diff` in schemas/sbom-diff.schema.json. (Its keys
+/// come out sorted, like those of every JSON object here.)
+#[derive(Serialize)]
+struct Data {
+    old: Value,
+    new: Value,
+    counts: Value,
+    added: Vec<Value>,
+    removed: Vec<Value>,
+    upgraded: Vec<Value>,
+    downgraded: Vec<Value>,
+    changed: Vec<Value>,
+    license_changed: Vec<Value>,
+    vulnerabilities: Option<Value>,
+    budget: Option<Value>,
+}
+
 pub struct Payload<'a> {
     pub old: Side<'a>,
     pub new: Side<'a>,
@@ -175,10 +193,10 @@ impl Payload<'_> {
                 })).collect::<Vec<_>>(),
             })
         });
-        json!({
-            "old": side(&self.old),
-            "new": side(&self.new),
-            "counts": {
+        json!(Data {
+            old: side(&self.old),
+            new: side(&self.new),
+            counts: json!({
                 "added": d.added.len(),
                 "removed": d.removed.len(),
                 "upgraded": d.upgraded.len(),
@@ -186,15 +204,15 @@ impl Payload<'_> {
                 "changed": d.changed.len(),
                 "license_changed": d.license_changed.len(),
                 "unchanged": d.unchanged.len(),
-            },
-            "added": comps(&d.added),
-            "removed": comps(&d.removed),
-            "upgraded": changes(&d.upgraded),
-            "downgraded": changes(&d.downgraded),
-            "changed": changes(&d.changed),
-            "license_changed": changes(&d.license_changed),
-            "vulnerabilities": vulns,
-            "budget": budget,
+            }),
+            added: comps(&d.added),
+            removed: comps(&d.removed),
+            upgraded: changes(&d.upgraded),
+            downgraded: changes(&d.downgraded),
+            changed: changes(&d.changed),
+            license_changed: changes(&d.license_changed),
+            vulnerabilities: vulns,
+            budget,
         })
     }
 

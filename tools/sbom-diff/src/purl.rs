@@ -243,14 +243,6 @@ impl Purl {
         }
     }
 
-    /// The same package URL without its version.
-    pub fn without_version(&self) -> Purl {
-        Purl {
-            version: None,
-            ..self.clone()
-        }
-    }
-
     /// The same package URL at another version.
     pub fn with_version(&self, version: Option<&str>) -> Purl {
         Purl {

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod budget;
+mod checks;
 mod corpus;
 mod diff;
 mod hostile;

@@ -1,0 +1,2 @@
+pub(crate) mod checks;
+pub(crate) mod diff;
