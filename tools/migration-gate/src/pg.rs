@@ -248,11 +248,12 @@ pub fn is_lost(e: &tokio_postgres::Error) -> bool {
     }
 }
 
-/// A URL whose password holds a raw `@` (`postgres://u:p@ss@host/db`) read as libpq reads it:
-/// the userinfo ends at the authority's *last* `@`. tokio-postgres splits at the first one,
-/// which made `ss@host` the host name (a DNS lookup of part of the password, and the password
-/// printed as a server name). The earlier `@`s are percent-encoded, which tokio-postgres
-/// decodes back into the user name and password.
+/// A URL whose password holds a raw `@` (`postgres://u:p@ss@host/db`): the userinfo ends at
+/// the authority's *last* `@`, as the WHATWG URL parser (and `gatehouse::redact`) read it.
+/// tokio-postgres, like libpq's `conninfo_uri_parse_options`, stops at the first one, which
+/// made `ss@host` the host name: a DNS lookup of part of the password, and that part printed
+/// as the server's name. The earlier `@`s are percent-encoded, which tokio-postgres decodes
+/// back into the user name and password.
 fn userinfo_at_last_at(url: &str) -> std::borrow::Cow<'_, str> {
     let Some(scheme_end) = url.find("://").map(|p| p + 3) else {
         return url.into(); // key/value form: values are whole words, `@` is no separator
@@ -370,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn a_raw_at_in_the_password_ends_the_userinfo_at_the_last_at_like_libpq() {
+    fn a_raw_at_in_the_password_ends_the_userinfo_at_the_last_at() {
         let t = Target::parse("postgres://u:Leak@At4@db.internal:6543/orders").expect("parses");
         assert_eq!(t.server, "db.internal:6543/orders");
         assert_eq!(t.user(), "u");

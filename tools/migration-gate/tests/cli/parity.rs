@@ -166,8 +166,8 @@ fn bad_queries_and_keys_are_exit_2_with_the_reason() {
 
 /// Issue 21 row 19: a raw `@` in the password (`postgres://u:Leak@At4@host/db`) made
 /// `At4@host` the host: a DNS lookup of part of the password, printed as the server's name.
-/// libpq ends the userinfo at the last `@`; so do we: the login works, and neither half of
-/// the password is printed, on success or when the server is unreachable.
+/// The userinfo now ends at the last `@` (as URL parsers read it): the login works, and
+/// neither half of the password is printed, on success or when the server is unreachable.
 #[test]
 fn a_raw_at_in_the_password_logs_in_and_never_prints_either_half() {
     let pg = Postgres::start();
