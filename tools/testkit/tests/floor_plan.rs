@@ -74,7 +74,14 @@ fn every_tool_follows_the_floor_plan() {
     let mut problems = Vec::new();
     for (name, dir) in &tools {
         let src = dir.join("src");
-        for f in ["main.rs", "lib.rs", "cli.rs", "checks.rs", "error.rs", "commands/mod.rs"] {
+        for f in [
+            "main.rs",
+            "lib.rs",
+            "cli.rs",
+            "checks.rs",
+            "error.rs",
+            "commands/mod.rs",
+        ] {
             if !src.join(f).is_file() {
                 problems.push(format!("{name}: no src/{f}"));
             }
@@ -85,29 +92,39 @@ fn every_tool_follows_the_floor_plan() {
         let main = std::fs::read_to_string(src.join("main.rs")).unwrap_or_default();
         let lines = main.lines().filter(|l| !l.trim().is_empty()).count();
         if lines > 15 {
-            problems.push(format!("{name}: src/main.rs has {lines} lines; it only parses, runs and emits"));
+            problems.push(format!(
+                "{name}: src/main.rs has {lines} lines; it only parses, runs and emits"
+            ));
         }
         let checks = std::fs::read_to_string(src.join("checks.rs")).unwrap_or_default();
         if !checks.contains("gatehouse::checks!") {
-            problems.push(format!("{name}: src/checks.rs does not declare its ids with gatehouse::checks!"));
+            problems.push(format!(
+                "{name}: src/checks.rs does not declare its ids with gatehouse::checks!"
+            ));
         }
         let ids = declared_ids(&checks);
         let mut files = Vec::new();
         rust_files(&src, &mut files);
         files.sort();
         for f in files {
-            let rel = f.strip_prefix(&src).unwrap_or(&f).to_string_lossy().into_owned();
+            let rel = f
+                .strip_prefix(&src)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .into_owned();
             if rel == "tests.rs" || rel.ends_with("/tests.rs") {
                 continue; // a unit-test module in a file of its own
             }
             let in_commands = rel.starts_with("commands/");
             let code = code_of(&f);
-            if !in_commands && (code.contains("Report::start(") || code.contains("Report::judge(")) {
+            if !in_commands && (code.contains("Report::start(") || code.contains("Report::judge("))
+            {
                 problems.push(format!(
                     "{name}: src/{rel} starts a report; only src/commands/ does (docs/architecture.md)"
                 ));
             }
-            let may_name_clap = in_commands || matches!(rel.as_str(), "main.rs" | "lib.rs" | "cli.rs");
+            let may_name_clap =
+                in_commands || matches!(rel.as_str(), "main.rs" | "lib.rs" | "cli.rs");
             if !may_name_clap && code.contains("crate::cli") {
                 problems.push(format!(
                     "{name}: src/{rel} names the clap types (crate::cli); engines take checked options"
@@ -124,7 +141,11 @@ fn every_tool_follows_the_floor_plan() {
             }
         }
     }
-    assert!(problems.is_empty(), "floor plan broken:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "floor plan broken:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 #[test]
