@@ -40,6 +40,8 @@ pub struct Options {
 pub enum Stop {
     Interrupted,
     LostTarget(String),
+    /// An `abortOnFail` threshold was crossed (its source): the run is judged on what ran.
+    Threshold(String),
 }
 
 /// What a run measured.
@@ -47,6 +49,8 @@ pub enum Stop {
 pub struct Outcome {
     pub metrics: Metrics,
     pub duration_s: f64,
+    /// Seconds the schedule ran (planned, or until the stop).
+    pub schedule_s: f64,
     pub stopped: Option<Stop>,
 }
 
@@ -81,6 +85,19 @@ struct Shared {
     errors: AtomicU64,
     /// Each worker's p95 so far, in µs (for the progress line).
     p95: Vec<AtomicU64>,
+    /// Each worker's metrics as of its last second, when an abortOnFail threshold needs them.
+    snapshots: Vec<Mutex<Option<Metrics>>>,
+    aborted_by: Mutex<Option<String>>,
+}
+
+impl Shared {
+    fn needs_snapshots(&self) -> bool {
+        self.opts
+            .scenario
+            .thresholds
+            .iter()
+            .any(|t| t.abort_on_fail)
+    }
 }
 
 /// Runs the scenario to its end (or to Ctrl-C, or until the target is lost).
@@ -94,6 +111,8 @@ pub fn run(opts: Options) -> Result<Outcome, String> {
         reqs: AtomicU64::new(0),
         errors: AtomicU64::new(0),
         p95: (0..workers).map(|_| AtomicU64::new(0)).collect(),
+        snapshots: (0..workers).map(|_| Mutex::new(None)).collect(),
+        aborted_by: Mutex::new(None),
         opts,
     });
     let mut handles = Vec::new();
@@ -115,11 +134,13 @@ pub fn run(opts: Options) -> Result<Outcome, String> {
         shared.opts.scenario.scenarios.len(),
     );
     let mut last_end = shared.start;
+    let mut last_drained = shared.start;
     for h in handles {
         match h.join() {
-            Ok(Ok((m, end))) => {
+            Ok(Ok((m, end, drained))) => {
                 metrics.add(&m);
                 last_end = last_end.max(end);
+                last_drained = last_drained.max(drained);
             }
             Ok(Err(e)) => return Err(e),
             Err(_) => return Err("a worker thread panicked".to_owned()),
@@ -134,10 +155,13 @@ pub fn run(opts: Options) -> Result<Outcome, String> {
         .collect();
     metrics.correct_closed(&closed);
     let lost = shared.lost.lock().ok().and_then(|g| g.clone());
+    let aborted = shared.aborted_by.lock().ok().and_then(|g| g.clone());
     let stopped = if interrupted {
         Some(Stop::Interrupted)
+    } else if let Some(l) = lost {
+        Some(Stop::LostTarget(l))
     } else {
-        lost.map(Stop::LostTarget)
+        aborted.map(Stop::Threshold)
     };
     let actual = last_end
         .saturating_duration_since(shared.start)
@@ -154,14 +178,24 @@ pub fn run(opts: Options) -> Result<Outcome, String> {
         .iter()
         .map(|s| (s.start_time + s.executor.duration()).as_secs_f64())
         .fold(0.0, f64::max);
+    // As k6 counts it: rates are per second of the whole run, the drain of in-flight
+    // iterations included (an overloaded server completes fewer per second than were sent).
+    let drained = last_drained
+        .saturating_duration_since(shared.start)
+        .as_secs_f64();
     let duration_s = if stopped.is_none() && time_based {
-        planned
+        planned.max(drained)
     } else {
         actual
     };
     Ok(Outcome {
         metrics,
         duration_s,
+        schedule_s: if stopped.is_none() && time_based {
+            planned
+        } else {
+            actual
+        },
         stopped,
     })
 }
@@ -190,9 +224,14 @@ fn watch_controller(shared: &Arc<Shared>, workers: usize) -> Result<bool, String
                     if shared.done.load(Ordering::SeqCst) >= workers {
                         break;
                     }
-                    if shared.opts.progress && last_print.elapsed() >= Duration::from_secs(1) {
+                    if last_print.elapsed() >= Duration::from_secs(1) {
                         last_print = Instant::now();
-                        progress(shared);
+                        if shared.opts.progress {
+                            progress(shared);
+                        }
+                        if shared.needs_snapshots() {
+                            abort_on_fail(shared);
+                        }
                     }
                 }
             }
@@ -208,6 +247,46 @@ fn watch_controller(shared: &Arc<Shared>, workers: usize) -> Result<bool, String
         }
         interrupted
     }))
+}
+
+/// Judges the abortOnFail thresholds on the workers' last snapshots; a crossed one (past
+/// its delayAbortEval) stops the run.
+fn abort_on_fail(shared: &Shared) {
+    let elapsed = shared.start.elapsed();
+    let sc = &shared.opts.scenario;
+    let due: Vec<_> = sc
+        .thresholds
+        .iter()
+        .filter(|t| t.abort_on_fail && elapsed >= t.delay_abort_eval)
+        .collect();
+    if due.is_empty() || shared.stop.load(Ordering::SeqCst) {
+        return;
+    }
+    let mut m = Metrics::new(sc.requests.len(), sc.scenarios.len());
+    for slot in &shared.snapshots {
+        if let Ok(g) = slot.lock()
+            && let Some(snap) = g.as_ref()
+        {
+            m.add(snap);
+        }
+    }
+    let s = m.summarize(
+        &sc.request_names(),
+        &sc.scenario_names(),
+        elapsed.as_secs_f64(),
+        sc.is_open(),
+    );
+    for t in due {
+        if let Some(v) = t.observe(&s)
+            && !t.op.holds(v, t.limit)
+        {
+            if let Ok(mut g) = shared.aborted_by.lock() {
+                *g = Some(t.source());
+            }
+            shared.stop.store(true, Ordering::SeqCst);
+            return;
+        }
+    }
 }
 
 fn progress(shared: &Shared) {
@@ -293,7 +372,7 @@ struct Worker {
     index: usize,
 }
 
-fn worker(w: usize, shared: &Arc<Shared>) -> Result<(Metrics, Instant), String> {
+fn worker(w: usize, shared: &Arc<Shared>) -> Result<(Metrics, Instant, Instant), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -332,7 +411,7 @@ fn prepare(r: &Request) -> Prepared {
     }
 }
 
-async fn worker_main(w: usize, shared: Arc<Shared>) -> Result<(Metrics, Instant), String> {
+async fn worker_main(w: usize, shared: Arc<Shared>) -> Result<(Metrics, Instant, Instant), String> {
     let opts = &shared.opts;
     let sc = Arc::clone(&opts.scenario);
     let workers = opts.workers.max(1) as u64;
@@ -374,6 +453,14 @@ async fn worker_main(w: usize, shared: Arc<Shared>) -> Result<(Metrics, Instant)
                     let p95 = me.metrics.borrow().all.duration.value_at_quantile(0.95);
                     if let Some(a) = me.shared.p95.get(me.index) {
                         a.store(p95, Ordering::Relaxed);
+                    }
+                    if me.shared.needs_snapshots()
+                        && let Some(slot) = me.shared.snapshots.get(me.index)
+                    {
+                        let snap = me.metrics.borrow().clone();
+                        if let Ok(mut g) = slot.lock() {
+                            *g = Some(snap);
+                        }
                     }
                 }
             }
@@ -451,7 +538,7 @@ async fn worker_main(w: usize, shared: Arc<Shared>) -> Result<(Metrics, Instant)
     }
     ticker.abort();
     let m = me.metrics.borrow().clone();
-    Ok((m, scheduled_end))
+    Ok((m, scheduled_end, Instant::now()))
 }
 
 async fn stopped(me: &Worker) {

@@ -50,6 +50,7 @@ pub struct Found {
 
 fn step(search: &Search, rate: f64) -> Result<(Step, Option<Stop>), String> {
     let mut sc = (*search.load.scenario).clone();
+    sc.thresholds.clear();
     sc.scenarios = vec![ScenarioSpec {
         name: "headroom".to_owned(),
         start_time: Duration::ZERO,
@@ -67,6 +68,8 @@ fn step(search: &Search, rate: f64) -> Result<(Step, Option<Stop>), String> {
     let scen = opts.scenario.scenario_names();
     let out = engine::run(opts)?;
     let s: Summary = out.metrics.summarize(&names, &scen, out.duration_s, true);
+    let mut s = s;
+    s.schedule_s = out.schedule_s;
     let observed: Vec<(String, Option<f64>)> = search
         .slo
         .iter()

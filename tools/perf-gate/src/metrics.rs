@@ -354,6 +354,8 @@ pub struct Summary {
     /// Iterations the arrival-rate executors scheduled (started or dropped); None for a
     /// closed-model run.
     pub scheduled: Option<u64>,
+    /// Seconds of the arrival schedule the target rate is per (0: use `duration_s`).
+    pub schedule_s: f64,
 }
 
 impl Summary {
@@ -392,6 +394,7 @@ impl Summary {
             *self.errors.entry(k.clone()).or_default() += c;
         }
         self.duration_s = self.duration_s.max(o.duration_s);
+        self.schedule_s = self.schedule_s.max(o.schedule_s);
         self.scheduled = match (self.scheduled, o.scheduled) {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
@@ -407,7 +410,16 @@ impl Summary {
                 0.0
             }
         };
-        (self.scheduled.map(per_s), per_s(self.counter("http_reqs")))
+        let over = if self.schedule_s > 0.0 {
+            self.schedule_s
+        } else {
+            self.duration_s
+        };
+        (
+            self.scheduled
+                .map(|n| if over > 0.0 { n as f64 / over } else { 0.0 }),
+            per_s(self.counter("http_reqs")),
+        )
     }
 }
 

@@ -90,6 +90,7 @@ pub fn data(s: &Summary, info: &RunInfo) -> Value {
         "target_rate": target_rate.map(|r| number(round3(r))),
         "achieved_rate": number(round3(achieved)),
         "scheduled_iterations": s.scheduled,
+        "schedule_s": number(round3(s.schedule_s)),
         "metrics": metrics,
         "service_time": service,
         "histograms": histograms,
@@ -133,6 +134,7 @@ pub fn read(report: &Value) -> Result<Read, String> {
     let mut s = Summary {
         duration_s: d.get("duration_s").and_then(Value::as_f64).unwrap_or(0.0),
         scheduled: d.get("scheduled_iterations").and_then(Value::as_u64),
+        schedule_s: d.get("schedule_s").and_then(Value::as_f64).unwrap_or(0.0),
         ..Summary::default()
     };
     let hists = d.get("histograms").and_then(Value::as_object);

@@ -104,7 +104,7 @@ fn judge(args: &HeadroomArgs, b: &mut ReportBuilder) -> Result<(), Error> {
     );
     b.summary(msg);
     match found.stopped {
-        None => Ok(()),
+        None | Some(Stop::Threshold(_)) => Ok(()),
         Some(Stop::Interrupted) => Err(Error::Interrupted(
             "interrupted (Ctrl-C): the report has the steps that ran (data.partial)".to_owned(),
         )),

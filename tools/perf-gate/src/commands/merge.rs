@@ -98,5 +98,6 @@ fn judge(args: &MergeArgs, b: &mut ReportBuilder) -> Result<(), Error> {
         thresholds: first.thresholds.clone(),
         regression: first.regression,
     };
-    judge_summary(b, &merged, &info, baseline.as_ref())
+    judge_summary(b, &merged, &info, baseline.as_ref());
+    Ok(())
 }

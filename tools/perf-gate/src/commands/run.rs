@@ -115,6 +115,8 @@ fn judge(args: &RunArgs, b: &mut ReportBuilder) -> Result<(), Error> {
         out.duration_s,
         sc.is_open(),
     );
+    let mut summary = summary;
+    summary.schedule_s = out.schedule_s;
     let info = RunInfo {
         scenario: sc.path.clone(),
         target: target.to_string(),
@@ -123,7 +125,12 @@ fn judge(args: &RunArgs, b: &mut ReportBuilder) -> Result<(), Error> {
         thresholds: sc.thresholds.clone(),
         regression: sc.regression,
     };
-    judge_summary(b, &summary, &info, baseline.as_ref())?;
+    let line = judge_summary(b, &summary, &info, baseline.as_ref());
+    if let Some(Stop::Threshold(src)) = &out.stopped {
+        b.summary(format!(
+            "{line}; aborted early: {src} crossed (abortOnFail)"
+        ));
+    }
     if let Some(p) = &args.out_histogram
         && let Some(h) = summary.trend("http_req_duration")
     {
@@ -134,6 +141,8 @@ fn judge(args: &RunArgs, b: &mut ReportBuilder) -> Result<(), Error> {
     }
     match out.stopped {
         None => Ok(()),
+        // A verdict, not an error: the crossed threshold's check already fails the run.
+        Some(Stop::Threshold(_)) => Ok(()),
         Some(Stop::Interrupted) => Err(Error::Interrupted(
             "interrupted (Ctrl-C): the report has what ran before the stop (data.partial)"
                 .to_owned(),
@@ -151,7 +160,7 @@ pub(crate) fn judge_summary(
     summary: &metrics::Summary,
     info: &RunInfo,
     baseline: Option<&(output::Read, String)>,
-) -> Result<(), Error> {
+) -> String {
     if info.thresholds.is_empty() {
         b.check(Check::skip(
             CheckId::Threshold,
@@ -197,7 +206,8 @@ pub(crate) fn judge_summary(
                 .to_owned()
         })
         .collect();
-    b.summary(output::summary_line(summary, &failed));
+    let line = output::summary_line(summary, &failed);
+    b.summary(line.clone());
     b.data(output::data(summary, info));
-    Ok(())
+    line
 }

@@ -61,3 +61,26 @@ pub fn metric(r: &Run, metric: &str, field: &str) -> f64 {
             )
         })
 }
+
+/// Prints a measured figure (`cargo nextest run -p perf-gate --no-capture` shows them; the
+/// numbers in docs/perf-gate.md come from here).
+pub fn figure(what: &str, value: impl std::fmt::Display) {
+    #[expect(
+        clippy::print_stderr,
+        reason = "measured figures for the docs, shown with --no-capture"
+    )]
+    {
+        eprintln!("figure: {what}: {value}");
+    }
+}
+
+/// Held by the tests that measure time (latency, counts, capacity): they run one at a time
+/// across nextest's test processes, so they do not load the machine for each other.
+pub struct Exclusive(#[expect(dead_code, reason = "held for its lock")] std::fs::File);
+
+pub fn exclusive() -> Exclusive {
+    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("perf-gate-timed-tests.lock");
+    let f = std::fs::File::create(&p).expect("create the lock file");
+    f.lock().expect("lock");
+    Exclusive(f)
+}

@@ -19,6 +19,7 @@ fn shard_scenario(dir: &Path, url: &str) -> std::path::PathBuf {
 
 #[test]
 fn four_shards_merge_into_the_counts_and_verdict_of_one_run() {
+    let _timed = crate::exclusive();
     let srv = Server::start(Config {
         delay: Duration::from_millis(5),
         ..Config::default()
@@ -114,6 +115,7 @@ fn four_shards_merge_into_the_counts_and_verdict_of_one_run() {
 
 #[test]
 fn a_slower_release_fails_its_baseline() {
+    let _timed = crate::exclusive();
     let fast = Server::start(Config {
         delay: Duration::from_millis(5),
         ..Config::default()
@@ -146,7 +148,7 @@ fn a_slower_release_fails_its_baseline() {
     assert_eq!(same.check("baseline.error_rate")["result"], "ok");
 
     let slow = Server::start(Config {
-        delay: Duration::from_millis(40),
+        delay: Duration::from_millis(300),
         ..Config::default()
     });
     let hist = dir.path().join("latency.hgrm");

@@ -11,6 +11,7 @@ fn tmp() -> tempfile::TempDir {
 
 #[test]
 fn a_20ms_server_gives_p50_of_20ms_and_100_per_s_for_10s_is_1000_requests() {
+    let _timed = crate::exclusive();
     let srv = Server::start(Config {
         delay: Duration::from_millis(20),
         ..Config::default()
@@ -33,6 +34,11 @@ fn a_20ms_server_gives_p50_of_20ms_and_100_per_s_for_10s_is_1000_requests() {
         count
     );
     let p50 = metric(&r, "http_req_duration", "p50");
+    crate::figure("20 ms server, 100/s x 10 s: requests", count);
+    crate::figure(
+        "20 ms server: http_req_duration p50/p99 ms",
+        format!("{p50} / {}", metric(&r, "http_req_duration", "p99")),
+    );
     // 20 ms within 3 significant digits (±0.1 %) plus loopback and scheduling overhead.
     assert!((19.98..=25.0).contains(&p50), "p50 {p50}");
     let service_p50 = r.json["data"]["service_time"]["p50"]
@@ -49,6 +55,7 @@ fn a_20ms_server_gives_p50_of_20ms_and_100_per_s_for_10s_is_1000_requests() {
 
 #[test]
 fn an_open_model_run_shows_a_1s_stall_in_its_p99() {
+    let _timed = crate::exclusive();
     let srv = Server::start(Config {
         delay: Duration::from_millis(2),
         ..Config::default()
@@ -67,6 +74,10 @@ fn an_open_model_run_shows_a_1s_stall_in_its_p99() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let p99 = metric(&r, "http_req_duration", "p99");
     let p50 = metric(&r, "http_req_duration", "p50");
+    crate::figure(
+        "open model, 1 s stall: http_req_duration p50 / p99, service_time p99 (ms)",
+        format!("{p50} / {p99}, {}", r.json["data"]["service_time"]["p99"]),
+    );
     assert!(
         p99 >= 500.0,
         "intended-time p99 {p99} ms should show the 1 s stall"
@@ -77,6 +88,7 @@ fn an_open_model_run_shows_a_1s_stall_in_its_p99() {
 
 #[test]
 fn a_closed_model_service_time_misses_a_stall_and_the_intended_time_shows_it() {
+    let _timed = crate::exclusive();
     let srv = Server::start(Config {
         delay: Duration::from_millis(2),
         ..Config::default()
@@ -97,6 +109,13 @@ fn a_closed_model_service_time_misses_a_stall_and_the_intended_time_shows_it() {
         .as_f64()
         .unwrap_or(f64::NAN);
     let intended_p99 = metric(&r, "http_req_duration", "p99");
+    crate::figure(
+        "closed model, 1 s stall: service_time p99 / http_req_duration p99 (ms), requests",
+        format!(
+            "{service_p99} / {intended_p99}, {}",
+            metric(&r, "http_reqs", "count")
+        ),
+    );
     assert!(
         service_p99 < 200.0,
         "service-time p99 {service_p99} ms hides the stall (wrk's view)"
@@ -110,6 +129,7 @@ fn a_closed_model_service_time_misses_a_stall_and_the_intended_time_shows_it() {
 
 #[test]
 fn a_crossed_threshold_exits_1_and_names_it() {
+    let _timed = crate::exclusive();
     let srv = Server::start(Config {
         delay: Duration::from_millis(30),
         ..Config::default()
@@ -151,6 +171,7 @@ fn a_crossed_threshold_exits_1_and_names_it() {
 
 #[test]
 fn ctrl_c_writes_the_partial_report_with_result_error() {
+    let _timed = crate::exclusive();
     let srv = Server::start(Config::default());
     let dir = tmp();
     let s = scenario(
@@ -195,4 +216,56 @@ fn ctrl_c_writes_the_partial_report_with_result_error() {
         .unwrap_or(0);
     assert!((20..=200).contains(&n), "{n} requests ran before Ctrl-C");
     testkit::schema::assert_valid("perf-gate.schema.json", &rep["data"]);
+}
+
+#[test]
+fn an_abort_on_fail_threshold_stops_the_run_early_and_fails_it() {
+    let _timed = crate::exclusive();
+    let srv = Server::start(Config {
+        delay: Duration::from_millis(30),
+        ..Config::default()
+    });
+    let dir = tmp();
+    let s = scenario(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "target: {}\nrequests:\n  - path: /\nscenarios:\n  a: {{executor: constant-arrival-rate, rate: 20, duration: 30s, maxVUs: 20}}\nthresholds:\n  http_req_duration: [{{threshold: \"p(95)<5\", abortOnFail: true, delayAbortEval: 1s}}]\n",
+            srv.url()
+        ),
+    );
+    let started = Instant::now();
+    let r = run(&["run", s.to_str().unwrap_or_default()]);
+    assert!(started.elapsed() < Duration::from_secs(15), "aborted early");
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json["data"]["partial"], true);
+    assert!(
+        r.json["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("abortOnFail"),
+        "{}",
+        r.json["summary"]
+    );
+    assert_eq!(r.checks_with("load.threshold", "fail").len(), 1);
+}
+
+#[test]
+fn closed_model_executors_run_their_iterations() {
+    let srv = Server::start(Config::default());
+    let dir = tmp();
+    let s = scenario(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "target: {}\nrequests:\n  - path: /\nscenarios:\n  per: {{executor: per-vu-iterations, vus: 3, iterations: 5}}\n  shared: {{executor: shared-iterations, vus: 4, iterations: 7}}\n  ramp: {{executor: ramping-vus, startVUs: 0, stages: [{{target: 2, duration: 1s}}, {{target: 0, duration: 1s}}]}}\n  later: {{executor: constant-vus, vus: 1, duration: 500ms, startTime: 1s}}\n",
+            srv.url()
+        ),
+    );
+    let r = run(&["run", s.to_str().unwrap_or_default(), "--workers", "2"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(metric(&r, "http_reqs{scenario:per}", "count"), 15.0);
+    assert_eq!(metric(&r, "http_reqs{scenario:shared}", "count"), 7.0);
+    assert!(metric(&r, "http_reqs{scenario:ramp}", "count") > 10.0);
+    assert!(metric(&r, "http_reqs{scenario:later}", "count") > 5.0);
 }
