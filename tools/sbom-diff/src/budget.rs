@@ -164,6 +164,115 @@ fn at(path: &str, line: u64, column: u64, message: String) -> InputError {
     }
 }
 
+/// `max_new_vulnerabilities`: one line per severity given, all at the mapping's position.
+fn severity_limits(s: Option<Spanned<RawSeverityLimits>>) -> Vec<(Severity, Line<u64>)> {
+    let Some(s) = s else { return Vec::new() };
+    let l = Line::of(s);
+    let v = l.value;
+    [
+        (Severity::Critical, v.critical),
+        (Severity::High, v.high),
+        (Severity::Medium, v.medium),
+        (Severity::Low, v.low),
+        (Severity::Negligible, v.negligible),
+        (Severity::Unknown, v.unknown),
+    ]
+    .into_iter()
+    .filter_map(|(sev, limit)| {
+        let line = Line {
+            value: limit?,
+            line: l.line,
+            column: l.column,
+        };
+        Some((sev, line))
+    })
+    .collect()
+}
+
+/// `deny_licenses` / `allow_licenses`: every entry a license id (an unknown one is an error
+/// at its position, since a typo would silently allow or deny nothing).
+fn license_list(
+    path: &str,
+    s: Option<Spanned<Vec<Spanned<String>>>>,
+    key: &str,
+) -> Result<Option<Line<Vec<Req>>>, InputError> {
+    let Some(s) = s else { return Ok(None) };
+    let outer = Line::of(s);
+    let mut reqs = Vec::new();
+    for (i, e) in outer.value.into_iter().enumerate() {
+        let e = Line::of(e);
+        reqs.push(
+            parse_list_entry(&e.value)
+                .map_err(|m| at(path, e.line, e.column, format!("{key}[{i}]: {m}")))?,
+        );
+    }
+    Ok(Some(Line {
+        value: reqs,
+        line: outer.line,
+        column: outer.column,
+    }))
+}
+
+/// `exceptions[i]`: an `id` (vulnerability id or purl) and an `until` are required.
+fn exception(path: &str, i: usize, e: Spanned<RawException>) -> Result<Exception, InputError> {
+    let (line, column) = (e.referenced.line(), e.referenced.column());
+    let e = e.value;
+    let Some(id) = e.id.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) else {
+        return Err(at(
+            path,
+            line,
+            column,
+            format!("exceptions[{i}]: no `id` (a vulnerability id like CVE-2024-1234, or a purl)"),
+        ));
+    };
+    let Some(until) = e
+        .until
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+    else {
+        return Err(at(
+            path,
+            line,
+            column,
+            format!(
+                "exceptions[{i}] ({id}): no `until`; exceptions are time-boxed (add until: YYYY-MM-DD)"
+            ),
+        ));
+    };
+    let when = Timestamp::parse(&until).map_err(|err| {
+        at(
+            path,
+            line,
+            column,
+            format!("exceptions[{i}] ({id}): until: {err}"),
+        )
+    })?;
+    // A bare date covers that whole day (UTC); a timestamp ends at that instant.
+    let expires = if until.len() == 10 {
+        when.plus(std::time::Duration::from_secs(86_400))
+    } else {
+        when
+    };
+    let target = if id.starts_with("pkg:") {
+        Target::Package(
+            Purl::parse(&id)
+                .map_err(|err| at(path, line, column, format!("exceptions[{i}]: {err}")))?,
+        )
+    } else {
+        Target::Vulnerability(id.to_ascii_uppercase())
+    };
+    Ok(Exception {
+        id,
+        target,
+        until,
+        expires,
+        reason: e.reason,
+        owner: e.owner,
+        line,
+        column,
+    })
+}
+
 impl Budget {
     /// Reads and validates a budget file.
     pub fn parse(input: &Input) -> Result<Budget, InputError> {
@@ -176,112 +285,15 @@ impl Budget {
             ));
         }
         let raw: RawBudget = gatehouse::yaml::from_str(&path, text)?;
-        let mut max_new = Vec::new();
-        if let Some(s) = raw.max_new_vulnerabilities {
-            let l = Line::of(s);
-            let v = l.value;
-            for (sev, limit) in [
-                (Severity::Critical, v.critical),
-                (Severity::High, v.high),
-                (Severity::Medium, v.medium),
-                (Severity::Low, v.low),
-                (Severity::Negligible, v.negligible),
-                (Severity::Unknown, v.unknown),
-            ] {
-                if let Some(limit) = limit {
-                    max_new.push((
-                        sev,
-                        Line {
-                            value: limit,
-                            line: l.line,
-                            column: l.column,
-                        },
-                    ));
-                }
-            }
-        }
-        let list = |s: Option<Spanned<Vec<Spanned<String>>>>,
-                    key: &str|
-         -> Result<Option<Line<Vec<Req>>>, InputError> {
-            let Some(s) = s else { return Ok(None) };
-            let outer = Line::of(s);
-            let mut reqs = Vec::new();
-            for (i, e) in outer.value.into_iter().enumerate() {
-                let e = Line::of(e);
-                reqs.push(
-                    parse_list_entry(&e.value)
-                        .map_err(|m| at(&path, e.line, e.column, format!("{key}[{i}]: {m}")))?,
-                );
-            }
-            Ok(Some(Line {
-                value: reqs,
-                line: outer.line,
-                column: outer.column,
-            }))
-        };
-        let deny = list(raw.deny_licenses, "deny_licenses")?;
-        let allow = list(raw.allow_licenses, "allow_licenses")?;
-        let mut exceptions = Vec::new();
-        for (i, e) in raw.exceptions.into_iter().enumerate() {
-            let (line, column) = (e.referenced.line(), e.referenced.column());
-            let e = e.value;
-            let Some(id) = e.id.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) else {
-                return Err(at(
-                    &path,
-                    line,
-                    column,
-                    format!(
-                        "exceptions[{i}]: no `id` (a vulnerability id like CVE-2024-1234, or a purl)"
-                    ),
-                ));
-            };
-            let Some(until) = e
-                .until
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-            else {
-                return Err(at(
-                    &path,
-                    line,
-                    column,
-                    format!(
-                        "exceptions[{i}] ({id}): no `until`; exceptions are time-boxed (add until: YYYY-MM-DD)"
-                    ),
-                ));
-            };
-            let when = Timestamp::parse(&until).map_err(|err| {
-                at(
-                    &path,
-                    line,
-                    column,
-                    format!("exceptions[{i}] ({id}): until: {err}"),
-                )
-            })?;
-            // A bare date covers that whole day (UTC); a timestamp ends at that instant.
-            let expires = if until.len() == 10 {
-                when.plus(std::time::Duration::from_secs(86_400))
-            } else {
-                when
-            };
-            let target =
-                if id.starts_with("pkg:") {
-                    Target::Package(Purl::parse(&id).map_err(|err| {
-                        at(&path, line, column, format!("exceptions[{i}]: {err}"))
-                    })?)
-                } else {
-                    Target::Vulnerability(id.to_ascii_uppercase())
-                };
-            exceptions.push(Exception {
-                id,
-                target,
-                until,
-                expires,
-                reason: e.reason,
-                owner: e.owner,
-                line,
-                column,
-            });
-        }
+        let max_new = severity_limits(raw.max_new_vulnerabilities);
+        let deny = license_list(&path, raw.deny_licenses, "deny_licenses")?;
+        let allow = license_list(&path, raw.allow_licenses, "allow_licenses")?;
+        let exceptions = raw
+            .exceptions
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| exception(&path, i, e))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Budget {
             max_new,
             max_added: raw.max_added_components.map(Line::of),
@@ -320,6 +332,23 @@ impl Budget {
         new_components: &[Component],
         now: Timestamp,
     ) -> Vec<Check> {
+        let mut checks = self.judge_new_vulnerabilities(vulns, now);
+        checks.extend(self.judge_added(d, now));
+        let scope = self.license_scope_of(d, new_components);
+        checks.extend(self.judge_denied_licenses(&scope, now));
+        checks.extend(self.judge_allowed_licenses(&scope, now));
+        checks.extend(self.judge_downgrades(d, now));
+        checks.extend(self.expired_exceptions(now));
+        checks
+    }
+
+    /// `max_new_vulnerabilities`: per severity, the new findings neither suppressed nor
+    /// excepted; a skip per line when there is no vulnerability data.
+    fn judge_new_vulnerabilities(
+        &self,
+        vulns: Option<&VulnDiff<'_>>,
+        now: Timestamp,
+    ) -> Vec<Check> {
         let mut checks = Vec::new();
         for (sev, limit) in &self.max_new {
             let id = CheckId::new_vulnerabilities(*sev);
@@ -351,130 +380,167 @@ impl Budget {
             });
             checks.push(c);
         }
-        if let Some(limit) = &self.max_added {
-            let counted: Vec<&&Component> = d
-                .added
-                .iter()
-                .filter(|c| self.component_exception(c, now).is_none())
-                .collect();
-            let message = if counted.is_empty() {
-                "no components added".to_owned()
-            } else {
-                list_message(counted.iter().map(|c| describe(c)), counted.len())
-            };
-            checks.push(
-                Check::at_most(
-                    CheckId::AddedComponents.as_str(),
-                    counted.len() as f64,
-                    limit.value as f64,
-                )
-                .with_message(message)
-                .with_location(self.loc(limit.line, limit.column)),
-            );
-        }
-        let scope: Vec<&Component> = match self.license_scope {
-            LicenseScope::All => new_components.iter().collect(),
+        checks
+    }
+
+    /// `max_added_components`: added components not excepted.
+    fn judge_added(&self, d: &Diff<'_>, now: Timestamp) -> Option<Check> {
+        let limit = self.max_added.as_ref()?;
+        let counted: Vec<&&Component> = d
+            .added
+            .iter()
+            .filter(|c| self.component_exception(c, now).is_none())
+            .collect();
+        let message = if counted.is_empty() {
+            "no components added".to_owned()
+        } else {
+            list_message(counted.iter().map(|c| describe(c)), counted.len())
+        };
+        Some(
+            Check::at_most(
+                CheckId::AddedComponents.as_str(),
+                counted.len() as f64,
+                limit.value as f64,
+            )
+            .with_message(message)
+            .with_location(self.loc(limit.line, limit.column)),
+        )
+    }
+
+    /// The components the license lists judge, by `license_scope`.
+    fn license_scope_of<'a>(&self, d: &Diff<'a>, new_components: &'a [Component]) -> Scope<'a> {
+        match self.license_scope {
+            LicenseScope::All => Scope {
+                components: new_components.iter().collect(),
+                word: "components",
+            },
             LicenseScope::Changed => {
                 let mut v: Vec<&Component> = d.added.clone();
                 v.extend(d.license_changed.iter().map(|p| p.new));
-                v
+                Scope {
+                    components: v,
+                    word: "added or license-changed components",
+                }
             }
-        };
-        let scope_word = match self.license_scope {
-            LicenseScope::All => "components",
-            LicenseScope::Changed => "added or license-changed components",
-        };
-        if let Some(deny) = &self.deny {
-            let denied: Vec<&Component> = scope
-                .iter()
-                .copied()
-                .filter(|c| self.component_exception(c, now).is_none())
-                .filter(|c| {
-                    c.license.as_ref().is_some_and(|l| {
-                        !l.satisfies(|r| !deny.value.iter().any(|d| matches_entry(d, r)))
-                    })
+        }
+    }
+
+    /// `deny_licenses`: components in scope whose license cannot be satisfied without a
+    /// denied license (no license information is not denied).
+    fn judge_denied_licenses(&self, scope: &Scope<'_>, now: Timestamp) -> Option<Check> {
+        let deny = self.deny.as_ref()?;
+        let denied: Vec<&Component> = scope
+            .components
+            .iter()
+            .copied()
+            .filter(|c| self.component_exception(c, now).is_none())
+            .filter(|c| {
+                c.license.as_ref().is_some_and(|l| {
+                    !l.satisfies(|r| !deny.value.iter().any(|d| matches_entry(d, r)))
                 })
-                .collect();
-            let message = if denied.is_empty() {
-                format!("no denied license among {} {scope_word}", scope.len())
-            } else {
-                list_message(denied.iter().map(|c| describe_license(c)), denied.len())
-            };
-            checks.push(
-                Check::at_most(CheckId::DeniedLicenses.as_str(), denied.len() as f64, 0.0)
-                    .with_message(message)
-                    .with_location(self.loc(deny.line, deny.column)),
-            );
-        }
-        if let Some(allow) = &self.allow {
-            let outside: Vec<&Component> = scope
-                .iter()
-                .copied()
-                .filter(|c| self.component_exception(c, now).is_none())
-                .filter(|c| match &c.license {
-                    Some(l) => !l.satisfies(|r| allow.value.iter().any(|a| matches_entry(a, r))),
-                    None => true,
-                })
-                .collect();
-            let message = if outside.is_empty() {
-                format!(
-                    "every one of {} {scope_word} has an allowed license",
-                    scope.len()
-                )
-            } else {
-                list_message(outside.iter().map(|c| describe_license(c)), outside.len())
-            };
-            checks.push(
-                Check::at_most(CheckId::AllowedLicenses.as_str(), outside.len() as f64, 0.0)
-                    .with_message(message)
-                    .with_location(self.loc(allow.line, allow.column)),
-            );
-        }
-        if let Some(dd) = &self.deny_downgrades
-            && dd.value
-        {
-            let counted: Vec<_> = d
-                .downgraded
-                .iter()
-                .filter(|p| self.component_exception(p.new, now).is_none())
-                .collect();
-            let message = if counted.is_empty() {
-                "no component downgraded".to_owned()
-            } else {
-                list_message(
-                    counted.iter().map(|p| {
-                        format!(
-                            "{} {} → {}",
-                            p.new.display_name(),
-                            p.old.version.as_deref().unwrap_or("?"),
-                            p.new.version.as_deref().unwrap_or("?")
-                        )
-                    }),
-                    counted.len(),
-                )
-            };
-            checks.push(
-                Check::at_most(CheckId::Downgrades.as_str(), counted.len() as f64, 0.0)
-                    .with_message(message)
-                    .with_location(self.loc(dd.line, dd.column)),
-            );
-        }
-        for e in self.exceptions.iter().filter(|e| e.expired(now)) {
-            let owner = e
-                .owner
-                .as_deref()
-                .map(|o| format!(", owner {o}"))
-                .unwrap_or_default();
-            checks.push(
+            })
+            .collect();
+        let message = if denied.is_empty() {
+            format!(
+                "no denied license among {} {}",
+                scope.components.len(),
+                scope.word
+            )
+        } else {
+            list_message(denied.iter().map(|c| describe_license(c)), denied.len())
+        };
+        Some(
+            Check::at_most(CheckId::DeniedLicenses.as_str(), denied.len() as f64, 0.0)
+                .with_message(message)
+                .with_location(self.loc(deny.line, deny.column)),
+        )
+    }
+
+    /// `allow_licenses`: components in scope whose license cannot be satisfied with allowed
+    /// licenses only (no license information is not allowed).
+    fn judge_allowed_licenses(&self, scope: &Scope<'_>, now: Timestamp) -> Option<Check> {
+        let allow = self.allow.as_ref()?;
+        let outside: Vec<&Component> = scope
+            .components
+            .iter()
+            .copied()
+            .filter(|c| self.component_exception(c, now).is_none())
+            .filter(|c| match &c.license {
+                Some(l) => !l.satisfies(|r| allow.value.iter().any(|a| matches_entry(a, r))),
+                None => true,
+            })
+            .collect();
+        let message = if outside.is_empty() {
+            format!(
+                "every one of {} {} has an allowed license",
+                scope.components.len(),
+                scope.word
+            )
+        } else {
+            list_message(outside.iter().map(|c| describe_license(c)), outside.len())
+        };
+        Some(
+            Check::at_most(CheckId::AllowedLicenses.as_str(), outside.len() as f64, 0.0)
+                .with_message(message)
+                .with_location(self.loc(allow.line, allow.column)),
+        )
+    }
+
+    /// `deny_downgrades: true`: downgraded components not excepted.
+    fn judge_downgrades(&self, d: &Diff<'_>, now: Timestamp) -> Option<Check> {
+        let dd = self.deny_downgrades.as_ref().filter(|dd| dd.value)?;
+        let counted: Vec<_> = d
+            .downgraded
+            .iter()
+            .filter(|p| self.component_exception(p.new, now).is_none())
+            .collect();
+        let message = if counted.is_empty() {
+            "no component downgraded".to_owned()
+        } else {
+            list_message(
+                counted.iter().map(|p| {
+                    format!(
+                        "{} {} → {}",
+                        p.new.display_name(),
+                        p.old.version.as_deref().unwrap_or("?"),
+                        p.new.version.as_deref().unwrap_or("?")
+                    )
+                }),
+                counted.len(),
+            )
+        };
+        Some(
+            Check::at_most(CheckId::Downgrades.as_str(), counted.len() as f64, 0.0)
+                .with_message(message)
+                .with_location(self.loc(dd.line, dd.column)),
+        )
+    }
+
+    /// A warning at each exception whose `until` has passed.
+    fn expired_exceptions(&self, now: Timestamp) -> Vec<Check> {
+        self.exceptions
+            .iter()
+            .filter(|e| e.expired(now))
+            .map(|e| {
+                let owner = e
+                    .owner
+                    .as_deref()
+                    .map(|o| format!(", owner {o}"))
+                    .unwrap_or_default();
                 Check::warn(
                     CheckId::ExceptionExpired.as_str(),
                     format!("exception for {} expired on {}{owner}: it no longer counts; renew it or fix the finding", e.id, e.until),
                 )
-                .with_location(self.loc(e.line, e.column)),
-            );
-        }
-        checks
+                .with_location(self.loc(e.line, e.column))
+            })
+            .collect()
     }
+}
+
+/// The components the license lists judge, and what the messages call them.
+struct Scope<'a> {
+    components: Vec<&'a Component>,
+    word: &'static str,
 }
 
 /// Does a budget-list entry name this license term? The entry's license alone matches the

@@ -218,33 +218,10 @@ impl Payload<'_> {
 
     pub fn sections(&self, max_rows: usize) -> Vec<Section> {
         let d = self.diff;
-        let mut out = Vec::new();
-        let lic = |c: &Component| {
-            c.license
-                .as_ref()
-                .map_or_else(|| "—".to_owned(), |l| l.text.clone())
-        };
-        let ver = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
-        let mut s = Section::new(
-            format!("Added ({})", d.added.len()),
-            &["component", "version", "license"],
-        );
-        for c in &d.added {
-            row(&mut s, max_rows, || {
-                vec![c.display_name(), ver(&c.version), lic(c)]
-            });
-        }
-        out.push(s);
-        let mut s = Section::new(
-            format!("Removed ({})", d.removed.len()),
-            &["component", "version", "license"],
-        );
-        for c in &d.removed {
-            row(&mut s, max_rows, || {
-                vec![c.display_name(), ver(&c.version), lic(c)]
-            });
-        }
-        out.push(s);
+        let mut out = vec![
+            components_table("Added", &d.added, max_rows),
+            components_table("Removed", &d.removed, max_rows),
+        ];
         for (title, list) in [
             ("Upgraded", &d.upgraded),
             ("Downgraded", &d.downgraded),
@@ -253,83 +230,47 @@ impl Payload<'_> {
             if list.is_empty() && title.starts_with("Version") {
                 continue;
             }
-            let mut s = Section::new(
-                format!("{title} ({})", list.len()),
-                &["component", "from", "to"],
-            );
-            for p in list.iter() {
-                row(&mut s, max_rows, || {
-                    vec![
-                        p.new.display_name(),
-                        ver(&p.old.version),
-                        ver(&p.new.version),
-                    ]
-                });
-            }
-            out.push(s);
+            out.push(changes_table(title, list, max_rows));
         }
+        out.push(license_changes_table(&d.license_changed, max_rows));
+        if let Some(v) = self.vulns {
+            out.push(self.new_vulnerabilities_table(v, max_rows));
+            out.push(fixed_vulnerabilities_table(v, max_rows));
+        }
+        out.into_iter().map(|s| s.with_max_rows(max_rows)).collect()
+    }
+
+    /// New vulnerabilities, with a note when VEX suppresses one or an exception covers it.
+    fn new_vulnerabilities_table(&self, v: &VulnDiff<'_>, max_rows: usize) -> Section {
         let mut s = Section::new(
-            format!("License changed ({})", d.license_changed.len()),
-            &["component", "version", "from", "to"],
+            format!("New vulnerabilities ({})", v.new.len()),
+            &[
+                "id", "severity", "cvss", "package", "version", "fixed in", "note",
+            ],
         );
-        for p in &d.license_changed {
+        for f in &v.new {
+            let note = if f.suppressed() {
+                format!("VEX: {}", f.state.as_deref().unwrap_or(""))
+            } else if let Some(e) = self.budget.and_then(|b| b.finding_exception(f, self.now)) {
+                format!("excepted until {}", e.until)
+            } else {
+                String::new()
+            };
             row(&mut s, max_rows, || {
                 vec![
-                    p.new.display_name(),
-                    ver(&p.new.version),
-                    lic(p.old),
-                    lic(p.new),
+                    f.id.clone(),
+                    f.severity.as_str().to_owned(),
+                    f.cvss
+                        .as_ref()
+                        .map_or_else(String::new, |c| format!("{:.1}", c.score)),
+                    f.package.clone(),
+                    f.version.clone().unwrap_or_default(),
+                    f.fixed_in.join(", "),
+                    note,
                 ]
             });
         }
-        out.push(s);
-        if let Some(v) = self.vulns {
-            let mut s = Section::new(
-                format!("New vulnerabilities ({})", v.new.len()),
-                &[
-                    "id", "severity", "cvss", "package", "version", "fixed in", "note",
-                ],
-            );
-            for f in &v.new {
-                let note = if f.suppressed() {
-                    format!("VEX: {}", f.state.as_deref().unwrap_or(""))
-                } else if let Some(e) = self.budget.and_then(|b| b.finding_exception(f, self.now)) {
-                    format!("excepted until {}", e.until)
-                } else {
-                    String::new()
-                };
-                row(&mut s, max_rows, || {
-                    vec![
-                        f.id.clone(),
-                        f.severity.as_str().to_owned(),
-                        f.cvss
-                            .as_ref()
-                            .map_or_else(String::new, |c| format!("{:.1}", c.score)),
-                        f.package.clone(),
-                        f.version.clone().unwrap_or_default(),
-                        f.fixed_in.join(", "),
-                        note,
-                    ]
-                });
-            }
-            out.push(s);
-            let mut s = Section::new(
-                format!("Fixed vulnerabilities ({})", v.fixed.len()),
-                &["id", "severity", "package", "version"],
-            );
-            for f in &v.fixed {
-                row(&mut s, max_rows, || {
-                    vec![
-                        f.id.clone(),
-                        f.severity.as_str().to_owned(),
-                        f.package.clone(),
-                        f.version.clone().unwrap_or_default(),
-                    ]
-                });
-            }
-            out.push(s);
-        }
-        out.into_iter().map(|s| s.with_max_rows(max_rows)).collect()
+        s
     }
 
     pub fn summary(&self, failing: &[String]) -> String {
@@ -376,6 +317,88 @@ impl Payload<'_> {
         }
         s
     }
+}
+
+/// A license cell: the expression as written, or a dash.
+fn license_cell(c: &Component) -> String {
+    c.license
+        .as_ref()
+        .map_or_else(|| "—".to_owned(), |l| l.text.clone())
+}
+
+/// A version cell: the version, or a dash.
+fn version_cell(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "—".to_owned())
+}
+
+/// Added or removed components.
+fn components_table(title: &str, list: &[&Component], max_rows: usize) -> Section {
+    let mut s = Section::new(
+        format!("{title} ({})", list.len()),
+        &["component", "version", "license"],
+    );
+    for c in list {
+        row(&mut s, max_rows, || {
+            vec![c.display_name(), version_cell(&c.version), license_cell(c)]
+        });
+    }
+    s
+}
+
+/// Upgraded, downgraded or otherwise changed versions.
+fn changes_table(title: &str, list: &[Pair<'_>], max_rows: usize) -> Section {
+    let mut s = Section::new(
+        format!("{title} ({})", list.len()),
+        &["component", "from", "to"],
+    );
+    for p in list {
+        row(&mut s, max_rows, || {
+            vec![
+                p.new.display_name(),
+                version_cell(&p.old.version),
+                version_cell(&p.new.version),
+            ]
+        });
+    }
+    s
+}
+
+/// Matched components whose license expression changed.
+fn license_changes_table(list: &[Pair<'_>], max_rows: usize) -> Section {
+    let mut s = Section::new(
+        format!("License changed ({})", list.len()),
+        &["component", "version", "from", "to"],
+    );
+    for p in list {
+        row(&mut s, max_rows, || {
+            vec![
+                p.new.display_name(),
+                version_cell(&p.new.version),
+                license_cell(p.old),
+                license_cell(p.new),
+            ]
+        });
+    }
+    s
+}
+
+/// Vulnerabilities of the old release that the new one no longer has.
+fn fixed_vulnerabilities_table(v: &VulnDiff<'_>, max_rows: usize) -> Section {
+    let mut s = Section::new(
+        format!("Fixed vulnerabilities ({})", v.fixed.len()),
+        &["id", "severity", "package", "version"],
+    );
+    for f in &v.fixed {
+        row(&mut s, max_rows, || {
+            vec![
+                f.id.clone(),
+                f.severity.as_str().to_owned(),
+                f.package.clone(),
+                f.version.clone().unwrap_or_default(),
+            ]
+        });
+    }
+    s
 }
 
 /// Adds a table row; rows past `max_rows` are never shown (only counted, "… and N more"),
