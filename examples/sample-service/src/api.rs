@@ -160,6 +160,14 @@ const SELECT_ORDER: &str = concat!(
      WHERE o.id = $1"
 );
 
+/// The `{id}` of a path, or our one-line JSON error.
+fn path_id(
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
+) -> Result<i64, ApiError> {
+    id.map(|Path(id)| id)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))
+}
+
 /// The body extractor's rejection, as our one-line JSON error.
 fn json_body<T>(
     body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
@@ -209,8 +217,9 @@ pub async fn create_customer(
 
 pub async fn get_customer(
     State(st): State<AppState>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
     let mut db = st
         .pool
         .get()
@@ -317,8 +326,9 @@ pub async fn create_order(
 pub async fn get_order(
     State(st): State<AppState>,
     Tenant(tenant): Tenant,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
+    let id = path_id(id)?;
     let key = format!("order:{tenant}:{id}");
     let mut redis = st.redis.clone();
     match redis.get::<_, Option<String>>(&key).await {

@@ -159,6 +159,9 @@ fn bad_requests_get_a_one_line_json_error() {
     let r = c.post("/customers", "acme", &json!({"email": "DUP@example.com"}));
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(c.get("/orders/12345", "acme").status, 404);
+    let r = c.get("/orders/abc", "acme");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.json()["error"].is_string(), "{}", r.body);
     // Nothing half-written: no order, no items, no tenant row.
     assert_eq!(
         env.sql("SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM order_tenants)"),
