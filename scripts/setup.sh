@@ -35,6 +35,8 @@ declare -A need=(
   [jq]=jq
   [unzip]=unzip
   [xmllint]=libxml2-utils
+  # wrk: the sample service's load bench, also in its quick smoke run under make test.
+  [wrk]=wrk
 )
 pkgs=()
 for cmd in "${!need[@]}"; do
