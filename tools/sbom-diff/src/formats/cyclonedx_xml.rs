@@ -8,7 +8,7 @@
 //! [`MAX_DEPTH`] elements is an error.
 
 use quick_xml::XmlVersion;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::reader::Reader;
 
 use super::common::{Builder, Raw};
@@ -67,13 +67,7 @@ pub fn parse(text: &str) -> Result<Sbom, XmlError> {
     reader.config_mut().expand_empty_elements = true;
     reader.config_mut().check_end_names = true;
 
-    let mut stack: Vec<Open> = Vec::new();
-    let mut comps: Vec<CompAcc> = Vec::new();
-    let mut vulns: Vec<VulnRaw> = Vec::new();
-    let mut buf = String::new();
-    let mut spec: Option<String> = None;
-    let mut has_vulns_section = false;
-
+    let mut st = State::default();
     loop {
         let before = reader.buffer_position();
         let event = reader.read_event().map_err(|e| XmlError {
@@ -81,135 +75,173 @@ pub fn parse(text: &str) -> Result<Sbom, XmlError> {
             message: format!("malformed XML: {e}"),
         })?;
         match event {
-            Event::DocType(_) => {
-                // Point at `<!DOCTYPE`, not at the end of the declaration.
-                let start = usize::try_from(before).unwrap_or(0);
-                let skip = text.get(start..).and_then(|t| t.find("<!")).unwrap_or(0);
-                return Err(XmlError {
-                    offset: before + skip as u64,
-                    message: "declares a DTD (<!DOCTYPE …>); refused, since DTD entities can expand without bound (billion laughs) and CycloneDX needs none".into(),
-                });
-            }
-            Event::Start(e) => {
-                buf.clear();
-                let name = e.local_name().as_ref().to_owned();
-                if stack.is_empty() {
-                    if name != "bom" {
-                        let hint = if name == "RDF" {
-                            " (SPDX RDF/XML is not supported; give SPDX JSON or tag-value)"
-                        } else {
-                            ""
-                        };
-                        return Err(err(
-                            &reader,
-                            format!("XML root element is <{name}>, not a CycloneDX <bom>{hint}"),
-                        ));
-                    }
-                    spec = spec_version(&e);
-                    if spec.is_none() {
-                        return Err(err(
-                            &reader,
-                            "<bom> without a http://cyclonedx.org/schema/bom/… namespace: not CycloneDX",
-                        ));
-                    }
-                }
-                if stack.len() >= MAX_DEPTH {
-                    return Err(err(
-                        &reader,
-                        format!("elements nest deeper than {MAX_DEPTH} levels"),
-                    ));
-                }
-                let parent = stack.last().map(|o| o.name.as_str());
-                let grandparent = stack.len().checked_sub(2).map(|i| &stack[i]);
-                let mut open = Open {
-                    name,
-                    comp: None,
-                    vuln: None,
-                };
-                match (open.name.as_str(), parent) {
-                    ("component", Some("metadata")) if stack.len() == 2 => {
-                        let mut acc = CompAcc {
-                            is_subject: true,
-                            ..CompAcc::default()
-                        };
-                        acc.raw.kind = attr(&e, "type");
-                        acc.raw.bom_ref = attr(&e, "bom-ref");
-                        comps.push(acc);
-                        open.comp = Some(comps.len() - 1);
-                    }
-                    ("component", Some("components")) => {
-                        // Under <bom><components> or a BOM component's <components>; not
-                        // under <tools>, <pedigree>, <formulation> or elsewhere.
-                        let owner = grandparent.filter(|g| g.name == "bom" || g.comp.is_some());
-                        if owner.is_some() {
-                            let mut acc = CompAcc::default();
-                            acc.raw.kind = attr(&e, "type");
-                            acc.raw.bom_ref = attr(&e, "bom-ref");
-                            comps.push(acc);
-                            open.comp = Some(comps.len() - 1);
-                        }
-                    }
-                    ("vulnerabilities", Some("bom")) => has_vulns_section = true,
-                    ("vulnerability", Some("vulnerabilities")) if stack.len() == 2 => {
-                        vulns.push(VulnRaw::default());
-                        open.vuln = Some(vulns.len() - 1);
-                    }
-                    ("rating", Some("ratings")) => {
-                        if let Some(v) = vuln_at(&stack, &mut vulns, 2) {
-                            v.ratings.push(RatingRaw::default());
-                        }
-                    }
-                    _ => {}
-                }
-                stack.push(open);
-            }
-            Event::Text(t) => buf.push_str(&t),
-            Event::CData(t) => buf.push_str(&t),
-            Event::GeneralRef(r) => {
-                if let Some(c) = r
-                    .resolve_char_ref()
-                    .map_err(|e| err(&reader, format!("{e}")))?
-                {
-                    buf.push(c);
-                } else {
-                    match &*r {
-                        "amp" => buf.push('&'),
-                        "lt" => buf.push('<'),
-                        "gt" => buf.push('>'),
-                        "apos" => buf.push('\''),
-                        "quot" => buf.push('"'),
-                        other => {
-                            return Err(err(
-                                &reader,
-                                format!(
-                                    "reference to undeclared entity &{other}; (entities are refused)"
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
-            Event::End(_) => {
-                let value = buf.trim().to_owned();
-                buf.clear();
-                end_element(&stack, &mut comps, &mut vulns, value);
-                stack.pop();
-            }
+            Event::DocType(_) => return Err(doctype_refused(text, before)),
+            Event::Start(e) => st.start(&reader, &e)?,
+            Event::Text(t) => st.buf.push_str(&t),
+            Event::CData(t) => st.buf.push_str(&t),
+            Event::GeneralRef(r) => st.reference(&reader, &r)?,
+            Event::End(_) => st.end(),
             Event::Eof => break,
             Event::Empty(_) | Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
         }
     }
-    if spec.is_none() {
+    let Some(spec) = st.spec else {
         return Err(XmlError {
             offset: 0,
             message: "no root element: empty or truncated XML".into(),
         });
-    }
+    };
     Ok(assemble(
-        spec.unwrap_or_default(),
-        comps,
-        has_vulns_section.then_some(vulns),
+        spec,
+        st.comps,
+        st.has_vulns_section.then_some(st.vulns),
     ))
+}
+
+/// A document type declaration is refused, pointing at `<!DOCTYPE`, not at the end of it.
+fn doctype_refused(text: &str, before: u64) -> XmlError {
+    let start = usize::try_from(before).unwrap_or(0);
+    let skip = text.get(start..).and_then(|t| t.find("<!")).unwrap_or(0);
+    XmlError {
+        offset: before + skip as u64,
+        message: "declares a DTD (<!DOCTYPE …>); refused, since DTD entities can expand without bound (billion laughs) and CycloneDX needs none".into(),
+    }
+}
+
+/// What the reader has gathered so far: the open elements, the components and
+/// vulnerabilities met, the text of the element being read, the root's spec version.
+#[derive(Default)]
+struct State {
+    stack: Vec<Open>,
+    comps: Vec<CompAcc>,
+    vulns: Vec<VulnRaw>,
+    buf: String,
+    spec: Option<String>,
+    has_vulns_section: bool,
+}
+
+impl State {
+    /// An opening tag: the root must be a CycloneDX `<bom>`; components and
+    /// vulnerabilities (and their ratings) start where the schema puts them.
+    fn start(&mut self, reader: &Reader<&[u8]>, e: &BytesStart<'_>) -> Result<(), XmlError> {
+        self.buf.clear();
+        let name = e.local_name().as_ref().to_owned();
+        if self.stack.is_empty() {
+            self.spec = Some(root_spec(reader, e, &name)?);
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(err(
+                reader,
+                format!("elements nest deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        let open = self.open(e, name);
+        self.stack.push(open);
+        Ok(())
+    }
+
+    /// The element about to be pushed, with the component or vulnerability it starts.
+    fn open(&mut self, e: &BytesStart<'_>, name: String) -> Open {
+        let stack = &self.stack;
+        let parent = stack.last().map(|o| o.name.as_str());
+        let grandparent = stack.len().checked_sub(2).map(|i| &stack[i]);
+        let mut open = Open {
+            name,
+            comp: None,
+            vuln: None,
+        };
+        match (open.name.as_str(), parent) {
+            ("component", Some("metadata")) if stack.len() == 2 => {
+                let mut acc = CompAcc {
+                    is_subject: true,
+                    ..CompAcc::default()
+                };
+                acc.raw.kind = attr(e, "type");
+                acc.raw.bom_ref = attr(e, "bom-ref");
+                self.comps.push(acc);
+                open.comp = Some(self.comps.len() - 1);
+            }
+            ("component", Some("components")) => {
+                // Under <bom><components> or a BOM component's <components>; not
+                // under <tools>, <pedigree>, <formulation> or elsewhere.
+                let owner = grandparent.filter(|g| g.name == "bom" || g.comp.is_some());
+                if owner.is_some() {
+                    let mut acc = CompAcc::default();
+                    acc.raw.kind = attr(e, "type");
+                    acc.raw.bom_ref = attr(e, "bom-ref");
+                    self.comps.push(acc);
+                    open.comp = Some(self.comps.len() - 1);
+                }
+            }
+            ("vulnerabilities", Some("bom")) => self.has_vulns_section = true,
+            ("vulnerability", Some("vulnerabilities")) if stack.len() == 2 => {
+                self.vulns.push(VulnRaw::default());
+                open.vuln = Some(self.vulns.len() - 1);
+            }
+            ("rating", Some("ratings")) => {
+                if let Some(v) = vuln_at(stack, &mut self.vulns, 2) {
+                    v.ratings.push(RatingRaw::default());
+                }
+            }
+            _ => {}
+        }
+        open
+    }
+
+    /// A character reference or one of XML's five predefined entities; any other entity is
+    /// refused.
+    fn reference(&mut self, reader: &Reader<&[u8]>, r: &BytesRef<'_>) -> Result<(), XmlError> {
+        if let Some(c) = r
+            .resolve_char_ref()
+            .map_err(|e| err(reader, format!("{e}")))?
+        {
+            self.buf.push(c);
+            return Ok(());
+        }
+        match &**r {
+            "amp" => self.buf.push('&'),
+            "lt" => self.buf.push('<'),
+            "gt" => self.buf.push('>'),
+            "apos" => self.buf.push('\''),
+            "quot" => self.buf.push('"'),
+            other => {
+                return Err(err(
+                    reader,
+                    format!("reference to undeclared entity &{other}; (entities are refused)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A closing tag: its text goes where the path it closes says.
+    fn end(&mut self) {
+        let value = self.buf.trim().to_owned();
+        self.buf.clear();
+        end_element(&self.stack, &mut self.comps, &mut self.vulns, value);
+        self.stack.pop();
+    }
+}
+
+/// The root element: a `<bom>` in a CycloneDX namespace, whose spec version it returns.
+fn root_spec(reader: &Reader<&[u8]>, e: &BytesStart<'_>, name: &str) -> Result<String, XmlError> {
+    if name != "bom" {
+        let hint = if name == "RDF" {
+            " (SPDX RDF/XML is not supported; give SPDX JSON or tag-value)"
+        } else {
+            ""
+        };
+        return Err(err(
+            reader,
+            format!("XML root element is <{name}>, not a CycloneDX <bom>{hint}"),
+        ));
+    }
+    spec_version(e).ok_or_else(|| {
+        err(
+            reader,
+            "<bom> without a http://cyclonedx.org/schema/bom/… namespace: not CycloneDX",
+        )
+    })
 }
 
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
@@ -229,16 +261,37 @@ fn vuln_at<'v>(stack: &[Open], vulns: &'v mut [VulnRaw], back: usize) -> Option<
 
 /// Stores the text of a closing element where it belongs, by the path it closes.
 fn end_element(stack: &[Open], comps: &mut [CompAcc], vulns: &mut [VulnRaw], value: String) {
-    let n = stack.len();
-    let name =
-        |back: usize| -> Option<&str> { n.checked_sub(back).map(|i| stack[i].name.as_str()) };
-    let comp_at =
-        |back: usize| -> Option<usize> { n.checked_sub(back).and_then(|i| stack[i].comp) };
     if value.is_empty() {
         return;
     }
+    let path = Path(stack);
+    if let Some(value) = component_text(path, comps, value) {
+        vulnerability_text(path, vulns, value);
+    }
+}
+
+/// The open elements, read from the innermost outwards (`name(1)` is the one closing).
+#[derive(Clone, Copy)]
+struct Path<'a>(&'a [Open]);
+
+impl<'a> Path<'a> {
+    fn name(self, back: usize) -> Option<&'a str> {
+        let n = self.0.len();
+        n.checked_sub(back).map(|i| self.0[i].name.as_str())
+    }
+
+    fn comp_at(self, back: usize) -> Option<usize> {
+        let n = self.0.len();
+        n.checked_sub(back).and_then(|i| self.0[i].comp)
+    }
+}
+
+/// A component's name, group, version, purl or license text; the value back when the
+/// element is not one of those.
+fn component_text(path: Path<'_>, comps: &mut [CompAcc], value: String) -> Option<String> {
+    let name = |back| path.name(back);
     // Component fields: <component><name>…
-    if let Some(ci) = comp_at(2) {
+    if let Some(ci) = path.comp_at(2) {
         let raw = &mut comps[ci].raw;
         match name(1) {
             Some("name") => raw.name = Some(value),
@@ -247,15 +300,15 @@ fn end_element(stack: &[Open], comps: &mut [CompAcc], vulns: &mut [VulnRaw], val
             Some("purl") => raw.purl = Some(value),
             _ => {}
         }
-        return;
+        return None;
     }
     // <component><licenses><expression>
-    if let (Some(ci), Some("licenses"), Some("expression")) = (comp_at(3), name(2), name(1)) {
+    if let (Some(ci), Some("licenses"), Some("expression")) = (path.comp_at(3), name(2), name(1)) {
         comps[ci].raw.licenses.push(value);
-        return;
+        return None;
     }
     // <component><licenses><license><id|name|expression>
-    if let (Some(ci), Some("licenses"), Some("license")) = (comp_at(4), name(3), name(2)) {
+    if let (Some(ci), Some("licenses"), Some("license")) = (path.comp_at(4), name(3), name(2)) {
         let raw = &mut comps[ci].raw;
         match name(1) {
             Some("id" | "expression") => raw.licenses.push(value),
@@ -264,8 +317,15 @@ fn end_element(stack: &[Open], comps: &mut [CompAcc], vulns: &mut [VulnRaw], val
             Some("name") => raw.licenses.push(value),
             _ => {}
         }
-        return;
+        return None;
     }
+    Some(value)
+}
+
+/// A vulnerability's id, source, state, aliases, ratings, affected refs and fixed versions.
+fn vulnerability_text(path: Path<'_>, vulns: &mut [VulnRaw], value: String) {
+    let name = |back| path.name(back);
+    let stack = path.0;
     // Vulnerability fields.
     if let Some(v) = vuln_at(stack, vulns, 2) {
         if name(1) == Some("id") {

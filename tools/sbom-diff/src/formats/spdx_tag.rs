@@ -21,7 +21,62 @@ pub fn parse(text: &str) -> Result<Doc, TagError> {
     let mut relationships = Vec::new();
     let mut in_package = false;
     let mut lines = text.lines().enumerate();
-    while let Some((i, line)) = lines.next() {
+    while let Some((tag, value)) = next_tag(&mut lines)? {
+        match tag {
+            "SPDXVersion" => version = Some(value),
+            "PackageName" => {
+                in_package = true;
+                packages.push(Package {
+                    spdx_id: None,
+                    name: Text(value),
+                    version_info: None,
+                    license_concluded: None,
+                    license_declared: None,
+                    external_refs: Vec::new(),
+                    purpose: None,
+                });
+            }
+            // A file or snippet ends the package's section.
+            "FileName" | "SnippetSPDXID" => in_package = false,
+            "Relationship" => {
+                let mut parts = value.split_whitespace();
+                relationships.push(Relationship {
+                    element: parts.next().and_then(t),
+                    kind: parts.next().and_then(t),
+                    related: parts.next().and_then(t),
+                });
+            }
+            _ if in_package => {
+                if let Some(p) = packages.last_mut() {
+                    package_field(p, tag, &value);
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(spdx_version) = version else {
+        return Err(TagError {
+            line: 1,
+            message: "no SPDXVersion tag: not an SPDX tag-value document".into(),
+        });
+    };
+    Ok(Doc {
+        spdx_version,
+        spdx_id: Some("SPDXRef-DOCUMENT".into()),
+        packages,
+        relationships,
+        document_describes: Vec::new(),
+    })
+}
+
+/// The next `Tag: value` (a `<text>` value read to its `</text>`, over lines), skipping
+/// blank lines and comments; `None` at the end.
+fn next_tag<'a>(
+    lines: &mut std::iter::Enumerate<std::str::Lines<'a>>,
+) -> Result<Option<(&'a str, String)>, TagError> {
+    // Returns at the first tag, so reading a `<text>` block's lines from `lines` below never
+    // meets this loop's next turn.
+    for (i, line) in lines.by_ref() {
         let line_no = i as u64 + 1;
         let l = line.trim();
         if l.is_empty() || l.starts_with('#') {
@@ -53,81 +108,29 @@ pub fn parse(text: &str) -> Result<Doc, TagError> {
             }
             value = acc.split("</text>").next().unwrap_or("").trim().to_owned();
         }
-        match tag.trim() {
-            "SPDXVersion" => version = Some(value),
-            "PackageName" => {
-                in_package = true;
-                packages.push(Package {
-                    spdx_id: None,
-                    name: Text(value),
-                    version_info: None,
-                    license_concluded: None,
-                    license_declared: None,
-                    external_refs: Vec::new(),
-                    purpose: None,
-                });
-            }
-            // A file or snippet ends the package's section.
-            "FileName" | "SnippetSPDXID" => in_package = false,
-            "SPDXID" if in_package => {
-                if let Some(p) = packages.last_mut() {
-                    p.spdx_id = t(&value);
-                }
-            }
-            "PackageVersion" if in_package => {
-                if let Some(p) = packages.last_mut() {
-                    p.version_info = t(&value);
-                }
-            }
-            "PackageLicenseConcluded" if in_package => {
-                if let Some(p) = packages.last_mut() {
-                    p.license_concluded = t(&value);
-                }
-            }
-            "PackageLicenseDeclared" if in_package => {
-                if let Some(p) = packages.last_mut() {
-                    p.license_declared = t(&value);
-                }
-            }
-            "PrimaryPackagePurpose" if in_package => {
-                if let Some(p) = packages.last_mut() {
-                    p.purpose = t(&value);
-                }
-            }
-            "ExternalRef" if in_package => {
-                let mut parts = value.split_whitespace();
-                let (_category, kind, locator) = (parts.next(), parts.next(), parts.next());
-                if let Some(p) = packages.last_mut() {
-                    p.external_refs.push(ExternalRef {
-                        reference_type: kind.and_then(t),
-                        reference_locator: locator.and_then(t),
-                    });
-                }
-            }
-            "Relationship" => {
-                let mut parts = value.split_whitespace();
-                relationships.push(Relationship {
-                    element: parts.next().and_then(t),
-                    kind: parts.next().and_then(t),
-                    related: parts.next().and_then(t),
-                });
-            }
-            _ => {}
-        }
+        return Ok(Some((tag.trim(), value)));
     }
-    let Some(spdx_version) = version else {
-        return Err(TagError {
-            line: 1,
-            message: "no SPDXVersion tag: not an SPDX tag-value document".into(),
-        });
-    };
-    Ok(Doc {
-        spdx_version,
-        spdx_id: Some("SPDXRef-DOCUMENT".into()),
-        packages,
-        relationships,
-        document_describes: Vec::new(),
-    })
+    Ok(None)
+}
+
+/// A tag inside a package's section, stored in that package; other tags are ignored.
+fn package_field(p: &mut Package, tag: &str, value: &str) {
+    match tag {
+        "SPDXID" => p.spdx_id = t(value),
+        "PackageVersion" => p.version_info = t(value),
+        "PackageLicenseConcluded" => p.license_concluded = t(value),
+        "PackageLicenseDeclared" => p.license_declared = t(value),
+        "PrimaryPackagePurpose" => p.purpose = t(value),
+        "ExternalRef" => {
+            let mut parts = value.split_whitespace();
+            let (_category, kind, locator) = (parts.next(), parts.next(), parts.next());
+            p.external_refs.push(ExternalRef {
+                reference_type: kind.and_then(t),
+                reference_locator: locator.and_then(t),
+            });
+        }
+        _ => {}
+    }
 }
 
 fn truncate(s: &str) -> String {
