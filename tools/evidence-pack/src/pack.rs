@@ -234,8 +234,6 @@ pub(crate) struct BuildOptions {
 }
 
 pub(crate) fn build(args: &BuildOptions, b: &mut ReportBuilder) -> Result<()> {
-    let key = &args.key;
-    let public = key.public();
     let reports = crate::reports::load_all(&args.reports)?;
     if reports.is_empty() && args.artifacts.is_empty() {
         return Err(Error::Usage(
@@ -243,11 +241,57 @@ pub(crate) fn build(args: &BuildOptions, b: &mut ReportBuilder) -> Result<()> {
         ));
     }
     let created = pack_time(&reports)?;
-    let created_text = created.to_rfc3339();
-
-    let mut entries: BTreeMap<String, Content> = BTreeMap::new();
     let named = name_reports(&reports);
-    for (name, bytes, _) in &named {
+    let entries = collect_entries(args, &named)?;
+    let gate = args.policy.as_ref().map(|policy| {
+        // Judged when the evidence was complete (the newest report), not at
+        // SOURCE_DATE_EPOCH (often the commit time, before the checks ran) and not at the
+        // clock (the pack must be reproducible); `--now` overrides.
+        let at = args.now.unwrap_or_else(|| {
+            reports
+                .iter()
+                .filter_map(LoadedReport::started_at)
+                .max()
+                .unwrap_or(created)
+        });
+        crate::gate::evaluate(policy, &reports, at)
+    });
+
+    // What verify reads, build writes: no more entries than it accepts.
+    if entries.len() + 3 > crate::zip::read::MAX_ENTRIES {
+        return Err(Error::Usage(format!(
+            "{} entries: a pack holds at most {}; pack a directory as one archive artifact",
+            entries.len() + 3,
+            crate::zip::read::MAX_ENTRIES
+        )));
+    }
+    // The key, the reports, the notes, the policy and the artifacts are inputs: `-o` naming
+    // one of them (`--key k -o k`) would destroy it.
+    gatehouse::input::refuse_input_overwrite(&args.output)?;
+    let pack = Pack {
+        args,
+        created,
+        entries: &entries,
+        named: &named,
+        gate: gate.as_ref(),
+    };
+    let written = pack.write()?;
+    report_built(b, &pack, &written);
+    if let Some(g) = gate {
+        b.checks(g.checks);
+        b.section(g.section);
+    }
+    Ok(())
+}
+
+/// Every entry but the manifest and the attestations: the reports, the artifacts, the
+/// release notes and the commit list.
+fn collect_entries(
+    args: &BuildOptions,
+    named: &[(String, Vec<u8>, &LoadedReport)],
+) -> Result<BTreeMap<String, Content>> {
+    let mut entries: BTreeMap<String, Content> = BTreeMap::new();
+    for (name, bytes, _) in named {
         entries.insert(name.clone(), Content::Memory(bytes.clone()));
     }
     for (name, path) in artifact_entries(&args.artifacts)? {
@@ -279,63 +323,91 @@ pub(crate) fn build(args: &BuildOptions, b: &mut ReportBuilder) -> Result<()> {
             Content::Memory(notes.into_bytes()),
         );
     }
+    Ok(entries)
+}
 
-    let gate = match &args.policy {
-        Some(policy) => {
-            // Judged when the evidence was complete (the newest report), not at
-            // SOURCE_DATE_EPOCH (often the commit time, before the checks ran) and not
-            // at the clock (the pack must be reproducible); `--now` overrides.
-            let at = match args.now {
-                Some(t) => t,
-                None => reports
-                    .iter()
-                    .filter_map(LoadedReport::started_at)
-                    .max()
-                    .unwrap_or(created),
-            };
-            Some(crate::gate::evaluate(policy, &reports, at))
+/// Everything that goes into the zip, ready to be written.
+struct Pack<'a> {
+    args: &'a BuildOptions,
+    created: Timestamp,
+    entries: &'a BTreeMap<String, Content>,
+    named: &'a [(String, Vec<u8>, &'a LoadedReport)],
+    gate: Option<&'a crate::gate::Evaluation>,
+}
+
+/// The zip as written.
+struct Packed {
+    sha256: String,
+    bytes: u64,
+    manifest_sha: String,
+}
+
+impl Pack<'_> {
+    /// Writes the zip to a temporary sibling of the output and renames it into place; on
+    /// failure the temporary file is removed.
+    fn write(&self) -> Result<Packed> {
+        let output = &self.args.output;
+        let dir = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = dir.join(format!(
+            ".{}.tmp{}",
+            output
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            std::process::id()
+        ));
+        let written = self.write_to(&tmp);
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
-        None => None,
-    };
-
-    // What verify reads, build writes: no more entries than it accepts.
-    if entries.len() + 3 > crate::zip::read::MAX_ENTRIES {
-        return Err(Error::Usage(format!(
-            "{} entries: a pack holds at most {}; pack a directory as one archive artifact",
-            entries.len() + 3,
-            crate::zip::read::MAX_ENTRIES
-        )));
+        written
     }
-    // The key, the reports, the notes, the policy and the artifacts are inputs: `-o` naming
-    // one of them (`--key k -o k`) would destroy it.
-    gatehouse::input::refuse_input_overwrite(&args.output)?;
 
-    // Write: artifacts/… sort before attestation.*, so every digest the manifest needs is
-    // known by the time the attestations are written, in one pass over each artifact.
-    let out_label = args.output.display().to_string();
-    let dir = args
-        .output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        args.output
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = (|| -> Result<(String, u64, String)> {
+    /// Write: artifacts/… sort before attestation.*, so every digest the manifest needs is
+    /// known by the time the attestations are written, in one pass over each artifact.
+    fn write_to(&self, tmp: &Path) -> Result<Packed> {
         let _s = gatehouse::trace::step("write_zip");
-        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&out_label, e))?;
+        let out_label = self.args.output.display().to_string();
+        let file = std::fs::File::create(tmp).map_err(|e| Error::io(&out_label, e))?;
         let mut zip = ZipWriter::new(
             std::io::BufWriter::with_capacity(1 << 20, file),
-            created.unix(),
-            args.compression,
+            self.created.unix(),
+            self.args.compression,
         );
+        let digests = self.write_contents(&mut zip)?;
+        let (generated, manifest_sha) = self.attestations(&digests);
+        for (name, bytes) in &generated {
+            zip.add(name, &mut bytes.as_slice())
+                .map_err(|e| Error::io(&out_label, e))?;
+        }
+        let writer = zip.finish().map_err(|e| Error::io(&out_label, e))?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io(&out_label, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&out_label, e))?;
+        drop(file);
+        std::fs::rename(tmp, &self.args.output).map_err(|e| Error::io(&out_label, e))?;
+        let (sha256, bytes) = gatehouse::hash::sha256_file(&self.args.output)
+            .map_err(|e| Error::io(&out_label, e))?;
+        Ok(Packed {
+            sha256,
+            bytes,
+            manifest_sha,
+        })
+    }
+
+    /// Streams the entries that sort before the attestations into the zip, and digests the
+    /// rest (written with the attestations); every entry's digest and size.
+    fn write_contents<W: std::io::Write + std::io::Seek>(
+        &self,
+        zip: &mut ZipWriter<W>,
+    ) -> Result<BTreeMap<String, Written>> {
+        let out_label = self.args.output.display().to_string();
         let mut digests: BTreeMap<String, Written> = BTreeMap::new();
-        for (name, content) in &entries {
+        for (name, content) in self.entries {
             if name.as_str() < DSSE_FILE {
                 let w = match content {
                     Content::File(p) => {
@@ -361,14 +433,24 @@ pub(crate) fn build(args: &BuildOptions, b: &mut ReportBuilder) -> Result<()> {
                 );
             }
         }
+        Ok(digests)
+    }
+
+    /// The manifest, the signed statement's envelope and the Sigstore bundle, with the
+    /// entries that sort after them: what is written last, in name order; and the
+    /// manifest's digest.
+    fn attestations(
+        &self,
+        digests: &BTreeMap<String, Written>,
+    ) -> (BTreeMap<String, Vec<u8>>, String) {
         let files: Vec<Value> = digests
             .iter()
             .map(|(n, w)| json!({"path": n, "sha256": w.sha256, "bytes": w.bytes}))
             .collect();
         let mut manifest = serde_json::to_vec_pretty(&json!({
             "schema": MANIFEST_SCHEMA,
-            "release": args.release,
-            "created": created_text,
+            "release": self.args.release,
+            "created": self.created.to_rfc3339(),
             "files": files,
         }))
         .unwrap_or_default();
@@ -386,22 +468,22 @@ pub(crate) fn build(args: &BuildOptions, b: &mut ReportBuilder) -> Result<()> {
             digest: BTreeMap::from([("sha256".to_owned(), manifest_sha.clone())]),
         });
         subjects.sort_by(|a, b| a.name.cmp(&b.name));
-        let predicate = predicate(
-            args,
-            &created_text,
-            &named,
-            gate.as_ref(),
-            &manifest_sha,
-            &public,
-        );
+        let public = self.args.key.public();
         let statement = Statement {
             statement_type: dsse::STATEMENT_TYPE.to_owned(),
             subject: subjects,
             predicate_type: dsse::PREDICATE_TYPE.to_owned(),
-            predicate,
+            predicate: predicate(
+                self.args,
+                &self.created.to_rfc3339(),
+                self.named,
+                self.gate,
+                &manifest_sha,
+                &public,
+            ),
         };
         let payload = serde_json::to_vec(&statement).unwrap_or_default();
-        let envelope = Envelope::sign(dsse::PAYLOAD_TYPE, &payload, key);
+        let envelope = Envelope::sign(dsse::PAYLOAD_TYPE, &payload, &self.args.key);
         let mut env_bytes = serde_json::to_vec_pretty(&envelope).unwrap_or_default();
         env_bytes.push(b'\n');
         let mut bundle = serde_json::to_vec_pretty(&dsse::sigstore_bundle(&envelope, &public))
@@ -411,38 +493,25 @@ pub(crate) fn build(args: &BuildOptions, b: &mut ReportBuilder) -> Result<()> {
         generated.insert(DSSE_FILE.to_owned(), env_bytes);
         generated.insert(BUNDLE_FILE.to_owned(), bundle);
         generated.insert(MANIFEST.to_owned(), manifest);
-        for (name, content) in &entries {
+        for (name, content) in self.entries {
             if let Content::Memory(m) = content
                 && name.as_str() >= DSSE_FILE
             {
                 generated.insert(name.clone(), m.clone());
             }
         }
-        for (name, bytes) in &generated {
-            zip.add(name, &mut bytes.as_slice())
-                .map_err(|e| Error::io(&out_label, e))?;
-        }
-        let writer = zip.finish().map_err(|e| Error::io(&out_label, e))?;
-        let file = writer
-            .into_inner()
-            .map_err(|e| Error::io(&out_label, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&out_label, e))?;
-        drop(file);
-        std::fs::rename(&tmp, &args.output).map_err(|e| Error::io(&out_label, e))?;
-        let (sha, bytes) =
-            gatehouse::hash::sha256_file(&args.output).map_err(|e| Error::io(&out_label, e))?;
-        Ok((sha, bytes, manifest_sha))
-    })();
-    let (sha, bytes, manifest_sha) = match result {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-    };
-    let total_entries = entries.len() + 3;
+        (generated, manifest_sha)
+    }
+}
 
-    for (name, _, r) in &named {
+/// The build report: a `pack.report` check per report, the signature, the summary, the
+/// evidence (the zip) and `data`. The gate's checks follow.
+fn report_built(b: &mut ReportBuilder, pack: &Pack<'_>, written: &Packed) {
+    let args = pack.args;
+    let public = args.key.public();
+    let out_label = args.output.display().to_string();
+    let total_entries = pack.entries.len() + 3;
+    for (name, _, r) in pack.named {
         b.check(
             Check::ok(CheckId::Report.as_str())
                 .with_message(format!(
@@ -460,41 +529,37 @@ pub(crate) fn build(args: &BuildOptions, b: &mut ReportBuilder) -> Result<()> {
         public.algorithm(),
         public.keyid()
     )));
-    let decision = gate.as_ref().map(|g| g.decision.as_str());
     let mut summary = format!(
         "{} {}: {} entries, {} bytes, signed by {} key {}",
         out_label,
         args.release,
         total_entries,
-        bytes,
+        written.bytes,
         public.algorithm(),
         public.keyid().get(..16).unwrap_or("")
     );
-    if let Some(g) = gate {
+    if let Some(g) = pack.gate {
         summary.push_str(&format!("; gate: {}", g.summary));
-        b.checks(g.checks);
-        b.section(g.section);
     }
     b.summary(summary);
     b.evidence(gatehouse::Evidence {
         path: out_label.clone(),
-        sha256: sha.clone(),
-        bytes,
+        sha256: written.sha256.clone(),
+        bytes: written.bytes,
     });
     b.data(json!({
         "release": args.release,
         "output": out_label,
-        "sha256": sha,
-        "bytes": bytes,
+        "sha256": written.sha256,
+        "bytes": written.bytes,
         "entries": total_entries,
-        "reports": named.len(),
-        "created": created_text,
-        "manifest_sha256": manifest_sha,
+        "reports": pack.named.len(),
+        "created": pack.created.to_rfc3339(),
+        "manifest_sha256": written.manifest_sha,
         "keyid": public.keyid(),
         "algorithm": public.algorithm(),
-        "decision": decision,
+        "decision": pack.gate.map(|g| g.decision.as_str()),
     }));
-    Ok(())
 }
 
 fn predicate(
