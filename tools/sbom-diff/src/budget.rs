@@ -355,7 +355,7 @@ impl Budget {
             let loc = self.loc(limit.line, limit.column);
             let Some(v) = vulns else {
                 checks.push(
-                    Check::skip(id.as_str(), "no vulnerability data: give --vulns-old/--vulns-new, or SBOMs with a vulnerabilities section")
+                    Check::skip(id, "no vulnerability data: give --vulns-old/--vulns-new, or SBOMs with a vulnerabilities section")
                         .with_location(loc),
                 );
                 continue;
@@ -371,8 +371,7 @@ impl Budget {
                 })
                 .collect();
             let observed = counted.len() as f64;
-            let mut c =
-                Check::at_most(id.as_str(), observed, limit.value as f64).with_location(loc);
+            let mut c = Check::at_most(id, observed, limit.value as f64).with_location(loc);
             c = c.with_message(if counted.is_empty() {
                 format!("no new {} vulnerabilities", sev.as_str())
             } else {
@@ -398,7 +397,7 @@ impl Budget {
         };
         Some(
             Check::at_most(
-                CheckId::AddedComponents.as_str(),
+                CheckId::AddedComponents,
                 counted.len() as f64,
                 limit.value as f64,
             )
@@ -450,7 +449,7 @@ impl Budget {
             list_message(denied.iter().map(|c| describe_license(c)), denied.len())
         };
         Some(
-            Check::at_most(CheckId::DeniedLicenses.as_str(), denied.len() as f64, 0.0)
+            Check::at_most(CheckId::DeniedLicenses, denied.len() as f64, 0.0)
                 .with_message(message)
                 .with_location(self.loc(deny.line, deny.column)),
         )
@@ -480,7 +479,7 @@ impl Budget {
             list_message(outside.iter().map(|c| describe_license(c)), outside.len())
         };
         Some(
-            Check::at_most(CheckId::AllowedLicenses.as_str(), outside.len() as f64, 0.0)
+            Check::at_most(CheckId::AllowedLicenses, outside.len() as f64, 0.0)
                 .with_message(message)
                 .with_location(self.loc(allow.line, allow.column)),
         )
@@ -510,7 +509,7 @@ impl Budget {
             )
         };
         Some(
-            Check::at_most(CheckId::Downgrades.as_str(), counted.len() as f64, 0.0)
+            Check::at_most(CheckId::Downgrades, counted.len() as f64, 0.0)
                 .with_message(message)
                 .with_location(self.loc(dd.line, dd.column)),
         )
@@ -528,7 +527,7 @@ impl Budget {
                     .map(|o| format!(", owner {o}"))
                     .unwrap_or_default();
                 Check::warn(
-                    CheckId::ExceptionExpired.as_str(),
+                    CheckId::ExceptionExpired,
                     format!("exception for {} expired on {}{owner}: it no longer counts; renew it or fix the finding", e.id, e.until),
                 )
                 .with_location(self.loc(e.line, e.column))

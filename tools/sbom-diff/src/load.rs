@@ -245,19 +245,7 @@ fn recognise(label: &str, doc: AnyDoc) -> Result<Document, Error> {
                 "spdxVersion {v:?} is not supported (SPDX 2.2 and 2.3 are)"
             )));
         }
-        return Ok(Document::Sbom(Box::new(spdx_json::to_sbom(
-            spdx_json::Doc {
-                spdx_version: v,
-                spdx_id: text(doc.spdx_id),
-                packages: doc.packages.unwrap_or_default(),
-                relationships: doc.relationships,
-                document_describes: doc
-                    .document_describes
-                    .into_iter()
-                    .map(|Text(s)| s)
-                    .collect(),
-            },
-        ))));
+        return Ok(spdx_sbom(v, doc));
     }
     let bom_format = text(doc.bom_format.clone());
     let is_cdx = match bom_format.as_deref() {
@@ -273,7 +261,7 @@ fn recognise(label: &str, doc: AnyDoc) -> Result<Document, Error> {
         }
     };
     if is_cdx {
-        let spec = text(doc.spec_version);
+        let spec = text(doc.spec_version.clone());
         if let Some(s) = &spec
             && !s.starts_with("1.")
         {
@@ -281,14 +269,7 @@ fn recognise(label: &str, doc: AnyDoc) -> Result<Document, Error> {
                 "CycloneDX specVersion {s:?} is not supported (1.2 to 1.7 are)"
             )));
         }
-        return Ok(Document::Sbom(Box::new(cyclonedx_json::to_sbom(
-            cyclonedx_json::Doc {
-                spec_version: spec,
-                metadata: doc.metadata,
-                components: doc.components.unwrap_or_default(),
-                vulnerabilities: doc.vulnerabilities,
-            },
-        ))));
+        return Ok(cyclonedx_sbom(spec, doc));
     }
     if let Some(matches) = doc.matches {
         return Ok(Document::Vulns(VulnReport {
@@ -321,6 +302,31 @@ fn recognise(label: &str, doc: AnyDoc) -> Result<Document, Error> {
     Err(invalid(
         "is valid JSON but neither CycloneDX (no bomFormat) nor SPDX (no spdxVersion), nor a Grype, Trivy or OSV-Scanner report".into(),
     ))
+}
+
+/// An SPDX 2 JSON document, its version checked.
+fn spdx_sbom(spdx_version: String, doc: AnyDoc) -> Document {
+    Document::Sbom(Box::new(spdx_json::to_sbom(spdx_json::Doc {
+        spdx_version,
+        spdx_id: text(doc.spdx_id),
+        packages: doc.packages.unwrap_or_default(),
+        relationships: doc.relationships,
+        document_describes: doc
+            .document_describes
+            .into_iter()
+            .map(|Text(s)| s)
+            .collect(),
+    })))
+}
+
+/// A CycloneDX JSON document, its spec version checked.
+fn cyclonedx_sbom(spec_version: Option<String>, doc: AnyDoc) -> Document {
+    Document::Sbom(Box::new(cyclonedx_json::to_sbom(cyclonedx_json::Doc {
+        spec_version,
+        metadata: doc.metadata,
+        components: doc.components.unwrap_or_default(),
+        vulnerabilities: doc.vulnerabilities,
+    })))
 }
 
 #[cfg(test)]
