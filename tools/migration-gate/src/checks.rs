@@ -1,8 +1,6 @@
 //! Every check id migration-gate can emit, with its three-part doc (what it judges, why it
 //! matters to a release, how to fix a failure). Nothing else spells an id as a string.
 
-use gatehouse::RuleDoc;
-
 /// How a lint rule is judged when it fires and nothing overrides it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -14,32 +12,8 @@ pub enum Severity {
     OptIn,
 }
 
-macro_rules! checks {
-    ($( $(#[doc = $doc:literal])* $variant:ident = $id:literal, $sev:ident; )*) => {
-        /// One judged thing. `as_str` is the id in reports; the doc comment is its help.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum CheckId { $( $(#[doc = $doc])* $variant, )* }
-
-        impl CheckId {
-            pub const ALL: &'static [CheckId] = &[ $( CheckId::$variant, )* ];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $( CheckId::$variant => $id, )* }
-            }
-
-            /// The doc comment: first paragraph is the summary, the rest the help.
-            pub fn doc(self) -> &'static str {
-                match self { $( CheckId::$variant => concat!($($doc, "\n",)*), )* }
-            }
-
-            pub fn default_severity(self) -> Severity {
-                match self { $( CheckId::$variant => Severity::$sev, )* }
-            }
-        }
-    };
-}
-
-checks! {
+gatehouse::checks! {
+    tag: Severity;
     // ---- parsing and input -------------------------------------------------------------
     /// Every migration file parses with PostgreSQL's own parser (libpg_query).
     ///
@@ -428,45 +402,15 @@ checks! {
 }
 
 impl CheckId {
-    /// The first paragraph of the doc: one line for SARIF and `--help`.
-    pub fn summary(self) -> &'static str {
-        self.doc().split("\n\n").next().unwrap_or("").trim()
-    }
-
-    /// (what, why, fix): the doc comment's three paragraphs, without the `Why:` and `Fix:`
-    /// labels; a part that is missing is empty (a unit test requires all three).
-    fn doc_parts(self) -> (&'static str, &'static str, &'static str) {
-        let mut paragraphs = self.doc().split("\n\n").map(str::trim);
-        let what = paragraphs.next().unwrap_or_default();
-        let why = paragraphs.next().and_then(|p| p.strip_prefix("Why:"));
-        let fix = paragraphs.next().and_then(|p| p.strip_prefix("Fix:"));
-        (what, why.unwrap_or_default(), fix.unwrap_or_default())
-    }
-
-    pub fn from_id(id: &str) -> Option<CheckId> {
-        CheckId::ALL.iter().copied().find(|c| c.as_str() == id)
+    /// How the rule is judged when it fires and no flag or directive overrides it.
+    pub(crate) fn default_severity(self) -> Severity {
+        self.tag()
     }
 
     /// Ids of the lint rules (everything but the dry-run and parity checks).
-    pub fn is_lint_rule(self) -> bool {
+    pub(crate) fn is_lint_rule(self) -> bool {
         !self.as_str().starts_with("dryrun.") && !self.as_str().starts_with("parity.")
     }
-}
-
-/// Serializes a check id as its string (for data payloads).
-pub fn serialize_id<S: serde::Serializer>(id: &CheckId, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(id.as_str())
-}
-
-/// SARIF rule help for every check.
-pub fn rule_docs() -> Vec<RuleDoc> {
-    CheckId::ALL
-        .iter()
-        .map(|c| {
-            let (what, why, fix) = c.doc_parts();
-            RuleDoc::new(c.as_str(), what, why, fix)
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -484,7 +428,7 @@ mod tests {
     #[test]
     fn every_check_documents_what_why_and_fix() {
         for c in CheckId::ALL {
-            let (what, why, fix) = c.doc_parts();
+            let (what, why, fix) = (c.summary(), c.why(), c.fix());
             assert!(!c.summary().is_empty(), "{}", c.as_str());
             assert!(!what.is_empty(), "{} lacks what it judges", c.as_str());
             assert!(!why.is_empty(), "{} lacks a `Why:` paragraph", c.as_str());
@@ -497,5 +441,31 @@ mod tests {
             );
         }
         assert_eq!(rule_docs().len(), CheckId::ALL.len());
+    }
+
+    /// The docs page says which checks only warn and which are opt-in: the `tag` column of
+    /// the table above, which the generated docs table does not show.
+    #[test]
+    fn the_docs_name_the_default_severities() {
+        let ids = |sev: Severity| {
+            CheckId::ALL
+                .iter()
+                .filter(|c| c.default_severity() == sev)
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let want = format!(
+            "By default these checks only warn: {}; off unless `--enable` names it: {}; every other check fails the gate.",
+            ids(Severity::Warn),
+            ids(Severity::OptIn)
+        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/migration-gate.md");
+        let docs = std::fs::read_to_string(path).expect("docs/migration-gate.md");
+        let docs = docs.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            docs.contains(&want),
+            "docs/migration-gate.md should say: {want}"
+        );
     }
 }

@@ -22,8 +22,10 @@ fn help(examples: &str) -> String {
         "  migration-gate lint examples/bad-release/migrations\n",
         "  migration-gate dry-run --database-url postgres://app@127.0.0.1/app --with-load 4 migrations/\n",
         "  migration-gate parity --database-url \"$DB\" --old 'SELECT id, email FROM users' \\\n",
-        "      --new 'SELECT id, email FROM users_v2' --key id\n\n",
-        "Each check id's what/why/fix: docs/migration-gate.md, or --format sarif (rule help).\n",
+        "      --new 'SELECT id, email FROM users_v2' --key id\n",
+        "  migration-gate checks --format text\n\n",
+        "Each check id's what/why/fix: migration-gate checks, docs/migration-gate.md, or\n",
+        "--format sarif (rule help).\n",
     )),
 )]
 pub struct Cli {
@@ -76,6 +78,13 @@ pub enum Command {
         "server, in key order, in chunks: nothing is loaded into memory.\n",
     )))]
     Parity(ParityArgs),
+
+    /// List every check id with what it judges and how to fix a failure
+    #[command(after_help = help(concat!(
+        "Example:\n",
+        "  migration-gate checks --format text\n",
+    )))]
+    Checks,
 }
 
 /// Deadlines for talking to PostgreSQL: a server that accepts and never answers (or

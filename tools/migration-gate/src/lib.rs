@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod checks;
 pub mod cli;
+mod commands;
 pub mod dryrun;
 pub mod error;
 pub mod lint;
@@ -20,9 +21,9 @@ pub mod sql;
 pub mod template;
 pub mod tls;
 
-use gatehouse::{Report, RuleDoc};
+use gatehouse::Report;
 
-pub use checks::CheckId;
+pub use checks::{CheckId, rule_docs};
 
 /// The tool's name in reports and on stderr.
 pub const AGENT: &str = "migration-gate";
@@ -33,10 +34,6 @@ pub async fn run(cli: &cli::Cli) -> Report {
         cli::Command::Lint(args) => lint::run(args).await,
         cli::Command::DryRun(args) => dryrun::run(args).await,
         cli::Command::Parity(args) => parity::run(args).await,
+        cli::Command::Checks => commands::checks::run(),
     }
-}
-
-/// SARIF rule help for every check id.
-pub fn rule_docs() -> Vec<RuleDoc> {
-    checks::rule_docs()
 }

@@ -34,7 +34,6 @@ pub struct Options {
 /// One hazard found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    #[serde(serialize_with = "crate::checks::serialize_id")]
     pub id: CheckId,
     pub status: Status,
     pub file: String,

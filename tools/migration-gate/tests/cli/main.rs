@@ -2,6 +2,7 @@
 //! (validated against the report and data schemas) and the one stderr line. One module per
 //! command, plus the corpus tests (a real PostgreSQL proves which files are valid; squawk).
 
+mod checks;
 mod corpus;
 mod dry_run;
 mod lint;
