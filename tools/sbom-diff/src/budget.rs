@@ -428,30 +428,17 @@ impl Budget {
     /// denied license (no license information is not denied).
     fn judge_denied_licenses(&self, scope: &Scope<'_>, now: Timestamp) -> Option<Check> {
         let deny = self.deny.as_ref()?;
-        let denied: Vec<&Component> = scope
-            .components
-            .iter()
-            .copied()
-            .filter(|c| self.component_exception(c, now).is_none())
-            .filter(|c| {
+        let none = format!(
+            "no denied license among {} {}",
+            scope.components.len(),
+            scope.word
+        );
+        Some(
+            self.license_check(CheckId::DeniedLicenses, deny, scope, now, none, |c| {
                 c.license.as_ref().is_some_and(|l| {
                     !l.satisfies(|r| !deny.value.iter().any(|d| matches_entry(d, r)))
                 })
-            })
-            .collect();
-        let message = if denied.is_empty() {
-            format!(
-                "no denied license among {} {}",
-                scope.components.len(),
-                scope.word
-            )
-        } else {
-            list_message(denied.iter().map(|c| describe_license(c)), denied.len())
-        };
-        Some(
-            Check::at_most(CheckId::DeniedLicenses, denied.len() as f64, 0.0)
-                .with_message(message)
-                .with_location(self.loc(deny.line, deny.column)),
+            }),
         )
     }
 
@@ -459,30 +446,52 @@ impl Budget {
     /// licenses only (no license information is not allowed).
     fn judge_allowed_licenses(&self, scope: &Scope<'_>, now: Timestamp) -> Option<Check> {
         let allow = self.allow.as_ref()?;
-        let outside: Vec<&Component> = scope
+        let none = format!(
+            "every one of {} {} has an allowed license",
+            scope.components.len(),
+            scope.word
+        );
+        Some(
+            self.license_check(
+                CheckId::AllowedLicenses,
+                allow,
+                scope,
+                now,
+                none,
+                |c| match &c.license {
+                    Some(l) => !l.satisfies(|r| allow.value.iter().any(|a| matches_entry(a, r))),
+                    None => true,
+                },
+            ),
+        )
+    }
+
+    /// One license list's check: the components in scope, not excepted, that `breaks` the
+    /// list, at most none; `none` is the message when there is none.
+    fn license_check(
+        &self,
+        id: CheckId,
+        list: &Line<Vec<Req>>,
+        scope: &Scope<'_>,
+        now: Timestamp,
+        none: String,
+        breaks: impl Fn(&Component) -> bool,
+    ) -> Check {
+        let broken: Vec<&Component> = scope
             .components
             .iter()
             .copied()
             .filter(|c| self.component_exception(c, now).is_none())
-            .filter(|c| match &c.license {
-                Some(l) => !l.satisfies(|r| allow.value.iter().any(|a| matches_entry(a, r))),
-                None => true,
-            })
+            .filter(|c| breaks(c))
             .collect();
-        let message = if outside.is_empty() {
-            format!(
-                "every one of {} {} has an allowed license",
-                scope.components.len(),
-                scope.word
-            )
+        let message = if broken.is_empty() {
+            none
         } else {
-            list_message(outside.iter().map(|c| describe_license(c)), outside.len())
+            list_message(broken.iter().map(|c| describe_license(c)), broken.len())
         };
-        Some(
-            Check::at_most(CheckId::AllowedLicenses, outside.len() as f64, 0.0)
-                .with_message(message)
-                .with_location(self.loc(allow.line, allow.column)),
-        )
+        Check::at_most(id, broken.len() as f64, 0.0)
+            .with_message(message)
+            .with_location(self.loc(list.line, list.column))
     }
 
     /// `deny_downgrades: true`: downgraded components not excepted.
