@@ -28,6 +28,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::zip::write::{MODE_FILE, VERSION_MADE_BY, VERSION_NEEDED_ZIP64, ZIP64_EXTRA_ID};
 
 pub(crate) const MAX_ENTRIES: usize = 100_000;
 
@@ -110,7 +111,7 @@ fn zip64_extra(extra: &[u8]) -> Option<&[u8]> {
         let id = u16_at(extra, i)?;
         let len = usize::from(u16_at(extra, i + 2)?);
         let data = extra.get(i + 4..i + 4 + len)?;
-        if id == crate::zip::write::ZIP64_EXTRA_ID {
+        if id == ZIP64_EXTRA_ID {
             return Some(data);
         }
         i += 4 + len;
@@ -164,343 +165,511 @@ pub(crate) fn safe_name(name: &str) -> bool {
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
-impl ZipReader {
-    pub(crate) fn open(path: &Path) -> Result<ZipReader> {
-        let label = path.display().to_string();
-        // Checked before opening: opening a FIFO blocks until a writer comes, and a zip is
-        // read by seeking, which a FIFO cannot do.
-        let meta = std::fs::metadata(path).map_err(|e| Error::io(&label, e))?;
-        if !meta.is_file() {
-            return Err(Error::archive(
-                &label,
-                if meta.is_dir() {
-                    "is a directory, not an evidence zip"
-                } else {
-                    "is not a regular file (a FIFO, socket or device): a zip is read by seeking; save it to a file first"
-                },
-            ));
-        }
-        let mut file = File::open(path).map_err(|e| Error::io(&label, e))?;
-        let len = file.metadata().map_err(|e| Error::io(&label, e))?.len();
-        let not_zip = |why: &str| Error::archive(&label, format!("not a zip file ({why})"));
+/// "not a zip file (why)": the archive is structurally broken.
+fn not_zip(label: &str, why: &str) -> Error {
+    Error::archive(label, format!("not a zip file ({why})"))
+}
+
+fn unaccounted(label: &str) -> Error {
+    Error::archive(
+        label,
+        "unaccounted bytes between the entries, the central directory and its end record",
+    )
+}
+
+fn multi_disk(label: &str) -> Error {
+    Error::archive(label, "multi-disk zip archives are not read")
+}
+
+/// The file, checked to be a regular file before it is opened: opening a FIFO blocks until
+/// a writer comes, and a zip is read by seeking, which a FIFO cannot do.
+fn open_regular(path: &Path, label: &str) -> Result<File> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(label, e))?;
+    if !meta.is_file() {
+        return Err(Error::archive(
+            label,
+            if meta.is_dir() {
+                "is a directory, not an evidence zip"
+            } else {
+                "is not a regular file (a FIFO, socket or device): a zip is read by seeking; save it to a file first"
+            },
+        ));
+    }
+    File::open(path).map_err(|e| Error::io(label, e))
+}
+
+/// The classic end-of-central-directory record: its 22 bytes, where it starts, and the
+/// length of the comment after it.
+struct EndRecord {
+    fields: [u8; 22],
+    at: u64,
+    comment_len: usize,
+}
+
+impl EndRecord {
+    fn u16(&self, i: usize) -> u16 {
+        u16_at(&self.fields, i).unwrap_or(0)
+    }
+
+    fn u32(&self, i: usize) -> u32 {
+        u32_at(&self.fields, i).unwrap_or(0)
+    }
+
+    /// The end record is the last one whose comment runs exactly to the end of the file.
+    fn find(file: &mut File, label: &str) -> Result<EndRecord> {
+        let len = file.metadata().map_err(|e| Error::io(label, e))?.len();
         if len < 22 {
-            return Err(not_zip("too short"));
+            return Err(not_zip(label, "too short"));
         }
         let tail_len = len.min(22 + 65_535);
         let mut tail = vec![0u8; usize::try_from(tail_len).unwrap_or(0)];
         file.seek(SeekFrom::Start(len - tail_len))
-            .map_err(|e| Error::io(&label, e))?;
+            .map_err(|e| Error::io(label, e))?;
         file.read_exact(&mut tail)
-            .map_err(|e| Error::io(&label, e))?;
-        // The end record is the last one whose comment runs exactly to the end of the file.
+            .map_err(|e| Error::io(label, e))?;
         let eocd = (0..=tail.len() - 22).rev().find(|&i| {
             u32_at(&tail, i) == Some(0x0605_4b50)
                 && u16_at(&tail, i + 20).map(usize::from) == Some(tail.len() - i - 22)
         });
         let Some(eocd) = eocd else {
-            return Err(not_zip("no end-of-central-directory record"));
+            return Err(not_zip(label, "no end-of-central-directory record"));
         };
-        let e = &tail[eocd..];
-        let field16 = |i| u16_at(e, i).unwrap_or(0);
-        let field32 = |i| u32_at(e, i).unwrap_or(0);
-        if field16(4) != 0 || field16(6) != 0 || field16(8) != field16(10) {
-            return Err(Error::archive(
-                &label,
-                "multi-disk zip archives are not read",
-            ));
-        }
-        let eocd_pos = len - tail_len + eocd as u64;
-        let mut noncanonical = Vec::new();
-        // ZIP64: a locator right before the end record points at the ZIP64 end record, which
-        // must end where the locator starts (so no byte goes unaccounted for).
-        let mut locator = [0u8; 20];
-        let zip64 = eocd_pos >= 20
-            && read_at(&mut file, eocd_pos - 20, &mut locator).is_ok()
-            && u32_at(&locator, 0) == Some(0x0706_4b50);
-        let (count, cd_size, cd_offset, cd_end) = if zip64 {
-            let locator_pos = eocd_pos - 20;
-            if u32_at(&locator, 4) != Some(0) || u32_at(&locator, 16) != Some(1) {
-                return Err(Error::archive(
-                    &label,
-                    "multi-disk zip archives are not read",
-                ));
-            }
-            let at = u64_at(&locator, 8).unwrap_or(u64::MAX);
-            if at.checked_add(56) != Some(locator_pos) {
-                return Err(not_zip(
-                    "the ZIP64 end record is not right before its locator",
-                ));
-            }
-            let mut r = [0u8; 56];
-            read_at(&mut file, at, &mut r).map_err(|e| Error::io(&label, e))?;
-            let f32 = |i| u32_at(&r, i).unwrap_or(u32::MAX);
-            let f64 = |i| u64_at(&r, i).unwrap_or(u64::MAX);
-            if f32(0) != 0x0606_4b50 || f64(4) != 44 {
-                return Err(not_zip("the ZIP64 end record is malformed"));
-            }
-            if f32(16) != 0 || f32(20) != 0 || f64(24) != f64(32) {
-                return Err(Error::archive(
-                    &label,
-                    "multi-disk zip archives are not read",
-                ));
-            }
-            let (count, cd_size, cd_offset) = (f64(32), f64(40), f64(48));
-            // Each classic field is saturated or says the same as the ZIP64 record.
-            let agrees = |classic: u64, sat: u64, full: u64| classic == sat || classic == full;
-            if !agrees(u64::from(field16(8)), 0xFFFF, count)
-                || !agrees(u64::from(field16(10)), 0xFFFF, count)
-                || !agrees(u64::from(field32(12)), 0xFFFF_FFFF, cd_size)
-                || !agrees(u64::from(field32(16)), 0xFFFF_FFFF, cd_offset)
-            {
-                return Err(not_zip(
-                    "the end record disagrees with the ZIP64 end record",
-                ));
-            }
-            if u16_at(&r, 12) != Some(crate::zip::write::VERSION_MADE_BY)
-                || u16_at(&r, 14) != Some(crate::zip::write::VERSION_NEEDED_ZIP64)
-                || field16(8) != 0xFFFF
-                || field32(12) != 0xFFFF_FFFF
-                || field32(16) != 0xFFFF_FFFF
-            {
-                noncanonical.push("(the ZIP64 end record)".to_owned());
-            }
-            (count, cd_size, cd_offset, at)
-        } else {
-            if field16(10) == 0xFFFF || field32(12) == 0xFFFF_FFFF || field32(16) == 0xFFFF_FFFF {
-                return Err(not_zip(
-                    "the end record points to a ZIP64 end record that is not there",
-                ));
-            }
-            (
-                u64::from(field16(10)),
-                u64::from(field32(12)),
-                u64::from(field32(16)),
-                eocd_pos,
-            )
+        let mut fields = [0u8; 22];
+        fields.copy_from_slice(&tail[eocd..eocd + 22]);
+        let end = EndRecord {
+            fields,
+            at: len - tail_len + eocd as u64,
+            comment_len: tail.len() - eocd - 22,
         };
-        if count > MAX_ENTRIES as u64 {
-            return Err(Error::archive(
-                &label,
-                format!("{count} entries (more than {MAX_ENTRIES}); refusing it"),
-            ));
+        if end.u16(4) != 0 || end.u16(6) != 0 || end.u16(8) != end.u16(10) {
+            return Err(multi_disk(label));
         }
-        let count = usize::try_from(count).unwrap_or(MAX_ENTRIES);
-        if cd_offset.checked_add(cd_size) != Some(cd_end) {
-            if cd_offset.saturating_add(cd_size) > cd_end {
-                return Err(not_zip("the central directory lies outside the file"));
-            }
-            return Err(Error::archive(
-                &label,
-                "unaccounted bytes between the entries, the central directory and its end record",
-            ));
-        }
-        let mut cd = vec![0u8; usize::try_from(cd_size).unwrap_or(0)];
-        file.seek(SeekFrom::Start(cd_offset))
-            .map_err(|e| Error::io(&label, e))?;
-        file.read_exact(&mut cd).map_err(|e| Error::io(&label, e))?;
+        Ok(end)
+    }
+}
 
-        let mut entries: Vec<Entry> = Vec::with_capacity(count);
-        let mut names = std::collections::HashSet::new();
-        let mut i = 0usize;
-        for _ in 0..count {
-            let bad = || not_zip("a central directory entry is truncated or malformed");
-            if u32_at(&cd, i) != Some(0x0201_4b50) {
-                return Err(bad());
-            }
-            let flags = u16_at(&cd, i + 8).ok_or_else(bad)?;
-            let method = u16_at(&cd, i + 10).ok_or_else(bad)?;
-            let crc = u32_at(&cd, i + 16).ok_or_else(bad)?;
-            let mut compressed = u64::from(u32_at(&cd, i + 20).ok_or_else(bad)?);
-            let mut size = u64::from(u32_at(&cd, i + 24).ok_or_else(bad)?);
-            let name_len = usize::from(u16_at(&cd, i + 28).ok_or_else(bad)?);
-            let extra_len = usize::from(u16_at(&cd, i + 30).ok_or_else(bad)?);
-            let comment_len = usize::from(u16_at(&cd, i + 32).ok_or_else(bad)?);
-            let mut header_offset = u64::from(u32_at(&cd, i + 42).ok_or_else(bad)?);
-            let name_bytes = cd.get(i + 46..i + 46 + name_len).ok_or_else(bad)?;
-            let extra = cd
-                .get(i + 46 + name_len..i + 46 + name_len + extra_len)
-                .ok_or_else(bad)?;
-            // ZIP64: each saturated field's value is in the extra field, in this order.
-            let saturated = [size, compressed, header_offset].map(|v| v == 0xFFFF_FFFF);
-            let ours_zip64 = saturated == [true; 3]
-                && extra_len == 28
-                && u16_at(extra, 0) == Some(crate::zip::write::ZIP64_EXTRA_ID)
-                && u16_at(extra, 2) == Some(24);
-            if saturated.contains(&true) {
-                let data = zip64_extra(extra).ok_or_else(|| {
-                    not_zip("a ZIP64 size or offset without its ZIP64 extra field")
-                })?;
-                let mut at = 0;
-                for (field, sat) in [&mut size, &mut compressed, &mut header_offset]
-                    .into_iter()
-                    .zip(saturated)
-                {
-                    if sat {
-                        *field = u64_at(data, at)
-                            .ok_or_else(|| not_zip("a ZIP64 extra field is truncated"))?;
-                        at += 8;
-                    }
-                }
-            }
-            let mut repeated = [0u8; 22];
-            repeated.copy_from_slice(cd.get(i + 6..i + 28).ok_or_else(bad)?);
-            let made_by = u16_at(&cd, i + 4).ok_or_else(bad)?;
-            let disk_and_internal = (
-                u16_at(&cd, i + 34).ok_or_else(bad)?,
-                u16_at(&cd, i + 36).ok_or_else(bad)?,
-            );
-            let external = u32_at(&cd, i + 38).ok_or_else(bad)?;
-            let ours = made_by == crate::zip::write::VERSION_MADE_BY
-                && (extra_len == 0 || ours_zip64)
-                && comment_len == 0
-                && disk_and_internal == (0, 0)
-                && external == crate::zip::write::MODE_FILE << 16;
-            i += 46 + name_len + extra_len + comment_len;
-            if i > cd.len() {
-                return Err(bad());
-            }
-            let name = String::from_utf8(name_bytes.to_vec())
-                .map_err(|_| Error::archive(&label, "an entry name is not UTF-8"))?;
-            if !safe_name(&name) {
-                return Err(Error::archive(
-                    &label,
-                    format!(
-                        "unsafe entry name {name:?} (absolute, `..`, backslash or control characters)"
-                    ),
-                ));
-            }
-            if !ours {
-                noncanonical.push(name.clone());
-            }
-            if !names.insert(name.clone()) {
-                return Err(Error::archive(
-                    &label,
-                    format!("duplicate entry name {name:?}"),
-                ));
-            }
-            if flags & 1 != 0 {
-                return Err(Error::archive(
-                    &label,
-                    format!("{name}: encrypted entries are not read"),
-                ));
-            }
-            if method != 0 && method != 8 {
-                return Err(Error::archive(
-                    &label,
-                    format!(
-                        "{name}: compression method {method} is not read (only stored and deflate)"
-                    ),
-                ));
-            }
-            if method == 0 && compressed != size {
-                return Err(Error::archive(
-                    &label,
-                    format!("{name}: stored entry with different sizes"),
-                ));
-            }
-            entries.push(Entry {
-                name,
-                method,
-                crc,
-                compressed,
-                size,
-                header_offset,
-                data_offset: 0,
-                repeated,
-            });
+/// Where the central directory is, and where it must end (at the ZIP64 end record, or at
+/// the classic end record).
+struct Directory {
+    count: u64,
+    size: u64,
+    offset: u64,
+    end: u64,
+}
+
+impl Directory {
+    /// From the end record, or from the ZIP64 end record when a locator right before the
+    /// end record points at one; a ZIP64 end record not as our writer makes it is listed in
+    /// `noncanonical`.
+    fn locate(
+        file: &mut File,
+        label: &str,
+        end: &EndRecord,
+        noncanonical: &mut Vec<String>,
+    ) -> Result<Directory> {
+        let mut locator = [0u8; 20];
+        let zip64 = end.at >= 20
+            && read_at(file, end.at - 20, &mut locator).is_ok()
+            && u32_at(&locator, 0) == Some(0x0706_4b50);
+        if zip64 {
+            return Directory::zip64(file, label, end, &locator, noncanonical);
         }
-        // Local headers: where each entry's data starts; entries may not overlap (the
-        // "overlapping files" zip bomb) nor run into the central directory.
-        let mut order: Vec<usize> = (0..entries.len()).collect();
-        order.sort_by_key(|&k| entries[k].header_offset);
-        let mut next_free = 0u64;
-        for k in order {
-            let e = &mut entries[k];
-            if e.header_offset > next_free {
-                return Err(Error::archive(
-                    &label,
-                    format!("{}: unaccounted bytes before its local header", e.name),
-                ));
-            }
-            if e.header_offset < next_free {
-                return Err(Error::archive(
-                    &label,
-                    format!(
-                        "{}: overlaps another entry; refusing a possible zip bomb",
-                        e.name
-                    ),
-                ));
-            }
-            let mut h = [0u8; 30];
-            file.seek(SeekFrom::Start(e.header_offset))
-                .map_err(|err| Error::io(&label, err))?;
-            file.read_exact(&mut h)
-                .map_err(|_| not_zip("a local header is truncated"))?;
-            if u32_at(&h, 0) != Some(0x0403_4b50) {
-                return Err(not_zip("a local header is missing"));
-            }
-            if h[4..26] != e.repeated {
-                return Err(Error::archive(
-                    &label,
-                    format!(
-                        "{}: the local header disagrees with the central directory",
-                        e.name
-                    ),
-                ));
-            }
-            let n = u64::from(u16_at(&h, 26).unwrap_or(0));
-            let x = u64::from(u16_at(&h, 28).unwrap_or(0));
-            let mut local_name = vec![0u8; usize::try_from(n).unwrap_or(0)];
-            file.read_exact(&mut local_name)
-                .map_err(|_| not_zip("a local header is truncated"))?;
-            let mut local_extra = vec![0u8; usize::try_from(x).unwrap_or(0)];
-            file.read_exact(&mut local_extra)
-                .map_err(|_| not_zip("a local header is truncated"))?;
-            // A ZIP64 local header carries both sizes in its extra field: they must be the
-            // central directory's.
-            let local_zip64 =
-                u32_at(&h, 18) == Some(0xFFFF_FFFF) || u32_at(&h, 22) == Some(0xFFFF_FFFF);
-            if local_zip64 {
-                let data = zip64_extra(&local_extra);
-                if data.and_then(|d| u64_at(d, 0)) != Some(e.size)
-                    || data.and_then(|d| u64_at(d, 8)) != Some(e.compressed)
-                {
-                    return Err(Error::archive(
-                        &label,
-                        format!(
-                            "{}: the local header's ZIP64 sizes disagree with the central directory",
-                            e.name
-                        ),
-                    ));
-                }
-            }
-            if x != if local_zip64 { 20 } else { 0 } && !noncanonical.contains(&e.name) {
-                noncanonical.push(e.name.clone());
-            }
-            if local_name != e.name.as_bytes() {
-                return Err(Error::archive(
-                    &label,
-                    format!(
-                        "{}: the local header names {:?}",
-                        e.name,
-                        String::from_utf8_lossy(&local_name)
-                    ),
-                ));
-            }
-            e.data_offset = e.header_offset + 30 + n + x;
-            next_free = e.data_offset + e.compressed;
-            if next_free > cd_offset {
-                return Err(Error::archive(
-                    &label,
-                    format!("{}: its data runs into the central directory", e.name),
-                ));
-            }
-        }
-        if next_free != cd_offset || tail.len() - eocd != 22 {
-            return Err(Error::archive(
-                &label,
-                "unaccounted bytes between the entries, the central directory and its end record",
+        if end.u16(10) == 0xFFFF || end.u32(12) == 0xFFFF_FFFF || end.u32(16) == 0xFFFF_FFFF {
+            return Err(not_zip(
+                label,
+                "the end record points to a ZIP64 end record that is not there",
             ));
+        }
+        Ok(Directory {
+            count: u64::from(end.u16(10)),
+            size: u64::from(end.u32(12)),
+            offset: u64::from(end.u32(16)),
+            end: end.at,
+        })
+    }
+
+    /// ZIP64: the locator points at the ZIP64 end record, which must end where the locator
+    /// starts (so no byte goes unaccounted for).
+    fn zip64(
+        file: &mut File,
+        label: &str,
+        end: &EndRecord,
+        locator: &[u8; 20],
+        noncanonical: &mut Vec<String>,
+    ) -> Result<Directory> {
+        let locator_pos = end.at - 20;
+        if u32_at(locator, 4) != Some(0) || u32_at(locator, 16) != Some(1) {
+            return Err(multi_disk(label));
+        }
+        let at = u64_at(locator, 8).unwrap_or(u64::MAX);
+        if at.checked_add(56) != Some(locator_pos) {
+            return Err(not_zip(
+                label,
+                "the ZIP64 end record is not right before its locator",
+            ));
+        }
+        let mut r = [0u8; 56];
+        read_at(file, at, &mut r).map_err(|e| Error::io(label, e))?;
+        let f32 = |i| u32_at(&r, i).unwrap_or(u32::MAX);
+        let f64 = |i| u64_at(&r, i).unwrap_or(u64::MAX);
+        if f32(0) != 0x0606_4b50 || f64(4) != 44 {
+            return Err(not_zip(label, "the ZIP64 end record is malformed"));
+        }
+        if f32(16) != 0 || f32(20) != 0 || f64(24) != f64(32) {
+            return Err(multi_disk(label));
+        }
+        let (count, cd_size, cd_offset) = (f64(32), f64(40), f64(48));
+        // Each classic field is saturated or says the same as the ZIP64 record.
+        let agrees = |classic: u64, sat: u64, full: u64| classic == sat || classic == full;
+        if !agrees(u64::from(end.u16(8)), 0xFFFF, count)
+            || !agrees(u64::from(end.u16(10)), 0xFFFF, count)
+            || !agrees(u64::from(end.u32(12)), 0xFFFF_FFFF, cd_size)
+            || !agrees(u64::from(end.u32(16)), 0xFFFF_FFFF, cd_offset)
+        {
+            return Err(not_zip(
+                label,
+                "the end record disagrees with the ZIP64 end record",
+            ));
+        }
+        if u16_at(&r, 12) != Some(VERSION_MADE_BY)
+            || u16_at(&r, 14) != Some(VERSION_NEEDED_ZIP64)
+            || end.u16(8) != 0xFFFF
+            || end.u32(12) != 0xFFFF_FFFF
+            || end.u32(16) != 0xFFFF_FFFF
+        {
+            noncanonical.push("(the ZIP64 end record)".to_owned());
+        }
+        Ok(Directory {
+            count,
+            size: cd_size,
+            offset: cd_offset,
+            end: at,
+        })
+    }
+
+    /// The central directory's bytes, once its count and place are checked.
+    fn read(&self, file: &mut File, label: &str) -> Result<Vec<u8>> {
+        if self.count > MAX_ENTRIES as u64 {
+            return Err(Error::archive(
+                label,
+                format!(
+                    "{} entries (more than {MAX_ENTRIES}); refusing it",
+                    self.count
+                ),
+            ));
+        }
+        if self.offset.checked_add(self.size) != Some(self.end) {
+            if self.offset.saturating_add(self.size) > self.end {
+                return Err(not_zip(
+                    label,
+                    "the central directory lies outside the file",
+                ));
+            }
+            return Err(unaccounted(label));
+        }
+        let mut cd = vec![0u8; usize::try_from(self.size).unwrap_or(0)];
+        file.seek(SeekFrom::Start(self.offset))
+            .map_err(|e| Error::io(label, e))?;
+        file.read_exact(&mut cd).map_err(|e| Error::io(label, e))?;
+        Ok(cd)
+    }
+}
+
+/// Every central-directory record: names safe and unique, no encryption, stored or
+/// deflate only, ZIP64 sizes and offsets from their extra field. Entries whose metadata is
+/// not what our writer makes are listed in `noncanonical`.
+fn parse_directory(
+    cd: &[u8],
+    count: u64,
+    label: &str,
+    noncanonical: &mut Vec<String>,
+) -> Result<Vec<Entry>> {
+    let count = usize::try_from(count).unwrap_or(MAX_ENTRIES);
+    let mut entries: Vec<Entry> = Vec::with_capacity(count);
+    let mut names = std::collections::HashSet::new();
+    let mut i = 0usize;
+    for _ in 0..count {
+        let (entry, ours) = parse_record(cd, &mut i, label)?;
+        let name = entry.name.clone();
+        if !ours {
+            noncanonical.push(name.clone());
+        }
+        if !names.insert(name.clone()) {
+            return Err(Error::archive(
+                label,
+                format!("duplicate entry name {name:?}"),
+            ));
+        }
+        if entry.flags & 1 != 0 {
+            return Err(Error::archive(
+                label,
+                format!("{name}: encrypted entries are not read"),
+            ));
+        }
+        if entry.method != 0 && entry.method != 8 {
+            return Err(Error::archive(
+                label,
+                format!(
+                    "{name}: compression method {} is not read (only stored and deflate)",
+                    entry.method
+                ),
+            ));
+        }
+        if entry.method == 0 && entry.compressed != entry.size {
+            return Err(Error::archive(
+                label,
+                format!("{name}: stored entry with different sizes"),
+            ));
+        }
+        entries.push(entry.into_entry());
+    }
+    Ok(entries)
+}
+
+/// One central-directory record, as read.
+struct Record {
+    name: String,
+    flags: u16,
+    method: u16,
+    crc: u32,
+    compressed: u64,
+    size: u64,
+    header_offset: u64,
+    repeated: [u8; 22],
+}
+
+impl Record {
+    fn into_entry(self) -> Entry {
+        Entry {
+            name: self.name,
+            method: self.method,
+            crc: self.crc,
+            compressed: self.compressed,
+            size: self.size,
+            header_offset: self.header_offset,
+            data_offset: 0,
+            repeated: self.repeated,
+        }
+    }
+}
+
+/// The record at `*i` (advanced past it), with a safe UTF-8 name, and whether its metadata
+/// is what our writer makes.
+fn parse_record(cd: &[u8], i: &mut usize, label: &str) -> Result<(Record, bool)> {
+    let at = *i;
+    let bad = || not_zip(label, "a central directory entry is truncated or malformed");
+    if u32_at(cd, at) != Some(0x0201_4b50) {
+        return Err(bad());
+    }
+    let flags = u16_at(cd, at + 8).ok_or_else(bad)?;
+    let method = u16_at(cd, at + 10).ok_or_else(bad)?;
+    let crc = u32_at(cd, at + 16).ok_or_else(bad)?;
+    let compressed = u64::from(u32_at(cd, at + 20).ok_or_else(bad)?);
+    let size = u64::from(u32_at(cd, at + 24).ok_or_else(bad)?);
+    let name_len = usize::from(u16_at(cd, at + 28).ok_or_else(bad)?);
+    let extra_len = usize::from(u16_at(cd, at + 30).ok_or_else(bad)?);
+    let comment_len = usize::from(u16_at(cd, at + 32).ok_or_else(bad)?);
+    let header_offset = u64::from(u32_at(cd, at + 42).ok_or_else(bad)?);
+    let name_bytes = cd.get(at + 46..at + 46 + name_len).ok_or_else(bad)?;
+    let extra = cd
+        .get(at + 46 + name_len..at + 46 + name_len + extra_len)
+        .ok_or_else(bad)?;
+    let mut fields = [size, compressed, header_offset];
+    let ours_zip64 = zip64_fields(extra, &mut fields, label)?;
+    let [size, compressed, header_offset] = fields;
+    let mut repeated = [0u8; 22];
+    repeated.copy_from_slice(cd.get(at + 6..at + 28).ok_or_else(bad)?);
+    let made_by = u16_at(cd, at + 4).ok_or_else(bad)?;
+    let disk_and_internal = (
+        u16_at(cd, at + 34).ok_or_else(bad)?,
+        u16_at(cd, at + 36).ok_or_else(bad)?,
+    );
+    let external = u32_at(cd, at + 38).ok_or_else(bad)?;
+    let ours = made_by == VERSION_MADE_BY
+        && (extra_len == 0 || ours_zip64)
+        && comment_len == 0
+        && disk_and_internal == (0, 0)
+        && external == MODE_FILE << 16;
+    *i = at + 46 + name_len + extra_len + comment_len;
+    if *i > cd.len() {
+        return Err(bad());
+    }
+    let name = String::from_utf8(name_bytes.to_vec())
+        .map_err(|_| Error::archive(label, "an entry name is not UTF-8"))?;
+    if !safe_name(&name) {
+        return Err(Error::archive(
+            label,
+            format!("unsafe entry name {name:?} (absolute, `..`, backslash or control characters)"),
+        ));
+    }
+    let record = Record {
+        name,
+        flags,
+        method,
+        crc,
+        compressed,
+        size,
+        header_offset,
+        repeated,
+    };
+    Ok((record, ours))
+}
+
+/// ZIP64: each saturated field of (size, compressed size, local header offset) takes its
+/// value from the ZIP64 extra field, in this order. Returns whether the extra field is
+/// exactly the one our writer makes (all three saturated, nothing else).
+fn zip64_fields(extra: &[u8], fields: &mut [u64; 3], label: &str) -> Result<bool> {
+    let saturated = fields.map(|v| v == 0xFFFF_FFFF);
+    let ours_zip64 = saturated == [true; 3]
+        && extra.len() == 28
+        && u16_at(extra, 0) == Some(ZIP64_EXTRA_ID)
+        && u16_at(extra, 2) == Some(24);
+    if saturated.contains(&true) {
+        let data = zip64_extra(extra).ok_or_else(|| {
+            not_zip(
+                label,
+                "a ZIP64 size or offset without its ZIP64 extra field",
+            )
+        })?;
+        let mut at = 0;
+        for (field, sat) in fields.iter_mut().zip(saturated) {
+            if sat {
+                *field = u64_at(data, at)
+                    .ok_or_else(|| not_zip(label, "a ZIP64 extra field is truncated"))?;
+                at += 8;
+            }
+        }
+    }
+    Ok(ours_zip64)
+}
+
+/// Local headers: where each entry's data starts; entries may not overlap (the
+/// "overlapping files" zip bomb) nor run into the central directory. Returns where the
+/// last entry's data ends.
+fn check_local_headers(
+    file: &mut File,
+    label: &str,
+    entries: &mut [Entry],
+    cd_offset: u64,
+    noncanonical: &mut Vec<String>,
+) -> Result<u64> {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&k| entries[k].header_offset);
+    let mut next_free = 0u64;
+    for k in order {
+        let e = &mut entries[k];
+        if e.header_offset > next_free {
+            return Err(Error::archive(
+                label,
+                format!("{}: unaccounted bytes before its local header", e.name),
+            ));
+        }
+        if e.header_offset < next_free {
+            return Err(Error::archive(
+                label,
+                format!(
+                    "{}: overlaps another entry; refusing a possible zip bomb",
+                    e.name
+                ),
+            ));
+        }
+        let header_len = check_local_header(file, label, e, noncanonical)?;
+        e.data_offset = e.header_offset + header_len;
+        next_free = e.data_offset + e.compressed;
+        if next_free > cd_offset {
+            return Err(Error::archive(
+                label,
+                format!("{}: its data runs into the central directory", e.name),
+            ));
+        }
+    }
+    Ok(next_free)
+}
+
+/// One local header repeats its central-directory record (and ZIP64 sizes); returns its
+/// length. Extra fields other than our ZIP64 one list the entry in `noncanonical`.
+fn check_local_header(
+    file: &mut File,
+    label: &str,
+    e: &Entry,
+    noncanonical: &mut Vec<String>,
+) -> Result<u64> {
+    let truncated = || not_zip(label, "a local header is truncated");
+    let mut h = [0u8; 30];
+    file.seek(SeekFrom::Start(e.header_offset))
+        .map_err(|err| Error::io(label, err))?;
+    file.read_exact(&mut h).map_err(|_| truncated())?;
+    if u32_at(&h, 0) != Some(0x0403_4b50) {
+        return Err(not_zip(label, "a local header is missing"));
+    }
+    if h[4..26] != e.repeated {
+        return Err(Error::archive(
+            label,
+            format!(
+                "{}: the local header disagrees with the central directory",
+                e.name
+            ),
+        ));
+    }
+    let n = u64::from(u16_at(&h, 26).unwrap_or(0));
+    let x = u64::from(u16_at(&h, 28).unwrap_or(0));
+    let mut local_name = vec![0u8; usize::try_from(n).unwrap_or(0)];
+    file.read_exact(&mut local_name).map_err(|_| truncated())?;
+    let mut local_extra = vec![0u8; usize::try_from(x).unwrap_or(0)];
+    file.read_exact(&mut local_extra).map_err(|_| truncated())?;
+    // A ZIP64 local header carries both sizes in its extra field: they must be the
+    // central directory's.
+    let local_zip64 = u32_at(&h, 18) == Some(0xFFFF_FFFF) || u32_at(&h, 22) == Some(0xFFFF_FFFF);
+    if local_zip64 {
+        let data = zip64_extra(&local_extra);
+        if data.and_then(|d| u64_at(d, 0)) != Some(e.size)
+            || data.and_then(|d| u64_at(d, 8)) != Some(e.compressed)
+        {
+            return Err(Error::archive(
+                label,
+                format!(
+                    "{}: the local header's ZIP64 sizes disagree with the central directory",
+                    e.name
+                ),
+            ));
+        }
+    }
+    if x != if local_zip64 { 20 } else { 0 } && !noncanonical.contains(&e.name) {
+        noncanonical.push(e.name.clone());
+    }
+    if local_name != e.name.as_bytes() {
+        return Err(Error::archive(
+            label,
+            format!(
+                "{}: the local header names {:?}",
+                e.name,
+                String::from_utf8_lossy(&local_name)
+            ),
+        ));
+    }
+    Ok(30 + n + x)
+}
+
+impl ZipReader {
+    /// Opens `path` and checks its structure: every byte accounted for (see the module
+    /// docs), entries listed, their data located.
+    pub(crate) fn open(path: &Path) -> Result<ZipReader> {
+        let label = path.display().to_string();
+        let mut file = open_regular(path, &label)?;
+        let end = EndRecord::find(&mut file, &label)?;
+        let mut noncanonical = Vec::new();
+        let dir = Directory::locate(&mut file, &label, &end, &mut noncanonical)?;
+        let cd = dir.read(&mut file, &label)?;
+        let mut entries = parse_directory(&cd, dir.count, &label, &mut noncanonical)?;
+        let next_free = check_local_headers(
+            &mut file,
+            &label,
+            &mut entries,
+            dir.offset,
+            &mut noncanonical,
+        )?;
+        if next_free != dir.offset || end.comment_len != 0 {
+            return Err(unaccounted(&label));
         }
         Ok(ZipReader {
             file,
