@@ -107,12 +107,11 @@ pub(crate) fn compare(opts: &Options, b: &mut ReportBuilder, now: Timestamp) -> 
     b.evidence(new.evidence.clone());
     let (old, old_label) = sbom_of(old, "--vulns-old")?;
     let (new, new_label) = sbom_of(new, "--vulns-new")?;
-    let old = read_vulns(opts, opts.vulns_old.as_ref(), old, old_label, b)?;
-    let new = read_vulns(opts, opts.vulns_new.as_ref(), new, new_label, b)?;
+    let old = with_vulns(opts, opts.vulns_old.as_ref(), old, old_label, b)?;
+    let new = with_vulns(opts, opts.vulns_new.as_ref(), new, new_label, b)?;
 
     let d = crate::diff::diff(&old.sbom.components, &new.sbom.components);
-    let empty: Vec<Finding> = Vec::new();
-    let vulns = compare_vulns(&old, &new, &empty, b);
+    let vulns = compare_vulns(&old, &new, b);
     warn_invalid_purls(&old.sbom, &new.sbom, b);
     judge_budget(budget.as_ref(), &d, vulns.diff.as_ref(), &new.sbom, now, b);
     let payload = Payload {
@@ -181,7 +180,7 @@ fn findings_of(loaded: Loaded) -> Result<(Vec<Finding>, String), Error> {
 
 /// One side's vulnerabilities: from its `--vulns-*` report (resolved against the SBOM) when
 /// given, else the SBOM's own; deduplicated either way.
-fn read_vulns(
+fn with_vulns(
     opts: &Options,
     report: Option<&Source>,
     sbom: Sbom,
@@ -209,7 +208,6 @@ fn read_vulns(
 fn compare_vulns<'a>(
     old: &'a Release,
     new: &'a Release,
-    empty: &'a [Finding],
     b: &mut ReportBuilder,
 ) -> VulnComparison<'a> {
     let (old_label, new_label) = (&old.label, &new.label);
@@ -223,7 +221,7 @@ fn compare_vulns<'a>(
                 CheckId::VulnerabilityBaseline,
                 format!("no vulnerability data for {old_label}: every vulnerability in {new_label} counts as new (give --vulns-old)"),
             ));
-            (Some(vulns::diff(empty, n)), None, Some(nf.clone()))
+            (Some(vulns::diff(&[], n)), None, Some(nf.clone()))
         }
         (Some((_, of)), None) => {
             b.check(Check::warn(
