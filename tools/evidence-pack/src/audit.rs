@@ -268,93 +268,13 @@ pub(crate) fn verify(log: &Path, key: Option<&PublicKey>, b: &mut ReportBuilder)
     gatehouse::input::note_input(log);
     let file = File::open(log).map_err(|e| Error::io(&label, e))?;
     let _s = gatehouse::trace::step("verify");
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut prev = GENESIS.to_owned();
-    let mut n = 0u64;
-    let mut signed = 0u64;
-    let mut broken: Option<(u64, CheckId, String)> = None;
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io(&label, e))?;
-        if read == 0 {
-            break;
-        }
-        n += 1;
-        let complete = line.last() == Some(&b'\n');
-        if complete {
-            line.pop();
-        }
-        if !complete {
-            broken = Some((
-                n,
-                CheckId::AuditTorn,
-                format!(
-                    "line {n} is torn (no newline at the end): a write was interrupted; it is not accepted"
-                ),
-            ));
-            break;
-        }
-        let v: Option<Value> = serde_json::from_slice(&line).ok();
-        let Some(v) = v.filter(Value::is_object) else {
-            broken = Some((
-                n,
-                CheckId::AuditChain,
-                format!("line {n} is not a JSON object: it was edited or corrupted"),
-            ));
-            break;
-        };
-        let seq = v.get("seq").and_then(Value::as_u64);
-        if seq != Some(n) {
-            broken = Some((
-                n,
-                CheckId::AuditChain,
-                format!(
-                    "line {n}: seq is {}, expected {n}: lines were removed, inserted or reordered",
-                    seq.map_or("missing".to_owned(), |s| s.to_string())
-                ),
-            ));
-            break;
-        }
-        if v.get("prev").and_then(Value::as_str) != Some(prev.as_str()) {
-            broken = Some((
-                n,
-                CheckId::AuditChain,
-                if n == 1 {
-                    "line 1: prev is not the genesis value (64 zeros): the log was truncated at the front".to_owned()
-                } else {
-                    format!(
-                        "line {n}: prev is not the SHA-256 of line {}: line {} was edited, or lines were removed or reordered",
-                        n - 1,
-                        n - 1
-                    )
-                },
-            ));
-            break;
-        }
-        if let Some(key) = key {
-            let sig = v.get("sig");
-            let ok = sig
-                .and_then(|s| s.get("sig"))
-                .and_then(Value::as_str)
-                .and_then(crate::dsse::decode_b64)
-                .zip(unsigned_part(&line))
-                .is_some_and(|(sig, msg)| key.verify(&pae(SIG_PAYLOAD_TYPE, &msg), &sig));
-            if !ok {
-                let why = if sig.is_none() {
-                    "is not signed"
-                } else {
-                    "has a signature that does not verify with the given key"
-                };
-                broken = Some((n, CheckId::AuditSignature, format!("line {n} {why}")));
-                break;
-            }
-            signed += 1;
-        }
-        prev = gatehouse::hash::sha256_hex(&line);
-    }
+    let chain = walk_chain(BufReader::with_capacity(1 << 20, file), &label, key)?;
+    let Chain {
+        n,
+        signed,
+        prev,
+        broken,
+    } = chain;
     match &broken {
         None => {
             b.check(
@@ -391,6 +311,116 @@ pub(crate) fn verify(log: &Path, key: Option<&PublicKey>, b: &mut ReportBuilder)
         "first_broken_line": broken.as_ref().map(|(l, _, _)| *l),
     }));
     Ok(())
+}
+
+/// How far the chain holds: lines read, lines signed, the digest of the last good line,
+/// and the first broken line (its number, the check it fails, why).
+struct Chain {
+    n: u64,
+    signed: u64,
+    prev: String,
+    broken: Option<(u64, CheckId, String)>,
+}
+
+/// Reads the log line by line up to the first line that breaks the chain.
+fn walk_chain(mut reader: impl BufRead, label: &str, key: Option<&PublicKey>) -> Result<Chain> {
+    let mut chain = Chain {
+        n: 0,
+        signed: 0,
+        prev: GENESIS.to_owned(),
+        broken: None,
+    };
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(label, e))?;
+        if read == 0 {
+            break;
+        }
+        chain.n += 1;
+        let n = chain.n;
+        if line.last() != Some(&b'\n') {
+            chain.broken = Some((
+                n,
+                CheckId::AuditTorn,
+                format!(
+                    "line {n} is torn (no newline at the end): a write was interrupted; it is not accepted"
+                ),
+            ));
+            break;
+        }
+        line.pop();
+        if let Some((id, message)) = line_problem(n, &line, &chain.prev, key) {
+            chain.broken = Some((n, id, message));
+            break;
+        }
+        if key.is_some() {
+            chain.signed += 1;
+        }
+        chain.prev = gatehouse::hash::sha256_hex(&line);
+    }
+    Ok(chain)
+}
+
+/// What is wrong with complete line `n` (without its newline), if anything: not an object,
+/// a `seq` out of order, a `prev` that is not the digest of the line before, or with `key`
+/// a missing or bad signature.
+fn line_problem(
+    n: u64,
+    line: &[u8],
+    prev: &str,
+    key: Option<&PublicKey>,
+) -> Option<(CheckId, String)> {
+    let v: Option<Value> = serde_json::from_slice(line).ok();
+    let Some(v) = v.filter(Value::is_object) else {
+        return Some((
+            CheckId::AuditChain,
+            format!("line {n} is not a JSON object: it was edited or corrupted"),
+        ));
+    };
+    let seq = v.get("seq").and_then(Value::as_u64);
+    if seq != Some(n) {
+        return Some((
+            CheckId::AuditChain,
+            format!(
+                "line {n}: seq is {}, expected {n}: lines were removed, inserted or reordered",
+                seq.map_or("missing".to_owned(), |s| s.to_string())
+            ),
+        ));
+    }
+    if v.get("prev").and_then(Value::as_str) != Some(prev) {
+        return Some((
+            CheckId::AuditChain,
+            if n == 1 {
+                "line 1: prev is not the genesis value (64 zeros): the log was truncated at the front".to_owned()
+            } else {
+                format!(
+                    "line {n}: prev is not the SHA-256 of line {}: line {} was edited, or lines were removed or reordered",
+                    n - 1,
+                    n - 1
+                )
+            },
+        ));
+    }
+    let key = key?;
+    let sig = v.get("sig");
+    let ok = sig
+        .and_then(|s| s.get("sig"))
+        .and_then(Value::as_str)
+        .and_then(crate::dsse::decode_b64)
+        .zip(unsigned_part(line))
+        .is_some_and(|(sig, msg)| key.verify(&pae(SIG_PAYLOAD_TYPE, &msg), &sig));
+    if ok {
+        return None;
+    }
+    let why = if sig.is_none() {
+        "is not signed"
+    } else {
+        "has a signature that does not verify with the given key"
+    };
+    Some((CheckId::AuditSignature, format!("line {n} {why}")))
 }
 
 #[cfg(test)]

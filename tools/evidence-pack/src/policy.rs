@@ -346,132 +346,19 @@ pub(crate) fn parse(label: &str, text: &str, sha256: String) -> Result<Policy> {
     };
     let mut required = Vec::new();
     for r in raw.required {
-        let p = pos(&r);
-        let r = r.value;
-        if !is_name(&r.agent) || !is_name(&r.action) {
-            return Err(policy_error(
-                label,
-                p,
-                format!(
-                    "required: {:?} {:?} is not an agent/action name (lowercase, digits, '-')",
-                    r.agent, r.action
-                ),
-            ));
-        }
-        if required
-            .iter()
-            .any(|q: &Requirement| q.agent == r.agent && q.action == r.action)
-        {
-            return Err(policy_error(
-                label,
-                p,
-                format!("required: {} {} is listed twice", r.agent, r.action),
-            ));
-        }
-        let accept = r.accept.unwrap_or_else(|| vec![Accept::Ok]);
-        if accept.is_empty() {
-            return Err(policy_error(
-                label,
-                p,
-                "accept: must list at least one result",
-            ));
-        }
-        let max_age = match &r.max_age {
-            Some(s) => Some(parse_age(label, p, s)?),
-            None => default_age,
-        };
-        required.push(Requirement {
-            agent: r.agent,
-            action: r.action,
-            accept,
-            max_age,
-            on_fail: r.on_fail,
-            description: r.description,
-            pos: p,
-        });
+        let r = requirement(label, r, default_age, &required)?;
+        required.push(r);
     }
-    let mut figures = Vec::new();
-    for f in raw.figures {
-        let p = pos(&f);
-        let rule = match f.value {
-            RawFigure::Line(line) => parse_line(&line).map_err(|m| policy_error(label, p, m))?,
-            RawFigure::Rule(rule) => rule,
-        };
-        let Some(op) = Op::parse(&rule.op) else {
-            return Err(policy_error(
-                label,
-                p,
-                format!(
-                    "figure: unknown operator {:?} (use >=, >, <=, <, == or !=)",
-                    rule.op
-                ),
-            ));
-        };
-        if !is_name(&rule.agent) || rule.action.as_deref().is_some_and(|a| !is_name(a)) {
-            return Err(policy_error(
-                label,
-                p,
-                format!("figure: {:?} is not an agent name", rule.agent),
-            ));
-        }
-        if !valid_path(&rule.path) {
-            return Err(policy_error(
-                label,
-                p,
-                format!(
-                    "figure: {:?} is not a path into a report (e.g. data.headroom)",
-                    rule.path
-                ),
-            ));
-        }
-        if matches!(op, Op::Ge | Op::Gt | Op::Le | Op::Lt) && !rule.value.is_number() {
-            return Err(policy_error(
-                label,
-                p,
-                format!("figure: {} needs a number, got {}", op.as_str(), rule.value),
-            ));
-        }
-        figures.push(Figure {
-            agent: rule.agent,
-            action: rule.action,
-            path: rule.path,
-            op,
-            value: rule.value,
-            on_fail: rule.on_fail,
-            description: rule.description,
-            pos: p,
-        });
-    }
-    let mut waivers = Vec::new();
-    for w in raw.waivers {
-        let p = pos(&w);
-        let w = w.value;
-        if w.owner.trim().is_empty() {
-            return Err(policy_error(
-                label,
-                p,
-                "waiver: owner must name a person or team",
-            ));
-        }
-        let until = Timestamp::parse(&w.until)
-            .map_err(|e| policy_error(label, p, format!("waiver until: {e}")))?;
-        // A bare date waives through the end of that day (UTC).
-        let until = if w.until.trim().len() == 10 {
-            until.plus(Duration::from_secs(86_400 - 1))
-        } else {
-            until
-        };
-        waivers.push(Waiver {
-            agent: w.agent,
-            action: w.action,
-            check: w.check,
-            owner: w.owner,
-            until,
-            until_text: w.until,
-            reason: w.reason,
-            pos: p,
-        });
-    }
+    let figures = raw
+        .figures
+        .into_iter()
+        .map(|f| figure(label, f))
+        .collect::<Result<Vec<_>>>()?;
+    let waivers = raw
+        .waivers
+        .into_iter()
+        .map(|w| waiver(label, w))
+        .collect::<Result<Vec<_>>>()?;
     if required.is_empty() && figures.is_empty() {
         return Err(Error::Input(gatehouse::InputError::invalid(
             label,
@@ -485,6 +372,144 @@ pub(crate) fn parse(label: &str, text: &str, sha256: String) -> Result<Policy> {
         required,
         figures,
         waivers,
+    })
+}
+
+/// One `required` entry: names, not listed twice, something accepted, its `max_age` (else
+/// the policy's).
+fn requirement(
+    label: &str,
+    r: Spanned<RawRequirement>,
+    default_age: Option<Duration>,
+    before: &[Requirement],
+) -> Result<Requirement> {
+    let p = pos(&r);
+    let r = r.value;
+    if !is_name(&r.agent) || !is_name(&r.action) {
+        return Err(policy_error(
+            label,
+            p,
+            format!(
+                "required: {:?} {:?} is not an agent/action name (lowercase, digits, '-')",
+                r.agent, r.action
+            ),
+        ));
+    }
+    if before
+        .iter()
+        .any(|q| q.agent == r.agent && q.action == r.action)
+    {
+        return Err(policy_error(
+            label,
+            p,
+            format!("required: {} {} is listed twice", r.agent, r.action),
+        ));
+    }
+    let accept = r.accept.unwrap_or_else(|| vec![Accept::Ok]);
+    if accept.is_empty() {
+        return Err(policy_error(
+            label,
+            p,
+            "accept: must list at least one result",
+        ));
+    }
+    let max_age = match &r.max_age {
+        Some(s) => Some(parse_age(label, p, s)?),
+        None => default_age,
+    };
+    Ok(Requirement {
+        agent: r.agent,
+        action: r.action,
+        accept,
+        max_age,
+        on_fail: r.on_fail,
+        description: r.description,
+        pos: p,
+    })
+}
+
+/// One `figures` entry, a line (`perf-gate data.headroom >= 0.2`) or a mapping: a known
+/// operator, names, a path into a report, a number where the operator compares.
+fn figure(label: &str, f: Spanned<RawFigure>) -> Result<Figure> {
+    let p = pos(&f);
+    let rule = match f.value {
+        RawFigure::Line(line) => parse_line(&line).map_err(|m| policy_error(label, p, m))?,
+        RawFigure::Rule(rule) => rule,
+    };
+    let Some(op) = Op::parse(&rule.op) else {
+        return Err(policy_error(
+            label,
+            p,
+            format!(
+                "figure: unknown operator {:?} (use >=, >, <=, <, == or !=)",
+                rule.op
+            ),
+        ));
+    };
+    if !is_name(&rule.agent) || rule.action.as_deref().is_some_and(|a| !is_name(a)) {
+        return Err(policy_error(
+            label,
+            p,
+            format!("figure: {:?} is not an agent name", rule.agent),
+        ));
+    }
+    if !valid_path(&rule.path) {
+        return Err(policy_error(
+            label,
+            p,
+            format!(
+                "figure: {:?} is not a path into a report (e.g. data.headroom)",
+                rule.path
+            ),
+        ));
+    }
+    if matches!(op, Op::Ge | Op::Gt | Op::Le | Op::Lt) && !rule.value.is_number() {
+        return Err(policy_error(
+            label,
+            p,
+            format!("figure: {} needs a number, got {}", op.as_str(), rule.value),
+        ));
+    }
+    Ok(Figure {
+        agent: rule.agent,
+        action: rule.action,
+        path: rule.path,
+        op,
+        value: rule.value,
+        on_fail: rule.on_fail,
+        description: rule.description,
+        pos: p,
+    })
+}
+
+/// One `waivers` entry: an owner and an end (a bare date waives through that day, UTC).
+fn waiver(label: &str, w: Spanned<RawWaiver>) -> Result<Waiver> {
+    let p = pos(&w);
+    let w = w.value;
+    if w.owner.trim().is_empty() {
+        return Err(policy_error(
+            label,
+            p,
+            "waiver: owner must name a person or team",
+        ));
+    }
+    let until = Timestamp::parse(&w.until)
+        .map_err(|e| policy_error(label, p, format!("waiver until: {e}")))?;
+    // A bare date waives through the end of that day (UTC).
+    let until = if w.until.trim().len() == 10 {
+        until.plus(Duration::from_secs(86_400 - 1))
+    } else {
+        until
+    };
+    Ok(Waiver {
+        agent: w.agent,
+        action: w.action,
+        check: w.check,
+        owner: w.owner,
+        until,
+        until_text: w.until,
+        reason: w.reason,
+        pos: p,
     })
 }
 
