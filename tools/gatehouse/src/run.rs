@@ -247,16 +247,32 @@ fn exit_on_usage_error<C: clap::CommandFactory>(
 
 /// clap's multi-line usage error as one line: the error, its tip, and where help is.
 fn usage_line(agent: &str, rendered: &str) -> String {
-    let mut what = None;
+    let mut what: Option<String> = None;
+    let mut listing = false;
+    let mut listed = 0;
     let mut tip = None;
     for line in rendered.lines().map(str::trim) {
-        if what.is_none() && !line.is_empty() {
-            what = Some(line.strip_prefix("error: ").unwrap_or(line));
-        } else if let Some(t) = line.strip_prefix("tip: ") {
-            tip.get_or_insert(t);
+        match &mut what {
+            None if !line.is_empty() => {
+                let first = line.strip_prefix("error: ").unwrap_or(line);
+                // "the following required arguments were not provided:" lists them below.
+                listing = first.ends_with(':');
+                what = Some(first.trim_end_matches(':').to_owned());
+            }
+            Some(w) if listing && !line.is_empty() => {
+                w.push_str(if listed == 0 { ": " } else { ", " });
+                w.push_str(line);
+                listed += 1;
+            }
+            _ => {
+                listing = false;
+                if let Some(t) = line.strip_prefix("tip: ") {
+                    tip.get_or_insert(t);
+                }
+            }
         }
     }
-    let mut out = what.unwrap_or("invalid arguments").to_owned();
+    let mut out = what.unwrap_or_else(|| "invalid arguments".to_owned());
     if let Some(t) = tip {
         out.push_str(&format!(" (tip: {t})"));
     }
@@ -307,6 +323,15 @@ mod tests {
         assert_eq!(
             usage_line("alert-lint", rendered),
             "unexpected argument '--frobnicate' found (tip: to pass '--frobnicate' as a value, use '-- --frobnicate'); see 'alert-lint --help'"
+        );
+    }
+
+    #[test]
+    fn missing_arguments_are_named_on_the_one_line() {
+        let rendered = "error: the following required arguments were not provided:\n  <OLD>\n  <NEW>\n\nUsage: sbom-diff <OLD> <NEW>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_line("sbom-diff", rendered),
+            "the following required arguments were not provided: <OLD>, <NEW>; see 'sbom-diff --help'"
         );
     }
 
