@@ -599,7 +599,7 @@ fn assemble(
                     id.as_str().to_owned(),
                     f.to_string(),
                     w.to_string(),
-                    id.fix().to_owned(),
+                    id.fix_line(),
                 ]);
             }
         }

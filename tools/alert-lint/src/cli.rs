@@ -24,7 +24,8 @@ const AFTER_FULL: &str = concat!(
     "Examples:\n",
     "  alert-lint check examples/release/rules/\n",
     "  alert-lint catalog examples/alert-catalog.yaml -o rules.yaml\n",
-    "  alert-lint noise --prometheus http://localhost:9090 --window 7d\n\n",
+    "  alert-lint noise --prometheus http://localhost:9090 --window 7d\n",
+    "  alert-lint checks --format text\n\n",
     "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
     "Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG (error|warn|info|debug|trace), NO_COLOR,\n",
     "TRACEPARENT (W3C trace context), OTEL_EXPORTER_OTLP_ENDPOINT (export the run as a span)."

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::checks::CheckId;
 use crate::error::Error;
+use crate::selector;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -173,7 +174,7 @@ impl Config {
         let text = input.text()?;
         let cfg: Config = gatehouse::yaml::from_str(&input.label(), text)?;
         for sel in cfg.checks.keys() {
-            if CheckId::matching(sel).is_empty() {
+            if selector::matching(sel).is_empty() {
                 return Err(Error::Config {
                     path: input.label(),
                     message: format!(
@@ -191,13 +192,8 @@ impl Config {
     pub fn level(&self, id: CheckId, natural: Status) -> Option<Status> {
         let mut best: Option<(usize, Level)> = None;
         for (sel, level) in &self.checks {
-            let matches = CheckId::matching(sel).contains(&id);
-            if matches {
-                let specificity = if sel == "all" || sel == "*" {
-                    0
-                } else {
-                    sel.len()
-                };
+            if selector::matching(sel).contains(&id) {
+                let specificity = selector::specificity(sel);
                 if best.is_none_or(|(s, _)| specificity >= s) {
                     best = Some((specificity, *level));
                 }

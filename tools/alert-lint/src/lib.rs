@@ -18,12 +18,13 @@ mod prom;
 mod promql;
 mod rules;
 mod scan;
+mod selector;
 mod suppress;
 mod templates;
 mod yamlout;
 mod yamltree;
 
-use gatehouse::{Check, Report, RuleDoc};
+use gatehouse::{Report, RuleDoc};
 
 pub use checks::CheckId;
 pub use cli::Cli;
@@ -62,20 +63,5 @@ pub fn rule_docs() -> Vec<RuleDoc> {
 }
 
 fn list_checks() -> Report {
-    let mut b = Report::start("alert-lint", "checks");
-    let mut s = gatehouse::Section::new("Checks", &["id", "what it judges", "how to fix"]);
-    let mut list = Vec::new();
-    for id in CheckId::ALL {
-        b.check(Check::ok(id.as_str()).with_message(id.summary()));
-        s.row(vec![
-            id.as_str().to_owned(),
-            id.summary().to_owned(),
-            id.fix().to_owned(),
-        ]);
-        list.push(serde_json::json!({"id": id.as_str(), "summary": id.summary(), "fix": id.fix()}));
-    }
-    b.section(s)
-        .summary(format!("{} checks", CheckId::ALL.len()))
-        .data(serde_json::json!({"checks": list}));
-    b.finish()
+    CheckId::list_report("alert-lint")
 }

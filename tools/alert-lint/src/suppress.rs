@@ -9,6 +9,7 @@
 //! or commas, and anything after ` -- ` is a reason. Silenced findings become `skip` checks.
 
 use crate::checks::CheckId;
+use crate::selector;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Disable {
@@ -50,7 +51,7 @@ pub(crate) fn scan(text: &str) -> Vec<Disable> {
         let mut checks = Vec::new();
         let mut unknown = Vec::new();
         for sel in rest.split([' ', ',', '\t']).filter(|s| !s.is_empty()) {
-            let matched = CheckId::matching(sel);
+            let matched = selector::matching(sel);
             if matched.is_empty() {
                 unknown.push(sel.to_owned());
             }
