@@ -1,0 +1,4 @@
+pub(crate) mod canary;
+pub(crate) mod checks;
+pub(crate) mod run;
+pub(crate) mod slo;
