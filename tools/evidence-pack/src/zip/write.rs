@@ -36,6 +36,14 @@ struct CentralEntry {
     zip64: bool,
 }
 
+/// One entry's data as streamed.
+struct Streamed {
+    sha256: String,
+    crc: u32,
+    size: u64,
+    compressed: u64,
+}
+
 /// What was written for one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Written {
@@ -206,6 +214,30 @@ impl<W: Write + Seek> ZipWriter<W> {
         let offset = self.out.stream_position()?;
         let zip64 = size_hint >= self.zip64_from || offset >= self.zip64_from;
         self.local_header(name, zip64)?;
+        let streamed = self.stream(name, data, zip64)?;
+        self.patch_local_header(offset, name, zip64, &streamed)?;
+        self.entries.push(CentralEntry {
+            name: name.to_owned(),
+            crc: streamed.crc,
+            compressed: streamed.compressed,
+            size: streamed.size,
+            offset,
+            zip64,
+        });
+        Ok(Written {
+            sha256: streamed.sha256,
+            bytes: streamed.size,
+        })
+    }
+
+    /// Streams `data` through the entry's compression into the output: its SHA-256, CRC-32,
+    /// size and compressed size. An entry that is not ZIP64 may not reach 4 GiB.
+    fn stream(
+        &mut self,
+        name: &str,
+        data: &mut dyn Read,
+        zip64: bool,
+    ) -> std::io::Result<Streamed> {
         let mut hasher = Sha256::new();
         let mut crc = flate2::Crc::new();
         let mut size = 0u64;
@@ -244,34 +276,39 @@ impl<W: Write + Seek> ZipWriter<W> {
         if !zip64 && compressed >= u64::from(SAT32) {
             return Err(too_large(name));
         }
+        Ok(Streamed {
+            sha256: gatehouse::hash::hex(&hasher.finalize()),
+            crc: crc.sum(),
+            size,
+            compressed,
+        })
+    }
+
+    /// Writes the CRC and sizes, known now, into the local header at `offset`; leaves the
+    /// output at its end.
+    fn patch_local_header(
+        &mut self,
+        offset: u64,
+        name: &str,
+        zip64: bool,
+        s: &Streamed,
+    ) -> std::io::Result<()> {
         let end = self.out.stream_position()?;
-        let crc = crc.sum();
         self.out.seek(SeekFrom::Start(offset + 14))?;
-        self.out.write_all(&crc.to_le_bytes())?;
+        self.out.write_all(&s.crc.to_le_bytes())?;
         if zip64 {
             // The extra field's data, after the 30-byte header, the name and its 4-byte head.
             self.out
                 .seek(SeekFrom::Start(offset + 30 + name.len() as u64 + 4))?;
-            self.out.write_all(&size.to_le_bytes())?;
-            self.out.write_all(&compressed.to_le_bytes())?;
+            self.out.write_all(&s.size.to_le_bytes())?;
+            self.out.write_all(&s.compressed.to_le_bytes())?;
         } else {
-            // Both below 4 GiB: checked above.
-            self.out.write_all(&(compressed as u32).to_le_bytes())?;
-            self.out.write_all(&(size as u32).to_le_bytes())?;
+            // Both below 4 GiB: checked when streamed.
+            self.out.write_all(&(s.compressed as u32).to_le_bytes())?;
+            self.out.write_all(&(s.size as u32).to_le_bytes())?;
         }
         self.out.seek(SeekFrom::Start(end))?;
-        self.entries.push(CentralEntry {
-            name: name.to_owned(),
-            crc,
-            compressed,
-            size,
-            offset,
-            zip64,
-        });
-        Ok(Written {
-            sha256: gatehouse::hash::hex(&hasher.finalize()),
-            bytes: size,
-        })
+        Ok(())
     }
 
     /// Writes the central directory and the end record (after the ZIP64 end record and its
@@ -280,46 +317,7 @@ impl<W: Write + Seek> ZipWriter<W> {
         let cd_start = self.out.stream_position()?;
         let mut cd = Vec::new();
         for e in &self.entries {
-            let name_len = u16::try_from(e.name.len()).map_err(|_| {
-                std::io::Error::other(format!("{:?}: a name over 65535 bytes", e.name))
-            })?;
-            cd.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-            cd.extend_from_slice(&VERSION_MADE_BY.to_le_bytes());
-            cd.extend_from_slice(&version_needed(e.zip64).to_le_bytes());
-            cd.extend_from_slice(&FLAG_UTF8.to_le_bytes());
-            cd.extend_from_slice(&self.method.code().to_le_bytes());
-            cd.extend_from_slice(&self.time.to_le_bytes());
-            cd.extend_from_slice(&self.date.to_le_bytes());
-            cd.extend_from_slice(&e.crc.to_le_bytes());
-            if e.zip64 {
-                cd.extend_from_slice(&SAT32.to_le_bytes());
-                cd.extend_from_slice(&SAT32.to_le_bytes());
-            } else {
-                // Below 4 GiB: `add` refuses more for an entry that is not ZIP64.
-                cd.extend_from_slice(&(e.compressed as u32).to_le_bytes());
-                cd.extend_from_slice(&(e.size as u32).to_le_bytes());
-            }
-            cd.extend_from_slice(&name_len.to_le_bytes());
-            cd.extend_from_slice(&(if e.zip64 { 28u16 } else { 0 }).to_le_bytes()); // extra
-            cd.extend_from_slice(&0u16.to_le_bytes()); // comment
-            cd.extend_from_slice(&0u16.to_le_bytes()); // disk
-            cd.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
-            cd.extend_from_slice(&(MODE_FILE << 16).to_le_bytes());
-            if e.zip64 {
-                cd.extend_from_slice(&SAT32.to_le_bytes());
-            } else {
-                // A local header at or past ZIP64_FROM made the entry ZIP64.
-                cd.extend_from_slice(&(e.offset as u32).to_le_bytes());
-            }
-            cd.extend_from_slice(e.name.as_bytes());
-            if e.zip64 {
-                // Size, compressed size, local header offset: the three fields saturated above.
-                cd.extend_from_slice(&ZIP64_EXTRA_ID.to_le_bytes());
-                cd.extend_from_slice(&24u16.to_le_bytes());
-                cd.extend_from_slice(&e.size.to_le_bytes());
-                cd.extend_from_slice(&e.compressed.to_le_bytes());
-                cd.extend_from_slice(&e.offset.to_le_bytes());
-            }
+            self.central_record(e, &mut cd)?;
         }
         self.out.write_all(&cd)?;
         let count = self.entries.len() as u64;
@@ -328,43 +326,94 @@ impl<W: Write + Seek> ZipWriter<W> {
             || count >= u64::from(SAT16)
             || cd_size >= u64::from(SAT32)
             || cd_start >= u64::from(SAT32);
-        let mut end = Vec::with_capacity(56 + 20 + 22);
-        if zip64 {
-            let eocd64_at = cd_start + cd_size;
-            end.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
-            end.extend_from_slice(&44u64.to_le_bytes()); // the size of the rest of the record
-            end.extend_from_slice(&VERSION_MADE_BY.to_le_bytes());
-            end.extend_from_slice(&VERSION_NEEDED_ZIP64.to_le_bytes());
-            end.extend_from_slice(&0u32.to_le_bytes()); // this disk
-            end.extend_from_slice(&0u32.to_le_bytes()); // the disk the directory starts on
-            end.extend_from_slice(&count.to_le_bytes());
-            end.extend_from_slice(&count.to_le_bytes());
-            end.extend_from_slice(&cd_size.to_le_bytes());
-            end.extend_from_slice(&cd_start.to_le_bytes());
-            // The locator.
-            end.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
-            end.extend_from_slice(&0u32.to_le_bytes());
-            end.extend_from_slice(&eocd64_at.to_le_bytes());
-            end.extend_from_slice(&1u32.to_le_bytes()); // disks in all
-        }
-        // With ZIP64, every classic field is saturated: the ZIP64 record holds the values.
-        let (count16, cd_size32, cd_start32) = if zip64 {
-            (SAT16, SAT32, SAT32)
-        } else {
-            (count as u16, cd_size as u32, cd_start as u32)
-        };
-        end.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-        end.extend_from_slice(&0u16.to_le_bytes());
-        end.extend_from_slice(&0u16.to_le_bytes());
-        end.extend_from_slice(&count16.to_le_bytes());
-        end.extend_from_slice(&count16.to_le_bytes());
-        end.extend_from_slice(&cd_size32.to_le_bytes());
-        end.extend_from_slice(&cd_start32.to_le_bytes());
-        end.extend_from_slice(&0u16.to_le_bytes());
-        self.out.write_all(&end)?;
+        self.out
+            .write_all(&end_records(count, cd_size, cd_start, zip64))?;
         self.out.flush()?;
         Ok(self.out)
     }
+
+    /// One entry's central-directory record, appended to `cd`.
+    fn central_record(&self, e: &CentralEntry, cd: &mut Vec<u8>) -> std::io::Result<()> {
+        let name_len = u16::try_from(e.name.len())
+            .map_err(|_| std::io::Error::other(format!("{:?}: a name over 65535 bytes", e.name)))?;
+        cd.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        cd.extend_from_slice(&VERSION_MADE_BY.to_le_bytes());
+        cd.extend_from_slice(&version_needed(e.zip64).to_le_bytes());
+        cd.extend_from_slice(&FLAG_UTF8.to_le_bytes());
+        cd.extend_from_slice(&self.method.code().to_le_bytes());
+        cd.extend_from_slice(&self.time.to_le_bytes());
+        cd.extend_from_slice(&self.date.to_le_bytes());
+        cd.extend_from_slice(&e.crc.to_le_bytes());
+        if e.zip64 {
+            cd.extend_from_slice(&SAT32.to_le_bytes());
+            cd.extend_from_slice(&SAT32.to_le_bytes());
+        } else {
+            // Below 4 GiB: `add` refuses more for an entry that is not ZIP64.
+            cd.extend_from_slice(&(e.compressed as u32).to_le_bytes());
+            cd.extend_from_slice(&(e.size as u32).to_le_bytes());
+        }
+        cd.extend_from_slice(&name_len.to_le_bytes());
+        cd.extend_from_slice(&(if e.zip64 { 28u16 } else { 0 }).to_le_bytes()); // extra
+        cd.extend_from_slice(&0u16.to_le_bytes()); // comment
+        cd.extend_from_slice(&0u16.to_le_bytes()); // disk
+        cd.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
+        cd.extend_from_slice(&(MODE_FILE << 16).to_le_bytes());
+        if e.zip64 {
+            cd.extend_from_slice(&SAT32.to_le_bytes());
+        } else {
+            // A local header at or past ZIP64_FROM made the entry ZIP64.
+            cd.extend_from_slice(&(e.offset as u32).to_le_bytes());
+        }
+        cd.extend_from_slice(e.name.as_bytes());
+        if e.zip64 {
+            // Size, compressed size, local header offset: the three fields saturated above.
+            cd.extend_from_slice(&ZIP64_EXTRA_ID.to_le_bytes());
+            cd.extend_from_slice(&24u16.to_le_bytes());
+            cd.extend_from_slice(&e.size.to_le_bytes());
+            cd.extend_from_slice(&e.compressed.to_le_bytes());
+            cd.extend_from_slice(&e.offset.to_le_bytes());
+        }
+        Ok(())
+    }
+}
+
+/// The end of the archive: with `zip64`, the ZIP64 end record and its locator, then the
+/// classic end record (its fields saturated: the ZIP64 record holds the values).
+fn end_records(count: u64, cd_size: u64, cd_start: u64, zip64: bool) -> Vec<u8> {
+    let mut end = Vec::with_capacity(56 + 20 + 22);
+    if zip64 {
+        let eocd64_at = cd_start + cd_size;
+        end.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
+        end.extend_from_slice(&44u64.to_le_bytes()); // the size of the rest of the record
+        end.extend_from_slice(&VERSION_MADE_BY.to_le_bytes());
+        end.extend_from_slice(&VERSION_NEEDED_ZIP64.to_le_bytes());
+        end.extend_from_slice(&0u32.to_le_bytes()); // this disk
+        end.extend_from_slice(&0u32.to_le_bytes()); // the disk the directory starts on
+        end.extend_from_slice(&count.to_le_bytes());
+        end.extend_from_slice(&count.to_le_bytes());
+        end.extend_from_slice(&cd_size.to_le_bytes());
+        end.extend_from_slice(&cd_start.to_le_bytes());
+        // The locator.
+        end.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
+        end.extend_from_slice(&0u32.to_le_bytes());
+        end.extend_from_slice(&eocd64_at.to_le_bytes());
+        end.extend_from_slice(&1u32.to_le_bytes()); // disks in all
+    }
+    // With ZIP64, every classic field is saturated: the ZIP64 record holds the values.
+    let (count16, cd_size32, cd_start32) = if zip64 {
+        (SAT16, SAT32, SAT32)
+    } else {
+        (count as u16, cd_size as u32, cd_start as u32)
+    };
+    end.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    end.extend_from_slice(&0u16.to_le_bytes());
+    end.extend_from_slice(&0u16.to_le_bytes());
+    end.extend_from_slice(&count16.to_le_bytes());
+    end.extend_from_slice(&count16.to_le_bytes());
+    end.extend_from_slice(&cd_size32.to_le_bytes());
+    end.extend_from_slice(&cd_start32.to_le_bytes());
+    end.extend_from_slice(&0u16.to_le_bytes());
+    end
 }
 
 fn version_needed(zip64: bool) -> u16 {
