@@ -74,4 +74,12 @@ gatehouse::checks! {
     ///
     /// Fix: raise `maxVUs` (or `preAllocatedVUs`), or run more shards.
     DroppedIterations = "load.dropped_iterations";
+    /// A k6 script translated into a scenario by `perf-gate convert`: its options (scenarios,
+    /// thresholds) and its literal http calls.
+    ///
+    /// Why: a k6 user's scripts are the starting point; what cannot be translated is refused
+    /// with file:line, never skipped, so the scenario runs what the script says.
+    ///
+    /// Fix: rewrite what was refused as literal requests, or keep running that script in k6.
+    Converted = "convert.k6";
 }

@@ -13,6 +13,8 @@ Examples:
   JOB_COMPLETION_INDEX=2 perf-gate run scenario.yaml --shard 2/4 --report shard-2.json
   perf-gate merge shard-0.json shard-1.json shard-2.json shard-3.json
   perf-gate headroom scenario.yaml --slo 'p(99)<250' --expected-peak 400/s --required 20%
+  perf-gate run script.js                # a k6 script: options and literal http calls
+  perf-gate convert script.js -o scenario.yaml
 
 Scenario files are YAML (schemas/perf-gate.scenario.schema.json): k6's `options` (scenarios
 with k6's executors, thresholds in k6's syntax) plus the requests a k6 script would make.
@@ -50,12 +52,26 @@ pub enum Command {
         after_help = "Example:\n  perf-gate headroom scenario.yaml --slo 'p(99)<250' --expected-peak 400/s --required 20%"
     )]
     Headroom(HeadroomArgs),
+    /// Print the scenario YAML equivalent to a k6 script (its options and literal http calls)
+    #[command(after_help = "Example:\n  perf-gate convert script.js -o scenario.yaml")]
+    Convert(ConvertArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The k6 script (JavaScript)
+    #[arg(value_name = "SCRIPT")]
+    pub script: PathBuf,
+
+    /// Write the scenario to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// What `run` and `headroom` share: where the load goes and how it is generated.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The scenario (YAML)
+    /// The scenario (YAML), or a k6 script (.js) to translate and run
     #[arg(value_name = "SCENARIO")]
     pub scenario: PathBuf,
 

@@ -19,6 +19,9 @@ pub enum Error {
     /// Writing an output file failed.
     #[error("{path}: {message}")]
     Output { path: String, message: String },
+    /// A k6 script with what cannot be translated, each at file:line.
+    #[error("{0}")]
+    K6(crate::k6script::Refused),
     /// Something in the load engine failed (a thread, the runtime).
     #[error("{0}")]
     Engine(String),
@@ -32,6 +35,7 @@ impl Failure for Error {
             Error::Interrupted(_) => "interrupted",
             Error::LostTarget { .. } => "unreachable",
             Error::Output { .. } => "output",
+            Error::K6(_) => "input",
             Error::Engine(_) => "internal",
         }
     }

@@ -12,6 +12,7 @@ pub mod baseline;
 pub mod engine;
 pub mod headroom;
 pub mod http;
+pub mod k6script;
 pub mod metrics;
 pub mod output;
 pub mod scenario;
@@ -28,10 +29,12 @@ pub fn rule_docs() -> Vec<RuleDoc> {
 }
 
 /// Runs the subcommand; never panics on input: every failure is a report with `result: error`.
-pub fn run(cli: &Cli) -> Report {
+/// `convert` also returns its artifact (the scenario) for stdout.
+pub fn run(cli: &Cli) -> (Report, Option<Vec<u8>>) {
     match &cli.command {
-        Command::Run(a) => commands::run::run(a),
-        Command::Merge(a) => commands::merge::run(a),
-        Command::Headroom(a) => commands::headroom::run(a),
+        Command::Run(a) => (commands::run::run(a), None),
+        Command::Merge(a) => (commands::merge::run(a), None),
+        Command::Headroom(a) => (commands::headroom::run(a), None),
+        Command::Convert(a) => commands::convert::run(a),
     }
 }

@@ -1,3 +1,4 @@
+pub(crate) mod convert;
 pub(crate) mod headroom;
 pub(crate) mod merge;
 pub(crate) mod run;

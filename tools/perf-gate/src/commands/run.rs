@@ -48,7 +48,12 @@ pub(crate) fn load_options(
     let src = Source::new(&load.scenario);
     let input = gatehouse::input::read_limited(&src, scenario::SIZE_LIMIT)?;
     b.evidence(Evidence::of_bytes(src.label(), &input.bytes));
-    let sc: Scenario = scenario::load(&input)?;
+    let sc: Scenario = if src.label().ends_with(".js") {
+        let text = crate::k6script::scenario_text(&input)?;
+        scenario::parse(&src.label(), &text)?
+    } else {
+        scenario::load(&input)?
+    };
     let target = match (&load.target, &sc.target) {
         (Some(t), _) => Target::parse(t).map_err(|e| invalid("--target", e))?,
         (None, Some(t)) => t.clone(),

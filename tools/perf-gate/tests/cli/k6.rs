@@ -97,3 +97,96 @@ fn k6_and_perf_gate_agree_on_verdicts_and_counts() {
         );
     }
 }
+
+/// k6's own example scripts (tests/fixtures/k6-examples, AGPL, verbatim): each converts to a
+/// scenario `run` accepts, or is refused in one line naming file:line and why.
+#[test]
+fn every_k6_example_converts_or_is_refused_with_file_and_line() {
+    let dir = crate::fixture("k6-examples");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("k6-examples")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "js"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 30, "{} scripts", files.len());
+    let (mut converted, mut refused) = (Vec::new(), Vec::new());
+    for f in &files {
+        let path = f.to_str().unwrap_or_default();
+        let r = crate::perf_gate_raw().args(["convert", path, "-q"]).run();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match r.code {
+            0 => {
+                let v: serde_json::Value =
+                    serde_saphyr::from_str(&r.stdout).expect("scenario YAML");
+                testkit::schema::assert_valid("perf-gate.scenario.schema.json", &v);
+                converted.push(name);
+            }
+            2 => {
+                let line = r.stderr.trim();
+                assert_eq!(line.lines().count(), 1, "{name}: {line}");
+                let at = format!("perf-gate: {path}:");
+                assert!(
+                    line.starts_with(&at),
+                    "{name}: {line:?} does not start with {at}"
+                );
+                let rest = &line[at.len()..];
+                assert!(
+                    rest.split(':')
+                        .next()
+                        .is_some_and(|n| n.parse::<u64>().is_ok()),
+                    "{name}: no line number in {line:?}"
+                );
+                refused.push(format!("{name}: {}", &rest[..rest.len().min(120)]));
+            }
+            c => panic!("{name}: exit {c}: {}", r.stderr),
+        }
+    }
+    crate::figure("k6 examples converted", converted.join(", "));
+    crate::figure("k6 examples refused", refused.len());
+    for r in &refused {
+        crate::figure("refused", r);
+    }
+    assert!(
+        converted.iter().any(|n| n == "http_get.js"),
+        "{converted:?}"
+    );
+    assert!(
+        converted.iter().any(|n| n == "thresholds.js"),
+        "{converted:?}"
+    );
+}
+
+#[test]
+fn a_k6_script_runs_as_its_scenario() {
+    let _timed = crate::exclusive();
+    let srv = Server::start(Config::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let js = dir.path().join("script.js");
+    std::fs::write(
+        &js,
+        "import http from 'k6/http';\nimport { check } from 'k6';\nconst BASE_URL = __ENV.BASE_URL || 'http://localhost:3333';\nexport const options = {\n  scenarios: { s: { executor: 'constant-arrival-rate', rate: 20, timeUnit: '1s', duration: '1s', preAllocatedVUs: 5 } },\n  thresholds: { http_req_failed: ['rate<0.01'], 'http_req_duration{name:home}': ['p(95)<1000'] },\n};\nexport default function () {\n  const res = http.get(`${BASE_URL}/`, { tags: { name: 'home' } });\n  check(res, { 'is 200': (r) => r.status === 200 });\n}\n",
+    )
+    .expect("write");
+    let r = crate::perf_gate()
+        .args([
+            "run",
+            js.to_str().unwrap_or_default(),
+            "--format",
+            "json",
+            "-q",
+        ])
+        .env("BASE_URL", srv.url())
+        .run();
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(metric(&r, "http_reqs{name:home}", "count"), 20.0);
+    assert_eq!(metric(&r, "checks", "rate"), 1.0);
+    // A loop is refused with its line, before any load.
+    std::fs::write(&js, "import http from 'k6/http';\nexport default function () {\n  for (const u of ['/a', '/b']) { http.get('http://127.0.0.1:1' + u); }\n}\n").expect("write");
+    let r = run(&["run", js.to_str().unwrap_or_default()]);
+    crate::assert_refused(&r, "script.js:3:3: a loop is not translated");
+}

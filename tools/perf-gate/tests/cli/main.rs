@@ -21,7 +21,12 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 pub fn perf_gate() -> testkit::cli::Cmd {
-    testkit::cli::Cmd::new(env!("CARGO_BIN_EXE_perf-gate")).validate_stdout()
+    perf_gate_raw().validate_stdout()
+}
+
+/// For commands whose stdout is an artifact (convert), not a report.
+pub fn perf_gate_raw() -> testkit::cli::Cmd {
+    testkit::cli::Cmd::new(env!("CARGO_BIN_EXE_perf-gate"))
 }
 
 /// Runs `perf-gate ARGS --format json`.
