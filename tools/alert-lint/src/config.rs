@@ -168,6 +168,11 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The policy in `path`, or the defaults when no file is given.
+    pub fn load_or_default(path: Option<&std::path::Path>) -> Result<Config, Error> {
+        path.map_or_else(|| Ok(Config::default()), Config::load)
+    }
+
     /// Reads a policy file; unknown keys and unknown check ids are errors naming the line.
     pub fn load(path: &std::path::Path) -> Result<Config, Error> {
         let input = gatehouse::input::read(&gatehouse::Source::new(path))?;

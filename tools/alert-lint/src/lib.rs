@@ -5,11 +5,12 @@
 
 mod analysis;
 mod catalog;
-mod check;
-pub mod checks;
-pub mod cli;
+mod checks;
+mod cli;
+mod commands;
 mod config;
 mod error;
+mod files;
 mod finding;
 mod lint;
 mod live;
@@ -21,47 +22,32 @@ mod scan;
 mod selector;
 mod suppress;
 mod templates;
+mod verdict;
+mod walk;
 mod yamlout;
 mod yamltree;
 
-use gatehouse::{Report, RuleDoc};
+use gatehouse::Report;
 
-pub use checks::CheckId;
+pub use checks::rule_docs;
 pub use cli::Cli;
 
+/// The `agent` of every report.
+const AGENT: &str = "alert-lint";
+
 /// Runs the command; never panics on bad input. It runs on a thread with a known stack
-/// ([`promql::STACK_SIZE`]): PromQL ASTs are walked recursively, and the main thread's
-/// stack is whatever the environment gave it.
+/// ([`promql::on_large_stack`]): PromQL ASTs are walked recursively, and the main thread's
+/// stack is whatever the environment gave it. A report, and the bytes that go to stdout
+/// instead of it (`catalog` without `-o`).
 pub fn run(cli: &Cli) -> (Report, Option<Vec<u8>>) {
-    std::thread::scope(|scope| {
-        match std::thread::Builder::new()
-            .name("alert-lint".into())
-            .stack_size(promql::STACK_SIZE)
-            .spawn_scoped(scope, || dispatch(cli))
-        {
-            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            Err(e) => {
-                tracing::debug!("cannot start a thread with a large stack ({e}); running here");
-                dispatch(cli)
-            }
-        }
-    })
+    promql::on_large_stack(|| dispatch(cli))
 }
 
 fn dispatch(cli: &Cli) -> (Report, Option<Vec<u8>>) {
     match &cli.command {
-        cli::Command::Check(a) => (check::run(a), None),
-        cli::Command::Catalog(a) => catalog::run(a),
-        cli::Command::Noise(a) => (noise::run(a), None),
-        cli::Command::Checks => (list_checks(), None),
+        cli::Command::Check(a) => (commands::check::run(a), None),
+        cli::Command::Catalog(a) => commands::catalog::run(a),
+        cli::Command::Noise(a) => (commands::noise::run(a), None),
+        cli::Command::Checks => (commands::checks::run(), None),
     }
-}
-
-/// SARIF rule help for every check id.
-pub fn rule_docs() -> Vec<RuleDoc> {
-    checks::rule_docs()
-}
-
-fn list_checks() -> Report {
-    CheckId::list_report("alert-lint")
 }

@@ -4,17 +4,16 @@
 //! name that targets expose. Findings join the offline ones of the same file.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use gatehouse::Status;
 use promql_parser::parser::VectorSelector;
 
 use crate::analysis;
-use crate::check::{FileState, LiveInfo};
 use crate::checks::CheckId;
-use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::error::Error;
-use crate::finding::Finding;
+use crate::finding::{FileState, Finding, LiveInfo};
 use crate::lint::Parsed;
 use crate::prom::{Answer, Client};
 use crate::promql;
@@ -23,6 +22,23 @@ use crate::yamltree::value_pos;
 
 /// Names that are not scraped and need no series: Prometheus's own alert state.
 const SYNTHETIC: &[&str] = &["ALERTS", "ALERTS_FOR_STATE"];
+
+/// How to reach the server: checked by the command (defaults from the config applied).
+pub(crate) struct Options {
+    /// Prometheus base URL (`http://` or `https://`, optional `user:pass@`).
+    pub url: String,
+    /// Deadline of each request.
+    pub timeout: Duration,
+    /// How far back a selector's series may have been seen.
+    pub lookback: Duration,
+}
+
+/// What the live checks need of one file, kept from linting it: its text (to locate
+/// findings) and its rules' plans.
+pub(crate) struct LiveFile {
+    pub text: String,
+    pub rules: Vec<LiveRule>,
+}
 
 /// What the live checks need of one rule whose expression parsed, taken from its AST while
 /// the file is linted (the AST itself is not kept).
@@ -94,23 +110,24 @@ pub(crate) fn plan(groups: &[Group], parsed: Vec<Vec<Option<Parsed>>>) -> Vec<Li
     out
 }
 
+/// Runs the live checks of every file that has a plan (`plans` indexed like `files`); their
+/// findings join the file's offline ones, each plan is dropped once its file is done.
 pub(crate) fn run(
-    url: &str,
-    args: &CheckArgs,
+    opts: &Options,
     config: &Config,
     files: &mut [FileState],
+    plans: Vec<Option<LiveFile>>,
 ) -> Result<LiveInfo, Error> {
-    let timeout = args.timeout.unwrap_or(config.live.timeout);
-    let mut client = Client::new(url, timeout)?;
+    let url = opts.url.as_str();
+    let mut client = Client::new(url, opts.timeout)?;
     let (scrape, _) = client.intervals()?;
     let metadata = client.metadata()?;
-    let lookback = args.lookback.unwrap_or(config.live.lookback);
-    let lookback_s = gatehouse::duration::format_duration(lookback);
+    let lookback_s = gatehouse::duration::format_duration(opts.lookback);
 
     // Names written by the rules under check: their series may not exist before deploy.
-    let recorded: HashSet<String> = files
+    let recorded: HashSet<String> = plans
         .iter()
-        .filter_map(|f| f.live.as_ref())
+        .flatten()
         .flat_map(|l| &l.rules)
         .filter(|r| r.kind == RuleKind::Record)
         .map(|r| r.name.value.clone())
@@ -118,8 +135,8 @@ pub(crate) fn run(
 
     // Series count per selector, shared across rules: (now, within lookback).
     let mut cache: HashMap<String, (f64, f64)> = HashMap::new();
-    for f in files.iter_mut() {
-        let Some(live) = f.live.take() else { continue };
+    for (f, live) in files.iter_mut().zip(plans) {
+        let Some(live) = live else { continue };
         let mut found = Vec::new();
         for rule in &live.rules {
             let expr = &rule.expr;

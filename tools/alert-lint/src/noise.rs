@@ -1,17 +1,16 @@
-//! Owns `alert-lint noise`: reads the `ALERTS{alertstate="firing"}` history over a window,
-//! cuts each alert series into firing episodes, and ranks alerts by how noisy they were —
-//! episodes, flaps (re-firing within `flap_gap` of resolving), median episode length and the
-//! share of episodes shorter than the alert's `for` (at least one minute) — failing those
-//! over the configured budget.
+//! The engine of `alert-lint noise`: reads the `ALERTS{alertstate="firing"}` history over a
+//! window, cuts each alert series into firing episodes, and ranks alerts by how noisy they
+//! were — episodes, flaps (re-firing within `flap_gap` of resolving), median episode length
+//! and the share of episodes shorter than the alert's `for` (at least one minute) — failing
+//! those over the configured budget.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use gatehouse::{Check, Report, Section};
+use gatehouse::{Check, Section};
 use serde_json::json;
 
 use crate::checks::CheckId;
-use crate::cli::NoiseArgs;
 use crate::config::Config;
 use crate::error::Error;
 use crate::prom::Client;
@@ -42,28 +41,36 @@ impl Stats {
     }
 }
 
-pub(crate) fn run(args: &NoiseArgs) -> Report {
-    let mut b = Report::start("alert-lint", "noise");
-    if let Err(e) = judge(args, &mut b) {
-        b.failure(&e);
-    }
-    b.finish()
+/// What `noise` judges: checked by the command (defaults from the config applied).
+pub(crate) struct Options {
+    /// Prometheus base URL.
+    pub prometheus: String,
+    /// How far back to look.
+    pub window: Duration,
+    /// Resolution of the ALERTS history.
+    pub step: Duration,
+    /// Deadline of each request.
+    pub timeout: Duration,
+    /// How many alerts the ranking shows.
+    pub top: usize,
 }
 
-fn judge(args: &NoiseArgs, b: &mut gatehouse::ReportBuilder) -> Result<(), Error> {
-    let config = match &args.config {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
+impl Options {
+    /// The step when none is given: window/10000, at least one second.
+    pub fn default_step(window: Duration) -> Duration {
+        (window / 10_000).max(Duration::from_secs(1))
+    }
+}
+
+/// Ranks the alerts that fired over the window and fails those over `config`'s budget.
+pub(crate) fn judge(
+    opts: &Options,
+    config: &Config,
+    b: &mut gatehouse::ReportBuilder,
+) -> Result<(), Error> {
     let budget = &config.noise;
-    let window = args.window.unwrap_or(budget.window);
-    let step = args
-        .step
-        .unwrap_or_else(|| (window / 10_000).max(Duration::from_secs(1)));
-    let mut client = Client::new(
-        &args.prometheus,
-        args.timeout.unwrap_or(config.live.timeout),
-    )?;
+    let (window, step) = (opts.window, opts.step);
+    let mut client = Client::new(&opts.prometheus, opts.timeout)?;
     let end = client.now()?;
     let start = end - window.as_secs_f64();
     let fors = alert_fors(&mut client)?;
@@ -147,7 +154,7 @@ fn judge(args: &NoiseArgs, b: &mut gatehouse::ReportBuilder) -> Result<(), Error
             "rank", "alert", "episodes", "flaps", "median", "short", "for", "firing",
         ],
     )
-    .with_max_rows(args.top);
+    .with_max_rows(opts.top);
     for (i, s) in stats.iter().enumerate() {
         sec.row(vec![
             (i + 1).to_string(),
@@ -172,7 +179,7 @@ fn judge(args: &NoiseArgs, b: &mut gatehouse::ReportBuilder) -> Result<(), Error
         over
     ));
     b.data(json!({
-        "prometheus": gatehouse::redact::redact(&args.prometheus),
+        "prometheus": gatehouse::redact::redact(&opts.prometheus),
         "window": fmt_s(window.as_secs_f64()),
         "step": fmt_s(step.as_secs_f64()),
         "budget": {

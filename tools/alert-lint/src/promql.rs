@@ -9,8 +9,8 @@
 //! walked recursively. An expression is therefore scanned first: more than [`MAX_TOKENS`]
 //! tokens or brackets/prefix operators nested deeper than [`MAX_DEPTH`] are refused with a
 //! located [`ParseError`] of kind [`ErrorKind::Limit`] before the parser sees them, and the
-//! work that holds an AST runs on threads with [`STACK_SIZE`] of stack (see `check`), which
-//! the deepest expression inside the limits stays far below (tested below).
+//! work that holds an AST runs on threads with [`STACK_SIZE`] of stack ([`on_large_stack`],
+//! `files`), which the deepest expression inside the limits stays far below (tested below).
 
 use promql_parser::parser::{self, Expr};
 
@@ -22,6 +22,24 @@ pub(crate) const MAX_DEPTH: usize = 256;
 /// The stack of every thread that parses or walks PromQL ASTs: recursion over an AST is as
 /// deep as the AST, at most [`MAX_TOKENS`] nodes.
 pub(crate) const STACK_SIZE: usize = 256 << 20;
+/// Runs `work` on a thread with [`STACK_SIZE`] of stack and returns what it returns; when no
+/// such thread can be started (a strict memory limit), runs it on this one.
+pub(crate) fn on_large_stack<T: Send>(work: impl Fn() -> T + Sync) -> T {
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("alert-lint".into())
+            .stack_size(STACK_SIZE)
+            .spawn_scoped(scope, &work)
+        {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(e) => {
+                tracing::debug!("cannot start a thread with a large stack ({e}); running here");
+                work()
+            }
+        }
+    })
+}
+
 /// Up to this many tokens a syntax error is located by trying every token prefix (exact,
 /// O(n²) parses); longer expressions bisect (O(log n) parses).
 const LINEAR_LOCATE_MAX: usize = 64;
@@ -784,7 +802,7 @@ mod tests {
         })
     }
 
-    /// Runs `f` on a thread with `stack` bytes of stack, as `check` does, failing the test
+    /// Runs `f` on a thread with `stack` bytes of stack, as `files` does, failing the test
     /// if it takes longer than `budget` (it is left running then; the test process ends).
     fn on_lint_stack<T: Send + 'static>(
         stack: usize,
