@@ -66,10 +66,16 @@ impl Error {
     }
 }
 
-/// A time given on the command line (`--now`, `--time`): RFC 3339, or a usage error that
-/// names the flag.
-pub(crate) fn time_flag(flag: &str, text: &str) -> Result<gatehouse::time::Timestamp> {
-    gatehouse::time::Timestamp::parse(text).map_err(|e| Error::Usage(format!("{flag}: {e}")))
+/// A time given on the command line (`--now`, `--time`), if any: RFC 3339, or a usage
+/// error that names the flag.
+pub(crate) fn time_flag(
+    flag: &str,
+    text: Option<&str>,
+) -> Result<Option<gatehouse::time::Timestamp>> {
+    text.map(|t| {
+        gatehouse::time::Timestamp::parse(t).map_err(|e| Error::Usage(format!("{flag}: {e}")))
+    })
+    .transpose()
 }
 
 impl Failure for Error {

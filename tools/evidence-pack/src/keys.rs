@@ -31,6 +31,15 @@ pub(crate) struct PasswordSource {
     pub(crate) file: Option<PathBuf>,
 }
 
+impl PasswordSource {
+    pub(crate) fn new(env: Option<&str>, file: Option<&Path>) -> Self {
+        PasswordSource {
+            env: env.map(str::to_owned),
+            file: file.map(Path::to_path_buf),
+        }
+    }
+}
+
 /// A private key able to sign.
 pub(crate) enum SigningKey {
     Ed25519(ed25519_dalek::SigningKey),

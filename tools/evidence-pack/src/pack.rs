@@ -35,7 +35,7 @@ enum Content {
 }
 
 /// `SOURCE_DATE_EPOCH` when set (reproducible-builds.org), as a time.
-pub(crate) fn source_date_epoch() -> Result<Option<Timestamp>> {
+fn source_date_epoch() -> Result<Option<Timestamp>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => v
             .trim()

@@ -18,20 +18,16 @@ pub(crate) fn run(args: &AuditAppendArgs) -> Report {
 /// The events, the key and the time, read and checked in that order.
 fn options(args: &AuditAppendArgs) -> Result<AppendOptions> {
     let events = audit::read_events(args.event.as_deref(), args.event_file.as_deref())?;
-    let password = PasswordSource {
-        env: args.password.key_password_env.clone(),
-        file: args.password.key_password_file.clone(),
-    };
+    let password = PasswordSource::new(
+        args.password.key_password_env.as_deref(),
+        args.password.key_password_file.as_deref(),
+    );
     let key = args
         .key
         .as_deref()
         .map(|k| keys::load_signing_key(k, &password))
         .transpose()?;
-    let time = args
-        .time
-        .as_deref()
-        .map(|t| time_flag("--time", t))
-        .transpose()?;
+    let time = time_flag("--time", args.time.as_deref())?;
     Ok(AppendOptions {
         log: args.log.clone(),
         events,

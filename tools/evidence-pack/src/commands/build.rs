@@ -19,10 +19,10 @@ pub(crate) fn run(args: &BuildArgs) -> Report {
 
 /// The key, the release, the policy and the time, read and checked in that order.
 fn options(args: &BuildArgs) -> Result<BuildOptions> {
-    let password = PasswordSource {
-        env: args.password.key_password_env.clone(),
-        file: args.password.key_password_file.clone(),
-    };
+    let password = PasswordSource::new(
+        args.password.key_password_env.as_deref(),
+        args.password.key_password_file.as_deref(),
+    );
     let key = keys::load_signing_key(&args.key, &password)?;
     if args.release.trim().is_empty() {
         return Err(Error::Usage("--release must not be empty".to_owned()));
@@ -32,11 +32,7 @@ fn options(args: &BuildArgs) -> Result<BuildOptions> {
         .as_deref()
         .map(crate::policy::load)
         .transpose()?;
-    let now = args
-        .now
-        .as_deref()
-        .map(|s| time_flag("--now", s))
-        .transpose()?;
+    let now = time_flag("--now", args.now.as_deref())?;
     Ok(BuildOptions {
         release: args.release.clone(),
         key,

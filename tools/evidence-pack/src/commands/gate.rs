@@ -11,10 +11,7 @@ use crate::{gate, policy, reports};
 pub(crate) fn run(args: &GateArgs) -> Report {
     Report::judge(AGENT, "gate", |b| {
         let policy = policy::load(&args.policy)?;
-        let now = match &args.now {
-            Some(s) => time_flag("--now", s)?,
-            None => Timestamp::now(),
-        };
+        let now = time_flag("--now", args.now.as_deref())?.unwrap_or_else(Timestamp::now);
         let reports = reports::load_all(&args.reports)?;
         let eval = gate::evaluate(&policy, &reports, now);
         b.checks(eval.checks);

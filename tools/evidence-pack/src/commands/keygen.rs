@@ -9,10 +9,10 @@ use crate::keys::{self, PasswordSource};
 
 pub(crate) fn run(args: &KeygenArgs) -> Report {
     Report::judge(AGENT, "keygen", |b| {
-        let password = keys::password(&PasswordSource {
-            env: args.password.key_password_env.clone(),
-            file: args.password.key_password_file.clone(),
-        })?;
+        let password = keys::password(&PasswordSource::new(
+            args.password.key_password_env.as_deref(),
+            args.password.key_password_file.as_deref(),
+        ))?;
         let algorithm = match args.algorithm {
             Algorithm::Ed25519 => keys::Algorithm::Ed25519,
             Algorithm::EcdsaP256 => keys::Algorithm::EcdsaP256,

@@ -20,11 +20,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Report {
 fn options(args: &VerifyArgs) -> Result<VerifyOptions> {
     let key = keys::load_public_key(&args.key)?;
     let policy = args.policy.as_deref().map(policy::load).transpose()?;
-    let now = args
-        .now
-        .as_deref()
-        .map(|s| time_flag("--now", s))
-        .transpose()?;
+    let now = time_flag("--now", args.now.as_deref())?;
     Ok(VerifyOptions {
         pack: args.pack.clone(),
         key,
