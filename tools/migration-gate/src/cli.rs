@@ -102,12 +102,49 @@ pub struct TimeoutArgs {
     pub query_timeout: Duration,
 }
 
-impl Default for TimeoutArgs {
-    fn default() -> Self {
-        TimeoutArgs {
-            connect_timeout: None,
-            query_timeout: Duration::from_secs(300),
+// The engine's own option types, field for field (the commands check the values).
+
+impl From<TimeoutArgs> for crate::pg::Timeouts {
+    fn from(t: TimeoutArgs) -> Self {
+        crate::pg::Timeouts {
+            connect: t.connect_timeout,
+            query: t.query_timeout,
         }
+    }
+}
+
+impl From<TransactionMode> for crate::source::Transaction {
+    fn from(t: TransactionMode) -> Self {
+        match t {
+            TransactionMode::Auto => crate::source::Transaction::Auto,
+            TransactionMode::Always => crate::source::Transaction::Always,
+            TransactionMode::Never => crate::source::Transaction::Never,
+        }
+    }
+}
+
+impl From<CopyMethod> for crate::dryrun::CopyMethod {
+    fn from(c: CopyMethod) -> Self {
+        match c {
+            CopyMethod::Auto => crate::dryrun::CopyMethod::Auto,
+            CopyMethod::Template => crate::dryrun::CopyMethod::Template,
+            CopyMethod::Schema => crate::dryrun::CopyMethod::Schema,
+        }
+    }
+}
+
+impl TryFrom<&MigrationArgs> for crate::source::Selection {
+    type Error = crate::error::Error;
+
+    /// Checks `--template-var`.
+    fn try_from(m: &MigrationArgs) -> crate::error::Result<Self> {
+        Ok(crate::source::Selection {
+            paths: m.paths.clone(),
+            vars: crate::template::parse_vars(&m.template_var)?,
+            transaction: m.transaction.into(),
+            since: m.since.clone(),
+            require_down: m.require_down,
+        })
     }
 }
 
@@ -268,25 +305,6 @@ pub struct DryRunArgs {
 
     #[command(flatten)]
     pub timeouts: TimeoutArgs,
-}
-
-impl DryRunArgs {
-    /// How long the client waits for one migration statement: the server's
-    /// `statement_timeout` should end it first; the margin is for a server that went silent.
-    pub fn statement_limit(&self) -> Duration {
-        self.statement_timeout
-            .saturating_add(self.timeouts.query_timeout)
-    }
-
-    /// `statement_limit` as the error message names it.
-    pub fn statement_limit_text(&self) -> String {
-        format!(
-            "{} (--statement-timeout {} + --query-timeout {})",
-            gatehouse::duration::format_duration(self.statement_limit()),
-            gatehouse::duration::format_duration(self.statement_timeout),
-            gatehouse::duration::format_duration(self.timeouts.query_timeout)
-        )
-    }
 }
 
 #[derive(Debug, Args)]

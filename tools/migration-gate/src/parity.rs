@@ -1,28 +1,89 @@
-//! The `parity` command: shadow-read parity between an old and a new read path. The server
+//! Shadow-read parity between an old and a new read path. The server
 //! hashes every row (`md5` of its text form), joins old and new on the key, numbers the
 //! joined rows in key order and folds them into chunks; we read one row per chunk through a
 //! cursor. So tens of millions of rows cost one pass on the server and a few kilobytes here.
 
-use gatehouse::{Check, Report, ReportBuilder, Section};
+use gatehouse::{Check, ReportBuilder, Section};
 use serde_json::json;
 
-use crate::AGENT;
 use crate::checks::CheckId;
-use crate::cli::ParityArgs;
 use crate::error::{Error, Result};
-use crate::pg::{Target, quote_ident};
+use crate::pg::{Target, Timeouts, quote_ident};
 
 /// Chunks fetched per round trip.
 const FETCH: u32 = 200;
 /// Chunks with mismatches listed in `data`.
 const MAX_CHUNKS_LISTED: usize = 100;
 
-pub async fn run(args: &ParityArgs) -> Report {
-    let mut b = Report::start(AGENT, "parity");
-    if let Err(e) = parity(args, &mut b).await {
-        b.failure(&e);
+/// What `parity` compares, checked.
+pub(crate) struct Options {
+    pub(crate) target: Target,
+    /// `--old` and `--new`: parsed, without a trailing `;`.
+    pub(crate) old: String,
+    pub(crate) new: String,
+    /// `--key`: trimmed, none empty, at least one.
+    pub(crate) keys: Vec<String>,
+    /// `--min-parity`, in 0..=1.
+    pub(crate) min_parity: f64,
+    /// `--chunk-size`, at least 1.
+    pub(crate) chunk_size: u64,
+    /// `--sample`.
+    pub(crate) sample: u32,
+}
+
+/// The flags as the user typed them.
+pub(crate) struct Given<'a> {
+    pub(crate) database_url: &'a str,
+    pub(crate) old: &'a str,
+    pub(crate) new: &'a str,
+    pub(crate) key: &'a [String],
+    pub(crate) min_parity: f64,
+    pub(crate) chunk_size: u64,
+    pub(crate) sample: u32,
+    pub(crate) timeouts: Timeouts,
+}
+
+impl Options {
+    /// Checks the flags in order: `--min-parity`, `--chunk-size`, `--key`, `--old`, `--new`
+    /// (PostgreSQL's parser), `--database-url`.
+    pub(crate) fn new(g: &Given<'_>) -> Result<Options> {
+        if !(0.0..=1.0).contains(&g.min_parity) {
+            return Err(Error::Usage {
+                flag: "--min-parity",
+                message: format!("{} is not a fraction between 0 and 1", g.min_parity),
+            });
+        }
+        if g.chunk_size == 0 {
+            return Err(Error::Usage {
+                flag: "--chunk-size",
+                message: "must be at least 1".to_owned(),
+            });
+        }
+        let keys: Vec<String> = g
+            .key
+            .iter()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect();
+        if keys.is_empty() {
+            return Err(Error::Usage {
+                flag: "--key",
+                message: "name at least one key column".to_owned(),
+            });
+        }
+        let old = query_body("--old", g.old)?;
+        let new = query_body("--new", g.new)?;
+        let target = Target::parse(g.database_url)?.with_timeouts(g.timeouts);
+        Ok(Options {
+            target,
+            old,
+            new,
+            keys,
+            min_parity: g.min_parity,
+            chunk_size: g.chunk_size,
+            sample: g.sample,
+        })
     }
-    b.finish()
 }
 
 fn query_body(flag: &'static str, q: &str) -> Result<String> {
@@ -73,34 +134,15 @@ pub fn comparison_sql(old: &str, new: &str, keys: &[String], chunk: u64, sample:
     )
 }
 
-async fn parity(args: &ParityArgs, b: &mut ReportBuilder) -> Result<()> {
-    if !(0.0..=1.0).contains(&args.min_parity) {
-        return Err(Error::Usage {
-            flag: "--min-parity",
-            message: format!("{} is not a fraction between 0 and 1", args.min_parity),
-        });
-    }
-    if args.chunk_size == 0 {
-        return Err(Error::Usage {
-            flag: "--chunk-size",
-            message: "must be at least 1".to_owned(),
-        });
-    }
-    let keys: Vec<String> = args
-        .key
-        .iter()
-        .map(|k| k.trim().to_owned())
-        .filter(|k| !k.is_empty())
-        .collect();
-    if keys.is_empty() {
-        return Err(Error::Usage {
-            flag: "--key",
-            message: "name at least one key column".to_owned(),
-        });
-    }
-    let old = query_body("--old", &args.old)?;
-    let new = query_body("--new", &args.new)?;
-    let target = Target::parse(&args.database_url)?.with_timeouts(&args.timeouts);
+/// Compares the two read paths in one read-only snapshot and judges `parity.rows`.
+pub(crate) async fn compare(args: &Options, b: &mut ReportBuilder) -> Result<()> {
+    let Options {
+        target,
+        old,
+        new,
+        keys,
+        ..
+    } = args;
     let client = target.connect().await?;
     let _s = gatehouse::trace::step("compare");
     // One snapshot for both sides; a bigger work_mem keeps the sort and the hash join of
@@ -113,7 +155,7 @@ async fn parity(args: &ParityArgs, b: &mut ReportBuilder) -> Result<()> {
             ),
         )
         .await?;
-    let sql = comparison_sql(&old, &new, &keys, args.chunk_size, args.sample.max(1));
+    let sql = comparison_sql(old, new, keys, args.chunk_size, args.sample.max(1));
     target
         .within(
             "comparing --old and --new",

@@ -9,7 +9,6 @@ use std::time::Duration;
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::{Client, Config, NoTls};
 
-use crate::cli::TimeoutArgs;
 use crate::error::{Error, Result};
 use crate::tls::{self, TlsMode};
 
@@ -32,6 +31,19 @@ pub struct Target {
 
 /// `connect_timeout` when neither the URL nor `--connect-timeout` sets one.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `--query-timeout`'s default.
+const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Deadlines for talking to PostgreSQL: a server that accepts and never answers (or answers
+/// a byte at a time) must not hold a run until CI's job timeout.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// `--connect-timeout`: over the URL's `connect_timeout` when given.
+    pub(crate) connect: Option<Duration>,
+    /// `--query-timeout`: how long any query of ours may go unanswered.
+    pub(crate) query: Duration,
+}
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -82,13 +94,12 @@ impl Target {
             config.password(pw);
         }
         let server = describe(&config);
-        let defaults = TimeoutArgs::default();
         Ok(Target {
             connect_timeout: config
                 .get_connect_timeout()
                 .copied()
                 .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-            query_timeout: defaults.query_timeout,
+            query_timeout: DEFAULT_QUERY_TIMEOUT,
             config,
             server,
             tls: mode,
@@ -98,12 +109,12 @@ impl Target {
 
     /// `--connect-timeout` (over the URL's `connect_timeout`) and `--query-timeout`.
     #[must_use]
-    pub fn with_timeouts(mut self, t: &TimeoutArgs) -> Target {
-        if let Some(c) = t.connect_timeout {
+    pub(crate) fn with_timeouts(mut self, t: Timeouts) -> Target {
+        if let Some(c) = t.connect {
             self.config.connect_timeout(c);
             self.connect_timeout = c;
         }
-        self.query_timeout = t.query_timeout;
+        self.query_timeout = t.query;
         self
     }
 
@@ -347,11 +358,6 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// `'text'` with quotes doubled.
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,6 +404,5 @@ mod tests {
     #[test]
     fn identifiers_and_literals_are_quoted() {
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
-        assert_eq!(quote_literal("it's"), "'it''s'");
     }
 }

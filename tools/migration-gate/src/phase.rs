@@ -10,10 +10,9 @@ use gatehouse::time::Timestamp;
 use tokio_postgres::Client;
 
 use crate::checks::CheckId;
-use crate::cli::PhaseArgs;
 use crate::error::{Error, Result};
-use crate::lint::Linted;
-use crate::pg::Target;
+use crate::pg::{Target, Timeouts};
+use crate::rules::Linted;
 use crate::source::{Phase, VersionKey};
 
 /// Migration tables and their (version, applied-at) columns.
@@ -23,23 +22,50 @@ const RUNNER_TABLES: &[(&str, &str, &str)] = &[
     ("flyway_schema_history", "version", "installed_on"),
 ];
 
-pub async fn judge(args: &PhaseArgs, linted: &Linted) -> Result<Vec<Check>> {
-    let _s = gatehouse::trace::step("phase-policy");
-    let given = args
-        .expand_applied_at
-        .as_deref()
-        .map(|s| {
-            Timestamp::parse(s).map_err(|e| Error::Usage {
-                flag: "--expand-applied-at",
-                message: format!("{s:?}: {e}"),
+/// `--phase-policy`'s checked options.
+pub(crate) struct Policy {
+    /// `--expand-applied-at`: when the expand phase went live, if the user says so.
+    pub(crate) expand_applied_at: Option<Timestamp>,
+    /// `--min-expand-age`.
+    pub(crate) min_expand_age: Duration,
+    /// `--database-url`: where the runner's table and `pg_stat_statements` are read.
+    pub(crate) database: Option<Target>,
+}
+
+impl Policy {
+    /// Checks `--expand-applied-at`, then `--database-url`.
+    pub(crate) fn new(
+        expand_applied_at: Option<&str>,
+        min_expand_age: Duration,
+        database_url: Option<&str>,
+        timeouts: Timeouts,
+    ) -> Result<Policy> {
+        let expand_applied_at = expand_applied_at
+            .map(|s| {
+                Timestamp::parse(s).map_err(|e| Error::Usage {
+                    flag: "--expand-applied-at",
+                    message: format!("{s:?}: {e}"),
+                })
             })
+            .transpose()?;
+        let database = database_url
+            .map(|url| Ok::<_, Error>(Target::parse(url)?.with_timeouts(timeouts)))
+            .transpose()?;
+        Ok(Policy {
+            expand_applied_at,
+            min_expand_age,
+            database,
         })
-        .transpose()?;
-    let db = match &args.database_url {
-        Some(url) => {
-            let target = Target::parse(url)?.with_timeouts(&args.timeouts);
+    }
+}
+
+pub(crate) async fn judge(args: &Policy, linted: &Linted) -> Result<Vec<Check>> {
+    let _s = gatehouse::trace::step("phase-policy");
+    let given = args.expand_applied_at;
+    let db = match &args.database {
+        Some(target) => {
             let client = target.connect().await?;
-            Some(Evidence::read(&target, &client).await?)
+            Some(Evidence::read(target, &client).await?)
         }
         None => None,
     };

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use gatehouse::{Input, Source};
 use serde::Serialize;
 
-use crate::cli::{MigrationArgs, TransactionMode};
 use crate::error::{Error, Result};
 use crate::template::{self, Rendered};
 
@@ -45,7 +44,6 @@ pub enum Phase {
 pub struct SqlFile {
     /// How reports name it: the path as found.
     pub label: String,
-    pub path: Option<PathBuf>,
     /// The text to parse: the file with template placeholders rendered.
     pub rendered: Rendered,
     /// Directives found in its comments.
@@ -92,9 +90,33 @@ impl Migration {
     }
 }
 
+/// How the migration runner wraps each file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Transaction {
+    /// From the layout and its markers: in a transaction unless marked otherwise.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// What to read and how to read it: the checked `PATH`s and migration flags.
+#[derive(Debug, Clone)]
+pub(crate) struct Selection {
+    /// Files or directories (`-` is stdin).
+    pub(crate) paths: Vec<PathBuf>,
+    /// `--template-var`, parsed.
+    pub(crate) vars: template::Vars,
+    pub(crate) transaction: Transaction,
+    /// `--since`: older versions are history only.
+    pub(crate) since: Option<String>,
+    /// `--require-down`: a missing down migration is an error.
+    pub(crate) require_down: bool,
+}
+
 /// Reads every PATH into one ordered history.
-pub fn discover(args: &MigrationArgs) -> Result<Vec<Migration>> {
-    let vars = template::parse_vars(&args.template_var)?;
+pub fn discover(args: &Selection) -> Result<Vec<Migration>> {
+    let vars = &args.vars;
     let mut found: BTreeMap<(usize, VersionKey, String), Pending> = BTreeMap::new();
     // Loose files share the history after every directory's.
     let files_history = args.paths.len();
@@ -102,7 +124,7 @@ pub fn discover(args: &MigrationArgs) -> Result<Vec<Migration>> {
         let _s = gatehouse::trace::step("discover");
         if path.as_os_str() == "-" {
             let input = gatehouse::input::read_limited(&Source::Stdin, FILE_LIMIT)?;
-            let file = load(input, None, &vars)?;
+            let file = load(input, None, vars)?;
             let key = (files_history, VersionKey::new(""), "<stdin>".to_owned());
             found
                 .entry(key)
@@ -116,7 +138,7 @@ pub fn discover(args: &MigrationArgs) -> Result<Vec<Migration>> {
         })?;
         if meta.is_dir() {
             let before = found.len();
-            walk(path, 0, history, &vars, &mut found)?;
+            walk(path, 0, history, vars, &mut found)?;
             if found.len() == before {
                 return Err(Error::Layout {
                     path: path.display().to_string(),
@@ -124,7 +146,7 @@ pub fn discover(args: &MigrationArgs) -> Result<Vec<Migration>> {
                 });
             }
         } else {
-            add_file(path, files_history, &vars, &mut found)?;
+            add_file(path, files_history, vars, &mut found)?;
         }
     }
     let mut out = Vec::with_capacity(found.len());
@@ -144,9 +166,9 @@ pub fn discover(args: &MigrationArgs) -> Result<Vec<Migration>> {
             .and_then(|f| f.directives.transaction)
             .or(metadata_in_transaction);
         let in_transaction = match args.transaction {
-            TransactionMode::Always => true,
-            TransactionMode::Never => false,
-            TransactionMode::Auto => marker.unwrap_or(true),
+            Transaction::Always => true,
+            Transaction::Never => false,
+            Transaction::Auto => marker.unwrap_or(true),
         };
         let history_only = args
             .since
@@ -368,7 +390,6 @@ fn load(input: Input, path: Option<&Path>, vars: &template::Vars) -> Result<SqlF
     let rendered = template::render(text, vars);
     Ok(SqlFile {
         label,
-        path: path.map(Path::to_path_buf),
         sha256: gatehouse::hash::sha256_hex(&input.bytes),
         bytes: input.bytes.len() as u64,
         rendered,

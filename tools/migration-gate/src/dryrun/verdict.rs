@@ -9,14 +9,14 @@ use gatehouse::{Check, Location, ReportBuilder, Status};
 use serde_json::json;
 use tokio_postgres::Client;
 
+use super::Options;
 use super::apply::{self, Applied, BLOCKS_WRITES};
 use super::load::LoadStats;
 use super::tools;
 use crate::checks::CheckId;
-use crate::cli::DryRunArgs;
 use crate::error::{Error, Result};
-use crate::lint::Linted;
 use crate::pg::Target;
+use crate::rules::Linted;
 
 pub(super) fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
@@ -44,7 +44,7 @@ fn lint_hint(linted: &Linted, file: &str, line: u64) -> String {
 }
 
 pub(super) fn judge_steps(
-    args: &DryRunArgs,
+    args: &Options,
     steps: &[Applied],
     existing: &HashSet<String>,
     has_rows: &HashMap<String, bool>,
@@ -148,7 +148,7 @@ pub(super) fn judge_steps(
 }
 
 pub(super) fn judge_load(
-    args: &DryRunArgs,
+    args: &Options,
     load: Option<&LoadStats>,
     steps: &[Applied],
     b: &mut ReportBuilder,
@@ -198,7 +198,7 @@ pub(super) fn judge_load(
 }
 
 pub(super) async fn rollback(
-    args: &DryRunArgs,
+    args: &Options,
     copy: &Target,
     mc: &Client,
     linted: &Linted,

@@ -233,7 +233,6 @@ pub(super) fn alter_table(
             }
             AlterTableType::AtDetachPartition => {
                 if detach_concurrent(cmd) {
-                    fx.no_tx = true;
                     concurrently_outside_tx(ctx, "DETACH PARTITION CONCURRENTLY");
                 } else if !new {
                     ctx.hit(

@@ -7,6 +7,8 @@
 mod alter;
 mod context;
 mod expr;
+mod history;
+pub(crate) mod report;
 mod statement;
 
 use std::collections::{BTreeSet, HashSet};
@@ -17,7 +19,9 @@ use serde::Serialize;
 use crate::catalog::Catalog;
 use crate::checks::{CheckId, Severity};
 use crate::source::{Layout, Migration, Phase, SqlFile};
-use crate::sql::{self, ParseResult, Parsed};
+use crate::sql::{ParseResult, Parsed};
+
+pub(crate) use history::{Linted, lint_history};
 
 /// What the user chose about the rules.
 #[derive(Debug, Clone, Default)]
@@ -56,8 +60,6 @@ pub struct StatementFacts {
     /// Does work that grows with the table (rewrite, index build, validation scan) while
     /// holding a lock that blocks writes.
     pub heavy: bool,
-    /// Must run outside a transaction block (CONCURRENTLY, ALTER TYPE ADD VALUE before 12).
-    pub no_transaction: bool,
     /// BEGIN/COMMIT/ROLLBACK written in the file.
     pub transaction_control: bool,
 }
@@ -105,10 +107,6 @@ impl Linter {
         self.catalog = Catalog::default();
     }
 
-    pub fn findings(&self) -> &[Finding] {
-        &self.findings
-    }
-
     pub fn into_findings(self) -> Vec<Finding> {
         self.findings
     }
@@ -128,8 +126,9 @@ impl Linter {
 
     /// Lints migration `idx` of the history, updating the catalog with its up file. The down
     /// file is parsed (it must be valid SQL) but leaves the catalog alone.
+    #[cfg(test)]
     pub fn migration(&mut self, idx: usize, m: &Migration) -> MigrationOutcome {
-        let parse = |f: &SqlFile| sql::parse_file(&f.rendered.text);
+        let parse = |f: &SqlFile| crate::sql::parse_file(&f.rendered.text);
         let up = m.up.as_ref().map(parse);
         let down = m.down.as_ref().map(parse);
         self.parsed_migration(idx, m, up.as_ref(), down.as_ref())

@@ -80,7 +80,6 @@ pub(super) fn is(c: &Constraint, t: ConstrType) -> bool {
 pub(super) struct Effects {
     pub(super) tables: Vec<String>,
     pub(super) heavy: bool,
-    pub(super) no_tx: bool,
 }
 
 /// Judges one statement and applies it to the catalog (for up files).
@@ -103,7 +102,6 @@ pub fn analyze(
         sql: ctx.text.clone(),
         tables: fx.tables,
         heavy: fx.heavy,
-        no_transaction: fx.no_tx,
         transaction_control: matches!(s.node, NodeEnum::TransactionStmt(_)),
     }
 }
@@ -248,7 +246,6 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
                 fx.tables.push(table.clone());
             }
             if i.concurrent {
-                fx.no_tx = true;
                 concurrently_outside_tx(ctx, "CREATE INDEX CONCURRENTLY");
                 if !ctx.in_tx && !i.if_not_exists {
                     ctx.hit(
@@ -311,7 +308,6 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
                 return; // RENAME VALUE
             }
             if ctx.in_tx && ctx.pg_version < 12 {
-                fx.no_tx = true;
                 ctx.hit(
                     CheckId::EnumAddValueInTransaction,
                     format!("ALTER TYPE {name} ADD VALUE inside a transaction fails before PostgreSQL 12 (--pg-version {})", ctx.pg_version),
@@ -373,7 +369,6 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
         }
         NodeEnum::ReindexStmt(r) => {
             if has_def(&r.params, "concurrently") {
-                fx.no_tx = true;
                 concurrently_outside_tx(ctx, "REINDEX CONCURRENTLY");
                 return;
             }
@@ -548,7 +543,6 @@ fn drop(
         }
     } else if d.remove_type == ObjectType::ObjectIndex as i32 {
         if d.concurrent {
-            fx.no_tx = true;
             concurrently_outside_tx(ctx, "DROP INDEX CONCURRENTLY");
         }
         for name in names {

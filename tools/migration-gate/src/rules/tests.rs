@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::cli::{MigrationArgs, TransactionMode};
+use crate::source::{Selection, Transaction};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hazards")
@@ -39,10 +39,10 @@ pub(crate) fn lint_after_base(sql: &str) -> Vec<Finding> {
             }
         }
     }
-    let args = MigrationArgs {
+    let args = Selection {
         paths: vec![dir.path().to_path_buf()],
-        template_var: Vec::new(),
-        transaction: TransactionMode::Auto,
+        vars: Vec::new(),
+        transaction: Transaction::Auto,
         since: Some("2".to_owned()),
         require_down: false,
     };
