@@ -247,14 +247,14 @@ impl Metrics {
     /// Closed-model VUs wait for each response before sending the next request, so a stall
     /// delays every request they would have sent meanwhile, and none of them is measured
     /// (coordinated omission). As HdrHistogram's `copyCorrectedForCoordinatedOmission` does,
-    /// each closed-model sample longer than the expected interval (the median service time)
+    /// each closed-model sample longer than the expected interval (p90 of the service times)
     /// adds the samples the missing requests would have had — `v - i`, `v - 2i`, … — to
     /// http_req_duration. Service time stays as measured. Call once, after merging workers.
     pub fn correct_closed(&mut self, closed_scenarios: &[bool]) {
         if self.closed_all.is_empty() {
             return;
         }
-        let interval = self.closed_all.value_at_quantile(0.5).max(1);
+        let interval = self.closed_all.value_at_quantile(0.9).max(1);
         let extra = synthetic(&self.closed_all, interval);
         add_hist(&mut self.all.duration, &extra);
         for (series, h) in self.by_name.iter_mut().zip(&self.closed_by_name) {

@@ -366,8 +366,8 @@ struct RawRequest {
     method: Option<Spanned<String>>,
     path: Spanned<String>,
     #[serde(default)]
-    headers: BTreeMap<String, String>,
-    body: Option<serde_json::Value>,
+    headers: BTreeMap<String, Spanned<String>>,
+    body: Option<Spanned<serde_json::Value>>,
     weight: Option<Spanned<u32>>,
     checks: Option<Spanned<RawChecks>>,
 }
@@ -644,38 +644,31 @@ fn check_request(
     }
     let mut headers = Vec::new();
     for (k, v) in r.headers {
+        let at = v.referenced;
         let hn = hyper::header::HeaderName::from_bytes(k.as_bytes())
-            .or_else(|_| cx.err(&loc, format!("request {name}: {k:?} is not a header name")))?;
-        let t = Template::parse(&v, env)
-            .or_else(|e| cx.err(&loc, format!("request {name}: header {k}: {e}")))?;
+            .or_else(|_| cx.err(&at, format!("request {name}: {k:?} is not a header name")))?;
+        let t = Template::parse(&v.value, env)
+            .or_else(|e| cx.err(&at, format!("request {name}: header {k}: {e}")))?;
         if let Some(f) = t.fixed()
             && hyper::header::HeaderValue::from_str(&f).is_err()
         {
             return cx.err(
-                &loc,
+                &at,
                 format!("request {name}: header {k}: not a valid header value"),
             );
         }
         headers.push((hn, t));
     }
-    let (body, json_body) = match r.body {
+    let body_at = r.body.as_ref().map_or(loc, |b| b.referenced);
+    let body_err = |e: String| cx.err(&body_at, format!("request {name}: body: {e}"));
+    let (body, json_body) = match r.body.map(|b| b.value) {
         None | Some(serde_json::Value::Null) => (None, false),
-        Some(serde_json::Value::String(s)) => (
-            Some(
-                Template::parse(&s, env)
-                    .or_else(|e| cx.err(&loc, format!("request {name}: body: {e}")))?,
-            ),
-            false,
-        ),
+        Some(serde_json::Value::String(s)) => {
+            (Some(Template::parse(&s, env).or_else(body_err)?), false)
+        }
         Some(v) => {
             let text = serde_json::to_string(&v).unwrap_or_default();
-            (
-                Some(
-                    Template::parse(&text, env)
-                        .or_else(|e| cx.err(&loc, format!("request {name}: body: {e}")))?,
-                ),
-                true,
-            )
+            (Some(Template::parse(&text, env).or_else(body_err)?), true)
         }
     };
     let weight = match &r.weight {

@@ -269,3 +269,94 @@ fn closed_model_executors_run_their_iterations() {
     assert!(metric(&r, "http_reqs{scenario:ramp}", "count") > 10.0);
     assert!(metric(&r, "http_reqs{scenario:later}", "count") > 5.0);
 }
+
+#[test]
+fn requests_carry_templates_headers_and_bodies_and_checks_read_the_response() {
+    let srv = Server::start(Config {
+        echo: true,
+        ..Config::default()
+    });
+    let dir = tmp();
+    let s = scenario(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "target: {}/api\nrequests:\n  - name: create\n    method: post\n    path: /orders/{{{{seq}}}}\n    headers: {{X-Tenant: \"{{{{env.PG_TEST_TENANT}}}}\"}}\n    body: {{customer_id: 1, items: [{{sku: A-1, qty: 1}}]}}\n    checks: {{status: 200, body_contains: '\\\"customer_id\\\":1', json: {{method: POST, tenant: acme, content_type: application/json}}}}\n  - name: get\n    path: /orders/{{{{uuid}}}}\n    checks: {{json: {{method: PUT, tenant: nobody}}}}\nscenarios:\n  a: {{executor: shared-iterations, vus: 2, iterations: 10}}\nthresholds:\n  \"checks{{name:create}}\": [\"rate==1\"]\n  \"checks{{name:get}}\": [\"rate==0\"]\n",
+            srv.url()
+        ),
+    );
+    let r = crate::perf_gate()
+        .args([
+            "run",
+            s.to_str().unwrap_or_default(),
+            "--format",
+            "json",
+            "-q",
+        ])
+        .env("PG_TEST_TENANT", "acme")
+        .run();
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(metric(&r, "checks{name:create}", "count"), 25.0);
+    assert_eq!(metric(&r, "checks{name:get}", "passes"), 0.0);
+    assert!(metric(&r, "data_sent", "count") > 0.0);
+    assert!(metric(&r, "data_received", "count") > 0.0);
+    // A missing {{env.X}} is refused at its line before any load.
+    let r = crate::perf_gate()
+        .args([
+            "run",
+            s.to_str().unwrap_or_default(),
+            "--format",
+            "json",
+            "-q",
+        ])
+        .env_remove("PG_TEST_TENANT")
+        .run();
+    crate::assert_refused(&r, "s.yaml:6:");
+    assert!(
+        r.stderr.contains("PG_TEST_TENANT is not set"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn error_statuses_count_by_class_and_the_histogram_file_is_hdrhistogram_v2() {
+    let srv = Server::start(Config {
+        status: Some(503),
+        ..Config::default()
+    });
+    let dir = tmp();
+    let s = scenario(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "target: {}\nrequests:\n  - path: /\nscenarios:\n  a: {{executor: constant-arrival-rate, rate: 12, duration: 1s, maxVUs: 12}}\nthresholds:\n  http_req_failed: [\"rate<0.5\"]\n",
+            srv.url()
+        ),
+    );
+    let hist = dir.path().join("d.hgrm");
+    let r = run(&[
+        "run",
+        s.to_str().unwrap_or_default(),
+        "--out-histogram",
+        hist.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json["data"]["errors"]["5xx"], 12);
+    assert_eq!(metric(&r, "http_req_failed", "rate"), 1.0);
+    let bytes = std::fs::read(&hist).expect("histogram file");
+    let h: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .expect("a V2 compressed HdrHistogram");
+    assert_eq!(h.len(), 12);
+    // The report's base64 form is the same histogram.
+    use base64ct::Encoding;
+    let b64 = r.json["data"]["histograms"]["http_req_duration"]
+        .as_str()
+        .unwrap_or_default();
+    let raw = base64ct::Base64::decode_vec(b64).expect("base64");
+    let h2: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut raw.as_slice())
+        .expect("V2");
+    assert_eq!(h, h2);
+}

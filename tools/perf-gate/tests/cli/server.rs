@@ -22,6 +22,8 @@ pub struct Config {
     pub slots: Option<usize>,
     /// The response status (200 unless set).
     pub status: Option<u16>,
+    /// Answer with what was asked: `{"method", "path", "tenant", "content_type", "body"}`.
+    pub echo: bool,
 }
 
 pub struct Server {
@@ -66,7 +68,7 @@ impl Server {
                         Arc::clone(&served2),
                     );
                     tokio::task::spawn_local(async move {
-                        let svc = service_fn(move |_req| {
+                        let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                             let (cfg, slots, stall, served) = (
                                 cfg.clone(),
                                 slots.clone(),
@@ -87,9 +89,12 @@ impl Server {
                                     tokio::time::sleep(cfg.delay).await;
                                 }
                                 served.fetch_add(1, Ordering::SeqCst);
-                                let mut resp = hyper::Response::new(Full::new(Bytes::from_static(
-                                    b"{\"ok\":true}",
-                                )));
+                                let body = if cfg.echo {
+                                    echo(req).await
+                                } else {
+                                    Bytes::from_static(b"{\"ok\":true}")
+                                };
+                                let mut resp = hyper::Response::new(Full::new(body));
                                 *resp.status_mut() =
                                     hyper::StatusCode::from_u16(cfg.status.unwrap_or(200))
                                         .expect("status");
@@ -137,6 +142,37 @@ impl Server {
             let _ = t.join();
         }
     }
+}
+
+/// `{"method", "path", "tenant", "content_type", "body"}` of a request.
+async fn echo(req: hyper::Request<hyper::body::Incoming>) -> Bytes {
+    use http_body_util::BodyExt;
+    let h = |k: &str| {
+        req.headers()
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (method, path, tenant, ct) = (
+        req.method().to_string(),
+        req.uri().to_string(),
+        h("x-tenant"),
+        h("content-type"),
+    );
+    let bytes = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    Bytes::from(
+        serde_json::to_vec(&serde_json::json!({
+            "method": method, "path": path, "tenant": tenant, "content_type": ct,
+            "body": String::from_utf8_lossy(&bytes),
+        }))
+        .unwrap_or_default(),
+    )
 }
 
 impl Drop for Server {
