@@ -175,6 +175,7 @@ pub(crate) fn compile(opts: &Options, b: &mut gatehouse::ReportBuilder) -> Resul
     let label = input.label();
     let cat: Catalog = gatehouse::yaml::from_str(&label, input.text()?)?;
     b.evidence(Evidence::of_bytes(label.clone(), &input.bytes));
+    // `sloth` is --windows's default: the catalog's own choice wins over it.
     let spec = if opts.windows == "sloth" {
         cat.defaults
             .windows
@@ -186,118 +187,16 @@ pub(crate) fn compile(opts: &Options, b: &mut gatehouse::ReportBuilder) -> Resul
     let windows = parse_windows(&spec).map_err(|m| Error::Usage {
         message: format!("--windows: {m}"),
     })?;
-    let at = |line: u64, col: u64, message: String| {
-        Error::Input(gatehouse::InputError::Parse {
-            path: label.clone(),
-            line,
-            column: col,
-            message,
-        })
-    };
     let mut docs = Vec::new();
     let mut all_groups = Vec::new();
     let mut slo_rows = Vec::new();
     for svc in &cat.services {
-        let sname = &svc.name.value;
-        if !is_slug(sname) {
-            return Err(at(
-                svc.name.referenced.line(),
-                svc.name.referenced.column(),
-                format!("service name {sname:?} must be lower-case letters, digits and dashes"),
-            ));
-        }
-        let mut groups = Vec::new();
-        for slo in &svc.slos {
-            let obj = slo.objective.value;
-            if !(obj > 0.0 && obj < 100.0) {
-                return Err(at(
-                    slo.objective.referenced.line(),
-                    slo.objective.referenced.column(),
-                    format!(
-                        "{sname}/{}: objective {obj} must be a percentage between 0 and 100 (e.g. 99.9)",
-                        slo.name.value
-                    ),
-                ));
-            }
-            for q in [&slo.sli.errors, &slo.sli.total] {
-                if !q.value.contains("{{.window}}") {
-                    return Err(at(
-                        q.referenced.line(),
-                        q.referenced.column(),
-                        format!(
-                            "{sname}/{}: the SLI query must use {{{{.window}}}} as its range",
-                            slo.name.value
-                        ),
-                    ));
-                }
-                let probe = q.value.replace("{{.window}}", "5m");
-                if let Err(e) = crate::promql::parse(&probe) {
-                    return Err(at(
-                        q.referenced.line(),
-                        q.referenced.column(),
-                        format!(
-                            "{sname}/{}: SLI query: {} (at character {})",
-                            slo.name.value,
-                            e.message,
-                            e.offset + 1
-                        ),
-                    ));
-                }
-            }
-            let (rec, alerts) = slo_groups(svc, slo, &windows);
-            slo_rows.push(json!({
-                "service": sname,
-                "slo": slo.name.value,
-                "objective": obj,
-                "recording_rules": count_rules(&rec),
-                "alerts": count_rules(&alerts),
-            }));
-            b.check(
-                Check::ok(CheckId::CatalogSlo.as_str())
-                    .with_message(format!(
-                        "{sname}/{}: {obj}% over 30d → {} recording rules, {} burn-rate alerts",
-                        slo.name.value,
-                        count_rules(&rec),
-                        count_rules(&alerts)
-                    ))
-                    .with_location(Location::at(
-                        label.clone(),
-                        slo.name.referenced.line(),
-                        slo.name.referenced.column(),
-                    )),
-            );
-            groups.push(rec);
-            groups.push(alerts);
-        }
-        if !svc.alerts.is_empty() {
-            let rules = svc.alerts.iter().map(|a| custom_alert(svc, a)).collect();
-            groups.push(Y::map(vec![
-                ("name", Y::s(format!("{sname}-alerts"))),
-                ("rules", Y::List(rules)),
-            ]));
-        }
+        let groups = service_groups(&label, svc, &windows, &mut slo_rows, b)?;
         if groups.is_empty() {
             continue;
         }
-        let mut meta_labels: Vec<(String, Y)> = vec![
-            ("app.kubernetes.io/managed-by".into(), Y::s("alert-lint")),
-            ("team".into(), Y::s(svc.team.clone())),
-        ];
-        for (k, v) in &cat.defaults.rule_labels {
-            meta_labels.push((k.clone(), Y::s(v.clone())));
-        }
-        let mut metadata = vec![("name", Y::s(format!("{sname}-slos")))];
-        if let Some(ns) = svc.namespace.as_ref().or(cat.defaults.namespace.as_ref()) {
-            metadata.push(("namespace", Y::s(ns.clone())));
-        }
-        metadata.push(("labels", Y::Map(meta_labels)));
         all_groups.extend(groups.iter().cloned());
-        docs.push(Y::map(vec![
-            ("apiVersion", Y::s("monitoring.coreos.com/v1")),
-            ("kind", Y::s("PrometheusRule")),
-            ("metadata", Y::map(metadata)),
-            ("spec", Y::map(vec![("groups", Y::List(groups))])),
-        ]));
+        docs.push(rule_object(svc, &cat.defaults, groups));
     }
     let header = format!(
         "# Generated by `alert-lint catalog {}` (windows: {}). Do not edit; edit the catalog.\n",
@@ -332,6 +231,134 @@ pub(crate) fn compile(opts: &Options, b: &mut gatehouse::ReportBuilder) -> Resul
         windows.len()
     ));
     Ok(text)
+}
+
+/// The rule groups of one service: per SLO its recording and alert groups (each SLO a
+/// `catalog.slo` check and a row of `slo_rows`), then its hand-written alerts.
+fn service_groups(
+    label: &str,
+    svc: &Service,
+    windows: &[Window],
+    slo_rows: &mut Vec<serde_json::Value>,
+    b: &mut gatehouse::ReportBuilder,
+) -> Result<Vec<Y>, Error> {
+    let sname = &svc.name.value;
+    if !is_slug(sname) {
+        return Err(located(
+            label,
+            &svc.name.referenced,
+            format!("service name {sname:?} must be lower-case letters, digits and dashes"),
+        ));
+    }
+    let mut groups = Vec::new();
+    for slo in &svc.slos {
+        check_slo(label, sname, slo)?;
+        let (rec, alerts) = slo_groups(svc, slo, windows);
+        let (rules, alert_rules) = (count_rules(&rec), count_rules(&alerts));
+        slo_rows.push(json!({
+            "service": sname,
+            "slo": slo.name.value,
+            "objective": slo.objective.value,
+            "recording_rules": rules,
+            "alerts": alert_rules,
+        }));
+        b.check(
+            Check::ok(CheckId::CatalogSlo.as_str())
+                .with_message(format!(
+                    "{sname}/{}: {}% over 30d → {rules} recording rules, {alert_rules} burn-rate alerts",
+                    slo.name.value, slo.objective.value,
+                ))
+                .with_location(Location::at(
+                    label.to_owned(),
+                    slo.name.referenced.line(),
+                    slo.name.referenced.column(),
+                )),
+        );
+        groups.push(rec);
+        groups.push(alerts);
+    }
+    if !svc.alerts.is_empty() {
+        let rules = svc.alerts.iter().map(|a| custom_alert(svc, a)).collect();
+        groups.push(Y::map(vec![
+            ("name", Y::s(format!("{sname}-alerts"))),
+            ("rules", Y::List(rules)),
+        ]));
+    }
+    Ok(groups)
+}
+
+/// An error at a place in the catalog.
+fn located(label: &str, at: &serde_saphyr::Location, message: String) -> Error {
+    Error::Input(gatehouse::InputError::Parse {
+        path: label.to_owned(),
+        line: at.line(),
+        column: at.column(),
+        message,
+    })
+}
+
+/// An SLO compiles when its objective is a percentage and both SLI queries use
+/// `{{.window}}` as their range and parse.
+fn check_slo(label: &str, sname: &str, slo: &Slo) -> Result<(), Error> {
+    let obj = slo.objective.value;
+    if !(obj > 0.0 && obj < 100.0) {
+        return Err(located(
+            label,
+            &slo.objective.referenced,
+            format!(
+                "{sname}/{}: objective {obj} must be a percentage between 0 and 100 (e.g. 99.9)",
+                slo.name.value
+            ),
+        ));
+    }
+    for q in [&slo.sli.errors, &slo.sli.total] {
+        if !q.value.contains("{{.window}}") {
+            return Err(located(
+                label,
+                &q.referenced,
+                format!(
+                    "{sname}/{}: the SLI query must use {{{{.window}}}} as its range",
+                    slo.name.value
+                ),
+            ));
+        }
+        let probe = q.value.replace("{{.window}}", "5m");
+        if let Err(e) = crate::promql::parse(&probe) {
+            return Err(located(
+                label,
+                &q.referenced,
+                format!(
+                    "{sname}/{}: SLI query: {} (at character {})",
+                    slo.name.value,
+                    e.message,
+                    e.offset + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The PrometheusRule object of one service, holding its groups.
+fn rule_object(svc: &Service, defaults: &Defaults, groups: Vec<Y>) -> Y {
+    let mut meta_labels: Vec<(String, Y)> = vec![
+        ("app.kubernetes.io/managed-by".into(), Y::s("alert-lint")),
+        ("team".into(), Y::s(svc.team.clone())),
+    ];
+    for (k, v) in &defaults.rule_labels {
+        meta_labels.push((k.clone(), Y::s(v.clone())));
+    }
+    let mut metadata = vec![("name", Y::s(format!("{}-slos", svc.name.value)))];
+    if let Some(ns) = svc.namespace.as_ref().or(defaults.namespace.as_ref()) {
+        metadata.push(("namespace", Y::s(ns.clone())));
+    }
+    metadata.push(("labels", Y::Map(meta_labels)));
+    Y::map(vec![
+        ("apiVersion", Y::s("monitoring.coreos.com/v1")),
+        ("kind", Y::s("PrometheusRule")),
+        ("metadata", Y::map(metadata)),
+        ("spec", Y::map(vec![("groups", Y::List(groups))])),
+    ])
 }
 
 /// Lints the generated text with `check`'s defaults; any finding is a bug in the catalog

@@ -18,7 +18,7 @@ use crate::lint::Parsed;
 use crate::prom::{Answer, Client};
 use crate::promql;
 use crate::rules::{Group, RuleKind, Text};
-use crate::yamltree::value_pos;
+use crate::yamltree::{Pos, value_pos};
 
 /// Names that are not scraped and need no series: Prometheus's own alert state.
 const SYNTHETIC: &[&str] = &["ALERTS", "ALERTS_FOR_STATE"];
@@ -118,186 +118,236 @@ pub(crate) fn run(
     files: &mut [FileState],
     plans: Vec<Option<LiveFile>>,
 ) -> Result<LiveInfo, Error> {
-    let url = opts.url.as_str();
-    let mut client = Client::new(url, opts.timeout)?;
+    let mut client = Client::new(&opts.url, opts.timeout)?;
     let (scrape, _) = client.intervals()?;
     let metadata = client.metadata()?;
-    let lookback_s = gatehouse::duration::format_duration(opts.lookback);
-
-    // Names written by the rules under check: their series may not exist before deploy.
-    let recorded: HashSet<String> = plans
-        .iter()
-        .flatten()
-        .flat_map(|l| &l.rules)
-        .filter(|r| r.kind == RuleKind::Record)
-        .map(|r| r.name.value.clone())
-        .collect();
-
-    // Series count per selector, shared across rules: (now, within lookback).
-    let mut cache: HashMap<String, (f64, f64)> = HashMap::new();
+    let mut session = Session {
+        client,
+        // Names written by the rules under check: their series may not exist before deploy.
+        recorded: plans
+            .iter()
+            .flatten()
+            .flat_map(|l| &l.rules)
+            .filter(|r| r.kind == RuleKind::Record)
+            .map(|r| r.name.value.clone())
+            .collect(),
+        cache: HashMap::new(),
+        lookback: gatehouse::duration::format_duration(opts.lookback),
+        max_series: config.live.max_series,
+    };
     for (f, live) in files.iter_mut().zip(plans) {
         let Some(live) = live else { continue };
         let mut found = Vec::new();
         for rule in &live.rules {
-            let expr = &rule.expr;
-            let name = &rule.name.value;
-            let at =
-                |off: Option<usize>| value_pos(&live.text, expr.pos, &expr.value, off.unwrap_or(0));
-
-            if rule.kind == RuleKind::Record
-                && let Some(t) = metadata.get(name)
-            {
-                found.push(
-                        Finding::new(
-                            CheckId::RecordingCollision,
-                            Status::Fail,
-                            rule.name.pos,
-                            format!("{name}: scrape targets already expose {name} ({t}); the rule would write the same series"),
-                        )
-                        .for_rule(name),
-                    );
-            }
-
-            if let Answer::Rejected(msg) = client.query(&expr.value)? {
-                found.push(
-                    Finding::new(
-                        CheckId::LiveQuery,
-                        Status::Fail,
-                        at(Some(0)),
-                        format!("{name}: Prometheus refused the query: {msg}"),
-                    )
-                    .for_rule(name),
-                );
-            }
-
-            let mut touched = 0.0;
-            for s in &rule.selectors {
-                let pos = at(s.offset);
-                if s.metric
-                    .as_deref()
-                    .is_some_and(|m| SYNTHETIC.contains(&m) || recorded.contains(m))
-                {
-                    continue;
-                }
-                let sel = &s.plain;
-                let (now, past) = match cache.get(sel) {
-                    Some(v) => *v,
-                    None => {
-                        let now = count(&mut client, &format!("count({sel})"))?;
-                        let past = if now > 0.0 {
-                            now
-                        } else {
-                            count(
-                                &mut client,
-                                &format!("count(last_over_time({sel}[{lookback_s}]))"),
-                            )?
-                        };
-                        cache.insert(sel.clone(), (now, past));
-                        (now, past)
-                    }
-                };
-                touched += now;
-                if now == 0.0 && past == 0.0 {
-                    let hint = match &s.metric {
-                        Some(m) if s.has_labels => {
-                            let by_name = count(
-                                &mut client,
-                                &format!("count(last_over_time({m}[{lookback_s}]))"),
-                            )?;
-                            if by_name > 0.0 {
-                                format!("; {m} exists, but no series match {sel}")
-                            } else {
-                                format!("; no metric named {m} at all")
-                            }
-                        }
-                        _ => String::new(),
-                    };
-                    found.push(
-                        Finding::new(
-                            CheckId::LiveSeriesPresent,
-                            Status::Fail,
-                            pos,
-                            format!(
-                                "{name}: {sel} matches no series now or in the last {lookback_s}{hint}"
-                            ),
-                        )
-                        .for_rule(name),
-                    );
-                } else if now == 0.0 {
-                    found.push(
-                        Finding::new(
-                            CheckId::LiveSeriesPresent,
-                            Status::Warn,
-                            pos,
-                            format!("{name}: {sel} has no series now (it had some in the last {lookback_s})"),
-                        )
-                        .for_rule(name),
-                    );
-                }
-            }
-            if touched > config.live.max_series as f64 {
-                found.push(
-                    Finding::new(
-                        CheckId::LiveQueryCost,
-                        Status::Warn,
-                        at(Some(0)),
-                        format!(
-                            "{name}: touches {touched} series (budget {})",
-                            config.live.max_series
-                        ),
-                    )
-                    .for_rule(name),
-                );
-            }
+            session.judge_rule(&live.text, rule, &metadata, &mut found)?;
         }
-        // Metadata settles what names only suggest.
-        f.findings.retain(|x| {
-            if x.id != CheckId::PromqlRateOnGauge {
-                return true;
-            }
-            let metric = x
-                .message
-                .split(" on ")
-                .nth(1)
-                .and_then(|s| s.split(',').next());
-            !metric.is_some_and(|m| {
-                matches!(
-                    metadata.get(m).map(String::as_str),
-                    Some("counter" | "histogram" | "summary" | "gauge")
-                )
-            })
-        });
-        for rule in &live.rules {
-            for (func, m, offset) in &rule.rate_calls {
-                if metadata.get(m).map(String::as_str) == Some("gauge") {
-                    let pos = value_pos(
-                        &live.text,
-                        rule.expr.pos,
-                        &rule.expr.value,
-                        offset.unwrap_or(0),
-                    );
-                    found.push(
-                        Finding::new(
-                            CheckId::PromqlRateOnGauge,
-                            Status::Fail,
-                            pos,
-                            format!(
-                                "{}: {func}() on {m}, which its targets declare a gauge",
-                                rule.name.value
-                            ),
-                        )
-                        .for_rule(&rule.name.value),
-                    );
-                }
-            }
-        }
+        settle_rate_on_gauge(&mut f.findings, &live, &metadata, &mut found);
         f.findings.extend(found);
     }
     Ok(LiveInfo {
-        url: url.to_owned(),
+        url: opts.url.clone(),
         scrape_interval: scrape.map(gatehouse::duration::format_duration),
-        queries: client.requests,
+        queries: session.client.requests,
     })
+}
+
+/// One run's connection to the server and what it learnt so far.
+struct Session {
+    client: Client,
+    /// Metrics the rules under check record.
+    recorded: HashSet<String>,
+    /// Series count per selector, shared across rules: (now, within lookback).
+    cache: HashMap<String, (f64, f64)>,
+    /// `--lookback` as PromQL writes a range.
+    lookback: String,
+    max_series: u64,
+}
+
+impl Session {
+    /// The live findings of one rule: its recorded name already scraped, the query refused,
+    /// selectors without series, more series touched than the budget.
+    fn judge_rule(
+        &mut self,
+        text: &str,
+        rule: &LiveRule,
+        metadata: &HashMap<String, String>,
+        found: &mut Vec<Finding>,
+    ) -> Result<(), Error> {
+        let expr = &rule.expr;
+        let name = &rule.name.value;
+        let at = |off: Option<usize>| value_pos(text, expr.pos, &expr.value, off.unwrap_or(0));
+
+        if rule.kind == RuleKind::Record
+            && let Some(t) = metadata.get(name)
+        {
+            found.push(
+                    Finding::new(
+                        CheckId::RecordingCollision,
+                        Status::Fail,
+                        rule.name.pos,
+                        format!("{name}: scrape targets already expose {name} ({t}); the rule would write the same series"),
+                    )
+                    .for_rule(name),
+                );
+        }
+
+        if let Answer::Rejected(msg) = self.client.query(&expr.value)? {
+            found.push(
+                Finding::new(
+                    CheckId::LiveQuery,
+                    Status::Fail,
+                    at(Some(0)),
+                    format!("{name}: Prometheus refused the query: {msg}"),
+                )
+                .for_rule(name),
+            );
+        }
+
+        let mut touched = 0.0;
+        for s in &rule.selectors {
+            if s.metric
+                .as_deref()
+                .is_some_and(|m| SYNTHETIC.contains(&m) || self.recorded.contains(m))
+            {
+                continue;
+            }
+            touched += self.judge_selector(name, s, at(s.offset), found)?;
+        }
+        if touched > self.max_series as f64 {
+            found.push(
+                Finding::new(
+                    CheckId::LiveQueryCost,
+                    Status::Warn,
+                    at(Some(0)),
+                    format!(
+                        "{name}: touches {touched} series (budget {})",
+                        self.max_series
+                    ),
+                )
+                .for_rule(name),
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether the selector of rule `name` has series now or within the lookback (a
+    /// finding when not); returns how many it has now.
+    fn judge_selector(
+        &mut self,
+        name: &str,
+        s: &LiveSelector,
+        pos: Pos,
+        found: &mut Vec<Finding>,
+    ) -> Result<f64, Error> {
+        let lookback = self.lookback.clone();
+        let sel = &s.plain;
+        let (now, past) = self.series(sel)?;
+        if now == 0.0 && past == 0.0 {
+            let hint = match &s.metric {
+                Some(m) if s.has_labels => {
+                    let by_name = count(
+                        &mut self.client,
+                        &format!("count(last_over_time({m}[{lookback}]))"),
+                    )?;
+                    if by_name > 0.0 {
+                        format!("; {m} exists, but no series match {sel}")
+                    } else {
+                        format!("; no metric named {m} at all")
+                    }
+                }
+                _ => String::new(),
+            };
+            found.push(
+                Finding::new(
+                    CheckId::LiveSeriesPresent,
+                    Status::Fail,
+                    pos,
+                    format!("{name}: {sel} matches no series now or in the last {lookback}{hint}"),
+                )
+                .for_rule(name),
+            );
+        } else if now == 0.0 {
+            found.push(
+                Finding::new(
+                    CheckId::LiveSeriesPresent,
+                    Status::Warn,
+                    pos,
+                    format!("{name}: {sel} has no series now (it had some in the last {lookback})"),
+                )
+                .for_rule(name),
+            );
+        }
+        Ok(now)
+    }
+
+    /// (series now, series within the lookback) of a selector, asked once per run.
+    fn series(&mut self, sel: &str) -> Result<(f64, f64), Error> {
+        if let Some(v) = self.cache.get(sel) {
+            return Ok(*v);
+        }
+        let now = count(&mut self.client, &format!("count({sel})"))?;
+        let past = if now > 0.0 {
+            now
+        } else {
+            count(
+                &mut self.client,
+                &format!("count(last_over_time({sel}[{}]))", self.lookback),
+            )?
+        };
+        self.cache.insert(sel.to_owned(), (now, past));
+        Ok((now, past))
+    }
+}
+
+/// Metadata settles what names only suggest: the offline `promql.rate_on_gauge` guesses on
+/// metrics the server knows the type of are dropped, and `rate()`-family calls on what the
+/// targets declare a gauge fail.
+fn settle_rate_on_gauge(
+    findings: &mut Vec<Finding>,
+    live: &LiveFile,
+    metadata: &HashMap<String, String>,
+    found: &mut Vec<Finding>,
+) {
+    findings.retain(|x| {
+        if x.id != CheckId::PromqlRateOnGauge {
+            return true;
+        }
+        let metric = x
+            .message
+            .split(" on ")
+            .nth(1)
+            .and_then(|s| s.split(',').next());
+        !metric.is_some_and(|m| {
+            matches!(
+                metadata.get(m).map(String::as_str),
+                Some("counter" | "histogram" | "summary" | "gauge")
+            )
+        })
+    });
+    for rule in &live.rules {
+        for (func, m, offset) in &rule.rate_calls {
+            if metadata.get(m).map(String::as_str) == Some("gauge") {
+                let pos = value_pos(
+                    &live.text,
+                    rule.expr.pos,
+                    &rule.expr.value,
+                    offset.unwrap_or(0),
+                );
+                found.push(
+                    Finding::new(
+                        CheckId::PromqlRateOnGauge,
+                        Status::Fail,
+                        pos,
+                        format!(
+                            "{}: {func}() on {m}, which its targets declare a gauge",
+                            rule.name.value
+                        ),
+                    )
+                    .for_rule(&rule.name.value),
+                );
+            }
+        }
+    }
 }
 
 fn count(client: &mut Client, q: &str) -> Result<f64, Error> {

@@ -11,7 +11,7 @@ use gatehouse::{Check, Section};
 use serde_json::json;
 
 use crate::checks::CheckId;
-use crate::config::Config;
+use crate::config::{Config, Noise};
 use crate::error::Error;
 use crate::prom::Client;
 
@@ -69,6 +69,29 @@ pub(crate) fn judge(
     b: &mut gatehouse::ReportBuilder,
 ) -> Result<(), Error> {
     let budget = &config.noise;
+    let stats = history(opts, budget)?;
+    let over = judge_budget(b, &stats, budget, opts.window);
+    b.section(ranking(&stats, opts.top));
+    let episodes: u64 = stats.iter().map(|s| s.episodes).sum();
+    b.summary(format!(
+        "{} {} fired {} {} over {}; {} over budget",
+        stats.len(),
+        gatehouse::plural(stats.len(), "alert", "alerts"),
+        episodes,
+        gatehouse::plural(episodes as usize, "time", "times"),
+        fmt_s(opts.window.as_secs_f64()),
+        over
+    ));
+    b.data(data(opts, budget, &stats));
+    Ok(())
+}
+
+fn fmt_s(s: f64) -> String {
+    gatehouse::duration::format_duration(Duration::from_secs_f64(s.max(0.0)))
+}
+
+/// The firing history of every alert not ignored, summarized, noisiest first.
+fn history(opts: &Options, budget: &Noise) -> Result<Vec<Stats>, Error> {
     let (window, step) = (opts.window, opts.step);
     let mut client = Client::new(&opts.prometheus, opts.timeout)?;
     let end = client.now()?;
@@ -105,10 +128,19 @@ pub(crate) fn judge(
             .cmp(&a.score())
             .then_with(|| a.alert.cmp(&b.alert))
     });
+    Ok(stats)
+}
 
-    let fmt_s = |s: f64| gatehouse::duration::format_duration(Duration::from_secs_f64(s.max(0.0)));
+/// One `noise.budget` failure per alert over the budget, or one `ok` when none is; returns
+/// how many are over.
+fn judge_budget(
+    b: &mut gatehouse::ReportBuilder,
+    stats: &[Stats],
+    budget: &Noise,
+    window: Duration,
+) -> usize {
     let mut over = 0;
-    for s in &stats {
+    for s in stats {
         let mut reasons = Vec::new();
         if s.episodes > budget.max_episodes {
             reasons.push(format!(
@@ -148,13 +180,18 @@ pub(crate) fn judge(
             )),
         );
     }
+    over
+}
+
+/// The "Noisiest alerts" table, `top` rows shown.
+fn ranking(stats: &[Stats], top: usize) -> Section {
     let mut sec = Section::new(
         "Noisiest alerts",
         &[
             "rank", "alert", "episodes", "flaps", "median", "short", "for", "firing",
         ],
     )
-    .with_max_rows(opts.top);
+    .with_max_rows(top);
     for (i, s) in stats.iter().enumerate() {
         sec.row(vec![
             (i + 1).to_string(),
@@ -167,21 +204,15 @@ pub(crate) fn judge(
             fmt_s(s.firing_s),
         ]);
     }
-    b.section(sec);
-    let episodes: u64 = stats.iter().map(|s| s.episodes).sum();
-    b.summary(format!(
-        "{} {} fired {} {} over {}; {} over budget",
-        stats.len(),
-        gatehouse::plural(stats.len(), "alert", "alerts"),
-        episodes,
-        gatehouse::plural(episodes as usize, "time", "times"),
-        fmt_s(window.as_secs_f64()),
-        over
-    ));
-    b.data(json!({
+    sec
+}
+
+/// `data` of a noise report (schemas/alert-lint.schema.json).
+fn data(opts: &Options, budget: &Noise, stats: &[Stats]) -> serde_json::Value {
+    json!({
         "prometheus": gatehouse::redact::redact(&opts.prometheus),
-        "window": fmt_s(window.as_secs_f64()),
-        "step": fmt_s(step.as_secs_f64()),
+        "window": fmt_s(opts.window.as_secs_f64()),
+        "step": fmt_s(opts.step.as_secs_f64()),
         "budget": {
             "max_episodes": budget.max_episodes,
             "max_flaps": budget.max_flaps,
@@ -200,8 +231,7 @@ pub(crate) fn judge(
             "for_seconds": s.for_s,
             "score": s.score(),
         })).collect::<Vec<_>>(),
-    }));
-    Ok(())
+    })
 }
 
 /// `for` of every alerting rule the server runs, in seconds.

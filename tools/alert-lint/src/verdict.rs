@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::checks::CheckId;
 use crate::config::Config;
-use crate::finding::{FileState, LiveInfo};
+use crate::finding::{FileState, Finding, LiveInfo};
 use crate::suppress;
 
 /// Marks the run as unable to judge when a file could not be read or parsed, or a rule was
@@ -51,15 +51,75 @@ pub(crate) fn assemble(
     config_path: Option<&Path>,
     live: Option<LiveInfo>,
 ) {
-    let mut located: Vec<(String, u64, u64, CheckId, Check)> = Vec::new();
-    let mut fired: BTreeSet<CheckId> = BTreeSet::new();
-    let mut per_file: Vec<serde_json::Value> = Vec::new();
-    let mut by_id: BTreeMap<CheckId, (usize, usize, usize)> = BTreeMap::new();
-    let (mut alerts, mut records, mut groups) = (0usize, 0usize, 0usize);
-    let mut file_rows: Vec<Vec<String>> = Vec::new();
+    let mut judged = judge_findings(files, config);
+    b.checks(std::mem::take(&mut judged.checks));
+    per_id_checks(b, &judged, files, config, live.is_some());
+    let totals = judged.by_id.values().fold(Counts::default(), Counts::plus);
+    let problem_files = judged.by_file.iter().filter(|c| c.any()).count();
+    b.summary(summary_line(files, totals, problem_files));
+    if problem_files > 0 {
+        sections(b, files, &judged);
+    }
+    b.data(data(
+        files,
+        &judged,
+        totals,
+        config,
+        config_path,
+        live.as_ref(),
+    ));
+}
+
+/// How many findings failed, warned, or were silenced by a disable comment.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    fail: usize,
+    warn: usize,
+    skip: usize,
+}
+
+impl Counts {
+    fn count(&mut self, silenced: bool, status: Status) {
+        if silenced {
+            self.skip += 1;
+        } else if status == Status::Fail {
+            self.fail += 1;
+        } else {
+            self.warn += 1;
+        }
+    }
+
+    fn plus(self, o: &Counts) -> Counts {
+        Counts {
+            fail: self.fail + o.fail,
+            warn: self.warn + o.warn,
+            skip: self.skip + o.skip,
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.fail + self.warn + self.skip > 0
+    }
+}
+
+/// The findings of every file as report checks, counted.
+struct Judged {
+    /// One check per finding the config leaves on, sorted by file, line, column and id.
+    checks: Vec<Check>,
+    /// The ids that found something the config leaves on.
+    fired: BTreeSet<CheckId>,
+    by_id: BTreeMap<CheckId, Counts>,
+    /// Indexed like the files.
+    by_file: Vec<Counts>,
+}
+
+/// Applies config levels and disable comments to every finding: one located check each.
+fn judge_findings(files: &[FileState], config: &Config) -> Judged {
+    let mut located: Vec<(&str, u64, u64, CheckId, Check)> = Vec::new();
+    let mut fired = BTreeSet::new();
+    let mut by_id: BTreeMap<CheckId, Counts> = BTreeMap::new();
+    let mut by_file = Vec::with_capacity(files.len());
     for f in files {
-        let spans = &f.spans;
-        let (mut fail, mut warn, mut skip) = (0usize, 0usize, 0usize);
         for d in &f.disables {
             for u in &d.unknown {
                 tracing::warn!(
@@ -69,65 +129,66 @@ pub(crate) fn assemble(
                 );
             }
         }
+        let mut counts = Counts::default();
         for finding in &f.findings {
             let Some(status) = config.level(finding.id, finding.status) else {
                 continue;
             };
             fired.insert(finding.id);
-            let line = finding.pos.map_or(0, |p| p.line);
-            let column = finding.pos.map_or(0, |p| p.column);
-            let location = match finding.pos {
-                Some(p) => Location::at(f.label.clone(), p.line, p.column),
-                None => Location::file(f.label.clone()),
-            };
-            let rule_lines = spans
-                .iter()
-                .find(|(_, start, end)| line >= *start && line <= *end)
-                .copied();
-            let mut check = Check::new(finding.id.as_str(), status)
-                .with_message(finding.message.clone())
-                .with_location(location);
-            let entry = by_id.entry(finding.id).or_default();
-            if let Some(d) = suppress::covering(&f.disables, finding.id, rule_lines) {
-                check = check.with_status(Status::Skip).with_message(format!(
-                    "{} (disabled by the comment on line {})",
-                    finding.message, d.line
-                ));
-                skip += 1;
-                entry.2 += 1;
-            } else if status == Status::Fail {
-                fail += 1;
-                entry.0 += 1;
-            } else {
-                warn += 1;
-                entry.1 += 1;
-            }
-            located.push((f.label.clone(), line, column, finding.id, check));
+            let (check, silenced) = finding_check(f, finding, status);
+            counts.count(silenced, status);
+            by_id.entry(finding.id).or_default().count(silenced, status);
+            let (line, column) = finding.pos.map_or((0, 0), |p| (p.line, p.column));
+            located.push((&f.label, line, column, finding.id, check));
         }
-        let rule_count = f.alerts + f.records;
-        alerts += f.alerts;
-        records += f.records;
-        groups += f.groups;
-        per_file.push(json!({
-            "file": f.label,
-            "kind": if f.kubernetes { "PrometheusRule" } else { "rules" },
-            "groups": f.groups,
-            "alerts": f.alerts,
-            "records": f.records,
-            "fail": fail,
-            "warn": warn,
-            "skip": skip,
-        }));
-        if fail + warn + skip > 0 {
-            file_rows.push(vec![
-                f.label.clone(),
-                rule_count.to_string(),
-                fail.to_string(),
-                warn.to_string(),
-                skip.to_string(),
-            ]);
-        }
+        by_file.push(counts);
     }
+    located.sort_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
+    Judged {
+        checks: located.into_iter().map(|(.., c)| c).collect(),
+        fired,
+        by_id,
+        by_file,
+    }
+}
+
+/// The check of one finding at `status`, and whether a disable comment silenced it (then
+/// it is a `skip` saying which comment).
+fn finding_check(f: &FileState, finding: &Finding, status: Status) -> (Check, bool) {
+    let location = match finding.pos {
+        Some(p) => Location::at(f.label.clone(), p.line, p.column),
+        None => Location::file(f.label.clone()),
+    };
+    let line = finding.pos.map_or(0, |p| p.line);
+    let rule_lines = f
+        .spans
+        .iter()
+        .find(|(_, start, end)| line >= *start && line <= *end)
+        .copied();
+    let check = Check::new(finding.id.as_str(), status)
+        .with_message(finding.message.clone())
+        .with_location(location);
+    match suppress::covering(&f.disables, finding.id, rule_lines) {
+        Some(d) => (
+            check.with_status(Status::Skip).with_message(format!(
+                "{} (disabled by the comment on line {})",
+                finding.message, d.line
+            )),
+            true,
+        ),
+        None => (check, false),
+    }
+}
+
+/// One check per id `check` runs that found nothing: `ok` over what was judged, or `skip`
+/// when it was turned off, needs `--prometheus`, or could not run on every file.
+fn per_id_checks(
+    b: &mut ReportBuilder,
+    judged: &Judged,
+    files: &[FileState],
+    config: &Config,
+    live: bool,
+) {
     let broken = files.iter().filter(|f| f.broken.is_some()).count();
     let unjudged: usize = files.iter().map(|f| f.unjudged.len()).sum();
     let judged_files = files.len() - broken;
@@ -142,24 +203,21 @@ pub(crate) fn assemble(
             gatehouse::plural(n, "file", "files")
         )),
     };
-    located.sort_by(|a, b| (&a.0, a.1, a.2, a.3).cmp(&(&b.0, b.1, b.2, b.3)));
-    let total_rules = alerts + records;
-    for (.., c) in located {
-        b.check(c);
-    }
+    let total_rules = rules_in(files);
     for id in CheckId::for_check() {
-        if fired.contains(&id) && by_id.get(&id).is_some_and(|(f, w, _)| f + w > 0) {
+        let counts = judged.by_id.get(&id);
+        if judged.fired.contains(&id) && counts.is_some_and(|c| c.fail + c.warn > 0) {
             continue;
         }
         if !config.enabled(id) {
             b.check(Check::skip(id.as_str(), "turned off in the config"));
             continue;
         }
-        if id.is_live() && live.is_none() {
+        if id.is_live() && !live {
             b.check(Check::skip(id.as_str(), "needs --prometheus"));
             continue;
         }
-        if by_id.contains_key(&id) {
+        if counts.is_some() {
             // Everything it found was silenced by comments; the skips already say so.
             continue;
         }
@@ -177,11 +235,17 @@ pub(crate) fn assemble(
             Some(why) => Check::skip(id.as_str(), format!("{why}; found nothing in {judged}")),
         });
     }
+}
 
-    let (fail, warn, skip) = by_id
-        .values()
-        .fold((0, 0, 0), |acc, v| (acc.0 + v.0, acc.1 + v.1, acc.2 + v.2));
-    let problem_files = file_rows.len();
+fn rules_in(files: &[FileState]) -> usize {
+    files.iter().map(|f| f.alerts + f.records).sum()
+}
+
+/// "8 rules (6 alerting, 2 recording) in 3 files: 2 failed, 0 warned in 1 file".
+fn summary_line(files: &[FileState], totals: Counts, problem_files: usize) -> String {
+    let total_rules = rules_in(files);
+    let alerts: usize = files.iter().map(|f| f.alerts).sum();
+    let records: usize = files.iter().map(|f| f.records).sum();
     let mut summary = format!(
         "{} {} ({} alerting, {} recording) in {} {}",
         total_rules,
@@ -191,6 +255,7 @@ pub(crate) fn assemble(
         files.len(),
         gatehouse::plural(files.len(), "file", "files"),
     );
+    let Counts { fail, warn, skip } = totals;
     if fail + warn == 0 {
         summary.push_str(": no problems");
     } else {
@@ -202,53 +267,86 @@ pub(crate) fn assemble(
     if skip > 0 {
         summary.push_str(&format!(", {skip} silenced"));
     }
-    b.summary(summary);
+    summary
+}
 
-    if !file_rows.is_empty() {
-        let mut s = Section::new(
-            "Files with findings",
-            &["file", "rules", "failed", "warned", "silenced"],
-        )
-        .with_max_rows(50);
-        for r in file_rows {
-            s.row(r);
-        }
-        b.section(s);
-        let mut s = Section::new(
-            "Findings by check",
-            &["check", "failed", "warned", "how to fix"],
-        );
-        for (id, (f, w, _)) in &by_id {
-            if f + w > 0 {
-                s.row(vec![
-                    id.as_str().to_owned(),
-                    f.to_string(),
-                    w.to_string(),
-                    id.fix_line(),
-                ]);
-            }
-        }
-        b.section(s);
+/// The tables for text and markdown: the files with findings, and the findings by check.
+fn sections(b: &mut ReportBuilder, files: &[FileState], judged: &Judged) {
+    let mut s = Section::new(
+        "Files with findings",
+        &["file", "rules", "failed", "warned", "silenced"],
+    )
+    .with_max_rows(50);
+    for (f, c) in files.iter().zip(&judged.by_file).filter(|(_, c)| c.any()) {
+        s.row(vec![
+            f.label.clone(),
+            (f.alerts + f.records).to_string(),
+            c.fail.to_string(),
+            c.warn.to_string(),
+            c.skip.to_string(),
+        ]);
     }
+    b.section(s);
+    let mut s = Section::new(
+        "Findings by check",
+        &["check", "failed", "warned", "how to fix"],
+    );
+    for (id, c) in &judged.by_id {
+        if c.fail + c.warn > 0 {
+            s.row(vec![
+                id.as_str().to_owned(),
+                c.fail.to_string(),
+                c.warn.to_string(),
+                id.fix_line(),
+            ]);
+        }
+    }
+    b.section(s);
+}
 
-    b.data(json!({
+/// `data`: per file and in total, the config and the server (schemas/alert-lint.schema.json).
+fn data(
+    files: &[FileState],
+    judged: &Judged,
+    totals: Counts,
+    config: &Config,
+    config_path: Option<&Path>,
+    live: Option<&LiveInfo>,
+) -> serde_json::Value {
+    let per_file: Vec<serde_json::Value> = files
+        .iter()
+        .zip(&judged.by_file)
+        .map(|(f, c)| {
+            json!({
+                "file": f.label,
+                "kind": if f.kubernetes { "PrometheusRule" } else { "rules" },
+                "groups": f.groups,
+                "alerts": f.alerts,
+                "records": f.records,
+                "fail": c.fail,
+                "warn": c.warn,
+                "skip": c.skip,
+            })
+        })
+        .collect();
+    json!({
         "files": per_file,
         "totals": {
             "files": files.len(),
-            "groups": groups,
-            "rules": total_rules,
-            "alerts": alerts,
-            "records": records,
-            "fail": fail,
-            "warn": warn,
-            "skip": skip,
+            "groups": files.iter().map(|f| f.groups).sum::<usize>(),
+            "rules": rules_in(files),
+            "alerts": files.iter().map(|f| f.alerts).sum::<usize>(),
+            "records": files.iter().map(|f| f.records).sum::<usize>(),
+            "fail": totals.fail,
+            "warn": totals.warn,
+            "skip": totals.skip,
         },
         "config": config_path.map(|p| p.display().to_string()),
-        "prometheus": live.as_ref().map(|l| json!({
+        "prometheus": live.map(|l| json!({
             "url": gatehouse::redact::redact(&l.url),
             "scrape_interval": l.scrape_interval,
             "queries": l.queries,
         })),
         "scrape_interval": gatehouse::duration::format_duration(config.scrape_interval),
-    }));
+    })
 }
