@@ -14,261 +14,345 @@ use super::statement::{Effects, column_type, concurrently_outside_tx, constraint
 use crate::catalog::{Catalog, CheckConstraint, ColType, not_null_check_column, range_var_name};
 use crate::checks::CheckId;
 
-#[expect(clippy::too_many_lines, reason = "one arm per ALTER TABLE subcommand")]
+/// What one ALTER TABLE has seen so far, across its subcommands.
+struct Alter {
+    table: String,
+    /// Created by this migration: locks on it block nobody.
+    new: bool,
+    /// Columns added so far (a second ADD of one is a duplicate).
+    added: HashSet<String>,
+    /// The first write-blocking subcommand, for the lock-timeout message.
+    blocking: Option<&'static str>,
+}
+
 pub(super) fn alter_table(
     ctx: &mut Ctx<'_>,
     catalog: &mut Catalog,
     a: &pg_query::protobuf::AlterTableStmt,
     fx: &mut Effects,
 ) {
-    let idx = ctx.idx;
     let Some(rel) = &a.relation else { return };
     let table = range_var_name(rel);
     if a.objtype != ObjectType::ObjectTable as i32 && a.objtype != ObjectType::ObjectMatview as i32
     {
         return;
     }
-    let new = catalog.is_new(&table, idx);
-    let mut added = HashSet::new();
-    let mut blocking: Option<&'static str> = None;
+    let new = catalog.is_new(&table, ctx.idx);
+    let mut st = Alter {
+        table,
+        new,
+        added: HashSet::new(),
+        blocking: None,
+    };
     let mut weak_only = true;
     for c in &a.cmds {
         let Some(NodeEnum::AlterTableCmd(cmd)) = c.node.as_ref() else {
             continue;
         };
         let sub = AlterTableType::try_from(cmd.subtype).unwrap_or(AlterTableType::Undefined);
-        // Subcommands that take less than a write-blocking lock.
-        let weak = matches!(
-            sub,
-            AlterTableType::AtValidateConstraint
-                | AlterTableType::AtSetStatistics
-                | AlterTableType::AtSetOptions
-                | AlterTableType::AtResetOptions
-                | AlterTableType::AtClusterOn
-                | AlterTableType::AtDropCluster
-                | AlterTableType::AtSetRelOptions
-                | AlterTableType::AtResetRelOptions
-                | AlterTableType::AtAttachPartition
-                | AlterTableType::AtDetachPartitionFinalize
-        ) || (sub == AlterTableType::AtDetachPartition && detach_concurrent(cmd));
+        let weak = is_weak(sub, cmd);
         if !weak {
             weak_only = false;
         }
-        match sub {
-            AlterTableType::AtAddColumn => {
-                let Some(NodeEnum::ColumnDef(d)) = cmd.def.as_ref().and_then(|n| n.node.as_ref())
-                else {
-                    continue;
-                };
-                if !added.insert(d.colname.clone()) {
-                    ctx.hit(
-                        CheckId::ColumnDuplicate,
-                        format!(
-                            "column {} is added twice in one ALTER TABLE {table}",
-                            d.colname
-                        ),
-                    );
-                }
-                let pk = constraints_of(d).any(|k| is(k, ConstrType::ConstrPrimary));
-                column_type(ctx, d, pk);
-                if let Some(t) = &d.type_name {
-                    catalog
-                        .table_mut(&table)
-                        .columns
-                        .insert(d.colname.clone(), ColType::from_type_name(t));
-                }
-                if !ctx.in_tx && !cmd.missing_ok {
-                    ctx.hit(
-                        CheckId::StatementIdempotent,
-                        format!(
-                            "ADD COLUMN {} without IF NOT EXISTS outside a transaction",
-                            d.colname
-                        ),
-                    );
-                }
-                if new {
-                    continue;
-                }
-                blocking.get_or_insert("ALTER TABLE ADD COLUMN");
-                add_column(ctx, &table, d, fx);
-            }
-            AlterTableType::AtAlterColumnType => {
-                let Some(NodeEnum::ColumnDef(d)) = cmd.def.as_ref().and_then(|n| n.node.as_ref())
-                else {
-                    continue;
-                };
-                let Some(t) = &d.type_name else { continue };
-                let to = ColType::from_type_name(t);
-                let col = cmd.name.clone();
-                let from = catalog
-                    .lookup(&table)
-                    .and_then(|t| t.columns.get(&col))
-                    .cloned();
-                column_type(
-                    ctx,
-                    &ColumnDef {
-                        colname: col.clone(),
-                        ..(**d).clone()
-                    },
-                    false,
+        subcommand(ctx, catalog, &mut st, cmd, sub, weak, fx);
+    }
+    if !new {
+        fx.tables.push(st.table.clone());
+    }
+    if !new && !weak_only {
+        if let Some(what) = st.blocking {
+            ctx.blocking_lock(&st.table, what);
+        } else {
+            ctx.blocking_lock(&st.table, "ALTER TABLE");
+        }
+    }
+}
+
+/// Subcommands that take less than a write-blocking lock.
+fn is_weak(sub: AlterTableType, cmd: &AlterTableCmd) -> bool {
+    matches!(
+        sub,
+        AlterTableType::AtValidateConstraint
+            | AlterTableType::AtSetStatistics
+            | AlterTableType::AtSetOptions
+            | AlterTableType::AtResetOptions
+            | AlterTableType::AtClusterOn
+            | AlterTableType::AtDropCluster
+            | AlterTableType::AtSetRelOptions
+            | AlterTableType::AtResetRelOptions
+            | AlterTableType::AtAttachPartition
+            | AlterTableType::AtDetachPartitionFinalize
+    ) || (sub == AlterTableType::AtDetachPartition && detach_concurrent(cmd))
+}
+
+/// One subcommand's rules; the longer ones are the `at_*` functions below.
+fn subcommand(
+    ctx: &mut Ctx<'_>,
+    catalog: &mut Catalog,
+    st: &mut Alter,
+    cmd: &AlterTableCmd,
+    sub: AlterTableType,
+    weak: bool,
+    fx: &mut Effects,
+) {
+    let (table, new) = (st.table.as_str(), st.new);
+    match sub {
+        AlterTableType::AtAddColumn => at_add_column(ctx, catalog, st, cmd, fx),
+        AlterTableType::AtAlterColumnType => at_alter_column_type(ctx, catalog, st, cmd, fx),
+        AlterTableType::AtSetNotNull => at_set_not_null(ctx, catalog, st, cmd, fx),
+        AlterTableType::AtDropNotNull => {
+            if !new {
+                ctx.hit(
+                    CheckId::ColumnDropNotNull,
+                    format!(
+                        "DROP NOT NULL on {table}.{}: readers may not expect NULLs",
+                        cmd.name
+                    ),
                 );
-                catalog
-                    .table_mut(&table)
-                    .columns
-                    .insert(col.clone(), to.clone());
-                if new {
-                    continue;
-                }
-                blocking.get_or_insert("ALTER COLUMN TYPE");
-                match from {
-                    Some(f) if f.changes_without_rewrite(&to) && d.raw_default.is_none() => {}
-                    Some(f) => {
-                        fx.heavy = true;
-                        ctx.hit(
-                            CheckId::ColumnTypeChange,
-                            format!("ALTER COLUMN {col} TYPE {} (from {}) rewrites {table} and its indexes under ACCESS EXCLUSIVE", to.display(), f.display()),
-                        );
-                    }
-                    None => {
-                        fx.heavy = true;
-                        ctx.hit(
-                            CheckId::ColumnTypeChange,
-                            format!("ALTER COLUMN {col} TYPE {} on {table}: the current type is not in the linted history, so assume a rewrite under ACCESS EXCLUSIVE", to.display()),
-                        );
-                    }
-                }
+                st.blocking.get_or_insert("ALTER COLUMN DROP NOT NULL");
             }
-            AlterTableType::AtSetNotNull => {
-                if new {
-                    continue;
-                }
-                blocking.get_or_insert("ALTER COLUMN SET NOT NULL");
-                let col = &cmd.name;
-                let proven = ctx.pg_version >= 12
-                    && catalog.lookup(&table).is_some_and(|t| {
-                        t.checks
-                            .iter()
-                            .any(|c| c.validated && c.not_null_of.as_deref() == Some(col.as_str()))
-                    });
-                if !proven {
-                    fx.heavy = true;
-                    ctx.hit(
-                        CheckId::ColumnSetNotNull,
-                        format!("SET NOT NULL on {table}.{col} scans the whole table under ACCESS EXCLUSIVE; add and validate CHECK ({col} IS NOT NULL) NOT VALID first"),
-                    );
-                }
-            }
-            AlterTableType::AtDropNotNull => {
-                if !new {
-                    ctx.hit(
-                        CheckId::ColumnDropNotNull,
-                        format!(
-                            "DROP NOT NULL on {table}.{}: readers may not expect NULLs",
-                            cmd.name
-                        ),
-                    );
-                    blocking.get_or_insert("ALTER COLUMN DROP NOT NULL");
-                }
-            }
-            AlterTableType::AtDropColumn => {
-                if !ctx.in_tx && !cmd.missing_ok {
-                    ctx.hit(
-                        CheckId::StatementIdempotent,
-                        format!(
-                            "DROP COLUMN {} without IF EXISTS outside a transaction",
-                            cmd.name
-                        ),
-                    );
-                }
-                catalog.table_mut(&table).columns.remove(&cmd.name);
-                if new {
-                    continue;
-                }
-                blocking.get_or_insert("ALTER TABLE DROP COLUMN");
-                ctx.contract_step(
-                    CheckId::ColumnDrop,
-                    format!("{table}.{}", cmd.name),
-                    format!("DROP COLUMN {table}.{}", cmd.name),
+        }
+        AlterTableType::AtDropColumn => at_drop_column(ctx, catalog, st, cmd),
+        AlterTableType::AtAddConstraint => at_add_constraint(ctx, catalog, st, cmd, weak, fx),
+        AlterTableType::AtValidateConstraint => at_validate_constraint(ctx, catalog, st, cmd),
+        AlterTableType::AtAddIndexConstraint => {
+            // ADD CONSTRAINT ... USING INDEX: the safe form.
+        }
+        AlterTableType::AtDetachPartition => {
+            if detach_concurrent(cmd) {
+                concurrently_outside_tx(ctx, "DETACH PARTITION CONCURRENTLY");
+            } else if !new {
+                ctx.hit(
+                    CheckId::PartitionDetachBlocking,
+                    format!("DETACH PARTITION on {table} without CONCURRENTLY takes ACCESS EXCLUSIVE on the parent"),
                 );
             }
-            AlterTableType::AtAddConstraint => {
-                let Some(NodeEnum::Constraint(k)) = cmd.def.as_ref().and_then(|n| n.node.as_ref())
-                else {
-                    continue;
-                };
-                if is(k, ConstrType::ConstrCheck) {
-                    catalog.table_mut(&table).checks.push(CheckConstraint {
-                        name: k.conname.clone(),
-                        not_null_of: not_null_check_column(k.raw_expr.as_deref()),
-                        validated: !k.skip_validation,
-                    });
-                }
-                if k.skip_validation && ctx.in_tx {
-                    ctx.not_valid_in_tx.insert(k.conname.clone());
-                }
-                if new {
-                    filled_table_foreign_key(ctx, catalog, &table, k);
-                    continue;
-                }
-                if !weak {
-                    blocking.get_or_insert("ALTER TABLE ADD CONSTRAINT");
-                }
-                add_constraint(ctx, &table, k, fx);
+        }
+        AlterTableType::AtColumnDefault => {
+            // SET/DROP DEFAULT only changes the catalog.
+            if !new {
+                st.blocking.get_or_insert("ALTER COLUMN SET DEFAULT");
             }
-            AlterTableType::AtValidateConstraint => {
-                if ctx.not_valid_in_tx.contains(&cmd.name) {
-                    ctx.hit(
-                        CheckId::ConstraintValidateSameTransaction,
-                        format!("VALIDATE CONSTRAINT {} in the transaction that added it NOT VALID: the ADD's ACCESS EXCLUSIVE lock is held during the scan", cmd.name),
-                    );
-                }
-                for c in &mut catalog.table_mut(&table).checks {
-                    if c.name == cmd.name {
-                        c.validated = true;
-                    }
-                }
+        }
+        AlterTableType::AtAddIdentity
+        | AlterTableType::AtSetIdentity
+        | AlterTableType::AtDropIdentity => {
+            if !new {
+                st.blocking.get_or_insert("ALTER COLUMN IDENTITY");
             }
-            AlterTableType::AtAddIndexConstraint => {
-                // ADD CONSTRAINT ... USING INDEX: the safe form.
-            }
-            AlterTableType::AtDetachPartition => {
-                if detach_concurrent(cmd) {
-                    concurrently_outside_tx(ctx, "DETACH PARTITION CONCURRENTLY");
-                } else if !new {
-                    ctx.hit(
-                        CheckId::PartitionDetachBlocking,
-                        format!("DETACH PARTITION on {table} without CONCURRENTLY takes ACCESS EXCLUSIVE on the parent"),
-                    );
-                }
-            }
-            AlterTableType::AtColumnDefault => {
-                // SET/DROP DEFAULT only changes the catalog.
-                if !new {
-                    blocking.get_or_insert("ALTER COLUMN SET DEFAULT");
-                }
-            }
-            AlterTableType::AtAddIdentity
-            | AlterTableType::AtSetIdentity
-            | AlterTableType::AtDropIdentity => {
-                if !new {
-                    blocking.get_or_insert("ALTER COLUMN IDENTITY");
-                }
-            }
-            _ => {
-                if !new && !weak {
-                    blocking.get_or_insert("ALTER TABLE");
-                }
+        }
+        _ => {
+            if !new && !weak {
+                st.blocking.get_or_insert("ALTER TABLE");
             }
         }
     }
-    if !new {
-        fx.tables.push(table.clone());
+}
+
+/// `ADD COLUMN`: a duplicate, its type, idempotence; on an existing table its default and
+/// constraints (`add_column`).
+fn at_add_column(
+    ctx: &mut Ctx<'_>,
+    catalog: &mut Catalog,
+    st: &mut Alter,
+    cmd: &AlterTableCmd,
+    fx: &mut Effects,
+) {
+    let (table, new) = (st.table.as_str(), st.new);
+    let Some(NodeEnum::ColumnDef(d)) = cmd.def.as_ref().and_then(|n| n.node.as_ref()) else {
+        return;
+    };
+    if !st.added.insert(d.colname.clone()) {
+        ctx.hit(
+            CheckId::ColumnDuplicate,
+            format!(
+                "column {} is added twice in one ALTER TABLE {table}",
+                d.colname
+            ),
+        );
     }
-    if !new && !weak_only {
-        if let Some(what) = blocking {
-            ctx.blocking_lock(&table, what);
-        } else {
-            ctx.blocking_lock(&table, "ALTER TABLE");
+    let pk = constraints_of(d).any(|k| is(k, ConstrType::ConstrPrimary));
+    column_type(ctx, d, pk);
+    if let Some(t) = &d.type_name {
+        catalog
+            .table_mut(table)
+            .columns
+            .insert(d.colname.clone(), ColType::from_type_name(t));
+    }
+    if !ctx.in_tx && !cmd.missing_ok {
+        ctx.hit(
+            CheckId::StatementIdempotent,
+            format!(
+                "ADD COLUMN {} without IF NOT EXISTS outside a transaction",
+                d.colname
+            ),
+        );
+    }
+    if new {
+        return;
+    }
+    st.blocking.get_or_insert("ALTER TABLE ADD COLUMN");
+    add_column(ctx, table, d, fx);
+}
+
+/// `ALTER COLUMN ... TYPE`: a rewrite unless the change is binary-coercible.
+fn at_alter_column_type(
+    ctx: &mut Ctx<'_>,
+    catalog: &mut Catalog,
+    st: &mut Alter,
+    cmd: &AlterTableCmd,
+    fx: &mut Effects,
+) {
+    let (table, new) = (st.table.as_str(), st.new);
+    let Some(NodeEnum::ColumnDef(d)) = cmd.def.as_ref().and_then(|n| n.node.as_ref()) else {
+        return;
+    };
+    let Some(t) = &d.type_name else { return };
+    let to = ColType::from_type_name(t);
+    let col = cmd.name.clone();
+    let from = catalog
+        .lookup(table)
+        .and_then(|t| t.columns.get(&col))
+        .cloned();
+    column_type(
+        ctx,
+        &ColumnDef {
+            colname: col.clone(),
+            ..(**d).clone()
+        },
+        false,
+    );
+    catalog
+        .table_mut(table)
+        .columns
+        .insert(col.clone(), to.clone());
+    if new {
+        return;
+    }
+    st.blocking.get_or_insert("ALTER COLUMN TYPE");
+    match from {
+        Some(f) if f.changes_without_rewrite(&to) && d.raw_default.is_none() => {}
+        Some(f) => {
+            fx.heavy = true;
+            ctx.hit(
+                CheckId::ColumnTypeChange,
+                format!("ALTER COLUMN {col} TYPE {} (from {}) rewrites {table} and its indexes under ACCESS EXCLUSIVE", to.display(), f.display()),
+            );
+        }
+        None => {
+            fx.heavy = true;
+            ctx.hit(
+                CheckId::ColumnTypeChange,
+                format!("ALTER COLUMN {col} TYPE {} on {table}: the current type is not in the linted history, so assume a rewrite under ACCESS EXCLUSIVE", to.display()),
+            );
+        }
+    }
+}
+
+/// `SET NOT NULL`: a full scan unless a validated `CHECK (col IS NOT NULL)` proves it (12+).
+fn at_set_not_null(
+    ctx: &mut Ctx<'_>,
+    catalog: &Catalog,
+    st: &mut Alter,
+    cmd: &AlterTableCmd,
+    fx: &mut Effects,
+) {
+    let (table, new) = (st.table.as_str(), st.new);
+    if new {
+        return;
+    }
+    st.blocking.get_or_insert("ALTER COLUMN SET NOT NULL");
+    let col = &cmd.name;
+    let proven = ctx.pg_version >= 12
+        && catalog.lookup(table).is_some_and(|t| {
+            t.checks
+                .iter()
+                .any(|c| c.validated && c.not_null_of.as_deref() == Some(col.as_str()))
+        });
+    if !proven {
+        fx.heavy = true;
+        ctx.hit(
+            CheckId::ColumnSetNotNull,
+            format!("SET NOT NULL on {table}.{col} scans the whole table under ACCESS EXCLUSIVE; add and validate CHECK ({col} IS NOT NULL) NOT VALID first"),
+        );
+    }
+}
+
+/// `DROP COLUMN`: a contract step on an existing table.
+fn at_drop_column(ctx: &mut Ctx<'_>, catalog: &mut Catalog, st: &mut Alter, cmd: &AlterTableCmd) {
+    let (table, new) = (st.table.as_str(), st.new);
+    if !ctx.in_tx && !cmd.missing_ok {
+        ctx.hit(
+            CheckId::StatementIdempotent,
+            format!(
+                "DROP COLUMN {} without IF EXISTS outside a transaction",
+                cmd.name
+            ),
+        );
+    }
+    catalog.table_mut(table).columns.remove(&cmd.name);
+    if new {
+        return;
+    }
+    st.blocking.get_or_insert("ALTER TABLE DROP COLUMN");
+    ctx.contract_step(
+        CheckId::ColumnDrop,
+        format!("{table}.{}", cmd.name),
+        format!("DROP COLUMN {table}.{}", cmd.name),
+    );
+}
+
+/// `ADD CONSTRAINT`: CHECKs into the catalog, NOT VALID noted; on an existing table the
+/// constraint's own rules (`add_constraint`).
+fn at_add_constraint(
+    ctx: &mut Ctx<'_>,
+    catalog: &mut Catalog,
+    st: &mut Alter,
+    cmd: &AlterTableCmd,
+    weak: bool,
+    fx: &mut Effects,
+) {
+    let (table, new) = (st.table.as_str(), st.new);
+    let Some(NodeEnum::Constraint(k)) = cmd.def.as_ref().and_then(|n| n.node.as_ref()) else {
+        return;
+    };
+    if is(k, ConstrType::ConstrCheck) {
+        catalog.table_mut(table).checks.push(CheckConstraint {
+            name: k.conname.clone(),
+            not_null_of: not_null_check_column(k.raw_expr.as_deref()),
+            validated: !k.skip_validation,
+        });
+    }
+    if k.skip_validation && ctx.in_tx {
+        ctx.not_valid_in_tx.insert(k.conname.clone());
+    }
+    if new {
+        filled_table_foreign_key(ctx, catalog, table, k);
+        return;
+    }
+    if !weak {
+        st.blocking.get_or_insert("ALTER TABLE ADD CONSTRAINT");
+    }
+    add_constraint(ctx, table, k, fx);
+}
+
+/// `VALIDATE CONSTRAINT`: not in the transaction that added it NOT VALID.
+fn at_validate_constraint(
+    ctx: &mut Ctx<'_>,
+    catalog: &mut Catalog,
+    st: &Alter,
+    cmd: &AlterTableCmd,
+) {
+    let table = st.table.as_str();
+    if ctx.not_valid_in_tx.contains(&cmd.name) {
+        ctx.hit(
+            CheckId::ConstraintValidateSameTransaction,
+            format!("VALIDATE CONSTRAINT {} in the transaction that added it NOT VALID: the ADD's ACCESS EXCLUSIVE lock is held during the scan", cmd.name),
+        );
+    }
+    for c in &mut catalog.table_mut(table).checks {
+        if c.name == cmd.name {
+            c.validated = true;
         }
     }
 }

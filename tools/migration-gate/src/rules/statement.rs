@@ -7,8 +7,10 @@ use std::collections::HashSet;
 use gatehouse::Status;
 use pg_query::NodeEnum;
 use pg_query::protobuf::{
-    AlterTableType, ColumnDef, ConstrType, Constraint, DropBehavior, Node, ObjectType,
-    TransactionStmtKind, VariableSetKind,
+    AlterEnumStmt, AlterObjectSchemaStmt, AlterTableType, ClusterStmt, ColumnDef, ConstrType,
+    Constraint, CreateStmt, CreateTableAsStmt, DropBehavior, IndexStmt, InsertStmt, Node,
+    ObjectType, ReindexStmt, RenameStmt, TransactionStmtKind, UpdateStmt, VariableSetKind,
+    VariableSetStmt,
 };
 
 use super::StatementFacts;
@@ -133,285 +135,59 @@ fn qualified(ctx: &mut Ctx<'_>, schema: &str, name: &str) {
     }
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "one match over statement kinds reads best in one place"
-)]
+/// Judges one statement by its kind; the longer rules are the functions below.
 fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Effects) {
     let idx = ctx.idx;
     match node {
         NodeEnum::TransactionStmt(t) => transaction(ctx, t.kind),
-        NodeEnum::VariableSetStmt(v) => {
-            let disabled = v.kind != VariableSetKind::VarSetValue as i32
-                || v.args.iter().any(|a| {
-                    matches!(a.node.as_ref(), Some(NodeEnum::AConst(c))
-                        if matches!(&c.val, Some(pg_query::protobuf::a_const::Val::Ival(i)) if i.ival == 0)
-                        || matches!(&c.val, Some(pg_query::protobuf::a_const::Val::Sval(s)) if s.sval.trim() == "0"))
-                });
-            match v.name.as_str() {
-                "lock_timeout" => ctx.lock_timeout = !disabled,
-                "statement_timeout" => ctx.statement_timeout = !disabled,
-                _ => {}
-            }
-        }
-        NodeEnum::CreateStmt(c) => {
-            let Some(rel) = &c.relation else { return };
-            let name = range_var_name(rel);
-            qualified(ctx, &rel.schemaname, &rel.relname);
-            if c.if_not_exists && catalog.lookup(&name).is_some() {
-                return;
-            }
-            if !ctx.in_tx && !c.if_not_exists {
-                ctx.hit(
-                    CheckId::StatementIdempotent,
-                    format!("CREATE TABLE {name} without IF NOT EXISTS outside a transaction"),
-                );
-            }
-            let mut pk_cols: HashSet<String> = HashSet::new();
-            for e in &c.table_elts {
-                if let Some(NodeEnum::Constraint(k)) = e.node.as_ref()
-                    && is(k, ConstrType::ConstrPrimary)
-                {
-                    pk_cols.extend(k.keys.iter().filter_map(node_str).map(str::to_owned));
-                }
-            }
-            let table = catalog.create_table(&name, idx);
-            let mut seen = HashSet::new();
-            let mut dups = Vec::new();
-            let mut defs = Vec::new();
-            for e in &c.table_elts {
-                match e.node.as_ref() {
-                    Some(NodeEnum::ColumnDef(d)) => {
-                        if !seen.insert(d.colname.clone()) {
-                            dups.push(d.colname.clone());
-                        }
-                        if let Some(t) = &d.type_name {
-                            table.columns.insert(d.colname.clone(), ColType::from_type_name(t));
-                        }
-                        for k in constraints_of(d) {
-                            if is(k, ConstrType::ConstrCheck) {
-                                table.checks.push(CheckConstraint {
-                                    name: k.conname.clone(),
-                                    not_null_of: not_null_check_column(k.raw_expr.as_deref()),
-                                    validated: true,
-                                });
-                            }
-                        }
-                        defs.push(d.clone());
-                    }
-                    Some(NodeEnum::Constraint(k)) if is(k, ConstrType::ConstrCheck) => {
-                        table.checks.push(CheckConstraint {
-                            name: k.conname.clone(),
-                            not_null_of: not_null_check_column(k.raw_expr.as_deref()),
-                            validated: !k.skip_validation,
-                        });
-                    }
-                    _ => {}
-                }
-            }
-            for d in &defs {
-                let pk = pk_cols.contains(&d.colname)
-                    || constraints_of(d).any(|k| is(k, ConstrType::ConstrPrimary));
-                column_type(ctx, d, pk);
-            }
-            for d in dups {
-                ctx.hit(
-                    CheckId::ColumnDuplicate,
-                    format!("column {d} is declared twice in CREATE TABLE {name}"),
-                );
-            }
-        }
-        NodeEnum::CreateTableAsStmt(c) => {
-            if let Some(into) = c.into.as_ref()
-                && let Some(rel) = into.rel.as_ref()
-            {
-                catalog.create_table(&range_var_name(rel), idx).filled = !into.skip_data;
-            }
-        }
-        NodeEnum::InsertStmt(i) => {
-            if let Some(rel) = &i.relation {
-                let name = range_var_name(rel);
-                if catalog.is_new(&name, idx) {
-                    catalog.table_mut(&name).filled = true;
-                }
-            }
-            enum_value_use(ctx);
-        }
-        NodeEnum::IndexStmt(i) => {
-            let Some(rel) = &i.relation else { return };
-            let table = range_var_name(rel);
-            let new = catalog.is_new(&table, idx);
-            catalog.add_index(&i.idxname, &table, idx);
-            if !new {
-                fx.tables.push(table.clone());
-            }
-            if i.concurrent {
-                concurrently_outside_tx(ctx, "CREATE INDEX CONCURRENTLY");
-                if !ctx.in_tx && !i.if_not_exists {
-                    ctx.hit(
-                        CheckId::StatementIdempotent,
-                        format!("CREATE INDEX CONCURRENTLY {} without IF NOT EXISTS: a failed build leaves an INVALID index that makes the re-run fail", i.idxname),
-                    );
-                }
-                return;
-            }
-            if new {
-                return;
-            }
-            fx.heavy = true;
-            ctx.hit(
-                CheckId::IndexCreateBlocking,
-                format!(
-                    "CREATE {}INDEX {} on existing table {table} without CONCURRENTLY blocks writes for the whole build",
-                    if i.unique { "UNIQUE " } else { "" },
-                    if i.idxname.is_empty() { "(unnamed)" } else { &i.idxname },
-                ),
-            );
-            ctx.blocking_lock(&table, "CREATE INDEX");
-        }
+        NodeEnum::VariableSetStmt(v) => set_timeout(ctx, v),
+        NodeEnum::CreateStmt(c) => create_table(ctx, catalog, c),
+        NodeEnum::CreateTableAsStmt(c) => create_table_as(ctx, catalog, c),
+        NodeEnum::InsertStmt(i) => insert(ctx, catalog, i),
+        NodeEnum::IndexStmt(i) => create_index(ctx, catalog, i, fx),
         NodeEnum::DropStmt(d) => drop(ctx, catalog, d, fx),
-        NodeEnum::RenameStmt(r) => {
-            let Some(rel) = &r.relation else { return };
-            let table = range_var_name(rel);
-            let new = catalog.is_new(&table, idx);
-            if r.rename_type == ObjectType::ObjectTable as i32 {
-                if !new {
-                    fx.tables.push(table.clone());
-                    ctx.contract_step(
-                        CheckId::TableRename,
-                        table.clone(),
-                        format!("RENAME of table {table} to {}", r.newname),
-                    );
-                    ctx.blocking_lock(&table, "ALTER TABLE RENAME");
-                }
-                catalog.rename_table(&table, &r.newname);
-            } else if r.rename_type == ObjectType::ObjectColumn as i32 {
-                if !new {
-                    fx.tables.push(table.clone());
-                    ctx.contract_step(
-                        CheckId::ColumnRename,
-                        format!("{table}.{}", r.subname),
-                        format!("RENAME of column {table}.{} to {}", r.subname, r.newname),
-                    );
-                    ctx.blocking_lock(&table, "ALTER TABLE RENAME COLUMN");
-                }
-                let t = catalog.table_mut(&table);
-                if let Some(ty) = t.columns.remove(&r.subname) {
-                    t.columns.insert(r.newname.clone(), ty);
-                }
-            }
-        }
+        NodeEnum::RenameStmt(r) => rename(ctx, catalog, r, fx),
         NodeEnum::AlterTableStmt(a) => super::alter::alter_table(ctx, catalog, a, fx),
-        NodeEnum::AlterEnumStmt(e) => {
-            let name = names_of(&e.type_name);
-            if e.new_val.is_empty() {
-                return; // RENAME VALUE
-            }
-            if ctx.in_tx && ctx.pg_version < 12 {
-                ctx.hit(
-                    CheckId::EnumAddValueInTransaction,
-                    format!("ALTER TYPE {name} ADD VALUE inside a transaction fails before PostgreSQL 12 (--pg-version {})", ctx.pg_version),
-                );
-            }
-            if ctx.in_tx {
-                ctx.enum_values_in_tx.push(e.new_val.clone());
-            }
-            if e.new_val_neighbor.is_empty() && !catalog.enum_is_new(&name, idx) {
-                ctx.hit(
-                    CheckId::EnumValueOrder,
-                    format!("ALTER TYPE {name} ADD VALUE '{}' without BEFORE/AFTER appends it, changing what < and ORDER BY mean", e.new_val),
-                );
-            }
-        }
+        NodeEnum::AlterEnumStmt(e) => alter_enum(ctx, catalog, e),
         NodeEnum::CreateEnumStmt(e) => catalog.add_enum(&names_of(&e.type_name), idx),
         NodeEnum::CreateDomainStmt(d)
             if d.constraints.iter().any(|c| {
                 matches!(c.node.as_ref(), Some(NodeEnum::Constraint(k)) if is(k, ConstrType::ConstrCheck))
-            }) =>
-        {
-            {
-                ctx.hit_status(
-                    CheckId::DomainConstraint,
-                    Status::Warn,
-                    format!("CREATE DOMAIN {} with a CHECK: changing it later validates every column of the domain", names_of(&d.domainname)),
-                );
-            }
+            }) => {
+            ctx.hit_status(
+                CheckId::DomainConstraint,
+                Status::Warn,
+                format!("CREATE DOMAIN {} with a CHECK: changing it later validates every column of the domain", names_of(&d.domainname)),
+            );
         }
         NodeEnum::AlterDomainStmt(d)
             if d.subtype == "C"
-                && !matches!(d.def.as_ref().and_then(|n| n.node.as_ref()), Some(NodeEnum::Constraint(k)) if k.skip_validation) =>
-        {
-            {
-                ctx.hit(
-                    CheckId::DomainConstraint,
-                    format!("ALTER DOMAIN {} ADD CONSTRAINT without NOT VALID scans every column using the domain", names_of(&d.type_name)),
-                );
-            }
+                && !matches!(d.def.as_ref().and_then(|n| n.node.as_ref()), Some(NodeEnum::Constraint(k)) if k.skip_validation) => {
+            ctx.hit(
+                CheckId::DomainConstraint,
+                format!("ALTER DOMAIN {} ADD CONSTRAINT without NOT VALID scans every column using the domain", names_of(&d.type_name)),
+            );
         }
         NodeEnum::VacuumStmt(v) if v.is_vacuumcmd && has_def(&v.options, "full") => {
-            {
-                fx.heavy = true;
-                ctx.hit(
-                    CheckId::TableRewriteMaintenance,
-                    "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE".to_owned(),
-                );
-            }
-        }
-        NodeEnum::ClusterStmt(c) => {
             fx.heavy = true;
-            let t = c.relation.as_ref().map(range_var_name).unwrap_or_default();
-            if !c.relation.as_ref().is_some_and(|r| catalog.is_new(&range_var_name(r), idx)) {
-                ctx.hit(
-                    CheckId::TableRewriteMaintenance,
-                    format!("CLUSTER {t} rewrites the table under ACCESS EXCLUSIVE"),
-                );
-            }
+            ctx.hit(
+                CheckId::TableRewriteMaintenance,
+                "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE".to_owned(),
+            );
         }
-        NodeEnum::ReindexStmt(r) => {
-            if has_def(&r.params, "concurrently") {
-                concurrently_outside_tx(ctx, "REINDEX CONCURRENTLY");
-                return;
-            }
-            let target = r.relation.as_ref().map_or_else(|| r.name.clone(), range_var_name);
-            let new = r.relation.as_ref().is_some_and(|rv| catalog.is_new(&range_var_name(rv), idx))
-                || catalog.index(&target).is_some_and(|i| i.created_in == Some(idx));
-            if !new {
-                fx.heavy = true;
-                ctx.hit(
-                    CheckId::IndexReindexBlocking,
-                    format!("REINDEX {target} without CONCURRENTLY blocks writes until it finishes"),
-                );
-            }
-        }
+        NodeEnum::ClusterStmt(c) => cluster(ctx, catalog, c, fx),
+        NodeEnum::ReindexStmt(r) => reindex(ctx, catalog, r, fx),
         NodeEnum::TruncateStmt(t) if t.behavior == DropBehavior::DropCascade as i32 => {
-            {
-                ctx.hit(
-                    CheckId::TableTruncateCascade,
-                    "TRUNCATE ... CASCADE also empties every table that references these".to_owned(),
-                );
-            }
+            ctx.hit(
+                CheckId::TableTruncateCascade,
+                "TRUNCATE ... CASCADE also empties every table that references these".to_owned(),
+            );
         }
         NodeEnum::DropdbStmt(d) => ctx.hit(
             CheckId::DatabaseDrop,
             format!("DROP DATABASE {} in a migration", d.dbname),
         ),
-        NodeEnum::UpdateStmt(u) => {
-            let mut seen = HashSet::new();
-            for t in &u.target_list {
-                if let Some(NodeEnum::ResTarget(r)) = t.node.as_ref()
-                    && !seen.insert(r.name.clone())
-                {
-                    ctx.hit(
-                        CheckId::ColumnDuplicate,
-                        format!("column {} is assigned twice in one UPDATE", r.name),
-                    );
-                }
-            }
-            enum_value_use(ctx);
-            if let Some(rel) = &u.relation {
-                backfill_under_lock(ctx, &range_var_name(rel), "UPDATE");
-            }
-        }
+        NodeEnum::UpdateStmt(u) => update(ctx, u),
         NodeEnum::DeleteStmt(d) => {
             enum_value_use(ctx);
             if let Some(rel) = &d.relation {
@@ -421,16 +197,284 @@ fn judge(ctx: &mut Ctx<'_>, catalog: &mut Catalog, node: &NodeEnum, fx: &mut Eff
         NodeEnum::SelectStmt(_) => {
             enum_value_use(ctx);
         }
-        NodeEnum::AlterObjectSchemaStmt(o) => {
-            if o.object_type == ObjectType::ObjectTable as i32
-                && let Some(rel) = &o.relation
-            {
-                let from = range_var_name(rel);
-                let to = crate::catalog::qual(&o.newschema, &rel.relname);
-                catalog.rename_table(&from, &to);
-            }
-        }
+        NodeEnum::AlterObjectSchemaStmt(o) => set_schema(catalog, o),
         _ => {}
+    }
+}
+
+/// `SET lock_timeout` / `SET statement_timeout`: on unless set to 0 or reset.
+fn set_timeout(ctx: &mut Ctx<'_>, v: &VariableSetStmt) {
+    let disabled = v.kind != VariableSetKind::VarSetValue as i32
+        || v.args.iter().any(|a| {
+            matches!(a.node.as_ref(), Some(NodeEnum::AConst(c))
+                if matches!(&c.val, Some(pg_query::protobuf::a_const::Val::Ival(i)) if i.ival == 0)
+                || matches!(&c.val, Some(pg_query::protobuf::a_const::Val::Sval(s)) if s.sval.trim() == "0"))
+        });
+    match v.name.as_str() {
+        "lock_timeout" => ctx.lock_timeout = !disabled,
+        "statement_timeout" => ctx.statement_timeout = !disabled,
+        _ => {}
+    }
+}
+
+/// `CREATE TABLE`: a new table in the catalog (columns, CHECKs), its column types judged.
+fn create_table(ctx: &mut Ctx<'_>, catalog: &mut Catalog, c: &CreateStmt) {
+    let idx = ctx.idx;
+    let Some(rel) = &c.relation else { return };
+    let name = range_var_name(rel);
+    qualified(ctx, &rel.schemaname, &rel.relname);
+    if c.if_not_exists && catalog.lookup(&name).is_some() {
+        return;
+    }
+    if !ctx.in_tx && !c.if_not_exists {
+        ctx.hit(
+            CheckId::StatementIdempotent,
+            format!("CREATE TABLE {name} without IF NOT EXISTS outside a transaction"),
+        );
+    }
+    let mut pk_cols: HashSet<String> = HashSet::new();
+    for e in &c.table_elts {
+        if let Some(NodeEnum::Constraint(k)) = e.node.as_ref()
+            && is(k, ConstrType::ConstrPrimary)
+        {
+            pk_cols.extend(k.keys.iter().filter_map(node_str).map(str::to_owned));
+        }
+    }
+    let table = catalog.create_table(&name, idx);
+    let mut seen = HashSet::new();
+    let mut dups = Vec::new();
+    let mut defs = Vec::new();
+    for e in &c.table_elts {
+        match e.node.as_ref() {
+            Some(NodeEnum::ColumnDef(d)) => {
+                if !seen.insert(d.colname.clone()) {
+                    dups.push(d.colname.clone());
+                }
+                if let Some(t) = &d.type_name {
+                    table
+                        .columns
+                        .insert(d.colname.clone(), ColType::from_type_name(t));
+                }
+                for k in constraints_of(d) {
+                    if is(k, ConstrType::ConstrCheck) {
+                        table.checks.push(CheckConstraint {
+                            name: k.conname.clone(),
+                            not_null_of: not_null_check_column(k.raw_expr.as_deref()),
+                            validated: true,
+                        });
+                    }
+                }
+                defs.push(d.clone());
+            }
+            Some(NodeEnum::Constraint(k)) if is(k, ConstrType::ConstrCheck) => {
+                table.checks.push(CheckConstraint {
+                    name: k.conname.clone(),
+                    not_null_of: not_null_check_column(k.raw_expr.as_deref()),
+                    validated: !k.skip_validation,
+                });
+            }
+            _ => {}
+        }
+    }
+    for d in &defs {
+        let pk = pk_cols.contains(&d.colname)
+            || constraints_of(d).any(|k| is(k, ConstrType::ConstrPrimary));
+        column_type(ctx, d, pk);
+    }
+    for d in dups {
+        ctx.hit(
+            CheckId::ColumnDuplicate,
+            format!("column {d} is declared twice in CREATE TABLE {name}"),
+        );
+    }
+}
+
+/// `CREATE INDEX`: blocking on an existing table unless CONCURRENTLY (outside a transaction).
+fn create_index(ctx: &mut Ctx<'_>, catalog: &mut Catalog, i: &IndexStmt, fx: &mut Effects) {
+    let idx = ctx.idx;
+    let Some(rel) = &i.relation else { return };
+    let table = range_var_name(rel);
+    let new = catalog.is_new(&table, idx);
+    catalog.add_index(&i.idxname, &table, idx);
+    if !new {
+        fx.tables.push(table.clone());
+    }
+    if i.concurrent {
+        concurrently_outside_tx(ctx, "CREATE INDEX CONCURRENTLY");
+        if !ctx.in_tx && !i.if_not_exists {
+            ctx.hit(
+                CheckId::StatementIdempotent,
+                format!("CREATE INDEX CONCURRENTLY {} without IF NOT EXISTS: a failed build leaves an INVALID index that makes the re-run fail", i.idxname),
+            );
+        }
+        return;
+    }
+    if new {
+        return;
+    }
+    fx.heavy = true;
+    ctx.hit(
+        CheckId::IndexCreateBlocking,
+        format!(
+            "CREATE {}INDEX {} on existing table {table} without CONCURRENTLY blocks writes for the whole build",
+            if i.unique { "UNIQUE " } else { "" },
+            if i.idxname.is_empty() { "(unnamed)" } else { &i.idxname },
+        ),
+    );
+    ctx.blocking_lock(&table, "CREATE INDEX");
+}
+
+/// `ALTER TABLE ... RENAME [COLUMN]`: a contract step on an existing table.
+fn rename(ctx: &mut Ctx<'_>, catalog: &mut Catalog, r: &RenameStmt, fx: &mut Effects) {
+    let idx = ctx.idx;
+    let Some(rel) = &r.relation else { return };
+    let table = range_var_name(rel);
+    let new = catalog.is_new(&table, idx);
+    if r.rename_type == ObjectType::ObjectTable as i32 {
+        if !new {
+            fx.tables.push(table.clone());
+            ctx.contract_step(
+                CheckId::TableRename,
+                table.clone(),
+                format!("RENAME of table {table} to {}", r.newname),
+            );
+            ctx.blocking_lock(&table, "ALTER TABLE RENAME");
+        }
+        catalog.rename_table(&table, &r.newname);
+    } else if r.rename_type == ObjectType::ObjectColumn as i32 {
+        if !new {
+            fx.tables.push(table.clone());
+            ctx.contract_step(
+                CheckId::ColumnRename,
+                format!("{table}.{}", r.subname),
+                format!("RENAME of column {table}.{} to {}", r.subname, r.newname),
+            );
+            ctx.blocking_lock(&table, "ALTER TABLE RENAME COLUMN");
+        }
+        let t = catalog.table_mut(&table);
+        if let Some(ty) = t.columns.remove(&r.subname) {
+            t.columns.insert(r.newname.clone(), ty);
+        }
+    }
+}
+
+/// `ALTER TYPE ... ADD VALUE`: in a transaction before 12, and appended to an existing enum.
+fn alter_enum(ctx: &mut Ctx<'_>, catalog: &Catalog, e: &AlterEnumStmt) {
+    let idx = ctx.idx;
+    let name = names_of(&e.type_name);
+    if e.new_val.is_empty() {
+        return; // RENAME VALUE
+    }
+    if ctx.in_tx && ctx.pg_version < 12 {
+        ctx.hit(
+            CheckId::EnumAddValueInTransaction,
+            format!("ALTER TYPE {name} ADD VALUE inside a transaction fails before PostgreSQL 12 (--pg-version {})", ctx.pg_version),
+        );
+    }
+    if ctx.in_tx {
+        ctx.enum_values_in_tx.push(e.new_val.clone());
+    }
+    if e.new_val_neighbor.is_empty() && !catalog.enum_is_new(&name, idx) {
+        ctx.hit(
+            CheckId::EnumValueOrder,
+            format!("ALTER TYPE {name} ADD VALUE '{}' without BEFORE/AFTER appends it, changing what < and ORDER BY mean", e.new_val),
+        );
+    }
+}
+
+/// `CLUSTER`: a rewrite under ACCESS EXCLUSIVE, unless the table is new.
+fn cluster(ctx: &mut Ctx<'_>, catalog: &Catalog, c: &ClusterStmt, fx: &mut Effects) {
+    let idx = ctx.idx;
+    fx.heavy = true;
+    let t = c.relation.as_ref().map(range_var_name).unwrap_or_default();
+    if !c
+        .relation
+        .as_ref()
+        .is_some_and(|r| catalog.is_new(&range_var_name(r), idx))
+    {
+        ctx.hit(
+            CheckId::TableRewriteMaintenance,
+            format!("CLUSTER {t} rewrites the table under ACCESS EXCLUSIVE"),
+        );
+    }
+}
+
+/// `REINDEX`: blocking unless CONCURRENTLY or on something this migration created.
+fn reindex(ctx: &mut Ctx<'_>, catalog: &Catalog, r: &ReindexStmt, fx: &mut Effects) {
+    let idx = ctx.idx;
+    if has_def(&r.params, "concurrently") {
+        concurrently_outside_tx(ctx, "REINDEX CONCURRENTLY");
+        return;
+    }
+    let target = r
+        .relation
+        .as_ref()
+        .map_or_else(|| r.name.clone(), range_var_name);
+    let new = r
+        .relation
+        .as_ref()
+        .is_some_and(|rv| catalog.is_new(&range_var_name(rv), idx))
+        || catalog
+            .index(&target)
+            .is_some_and(|i| i.created_in == Some(idx));
+    if !new {
+        fx.heavy = true;
+        ctx.hit(
+            CheckId::IndexReindexBlocking,
+            format!("REINDEX {target} without CONCURRENTLY blocks writes until it finishes"),
+        );
+    }
+}
+
+/// `UPDATE`: a column assigned twice, new enum values used, a backfill under a lock.
+fn update(ctx: &mut Ctx<'_>, u: &UpdateStmt) {
+    let mut seen = HashSet::new();
+    for t in &u.target_list {
+        if let Some(NodeEnum::ResTarget(r)) = t.node.as_ref()
+            && !seen.insert(r.name.clone())
+        {
+            ctx.hit(
+                CheckId::ColumnDuplicate,
+                format!("column {} is assigned twice in one UPDATE", r.name),
+            );
+        }
+    }
+    enum_value_use(ctx);
+    if let Some(rel) = &u.relation {
+        backfill_under_lock(ctx, &range_var_name(rel), "UPDATE");
+    }
+}
+
+/// `CREATE TABLE ... AS`: a new table, filled unless `WITH NO DATA`.
+fn create_table_as(ctx: &Ctx<'_>, catalog: &mut Catalog, c: &CreateTableAsStmt) {
+    let idx = ctx.idx;
+    if let Some(into) = c.into.as_ref()
+        && let Some(rel) = into.rel.as_ref()
+    {
+        catalog.create_table(&range_var_name(rel), idx).filled = !into.skip_data;
+    }
+}
+
+/// `INSERT`: fills a table this migration created; may use new enum values.
+fn insert(ctx: &mut Ctx<'_>, catalog: &mut Catalog, i: &InsertStmt) {
+    let idx = ctx.idx;
+    if let Some(rel) = &i.relation {
+        let name = range_var_name(rel);
+        if catalog.is_new(&name, idx) {
+            catalog.table_mut(&name).filled = true;
+        }
+    }
+    enum_value_use(ctx);
+}
+
+/// `ALTER TABLE ... SET SCHEMA`: the table moves in the catalog.
+fn set_schema(catalog: &mut Catalog, o: &AlterObjectSchemaStmt) {
+    if o.object_type == ObjectType::ObjectTable as i32
+        && let Some(rel) = &o.relation
+    {
+        let from = range_var_name(rel);
+        let to = crate::catalog::qual(&o.newschema, &rel.relname);
+        catalog.rename_table(&from, &to);
     }
 }
 
