@@ -6,16 +6,6 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatehouse::CommonArgs;
 
-/// `gatehouse::cli::CONVENTIONS` as a literal, so `concat!` can append it to each help
-/// text (a unit test keeps the two equal).
-macro_rules! conventions {
-    () => {
-        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n\
-         Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG (error|warn|info|debug|trace), NO_COLOR,\n\
-         TRACEPARENT (W3C trace context), OTEL_EXPORTER_OTLP_ENDPOINT (export the run as a span)."
-    };
-}
-
 #[derive(Debug, Parser)]
 #[command(
     name = "evidence-pack",
@@ -29,7 +19,7 @@ macro_rules! conventions {
         "  evidence-pack verify evidence.zip --key keys/gatehouse.pub\n",
         "  evidence-pack audit append audit.jsonl --event '{\"action\":\"promote\",\"release\":\"v3.0.0\"}'\n",
         "  evidence-pack checks --format text\n\n",
-        conventions!(),
+        gatehouse::help_footer!(),
     )
 )]
 pub struct Cli {
@@ -47,7 +37,7 @@ pub enum Command {
         "  evidence-pack gate --policy examples/release/promote.yaml out/demo/release/*.json\n",
         "  cat reports.jsonl | evidence-pack gate --policy promote.yaml -\n\n",
         "Exit 0 means promote; 1 means block or rollback.\n",
-        conventions!(),
+        gatehouse::help_footer!(),
     ))]
     Gate(GateArgs),
     /// Collect reports and artifacts into a reproducible, DSSE-signed evidence zip
@@ -59,7 +49,7 @@ pub enum Command {
         "Times inside the pack come from SOURCE_DATE_EPOCH, else from the newest report; never the clock.\n",
         "Exit 0: built (and promote, with --policy); 1: built, but the gate says no; 2: not built.",
         "\n\n",
-        conventions!(),
+        gatehouse::help_footer!(),
     ))]
     Build(BuildArgs),
     /// Check an evidence zip: signature, every digest, nothing missing or extra
@@ -68,7 +58,7 @@ pub enum Command {
         "  evidence-pack verify evidence.zip --key keys/gatehouse.pub --policy examples/release/promote.yaml\n\n",
         "Exit 0: intact; 1: tampered, or the re-run gate says no; 2: not an evidence pack, or unreadable.",
         "\n\n",
-        conventions!(),
+        gatehouse::help_footer!(),
     ))]
     Verify(VerifyArgs),
     /// Make an ed25519 or ECDSA P-256 key pair (PKCS#8 / SPKI PEM)
@@ -78,7 +68,7 @@ pub enum Command {
         "  KEY_PW=$(cat /run/secrets/pw) evidence-pack keygen --algorithm ecdsa-p256 --key-password-env KEY_PW --out-dir keys\n\n",
         "Writes DIR/gatehouse.key (mode 0600) and DIR/gatehouse.pub; refuses to overwrite without --force.",
         "\n\n",
-        conventions!(),
+        gatehouse::help_footer!(),
     ))]
     Keygen(KeygenArgs),
     /// Append to or verify a hash-chained JSON Lines audit log
@@ -88,7 +78,7 @@ pub enum Command {
     #[command(after_help = concat!(
         "Example:\n",
         "  evidence-pack checks --format text\n\n",
-        conventions!(),
+        gatehouse::help_footer!(),
     ))]
     Checks,
 }
@@ -216,7 +206,7 @@ pub enum AuditCommand {
         "  evidence-pack audit append audit.jsonl --event-file event.json --key keys/gatehouse.key\n\n",
         "Safe with concurrent writers (an exclusive file lock) and refuses to append after a torn last line.",
         "\n\n",
-        conventions!(),
+        gatehouse::help_footer!(),
     ))]
     Append(AuditAppendArgs),
     /// Check every line of the log links to the one before it
@@ -226,7 +216,7 @@ pub enum AuditCommand {
         "  evidence-pack audit verify audit.jsonl --key keys/gatehouse.pub\n\n",
         "Exit 0: intact; 1: the chain breaks (the first broken line is named); 2: unreadable.",
         "\n\n",
-        conventions!(),
+        gatehouse::help_footer!(),
     ))]
     Verify(AuditVerifyArgs),
 }
@@ -275,6 +265,12 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         <Cli as clap::CommandFactory>::command().debug_assert();
-        assert_eq!(conventions!(), gatehouse::cli::CONVENTIONS);
+        let help = <Cli as clap::CommandFactory>::command()
+            .render_help()
+            .to_string();
+        assert!(
+            help.trim_end().ends_with(gatehouse::cli::CONVENTIONS),
+            "{help}"
+        );
     }
 }

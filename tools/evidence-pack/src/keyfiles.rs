@@ -63,31 +63,8 @@ pub(crate) fn create(
 /// (so a private key is never readable by others, not even for a moment), written, synced.
 /// On failure (a full disk) it is removed, so nothing half-written is left behind.
 fn write_temp(path: &Path, bytes: &[u8], mode: u32) -> Result<PathBuf> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut attempt = 0u32;
-    let (tmp, mut f) = loop {
-        let tmp = dir.join(format!(".{name}.tmp{}.{attempt}", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)
-        {
-            Ok(f) => break (tmp, f),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
-                attempt += 1;
-            }
-            Err(e) => return Err(Error::io(path.display(), e)),
-        }
-    };
+    let (tmp, mut f) = gatehouse::run::create_temp_sibling(path, mode)
+        .map_err(|e| Error::io(path.display(), e))?;
     let written = f.write_all(bytes).and_then(|()| f.sync_all());
     drop(f);
     if let Err(e) = written {

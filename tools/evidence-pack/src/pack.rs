@@ -347,19 +347,9 @@ impl Pack<'_> {
     /// failure the temporary file is removed.
     fn write(&self) -> Result<Packed> {
         let output = &self.args.output;
-        let dir = output
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let tmp = dir.join(format!(
-            ".{}.tmp{}",
-            output
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        let written = self.write_to(&tmp);
+        let (tmp, file) = gatehouse::run::create_temp_sibling(output, 0o666)
+            .map_err(|e| Error::io(output.display(), e))?;
+        let written = self.write_to(&tmp, file);
         if written.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
@@ -368,10 +358,9 @@ impl Pack<'_> {
 
     /// Write: artifacts/… sort before attestation.*, so every digest the manifest needs is
     /// known by the time the attestations are written, in one pass over each artifact.
-    fn write_to(&self, tmp: &Path) -> Result<Packed> {
+    fn write_to(&self, tmp: &Path, file: std::fs::File) -> Result<Packed> {
         let _s = gatehouse::trace::step("write_zip");
         let out_label = self.args.output.display().to_string();
-        let file = std::fs::File::create(tmp).map_err(|e| Error::io(&out_label, e))?;
         let mut zip = ZipWriter::new(
             std::io::BufWriter::with_capacity(1 << 20, file),
             self.created.unix(),

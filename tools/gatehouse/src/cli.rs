@@ -52,8 +52,21 @@ pub struct CommonArgs {
     pub log_format: LogFormat,
 }
 
-/// The help footer every tool appends after its examples.
-pub const CONVENTIONS: &str = "\
-Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).
-Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG (error|warn|info|debug|trace), NO_COLOR,
-TRACEPARENT (W3C trace context), OTEL_EXPORTER_OTLP_ENDPOINT (export the run as a span).";
+/// The help footer every tool appends after its examples, as a literal for `concat!` in
+/// clap attributes: `after_help = concat!("Examples:\n  …\n\n", gatehouse::help_footer!())`.
+#[macro_export]
+macro_rules! help_footer {
+    () => {
+        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n\
+         Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG (error|warn|info|debug|trace), NO_COLOR,\n\
+         TRACEPARENT (W3C trace context), OTEL_EXPORTER_OTLP_ENDPOINT (export the run as a span)."
+    };
+}
+
+/// The help footer every tool appends after its examples ([`help_footer!`] as a constant).
+pub const CONVENTIONS: &str = help_footer!();
+
+/// A command's `after_help`: its examples, then the footer.
+pub fn after_help(examples: &str) -> String {
+    format!("{examples}\n{CONVENTIONS}")
+}

@@ -3,7 +3,7 @@
 //! prints the one error line on stderr, exports the run span, and picks the exit code.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::CommonArgs;
@@ -148,6 +148,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         };
         return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, why));
     }
+    let (tmp, mut f) = create_temp_sibling(path, 0o666)?;
+    let result = f
+        .write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A new, empty temporary file beside `path` (`.NAME.tmpPID.N`), created with `O_EXCL` and
+/// `mode` (before the umask): never a symlink planted at that name, never another run's
+/// file, and a private key is never readable by others, not even for a moment. The caller
+/// writes it, syncs it and renames it over `path`, or removes it on failure.
+pub fn create_temp_sibling(path: &Path, mode: u32) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -156,21 +173,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| {
-        // create_new: never follow a symlink planted at the temporary name.
-        let mut f = std::fs::OpenOptions::new()
+    let mut attempt = 0u32;
+    loop {
+        let tmp = dir.join(format!(".{name}.tmp{}.{attempt}", std::process::id()));
+        match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+            .mode(mode)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
-    result
 }
 
 /// The one line a user reads when a run cannot judge: `agent: file:line: what`.
