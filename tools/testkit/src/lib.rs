@@ -22,6 +22,9 @@
 //!   when the tests run as root. [`PgOptions`] adds `postgresql.conf` lines.
 //! - [`Redis`] (`redis.rs`): `redis-server` on a free port, no persistence unless
 //!   [`RedisOptions`] asks; `cli()` runs `redis-cli`.
+//! - [`RedisCluster`] (`redis_cluster.rs`): three `redis-server --cluster-enabled yes`
+//!   masters joined by `redis-cli --cluster create`, ready at `cluster_state:ok`;
+//!   `reshard()` moves slots with `redis-cli --cluster reshard`.
 //! - [`Prometheus`] (`prometheus.rs`): the test's config and rule files in a temp dir,
 //!   `--web.enable-lifecycle` so `reload()` works; `query()` and `get()` for the HTTP API.
 //! - [`MetricsEndpoint`] (`http.rs`): a tiny real HTTP server with a `/metrics` page that a
@@ -51,6 +54,7 @@ mod postgres;
 mod process;
 mod prometheus;
 mod redis;
+mod redis_cluster;
 pub mod schema;
 mod service;
 mod silent;
@@ -60,5 +64,6 @@ pub use postgres::{PgOptions, Postgres};
 pub use process::free_port;
 pub use prometheus::Prometheus;
 pub use redis::{Redis, RedisOptions};
+pub use redis_cluster::RedisCluster;
 pub use service::{SampleService, ServiceOptions};
 pub use silent::{Silence, SilentServer};

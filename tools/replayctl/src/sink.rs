@@ -1,0 +1,650 @@
+//! The PostgreSQL sink: which stream field goes to which column (the sample service's
+//! contract by default, or a small YAML mapping), the checks that the table can take an
+//! exactly-once replay (it exists, the key column has a unique index, the columns exist),
+//! and writing a batch plus its checkpoint in one transaction.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use tokio_postgres::Client;
+use tokio_postgres::types::ToSql;
+
+use crate::error::{Error, Result};
+use crate::pg::{PgTarget, is_data_error, quote_ident};
+use crate::stream::{Entry, StreamId};
+
+/// Where a column's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An entry field.
+    Field(String),
+    /// The entry's stream id (`$id`).
+    Id,
+}
+
+/// Stream fields to sink columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub table: String,
+    /// The idempotency key column (needs a unique index of its own).
+    pub key: String,
+    /// The entry field that names the tenant.
+    pub tenant_field: String,
+    pub columns: Vec<(String, Source)>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MappingFile {
+    table: Option<String>,
+    key: Option<String>,
+    tenant_field: Option<String>,
+    columns: Option<BTreeMap<String, String>>,
+}
+
+impl Mapping {
+    /// The sample service's `events_sink` (README, "Sample service").
+    pub fn sample_service() -> Mapping {
+        let f = |c: &str| (c.to_owned(), Source::Field(c.to_owned()));
+        Mapping {
+            table: "events_sink".to_owned(),
+            key: "event_id".to_owned(),
+            tenant_field: "tenant".to_owned(),
+            columns: vec![
+                f("event_id"),
+                f("tenant"),
+                f("type"),
+                f("occurred_at"),
+                f("payload"),
+                ("stream_id".to_owned(), Source::Id),
+            ],
+        }
+    }
+
+    /// The default, overridden by a mapping file and then by `--sink-table`.
+    pub fn load(file: Option<&Path>, table: Option<&str>) -> Result<Mapping> {
+        let mut m = Mapping::sample_service();
+        if let Some(path) = file {
+            let input = gatehouse::input::read(&gatehouse::Source::new(path))?;
+            let f: MappingFile = gatehouse::yaml::from_input(&input)?;
+            let label = input.label();
+            if let Some(t) = f.table {
+                m.table = t;
+            }
+            if let Some(cols) = f.columns {
+                m.columns = cols
+                    .into_iter()
+                    .map(|(c, s)| {
+                        let src = if s == "$id" {
+                            Source::Id
+                        } else {
+                            Source::Field(s)
+                        };
+                        (c, src)
+                    })
+                    .collect();
+            }
+            if let Some(k) = f.key {
+                m.key = k;
+            }
+            if let Some(t) = f.tenant_field {
+                m.tenant_field = t;
+            }
+            if !m.columns.iter().any(|(c, _)| *c == m.key) {
+                return Err(gatehouse::InputError::invalid(
+                    label,
+                    format!("key column {:?} is not among the mapped columns", m.key),
+                )
+                .into());
+            }
+        }
+        if let Some(t) = table {
+            m.table = t.to_owned();
+        }
+        Ok(m)
+    }
+
+    fn key_index(&self) -> usize {
+        self.columns
+            .iter()
+            .position(|(c, _)| *c == self.key)
+            .unwrap_or(0)
+    }
+
+    /// The column that holds the tenant, when one is mapped from the tenant field.
+    pub fn tenant_column(&self) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|(_, s)| *s == Source::Field(self.tenant_field.clone()))
+            .map(|(c, _)| c.as_str())
+    }
+
+    /// The column that holds the stream id, when one is mapped from `$id`.
+    pub fn id_column(&self) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|(_, s)| *s == Source::Id)
+            .map(|(c, _)| c.as_str())
+    }
+
+    /// One entry's values in column order (missing fields are NULL).
+    pub fn values(&self, e: &Entry) -> Vec<Option<String>> {
+        self.columns
+            .iter()
+            .map(|(_, s)| match s {
+                Source::Id => Some(e.id.to_string()),
+                Source::Field(f) => e.get(f),
+            })
+            .collect()
+    }
+}
+
+/// The sink table as checked: its columns' types, in mapping order.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    pub target: PgTarget,
+    pub mapping: Mapping,
+    pub types: Vec<String>,
+    key_type: String,
+}
+
+/// What one batch did.
+#[derive(Debug, Default, Clone)]
+pub struct Applied {
+    /// Rows written now.
+    pub inserted: u64,
+    /// Rows the sink already had (the key existed).
+    pub duplicates: u64,
+    /// Entries the sink refused, with the reason.
+    pub rejected: Vec<(StreamId, String)>,
+}
+
+/// How a batch is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `INSERT … SELECT FROM unnest($1::text[], …) ON CONFLICT (key) DO NOTHING`.
+    Insert,
+    /// `COPY` into a temporary table, then the same insert from it.
+    Copy,
+}
+
+pub const CHECKPOINTS: &str = "replayctl_checkpoints";
+
+impl Sink {
+    /// Checks the table before anything is written: it exists, every mapped column exists,
+    /// and the key column alone carries a unique index (else `ON CONFLICT` cannot make a
+    /// repeat a no-op).
+    pub async fn open(client: &Client, target: PgTarget, mapping: Mapping) -> Result<Sink> {
+        let bad = |message: String| Error::Sink {
+            server: target.server.clone(),
+            table: mapping.table.clone(),
+            message,
+        };
+        let rows = target
+            .within(
+                "read the sink's columns",
+                client.query(
+                    "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
+                       FROM pg_attribute a
+                      WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+                    &[&quote_ident(&mapping.table)],
+                ),
+            )
+            .await?;
+        if rows.is_empty() {
+            return Err(bad("no such table".to_owned()));
+        }
+        let have: BTreeMap<String, String> = rows
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+            .collect();
+        let mut types = Vec::new();
+        for (c, _) in &mapping.columns {
+            match have.get(c) {
+                Some(t) => types.push(t.clone()),
+                None => return Err(bad(format!("no column {c:?} (the mapping writes it)"))),
+            }
+        }
+        let unique = target
+            .within(
+                "read the sink's indexes",
+                client.query_opt(
+                    "SELECT 1 FROM pg_index i
+                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                      WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnkeyatts = 1
+                        AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = $2
+                      LIMIT 1",
+                    &[&quote_ident(&mapping.table), &mapping.key],
+                ),
+            )
+            .await?;
+        if unique.is_none() {
+            return Err(bad(format!(
+                "key column {:?} has no unique constraint of its own; without one a repeated replay would write duplicates (add PRIMARY KEY or UNIQUE ({}))",
+                mapping.key, mapping.key
+            )));
+        }
+        let key_type = types[mapping.key_index()].clone();
+        Ok(Sink {
+            target,
+            mapping,
+            types,
+            key_type,
+        })
+    }
+
+    fn casts(&self, prefix: &str) -> String {
+        self.types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{prefix}c{i}::{t}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn unnest(&self) -> String {
+        let params = (1..=self.types.len())
+            .map(|i| format!("${i}::text[]"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let names = (0..self.types.len())
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("unnest({params}) AS u({names})")
+    }
+
+    fn insert_sql(&self, from: &str) -> String {
+        let cols = self
+            .mapping
+            .columns
+            .iter()
+            .map(|(c, _)| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO {} ({cols}) SELECT {} FROM {from} ON CONFLICT ({}) DO NOTHING",
+            quote_ident(&self.mapping.table),
+            self.casts(""),
+            quote_ident(&self.mapping.key)
+        )
+    }
+
+    /// Creates the checkpoint table if needed and reads `name`'s checkpoint.
+    pub async fn checkpoint(&self, client: &Client, name: &str) -> Result<Option<StreamId>> {
+        self.target
+            .within(
+                "create the checkpoint table",
+                client.batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (
+                        name text PRIMARY KEY,
+                        last_id text NOT NULL,
+                        applied bigint NOT NULL DEFAULT 0,
+                        updated_at timestamptz NOT NULL DEFAULT now())"
+                )),
+            )
+            .await?;
+        let row = self
+            .target
+            .within(
+                "read the checkpoint",
+                client.query_opt(
+                    &format!("SELECT last_id FROM {CHECKPOINTS} WHERE name = $1"),
+                    &[&name],
+                ),
+            )
+            .await?;
+        Ok(row.and_then(|r| StreamId::parse(&r.get::<_, String>(0))))
+    }
+
+    /// Forgets `name`'s checkpoint (`--restart`).
+    pub async fn reset_checkpoint(&self, client: &Client, name: &str) -> Result<()> {
+        self.target
+            .within(
+                "reset the checkpoint",
+                client.execute(
+                    &format!("DELETE FROM {CHECKPOINTS} WHERE name = $1"),
+                    &[&name],
+                ),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Writes `entries` and moves `name`'s checkpoint to `last` in ONE transaction: either
+    /// both land or neither does, so a crash anywhere resumes exactly where the sink is.
+    /// A batch the sink refuses for its data is retried row by row under savepoints, and
+    /// the refused rows are skipped and returned.
+    pub async fn apply(
+        &self,
+        client: &mut Client,
+        method: Method,
+        entries: &[Entry],
+        name: &str,
+        last: StreamId,
+    ) -> Result<Applied> {
+        let rows: Vec<Vec<Option<String>>> =
+            entries.iter().map(|e| self.mapping.values(e)).collect();
+        let mut applied = Applied::default();
+        let limit = self.target.query_timeout;
+        let first = tokio::time::timeout(limit, self.apply_once(client, method, &rows, name, last))
+            .await
+            // The transaction is dropped unfinished: PostgreSQL rolls it back.
+            .map_err(|_| self.timeout("write a batch"))?;
+        match first {
+            Ok(n) => {
+                applied.inserted = n;
+            }
+            Err(e) if is_data_error(&e) => {
+                applied = self
+                    .apply_row_by_row(client, entries, &rows, name, last)
+                    .await?;
+            }
+            Err(e) => return Err(self.target.error("write a batch", &e)),
+        }
+        applied.duplicates =
+            (rows.len() as u64).saturating_sub(applied.inserted + applied.rejected.len() as u64);
+        Ok(applied)
+    }
+
+    async fn apply_once(
+        &self,
+        client: &mut Client,
+        method: Method,
+        rows: &[Vec<Option<String>>],
+        name: &str,
+        last: StreamId,
+    ) -> std::result::Result<u64, tokio_postgres::Error> {
+        let tx = client.transaction().await?;
+        let n = if rows.is_empty() {
+            0
+        } else {
+            match method {
+                Method::Insert => {
+                    let cols = columns(rows, self.types.len());
+                    let params: Vec<&(dyn ToSql + Sync)> =
+                        cols.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
+                    tx.execute(&self.insert_sql(&self.unnest()), &params)
+                        .await?
+                }
+                Method::Copy => self.copy_batch(&tx, rows).await?,
+            }
+        };
+        save_checkpoint(&tx, name, last, n).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn copy_batch(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        rows: &[Vec<Option<String>>],
+    ) -> std::result::Result<u64, tokio_postgres::Error> {
+        use futures_util::SinkExt as _;
+        let defs = (0..self.types.len())
+            .map(|i| format!("c{i} text"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        tx.batch_execute(&format!(
+            "CREATE TEMP TABLE IF NOT EXISTS replayctl_stage ({defs}) ON COMMIT DELETE ROWS"
+        ))
+        .await?;
+        let sink = tx
+            .copy_in::<_, bytes::Bytes>("COPY replayctl_stage FROM STDIN")
+            .await?;
+        let mut buf = String::new();
+        for r in rows {
+            for (i, v) in r.iter().enumerate() {
+                if i > 0 {
+                    buf.push('\t');
+                }
+                match v {
+                    None => buf.push_str("\\N"),
+                    Some(s) => copy_escape(s, &mut buf),
+                }
+            }
+            buf.push('\n');
+        }
+        let mut sink = std::pin::pin!(sink);
+        sink.send(bytes::Bytes::from(buf)).await?;
+        sink.as_mut().finish().await?;
+        tx.execute(&self.insert_sql("replayctl_stage"), &[]).await
+    }
+
+    async fn apply_row_by_row(
+        &self,
+        client: &mut Client,
+        entries: &[Entry],
+        rows: &[Vec<Option<String>>],
+        name: &str,
+        last: StreamId,
+    ) -> Result<Applied> {
+        let limit = self.target.query_timeout;
+        let sql = self.insert_sql(&self.unnest());
+        let work = async {
+            let mut applied = Applied::default();
+            let mut tx = client.transaction().await?;
+            for (e, r) in entries.iter().zip(rows) {
+                let cols = columns(std::slice::from_ref(r), self.types.len());
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    cols.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
+                let sp = tx.savepoint("row").await?;
+                match sp.execute(&sql, &params).await {
+                    Ok(n) => {
+                        sp.commit().await?;
+                        applied.inserted += n;
+                    }
+                    Err(err) if is_data_error(&err) => {
+                        sp.rollback().await?;
+                        applied.rejected.push((e.id, crate::pg::one_line(&err)));
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+            save_checkpoint(&tx, name, last, applied.inserted).await?;
+            tx.commit().await?;
+            Ok(applied)
+        };
+        match tokio::time::timeout(limit * 4, work).await {
+            Ok(r) => r.map_err(|e| self.target.error("write a batch row by row", &e)),
+            Err(_) => Err(Error::Timeout {
+                server: self.target.server.clone(),
+                what: "write a batch row by row".to_owned(),
+                limit: "4 × --query-timeout".to_owned(),
+            }),
+        }
+    }
+
+    /// The entries' values as PostgreSQL renders them once converted to the sink's column
+    /// types (`uuid`, `jsonb`, `timestamptz` normalised), so stream and sink compare alike.
+    /// Entries that do not convert are returned apart.
+    pub async fn canonical(
+        &self,
+        client: &Client,
+        entries: &[Entry],
+    ) -> Result<(Vec<Vec<Option<String>>>, Vec<StreamId>)> {
+        let rows: Vec<Vec<Option<String>>> =
+            entries.iter().map(|e| self.mapping.values(e)).collect();
+        let sql = format!(
+            "SELECT {} FROM {}",
+            self.types
+                .iter()
+                .enumerate()
+                .map(|(i, t)| format!("c{i}::{t}::text"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.unnest()
+        );
+        let run = |rows: &[Vec<Option<String>>]| {
+            let cols = columns(rows, self.types.len());
+            let sql = sql.clone();
+            async move {
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    cols.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
+                client.query(&sql, &params).await
+            }
+        };
+        let to_rows = |rs: Vec<tokio_postgres::Row>| -> Vec<Vec<Option<String>>> {
+            rs.iter()
+                .map(|r| (0..self.types.len()).map(|i| r.get(i)).collect())
+                .collect()
+        };
+        match tokio::time::timeout(self.target.query_timeout, run(&rows)).await {
+            Ok(Ok(rs)) => return Ok((to_rows(rs), Vec::new())),
+            Ok(Err(e)) if is_data_error(&e) => {}
+            Ok(Err(e)) => return Err(self.target.error("convert the window's entries", &e)),
+            Err(_) => return Err(self.timeout("convert the window's entries")),
+        }
+        let (mut good, mut bad) = (Vec::new(), Vec::new());
+        for (e, r) in entries.iter().zip(&rows) {
+            match tokio::time::timeout(self.target.query_timeout, run(std::slice::from_ref(r)))
+                .await
+            {
+                Ok(Ok(rs)) => good.extend(to_rows(rs)),
+                Ok(Err(err)) if is_data_error(&err) => bad.push(e.id),
+                Ok(Err(err)) => return Err(self.target.error("convert an entry", &err)),
+                Err(_) => return Err(self.timeout("convert an entry")),
+            }
+        }
+        Ok((good, bad))
+    }
+
+    /// The sink's rows with these keys, every mapped column rendered as text.
+    pub async fn fetch(
+        &self,
+        client: &Client,
+        keys: &[String],
+    ) -> Result<Vec<Vec<Option<String>>>> {
+        let cols = self
+            .mapping
+            .columns
+            .iter()
+            .map(|(c, _)| format!("{}::text", quote_ident(c)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols} FROM {} WHERE {} = ANY($1::text[]::{}[])",
+            quote_ident(&self.mapping.table),
+            quote_ident(&self.mapping.key),
+            self.key_type
+        );
+        let rs = self
+            .target
+            .within("read the sink", client.query(&sql, &[&keys]))
+            .await?;
+        Ok(rs
+            .iter()
+            .map(|r| (0..self.types.len()).map(|i| r.get(i)).collect())
+            .collect())
+    }
+
+    /// Rows of `tenant` whose stream-id column falls in the window's milliseconds, when the
+    /// mapping has a tenant and a stream-id column.
+    pub async fn count_window(
+        &self,
+        client: &Client,
+        tenant: &str,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<Option<u64>> {
+        let (Some(tc), Some(ic)) = (self.mapping.tenant_column(), self.mapping.id_column()) else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT count(*) FROM {} WHERE {}::text = $1
+               AND split_part({}, '-', 1)::numeric BETWEEN $2::text::numeric AND $3::text::numeric",
+            quote_ident(&self.mapping.table),
+            quote_ident(tc),
+            quote_ident(ic)
+        );
+        let row = self
+            .target
+            .within(
+                "count the sink's window",
+                client.query_one(&sql, &[&tenant, &from_ms.to_string(), &to_ms.to_string()]),
+            )
+            .await?;
+        Ok(Some(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0)))
+    }
+
+    pub fn key_index_of(&self) -> usize {
+        self.mapping.key_index()
+    }
+
+    fn timeout(&self, what: &str) -> Error {
+        Error::Timeout {
+            server: self.target.server.clone(),
+            what: what.to_owned(),
+            limit: format!(
+                "{} (--query-timeout)",
+                gatehouse::duration::format_duration(self.target.query_timeout)
+            ),
+        }
+    }
+}
+
+async fn save_checkpoint(
+    tx: &tokio_postgres::Transaction<'_>,
+    name: &str,
+    last: StreamId,
+    n: u64,
+) -> std::result::Result<u64, tokio_postgres::Error> {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    tx.execute(
+        &format!(
+            "INSERT INTO {CHECKPOINTS} (name, last_id, applied, updated_at) VALUES ($1, $2, $3, now())
+             ON CONFLICT (name) DO UPDATE SET last_id = EXCLUDED.last_id,
+               applied = {CHECKPOINTS}.applied + EXCLUDED.applied, updated_at = now()"
+        ),
+        &[&name, &last.to_string(), &n],
+    )
+    .await
+}
+
+/// Rows to columns (one text[] parameter per column).
+fn columns(rows: &[Vec<Option<String>>], n: usize) -> Vec<Vec<Option<String>>> {
+    let mut cols: Vec<Vec<Option<String>>> =
+        (0..n).map(|_| Vec::with_capacity(rows.len())).collect();
+    for r in rows {
+        for (i, v) in r.iter().enumerate() {
+            if let Some(c) = cols.get_mut(i) {
+                c.push(v.clone());
+            }
+        }
+    }
+    cols
+}
+
+/// COPY's text format: backslash, tab, newline and carriage return escaped.
+fn copy_escape(s: &str, out: &mut String) {
+    for ch in s.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_is_escaped() {
+        let mut s = String::new();
+        copy_escape("a\tb\\c\nd", &mut s);
+        assert_eq!(s, "a\\tb\\\\c\\nd");
+    }
+
+    #[test]
+    fn the_default_mapping_is_the_sample_services_contract() {
+        let m = Mapping::sample_service();
+        assert_eq!(m.tenant_column(), Some("tenant"));
+        assert_eq!(m.id_column(), Some("stream_id"));
+        assert_eq!(m.key_index(), 0);
+    }
+}
