@@ -49,6 +49,7 @@
 //! stderr; the snapshot redactions every tool shares) and [`schema`] validates reports.
 
 pub mod cli;
+mod history;
 mod http;
 mod postgres;
 mod process;
@@ -59,6 +60,7 @@ pub mod schema;
 mod service;
 mod silent;
 
+pub use history::PrometheusHistory;
 pub use http::MetricsEndpoint;
 pub use postgres::{PgOptions, Postgres};
 pub use process::free_port;

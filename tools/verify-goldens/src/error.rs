@@ -4,10 +4,6 @@
 use gatehouse::{Failure, InputError};
 
 #[derive(Debug, thiserror::Error)]
-#[expect(
-    dead_code,
-    reason = "slo and canary construct Prometheus and NoSeries (next commit)"
-)]
 pub enum Error {
     /// Unreadable or invalid golden-path or SLO file, bad flag value.
     #[error(transparent)]

@@ -12,6 +12,7 @@ mod golden;
 mod http;
 mod probe;
 mod prom;
+mod promql;
 mod slo;
 mod stats;
 

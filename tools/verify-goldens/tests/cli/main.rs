@@ -3,8 +3,11 @@
 //! stderr line.
 
 mod bad_input;
+mod canary;
 mod checks;
+mod history;
 mod run;
+mod slo;
 
 use std::path::PathBuf;
 
