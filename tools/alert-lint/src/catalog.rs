@@ -431,16 +431,38 @@ fn dur(d: Duration) -> String {
 fn slo_groups(svc: &Service, slo: &Slo, windows: &[Window]) -> (Y, Y) {
     let sname = &svc.name.value;
     let slo_name = &slo.name.value;
-    let sel = format!("{{service=\"{sname}\", slo=\"{slo_name}\"}}");
-    let base_labels = || {
-        vec![
-            ("service", Y::s(sname.clone())),
-            ("slo", Y::s(slo_name.clone())),
-        ]
-    };
-    let budget = 1.0 - slo.objective.value / 100.0;
-    let budget_s = trim_float(budget);
+    let budget_s = trim_float(1.0 - slo.objective.value / 100.0);
+    let recs = recording_rules(svc, slo, windows, &budget_s);
+    let mut alerts = Vec::new();
+    for sev in ["page", "ticket"] {
+        let ws: Vec<&Window> = windows.iter().filter(|w| w.severity == sev).collect();
+        if !ws.is_empty() {
+            alerts.push(burn_rate_alert(svc, slo, sev, &ws, &budget_s));
+        }
+    }
+    (
+        Y::map(vec![
+            ("name", Y::s(format!("{sname}-{slo_name}-sli"))),
+            ("rules", Y::List(recs)),
+        ]),
+        Y::map(vec![
+            ("name", Y::s(format!("{sname}-{slo_name}-burn-rate"))),
+            ("rules", Y::List(alerts)),
+        ]),
+    )
+}
 
+/// The `service` and `slo` labels of every rule an SLO compiles to.
+fn slo_labels(svc: &Service, slo: &Slo) -> Vec<(&'static str, Y)> {
+    vec![
+        ("service", Y::s(svc.name.value.clone())),
+        ("slo", Y::s(slo.name.value.clone())),
+    ]
+}
+
+/// The SLI error ratio over every window any burn-rate pair uses, then the objective and
+/// the error budget (`budget_s`) as constant series.
+fn recording_rules(svc: &Service, slo: &Slo, windows: &[Window], budget_s: &str) -> Vec<Y> {
     let ranges: BTreeSet<Duration> = windows.iter().flat_map(|w| [w.short, w.long]).collect();
     let mut recs: Vec<Y> = ranges
         .iter()
@@ -466,7 +488,7 @@ fn slo_groups(svc: &Service, slo: &Slo, windows: &[Window]) -> (Y, Y) {
                     "expr",
                     Y::s(format!("(\n  {errors}\n)\n/\n(\n  {total}\n)")),
                 ),
-                ("labels", Y::map(base_labels())),
+                ("labels", Y::map(slo_labels(svc, slo))),
             ])
         })
         .collect();
@@ -479,112 +501,102 @@ fn slo_groups(svc: &Service, slo: &Slo, windows: &[Window]) -> (Y, Y) {
                 trim_float(slo.objective.value / 100.0)
             )),
         ),
-        ("labels", Y::map(base_labels())),
+        ("labels", Y::map(slo_labels(svc, slo))),
     ]));
     recs.push(Y::map(vec![
         ("record", Y::s("slo:error_budget:ratio")),
         ("expr", Y::s(format!("vector({budget_s})"))),
-        ("labels", Y::map(base_labels())),
+        ("labels", Y::map(slo_labels(svc, slo))),
     ]));
+    recs
+}
 
-    let mut alerts = Vec::new();
-    for sev in ["page", "ticket"] {
-        let ws: Vec<&Window> = windows.iter().filter(|w| w.severity == sev).collect();
-        if ws.is_empty() {
-            continue;
-        }
-        let clauses: Vec<String> = ws
-            .iter()
-            .map(|w| {
-                let f = trim_float(w.factor);
-                format!(
-                    "(\n  slo:sli_error:ratio_rate{}{sel} > ({f} * {budget_s})\n  and\n  slo:sli_error:ratio_rate{}{sel} > ({f} * {budget_s})\n)",
-                    dur(w.long),
-                    dur(w.short)
-                )
-            })
-            .collect();
-        let (severity, what) = if sev == "page" {
-            ("critical", "fast")
-        } else {
-            ("warning", "slow")
-        };
-        let windows_txt = ws
-            .iter()
-            .map(|w| {
-                format!(
-                    "{}/{} at {}x",
-                    dur(w.long),
-                    dur(w.short),
-                    trim_float(w.factor)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut labels = vec![
-            ("severity", Y::s(severity)),
-            ("team", Y::s(svc.team.clone())),
-        ];
-        if let Some(o) = &svc.owner {
-            labels.push(("owner", Y::s(o.clone())));
-        }
-        labels.extend(base_labels());
-        let mut lab: Vec<(String, Y)> =
-            labels.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        for (k, v) in &svc.labels {
-            if !lab.iter().any(|(x, _)| x == k) {
-                lab.push((k.clone(), Y::s(v.clone())));
-            }
-        }
-        let description = format!(
-            "{} of {sname} is burning its {}% error budget {what}: the error ratio is {{{{ $value | humanizePercentage }}}} (windows {windows_txt}).{}",
-            slo_name,
-            trim_float(slo.objective.value),
-            slo.description
-                .as_ref()
-                .map(|d| format!(" SLO: {d}"))
-                .unwrap_or_default()
-        );
-        alerts.push(Y::map(vec![
-            (
-                "alert",
-                Y::s(format!(
-                    "{}{}ErrorBudgetBurn{}",
-                    camel(sname),
-                    camel(slo_name),
-                    if sev == "page" { "" } else { "Slow" }
-                )),
-            ),
-            ("expr", Y::s(clauses.join("\nor\n"))),
-            ("labels", Y::Map(lab)),
-            (
-                "annotations",
-                Y::map(vec![
-                    (
-                        "summary",
-                        Y::s(format!(
-                            "{sname} {slo_name} SLO: error budget burning {what}"
-                        )),
-                    ),
-                    ("description", Y::s(description)),
-                    (
-                        "runbook_url",
-                        Y::s(slo.runbook.clone().unwrap_or_else(|| svc.runbook.clone())),
-                    ),
-                ]),
-            ),
-        ]));
+/// The alert of one severity (`page`: critical, fast burn; `ticket`: warning, slow burn):
+/// the `or` of its window pairs, each `long > factor × budget and short > factor × budget`.
+fn burn_rate_alert(svc: &Service, slo: &Slo, sev: &str, ws: &[&Window], budget_s: &str) -> Y {
+    let sname = &svc.name.value;
+    let slo_name = &slo.name.value;
+    let sel = format!("{{service=\"{sname}\", slo=\"{slo_name}\"}}");
+    let clauses: Vec<String> = ws
+        .iter()
+        .map(|w| {
+            let f = trim_float(w.factor);
+            format!(
+                "(\n  slo:sli_error:ratio_rate{}{sel} > ({f} * {budget_s})\n  and\n  slo:sli_error:ratio_rate{}{sel} > ({f} * {budget_s})\n)",
+                dur(w.long),
+                dur(w.short)
+            )
+        })
+        .collect();
+    let (severity, what) = if sev == "page" {
+        ("critical", "fast")
+    } else {
+        ("warning", "slow")
+    };
+    let windows_txt = ws
+        .iter()
+        .map(|w| {
+            format!(
+                "{}/{} at {}x",
+                dur(w.long),
+                dur(w.short),
+                trim_float(w.factor)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut labels = vec![
+        ("severity", Y::s(severity)),
+        ("team", Y::s(svc.team.clone())),
+    ];
+    if let Some(o) = &svc.owner {
+        labels.push(("owner", Y::s(o.clone())));
     }
-    (
-        Y::map(vec![
-            ("name", Y::s(format!("{sname}-{slo_name}-sli"))),
-            ("rules", Y::List(recs)),
-        ]),
-        Y::map(vec![
-            ("name", Y::s(format!("{sname}-{slo_name}-burn-rate"))),
-            ("rules", Y::List(alerts)),
-        ]),
-    )
+    labels.extend(slo_labels(svc, slo));
+    let mut lab: Vec<(String, Y)> = labels.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    for (k, v) in &svc.labels {
+        if !lab.iter().any(|(x, _)| x == k) {
+            lab.push((k.clone(), Y::s(v.clone())));
+        }
+    }
+    let description = format!(
+        "{} of {sname} is burning its {}% error budget {what}: the error ratio is {{{{ $value | humanizePercentage }}}} (windows {windows_txt}).{}",
+        slo_name,
+        trim_float(slo.objective.value),
+        slo.description
+            .as_ref()
+            .map(|d| format!(" SLO: {d}"))
+            .unwrap_or_default()
+    );
+    Y::map(vec![
+        (
+            "alert",
+            Y::s(format!(
+                "{}{}ErrorBudgetBurn{}",
+                camel(sname),
+                camel(slo_name),
+                if sev == "page" { "" } else { "Slow" }
+            )),
+        ),
+        ("expr", Y::s(clauses.join("\nor\n"))),
+        ("labels", Y::Map(lab)),
+        (
+            "annotations",
+            Y::map(vec![
+                (
+                    "summary",
+                    Y::s(format!(
+                        "{sname} {slo_name} SLO: error budget burning {what}"
+                    )),
+                ),
+                ("description", Y::s(description)),
+                (
+                    "runbook_url",
+                    Y::s(slo.runbook.clone().unwrap_or_else(|| svc.runbook.clone())),
+                ),
+            ]),
+        ),
+    ])
 }
 
 fn custom_alert(svc: &Service, a: &Alert) -> Y {
