@@ -26,9 +26,7 @@ const AFTER_FULL: &str = concat!(
     "  alert-lint catalog examples/alert-catalog.yaml -o rules.yaml\n",
     "  alert-lint noise --prometheus http://localhost:9090 --window 7d\n",
     "  alert-lint checks --format text\n\n",
-    "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
-    "Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG (error|warn|info|debug|trace), NO_COLOR,\n",
-    "TRACEPARENT (W3C trace context), OTEL_EXPORTER_OTLP_ENDPOINT (export the run as a span)."
+    gatehouse::help_footer!()
 );
 
 #[derive(Debug, Subcommand)]
@@ -43,8 +41,7 @@ pub enum Command {
         "  alert-lint check --prometheus http://localhost:9090 --timeout 10s rules/\n\n",
         "Silence a finding in the rule file: `# alert-lint disable promql/rate-on-gauge` on or\n",
         "above the rule, or `# alert-lint disable-file template` anywhere in the file.\n\n",
-        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
-        "Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG, NO_COLOR, TRACEPARENT, OTEL_EXPORTER_OTLP_ENDPOINT."
+        gatehouse::help_footer!()
     ))]
     Check(CheckArgs),
     /// Compiles an alert catalog (services, owners, runbooks, SLOs) into PrometheusRule objects
@@ -53,8 +50,7 @@ pub enum Command {
         "  alert-lint catalog examples/alert-catalog.yaml -o rules.yaml\n",
         "  alert-lint catalog examples/alert-catalog.yaml --windows workbook --emit rules\n",
         "  alert-lint catalog catalog.yaml --windows 'page:1h/5m:14.4,ticket:3d/6h:1'\n\n",
-        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
-        "Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG, NO_COLOR, TRACEPARENT, OTEL_EXPORTER_OTLP_ENDPOINT."
+        gatehouse::help_footer!()
     ))]
     Catalog(CatalogArgs),
     /// Ranks alerts by how noisy they were (from the ALERTS series) and fails those over budget
@@ -63,15 +59,14 @@ pub enum Command {
         "  alert-lint noise --prometheus http://localhost:9090\n",
         "  alert-lint noise --prometheus https://prom.example.com --window 24h --config policy.yaml\n",
         "  alert-lint noise --prometheus http://localhost:9090 --timeout 10s\n\n",
-        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server).\n",
-        "Environment: GATEHOUSE_PHASE, GATEHOUSE_LOG, NO_COLOR, TRACEPARENT, OTEL_EXPORTER_OTLP_ENDPOINT."
+        gatehouse::help_footer!()
     ))]
     Noise(NoiseArgs),
     /// Lists every check id with what it judges, why, and how to fix a failure
     #[command(after_help = concat!(
         "Examples:\n",
         "  alert-lint checks --format text\n\n",
-        "Exit status: 0 ok, 1 the gate says no, 2 could not judge (bad input, unreachable server)."
+        gatehouse::help_footer!()
     ))]
     Checks,
 }
