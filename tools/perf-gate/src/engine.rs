@@ -56,7 +56,7 @@ pub struct Outcome {
 
 /// Connects once (TCP, TLS) before any load, so an unreachable target is one clear error
 /// instead of a run of failed requests.
-pub fn preflight(target: &Target, timeout: Duration) -> Result<(), String> {
+pub fn preflight(target: &Target, timeout: Duration, http2: bool) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -64,14 +64,25 @@ pub fn preflight(target: &Target, timeout: Duration) -> Result<(), String> {
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         let tls = if target.tls {
-            Some(http::tls_connector()?)
+            Some(http::tls_connector(http2)?)
         } else {
             None
         };
-        http::connect(target, tls.as_ref(), timeout)
+        let mut conn = http::connect(target, tls.as_ref(), timeout, http2)
             .await
-            .map(drop)
-            .map_err(|e| e.message)
+            .map_err(|e| e.message)?;
+        if http2 {
+            // An HTTP/2 client handshake completes without the server: only an answer to a
+            // request (HEAD of the base path, any status) shows the port speaks HTTP/2.
+            let req = hyper::Request::head(format!("{target}/"))
+                .body(http_body_util::Full::new(bytes::Bytes::new()))
+                .map_err(|e| format!("cannot build the HTTP/2 probe: {e}"))?;
+            let answered = tokio::time::timeout(timeout, conn.send(req)).await;
+            if !matches!(answered, Ok(Ok(_))) {
+                return Err("does not answer HTTP/2 (h2c with prior knowledge, or ALPN h2 over TLS); for HTTP/1.1 set http2: false".to_owned());
+            }
+        }
+        Ok(())
     })
 }
 
@@ -417,7 +428,7 @@ async fn worker_main(w: usize, shared: Arc<Shared>) -> Result<(Metrics, Instant,
     let workers = opts.workers.max(1) as u64;
     let slice = Slice::of(opts.shard.0, opts.shard.1, w as u64, workers);
     let tls = if opts.target.tls {
-        Some(http::tls_connector()?)
+        Some(http::tls_connector(sc.http2)?)
     } else {
         None
     };
@@ -714,7 +725,7 @@ async fn exchange(
     sample: &mut Sample,
 ) -> Result<(), ErrorKind> {
     let ready = match vu.conn.as_mut() {
-        Some(c) => c.ready().await.is_ok(),
+        Some(c) => c.ready().await,
         None => false,
     };
     if !ready {
@@ -724,6 +735,7 @@ async fn exchange(
             &me.shared.opts.target,
             me.tls.as_ref(),
             me.shared.opts.connect_timeout,
+            me.shared.opts.scenario.http2,
         )
         .await
         .map_err(|e| e.kind)?;
@@ -737,7 +749,7 @@ async fn exchange(
     me.seq.set(seq + me.seq_stride);
     let req = build(me, p, seq).ok_or(ErrorKind::Protocol)?;
     sample.sent = p.fixed_size + p.body.as_ref().map_or(0, |b| b.len() as u64);
-    let resp = match conn.send_request(req).await {
+    let resp = match conn.send(req).await {
         Ok(r) => r,
         Err(e) => {
             vu.conn = None;
@@ -806,19 +818,28 @@ fn json_path<'a>(doc: &'a serde_json::Value, path: &str) -> Option<&'a serde_jso
 }
 
 fn build(me: &Worker, p: &Prepared, seq: u64) -> Option<hyper::Request<Full<Bytes>>> {
-    let base = &me.shared.opts.target.base;
-    let uri: hyper::Uri = match (&p.path, base.is_empty()) {
+    let opts = &me.shared.opts;
+    let base = &opts.target.base;
+    let http2 = opts.scenario.http2;
+    let uri: hyper::Uri = match (&p.path, base.is_empty() && !http2) {
         (Some(u), true) => u.clone(),
         _ => {
-            let mut s = base.clone();
+            // HTTP/2 takes :scheme and :authority from an absolute URI.
+            let mut s = if http2 {
+                opts.target.to_string()
+            } else {
+                base.clone()
+            };
             p.req.path.render(seq, &mut s);
             s.parse().ok()?
         }
     };
     let mut b = hyper::Request::builder()
         .method(p.req.method.clone())
-        .uri(uri)
-        .header(hyper::header::HOST, me.host.clone());
+        .uri(uri);
+    if !http2 {
+        b = b.header(hyper::header::HOST, me.host.clone());
+    }
     for ((name, fixed), (_, t)) in p.headers.iter().zip(&p.req.headers) {
         let v = match fixed {
             Some(v) => v.clone(),

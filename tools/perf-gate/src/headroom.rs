@@ -36,6 +36,8 @@ pub struct Step {
     pub error_rate: f64,
     pub dropped_rate: f64,
     pub why: String,
+    /// The second run of a rate whose first run broke.
+    pub retry: bool,
 }
 
 /// The search's outcome: the highest rate that held (0 when none did) and every step.
@@ -113,9 +115,35 @@ fn step(search: &Search, rate: f64) -> Result<(Step, Option<Stop>), String> {
             error_rate: round3(error_rate * 1e3) / 1e3,
             dropped_rate: round3(dropped_rate * 1e3) / 1e3,
             why: why.join("; "),
+            retry: false,
         },
         out.stopped,
     ))
+}
+
+/// Runs a step; a step that breaks runs once more after a pause, and only a second break
+/// counts (one stall of the machine or the network is not the service's capacity). Both
+/// runs are in `steps`.
+fn confirmed_step(
+    s: &Search,
+    rate: f64,
+    steps: &mut Vec<Step>,
+    on_step: &mut impl FnMut(&Step),
+) -> Result<(bool, Option<Stop>), String> {
+    let (st, stop) = step(s, rate)?;
+    on_step(&st);
+    let ok = st.ok;
+    steps.push(st);
+    if ok || stop.is_some() {
+        return Ok((ok, stop));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let (mut again, stop) = step(s, rate)?;
+    again.retry = true;
+    on_step(&again);
+    let ok = again.ok;
+    steps.push(again);
+    Ok((ok, stop))
 }
 
 /// Steps up from half the expected peak by ×1.5, then bisects.
@@ -125,10 +153,7 @@ pub fn search(s: &Search, mut on_step: impl FnMut(&Step)) -> Result<Found, Strin
     let mut rate = (s.expected_peak * 0.5).max(1.0);
     let pause = || std::thread::sleep(Duration::from_millis(500));
     let mut bad = loop {
-        let (st, stop) = step(s, rate)?;
-        on_step(&st);
-        let ok = st.ok;
-        steps.push(st);
+        let (ok, stop) = confirmed_step(s, rate, &mut steps, &mut on_step)?;
         if stop.is_some() {
             return Ok(Found {
                 sustainable: good,
@@ -157,10 +182,7 @@ pub fn search(s: &Search, mut on_step: impl FnMut(&Step)) -> Result<Found, Strin
     while bad - good > s.precision * bad && bisections < 8 {
         pause();
         let mid = (good + bad) / 2.0;
-        let (st, stop) = step(s, mid)?;
-        on_step(&st);
-        let ok = st.ok;
-        steps.push(st);
+        let (ok, stop) = confirmed_step(s, mid, &mut steps, &mut on_step)?;
         if stop.is_some() {
             return Ok(Found {
                 sustainable: good,

@@ -13,7 +13,45 @@ use tokio::net::TcpStream;
 use crate::metrics::ErrorKind;
 use crate::scenario::Target;
 
-pub type Sender = SendRequest<Full<Bytes>>;
+/// A VU's connection: HTTP/1.1 (keep-alive) or HTTP/2 (h2c with prior knowledge, or ALPN
+/// `h2` over TLS).
+pub enum Sender {
+    H1(SendRequest<Full<Bytes>>),
+    H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+}
+
+impl Sender {
+    /// Whether the connection can take another request (it may have been closed).
+    pub async fn ready(&mut self) -> bool {
+        match self {
+            Sender::H1(s) => s.ready().await.is_ok(),
+            Sender::H2(s) => s.ready().await.is_ok(),
+        }
+    }
+
+    pub async fn send(
+        &mut self,
+        req: hyper::Request<Full<Bytes>>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, hyper::Error> {
+        match self {
+            Sender::H1(s) => s.send_request(req).await,
+            Sender::H2(s) => s.send_request(req).await,
+        }
+    }
+}
+
+/// Runs HTTP/2 connection tasks on the worker's own thread.
+#[derive(Clone, Copy, Debug)]
+struct LocalExec;
+
+impl<F> hyper::rt::Executor<F> for LocalExec
+where
+    F: std::future::Future + 'static,
+{
+    fn execute(&self, fut: F) {
+        tokio::task::spawn_local(fut);
+    }
+}
 
 /// Why a connection could not be made or used, in `data.errors`' terms.
 #[derive(Debug, Clone)]
@@ -22,8 +60,9 @@ pub struct ConnError {
     pub message: String,
 }
 
-/// A rustls client config with the webpki roots, for `https` targets.
-pub fn tls_connector() -> Result<tokio_rustls::TlsConnector, String> {
+/// A rustls client config with the webpki roots, for `https` targets; ALPN offers h2 or
+/// http/1.1.
+pub fn tls_connector(http2: bool) -> Result<tokio_rustls::TlsConnector, String> {
     let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
@@ -32,6 +71,12 @@ pub fn tls_connector() -> Result<tokio_rustls::TlsConnector, String> {
     .map_err(|e| format!("TLS setup: {e}"))?
     .with_root_certificates(roots)
     .with_no_client_auth();
+    let mut config = config;
+    config.alpn_protocols = vec![if http2 {
+        b"h2".to_vec()
+    } else {
+        b"http/1.1".to_vec()
+    }];
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
@@ -51,6 +96,7 @@ pub async fn connect(
     target: &Target,
     tls: Option<&tokio_rustls::TlsConnector>,
     timeout: Duration,
+    http2: bool,
 ) -> Result<Sender, ConnError> {
     let work =
         async {
@@ -62,7 +108,7 @@ pub async fn connect(
                 })?;
             let _ = tcp.set_nodelay(true);
             match tls {
-                None => handshake(tcp).await,
+                None => handshake(tcp, http2).await,
                 Some(c) => {
                     let name = rustls::pki_types::ServerName::try_from(target.host.clone())
                         .map_err(|e| ConnError {
@@ -73,7 +119,7 @@ pub async fn connect(
                         kind: ErrorKind::Tls,
                         message: format!("TLS handshake failed: {e} (is the port plain HTTP?)"),
                     })?;
-                    handshake(stream).await
+                    handshake(stream, http2).await
                 }
             }
         };
@@ -89,10 +135,22 @@ pub async fn connect(
     }
 }
 
-async fn handshake<S>(io: S) -> Result<Sender, ConnError>
+async fn handshake<S>(io: S, http2: bool) -> Result<Sender, ConnError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
 {
+    if http2 {
+        let (sender, conn) = hyper::client::conn::http2::handshake(LocalExec, TokioIo::new(io))
+            .await
+            .map_err(|e| ConnError {
+                kind: ErrorKind::Protocol,
+                message: format!("HTTP/2 handshake failed: {e}"),
+            })?;
+        tokio::task::spawn_local(async move {
+            let _ = conn.await;
+        });
+        return Ok(Sender::H2(sender));
+    }
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .map_err(|e| ConnError {
@@ -102,7 +160,7 @@ where
     tokio::task::spawn_local(async move {
         let _ = conn.await;
     });
-    Ok(sender)
+    Ok(Sender::H1(sender))
 }
 
 /// What a failed request was, from hyper's error.

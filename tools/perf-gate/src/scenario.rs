@@ -305,6 +305,8 @@ pub struct Scenario {
     pub thresholds: Vec<Threshold>,
     pub regression: Regression,
     pub timeout: Duration,
+    /// HTTP/2: h2c with prior knowledge for http, ALPN h2 for https.
+    pub http2: bool,
 }
 
 impl Scenario {
@@ -357,6 +359,8 @@ struct RawFile {
     thresholds: Option<Ordered<Spanned<Vec<Spanned<RawThreshold>>>>>,
     regression: Option<Spanned<RawRegression>>,
     timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    http2: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -588,6 +592,7 @@ fn check(
         thresholds,
         regression,
         timeout,
+        http2: raw.http2,
     })
 }
 

@@ -40,9 +40,11 @@ fn judge(args: &HeadroomArgs, b: &mut ReportBuilder) -> Result<(), Error> {
         return Err(invalid("--max-vus", "at least 1"));
     }
     let target = load.target.clone();
-    engine::preflight(&target, load.connect_timeout).map_err(|message| Error::Unreachable {
-        target: target.to_string(),
-        message,
+    engine::preflight(&target, load.connect_timeout, load.scenario.http2).map_err(|message| {
+        Error::Unreachable {
+            target: target.to_string(),
+            message,
+        }
     })?;
     let search = Search {
         load,
@@ -70,6 +72,7 @@ fn judge(args: &HeadroomArgs, b: &mut ReportBuilder) -> Result<(), Error> {
                 "slo": s.observed.iter().map(|(k, v)| json!({"threshold": k, "observed": v})).collect::<Vec<_>>(),
                 "error_rate": s.error_rate,
                 "dropped_rate": s.dropped_rate,
+                "retry": s.retry,
                 "why": if s.why.is_empty() { None } else { Some(&s.why) },
             })
         })

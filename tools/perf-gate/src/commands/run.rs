@@ -104,9 +104,11 @@ fn judge(args: &RunArgs, b: &mut ReportBuilder) -> Result<(), Error> {
         gatehouse::input::refuse_input_overwrite(p)?;
     }
     let target = opts.target.clone();
-    engine::preflight(&target, opts.connect_timeout).map_err(|message| Error::Unreachable {
-        target: target.to_string(),
-        message,
+    engine::preflight(&target, opts.connect_timeout, opts.scenario.http2).map_err(|message| {
+        Error::Unreachable {
+            target: target.to_string(),
+            message,
+        }
     })?;
     let sc = Arc::clone(&opts.scenario);
     let shard = (opts.shard.1 > 1).then_some(opts.shard);

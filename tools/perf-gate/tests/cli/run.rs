@@ -360,3 +360,29 @@ fn error_statuses_count_by_class_and_the_histogram_file_is_hdrhistogram_v2() {
         .expect("V2");
     assert_eq!(h, h2);
 }
+
+#[test]
+fn http2_runs_over_h2c_and_an_http1_port_is_one_line() {
+    let h2 = Server::start(Config {
+        http2: true,
+        echo: true,
+        ..Config::default()
+    });
+    let dir = tmp();
+    let yaml = |url: &str| {
+        format!(
+            "target: {url}\nhttp2: true\nrequests:\n  - path: /h2\n    checks: {{status: 200, json: {{path: \"{url}/h2\"}}}}\nscenarios:\n  a: {{executor: per-vu-iterations, vus: 2, iterations: 5}}\nthresholds:\n  checks: [\"rate==1\"]\n"
+        )
+    };
+    let s = scenario(dir.path(), "h2.yaml", &yaml(&h2.url()));
+    let r = run(&["run", s.to_str().unwrap_or_default()]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(metric(&r, "http_reqs", "count"), 10.0);
+    // Two VUs, one connection each.
+    assert_eq!(metric(&r, "http_req_connecting", "count"), 2.0);
+
+    let h1 = Server::start(Config::default());
+    let s = scenario(dir.path(), "h1.yaml", &yaml(&h1.url()));
+    let r = run(&["run", s.to_str().unwrap_or_default()]);
+    crate::assert_refused(&r, "does not answer HTTP/2");
+}

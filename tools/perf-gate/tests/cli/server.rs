@@ -24,6 +24,18 @@ pub struct Config {
     pub status: Option<u16>,
     /// Answer with what was asked: `{"method", "path", "tenant", "content_type", "body"}`.
     pub echo: bool,
+    /// Speak HTTP/2 (h2c, prior knowledge) instead of HTTP/1.1.
+    pub http2: bool,
+}
+
+/// Runs HTTP/2 connection tasks on the server's own thread.
+#[derive(Clone, Copy)]
+struct LocalExec;
+
+impl<F: std::future::Future + 'static> hyper::rt::Executor<F> for LocalExec {
+    fn execute(&self, fut: F) {
+        tokio::task::spawn_local(fut);
+    }
 }
 
 pub struct Server {
@@ -67,6 +79,7 @@ impl Server {
                         Arc::clone(&stall2),
                         Arc::clone(&served2),
                     );
+                    let h2 = cfg.http2;
                     tokio::task::spawn_local(async move {
                         let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                             let (cfg, slots, stall, served) = (
@@ -101,9 +114,15 @@ impl Server {
                                 Ok::<_, Infallible>(resp)
                             }
                         });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(tcp), svc)
-                            .await;
+                        if h2 {
+                            let _ = hyper::server::conn::http2::Builder::new(LocalExec)
+                                .serve_connection(TokioIo::new(tcp), svc)
+                                .await;
+                        } else {
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(TokioIo::new(tcp), svc)
+                                .await;
+                        }
                     });
                 }
             });
