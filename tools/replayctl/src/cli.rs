@@ -28,7 +28,7 @@ with a hash tag ({events}, {events}:dlq) keep a stream and its DLQ in one slot.
     name = "replayctl",
     version,
     about = "Ingest lag gate, dead-letter triage and redrive, and tenant/time replay with exactly-once effect: Redis Streams into PostgreSQL",
-    after_help = format!("{EXAMPLES}\n{}", gatehouse::cli::CONVENTIONS)
+    after_help = gatehouse::cli::after_help(EXAMPLES)
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -41,15 +41,27 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Consumer-group health: undelivered and pending entries, their ages, idle and dead consumers
+    #[command(
+        after_help = "Example:\n  replayctl lag --redis-url redis://127.0.0.1:6379 --stream events --group sample-service --max-lag 60s --max-pending 100"
+    )]
     Lag(LagArgs),
     /// Dead-letter queue: triage (group and count) or claim (move dead consumers' entries to it)
     #[command(subcommand)]
     Dlq(DlqCommand),
     /// Moves dead-lettered entries back to a stream, each exactly once (one atomic step each)
+    #[command(
+        after_help = "Example:\n  replayctl redrive --redis-url redis://127.0.0.1:6379 --dlq events:dlq --to events --filter tenant=acme --filter error~timeout --rate 200/s --dry-run"
+    )]
     Redrive(RedriveArgs),
     /// Re-applies a tenant's time window from a stream to the PostgreSQL sink, exactly once
+    #[command(
+        after_help = "Example:\n  replayctl replay --redis-url redis://127.0.0.1:6379 --stream events --tenant acme \\\n      --from 2026-12-07T10:00:00Z --to 2026-12-07T11:00:00Z --sink postgres://app:secret@127.0.0.1:5432/shop \\\n      --group sample-service --pause-above 1000 --rate 5000/s"
+    )]
     Replay(ReplayArgs),
     /// Compares a tenant's window in the stream with the sink: counts and an order-independent hash
+    #[command(
+        after_help = "Example:\n  replayctl verify --redis-url redis://127.0.0.1:6379 --stream events --tenant acme \\\n      --from 2026-12-07T10:00:00Z --to 2026-12-07T11:00:00Z --sink postgres://app:secret@127.0.0.1:5432/shop"
+    )]
     Verify(VerifyArgs),
     /// Lists every check id with what it judges and how to fix a failure
     Checks,
@@ -58,8 +70,14 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
     /// Groups dead-lettered entries by error class, tenant and age, with counts and one example each
+    #[command(
+        after_help = "Example:\n  replayctl dlq triage --redis-url redis://127.0.0.1:6379 --dlq events:dlq --format markdown"
+    )]
     Triage(TriageArgs),
-    /// Moves entries pending on dead consumers after N deliveries to the DLQ (XAUTOCLAIM)
+    /// Moves entries pending on dead consumers after N deliveries to the DLQ (XPENDING + XCLAIM)
+    #[command(
+        after_help = "Example:\n  replayctl dlq claim --redis-url redis://127.0.0.1:6379 --stream events --group sample-service --dlq events:dlq --min-idle 5m --min-deliveries 3"
+    )]
     Claim(ClaimArgs),
 }
 

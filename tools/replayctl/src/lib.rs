@@ -11,6 +11,7 @@ mod dlq;
 mod error;
 mod fault;
 mod lag;
+mod mapping;
 mod pg;
 mod redrive;
 mod replay;

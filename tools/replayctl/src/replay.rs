@@ -13,8 +13,9 @@ use serde_json::json;
 use crate::checks::CheckId;
 use crate::conn::{Conn, RedisTarget};
 use crate::error::{Error, Result};
+use crate::mapping::Mapping;
 use crate::pg::PgTarget;
-use crate::sink::{Mapping, Method, Sink};
+use crate::sink::{Method, Sink};
 use crate::stream::{self, Entry, StreamId, Window};
 
 /// The live group replay yields to.
@@ -141,6 +142,7 @@ pub async fn replay(opts: &Options, b: &mut ReportBuilder) -> Result<()> {
     let progress = std::io::stderr().is_terminal();
     let stop = stop_signal();
     let pace_start = Instant::now();
+    let mut ahead: Option<Vec<Entry>> = None;
     loop {
         if stop.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(Error::Interrupted {
@@ -153,8 +155,12 @@ pub async fn replay(opts: &Options, b: &mut ReportBuilder) -> Result<()> {
         if let Some(w) = &opts.watch {
             wait_for_live(&mut redis, w, &mut pauses).await?;
         }
-        let page =
-            stream::range(&mut redis, &opts.stream, from, opts.window.to, opts.batch).await?;
+        let page = match ahead.take() {
+            Some(p) => p,
+            None => {
+                stream::range(&mut redis, &opts.stream, from, opts.window.to, opts.batch).await?
+            }
+        };
         let Some(last) = page.last().map(|e| e.id) else {
             break;
         };
@@ -164,16 +170,31 @@ pub async fn replay(opts: &Options, b: &mut ReportBuilder) -> Result<()> {
             .filter(|e| e.get(&tenant_field).as_deref() == Some(opts.tenant.as_str()))
             .collect();
         matched += mine.len() as u64;
+        from = last.next();
+        let more = last < opts.window.to;
         crate::fault::point("replay-before-batch");
-        let applied = sink
-            .apply(&mut client, opts.method, &mine, &name, last)
-            .await?;
+        // The next page is read from Redis while this batch commits in PostgreSQL; with a
+        // live group to watch, it is read after the wait instead, so it is never stale.
+        let prefetch = async {
+            if more && opts.watch.is_none() {
+                stream::range(&mut redis, &opts.stream, from, opts.window.to, opts.batch)
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let (applied, next) = tokio::join!(
+            sink.apply(&mut client, opts.method, &mine, &name, last),
+            prefetch
+        );
+        let applied = applied?;
+        ahead = next?;
         crate::fault::point("replay-after-batch");
         inserted += applied.inserted;
         duplicates += applied.duplicates;
         rejected.extend(applied.rejected);
         batches += 1;
-        from = last.next();
         last_applied = Some(last);
         if progress {
             progress_line(read, inserted, &last);
@@ -184,7 +205,7 @@ pub async fn replay(opts: &Options, b: &mut ReportBuilder) -> Result<()> {
                 tokio::time::sleep(wait).await;
             }
         }
-        if last >= opts.window.to {
+        if !more {
             break;
         }
     }

@@ -1,144 +1,16 @@
-//! The PostgreSQL sink: which stream field goes to which column (the sample service's
-//! contract by default, or a small YAML mapping), the checks that the table can take an
-//! exactly-once replay (it exists, the key column has a unique index, the columns exist),
-//! and writing a batch plus its checkpoint in one transaction.
+//! The PostgreSQL sink: the checks that a table can take an exactly-once replay (it exists,
+//! the mapped columns exist, the key column alone has a unique index), writing a batch plus
+//! its checkpoint in one transaction, and reading rows back for `verify`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use serde::Deserialize;
 use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 
 use crate::error::{Error, Result};
+use crate::mapping::Mapping;
 use crate::pg::{PgTarget, is_data_error, quote_ident};
 use crate::stream::{Entry, StreamId};
-
-/// Where a column's value comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// An entry field.
-    Field(String),
-    /// The entry's stream id (`$id`).
-    Id,
-}
-
-/// Stream fields to sink columns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mapping {
-    pub table: String,
-    /// The idempotency key column (needs a unique index of its own).
-    pub key: String,
-    /// The entry field that names the tenant.
-    pub tenant_field: String,
-    pub columns: Vec<(String, Source)>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MappingFile {
-    table: Option<String>,
-    key: Option<String>,
-    tenant_field: Option<String>,
-    columns: Option<BTreeMap<String, String>>,
-}
-
-impl Mapping {
-    /// The sample service's `events_sink` (README, "Sample service").
-    pub fn sample_service() -> Mapping {
-        let f = |c: &str| (c.to_owned(), Source::Field(c.to_owned()));
-        Mapping {
-            table: "events_sink".to_owned(),
-            key: "event_id".to_owned(),
-            tenant_field: "tenant".to_owned(),
-            columns: vec![
-                f("event_id"),
-                f("tenant"),
-                f("type"),
-                f("occurred_at"),
-                f("payload"),
-                ("stream_id".to_owned(), Source::Id),
-            ],
-        }
-    }
-
-    /// The default, overridden by a mapping file and then by `--sink-table`.
-    pub fn load(file: Option<&Path>, table: Option<&str>) -> Result<Mapping> {
-        let mut m = Mapping::sample_service();
-        if let Some(path) = file {
-            let input = gatehouse::input::read(&gatehouse::Source::new(path))?;
-            let f: MappingFile = gatehouse::yaml::from_input(&input)?;
-            let label = input.label();
-            if let Some(t) = f.table {
-                m.table = t;
-            }
-            if let Some(cols) = f.columns {
-                m.columns = cols
-                    .into_iter()
-                    .map(|(c, s)| {
-                        let src = if s == "$id" {
-                            Source::Id
-                        } else {
-                            Source::Field(s)
-                        };
-                        (c, src)
-                    })
-                    .collect();
-            }
-            if let Some(k) = f.key {
-                m.key = k;
-            }
-            if let Some(t) = f.tenant_field {
-                m.tenant_field = t;
-            }
-            if !m.columns.iter().any(|(c, _)| *c == m.key) {
-                return Err(gatehouse::InputError::invalid(
-                    label,
-                    format!("key column {:?} is not among the mapped columns", m.key),
-                )
-                .into());
-            }
-        }
-        if let Some(t) = table {
-            m.table = t.to_owned();
-        }
-        Ok(m)
-    }
-
-    fn key_index(&self) -> usize {
-        self.columns
-            .iter()
-            .position(|(c, _)| *c == self.key)
-            .unwrap_or(0)
-    }
-
-    /// The column that holds the tenant, when one is mapped from the tenant field.
-    pub fn tenant_column(&self) -> Option<&str> {
-        self.columns
-            .iter()
-            .find(|(_, s)| *s == Source::Field(self.tenant_field.clone()))
-            .map(|(c, _)| c.as_str())
-    }
-
-    /// The column that holds the stream id, when one is mapped from `$id`.
-    pub fn id_column(&self) -> Option<&str> {
-        self.columns
-            .iter()
-            .find(|(_, s)| *s == Source::Id)
-            .map(|(c, _)| c.as_str())
-    }
-
-    /// One entry's values in column order (missing fields are NULL).
-    pub fn values(&self, e: &Entry) -> Vec<Option<String>> {
-        self.columns
-            .iter()
-            .map(|(_, s)| match s {
-                Source::Id => Some(e.id.to_string()),
-                Source::Field(f) => e.get(f),
-            })
-            .collect()
-    }
-}
 
 /// The sink table as checked: its columns' types, in mapping order.
 #[derive(Debug, Clone)]
@@ -371,6 +243,8 @@ impl Sink {
                 Method::Copy => self.copy_batch(&tx, rows).await?,
             }
         };
+        // The checkpoint counts what this batch wrote, so it follows the insert; COMMIT is
+        // the one point where both become visible together.
         save_checkpoint(&tx, name, last, n).await?;
         tx.commit().await?;
         Ok(n)
@@ -638,13 +512,5 @@ mod tests {
         let mut s = String::new();
         copy_escape("a\tb\\c\nd", &mut s);
         assert_eq!(s, "a\\tb\\\\c\\nd");
-    }
-
-    #[test]
-    fn the_default_mapping_is_the_sample_services_contract() {
-        let m = Mapping::sample_service();
-        assert_eq!(m.tenant_column(), Some("tenant"));
-        assert_eq!(m.id_column(), Some("stream_id"));
-        assert_eq!(m.key_index(), 0);
     }
 }

@@ -33,3 +33,26 @@ fn help_has_a_runnable_example_per_command() {
         assert!(help.contains(cmd), "--help lacks {cmd}:\n{help}");
     }
 }
+
+#[test]
+fn every_command_has_an_example_in_its_help() {
+    for cmd in [
+        &["lag"][..],
+        &["dlq", "triage"],
+        &["dlq", "claim"],
+        &["redrive"],
+        &["replay"],
+        &["verify"],
+    ] {
+        let out = std::process::Command::new(crate::bin())
+            .args(cmd)
+            .arg("--help")
+            .output()
+            .expect("runs");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains(&format!("Example:\n  replayctl {}", cmd.join(" "))),
+            "{cmd:?} --help has no example:\n{help}"
+        );
+    }
+}

@@ -351,3 +351,138 @@ fn slow_a_replay_killed_mid_way_resumes_and_holds_each_event_exactly_once() {
     );
     drop(svc);
 }
+
+#[test]
+fn a_replay_crashed_before_or_after_a_commit_resumes_without_loss_or_duplicate() {
+    let pg = testkit::Postgres::start();
+    pg.psql("postgres", SINK_DDL);
+    let redis = testkit::Redis::start();
+    xadd(redis.port(), "events", &events(9, 2000, T0, &["acme"]));
+    let (url, sink) = (redis.url(), pg.url("postgres"));
+    let mut args = vec!["replay"];
+    args.extend(window_args(
+        &url,
+        &sink,
+        "events",
+        "acme",
+        "2026-01-01T01:00:00Z",
+    ));
+    args.extend(["--batch", "300"]);
+    // The third batch: killed before it commits (600 rows stay) or right after (900).
+    for (point, rows_at_crash) in [
+        ("replay-before-batch:3", "600"),
+        ("replay-after-batch:3", "900"),
+    ] {
+        pg.psql("postgres", "TRUNCATE events_sink");
+        pg.psql("postgres", "DROP TABLE IF EXISTS replayctl_checkpoints");
+        let crashed = testkit::cli::Cmd::new(crate::bin())
+            .args(&args)
+            .args(["--format", "json"])
+            .env("REPLAYCTL_FAULT", point)
+            .run();
+        assert_ne!(crashed.code, 0, "{point}: {}", crashed.stdout);
+        assert_eq!(
+            pg.psql("postgres", "SELECT count(*) FROM events_sink"),
+            rows_at_crash,
+            "{point}"
+        );
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{point}: {}", r.stderr);
+        assert_eq!(
+            data(&r)["duplicates"],
+            0,
+            "{point}: the resume re-read committed rows"
+        );
+        assert_eq!(
+            pg.psql(
+                "postgres",
+                "SELECT count(*) || '/' || count(DISTINCT event_id) FROM events_sink"
+            ),
+            "2000/2000",
+            "{point}"
+        );
+    }
+}
+
+/// The acceptance's burst: a replay runs with `--group` while the live stream gets a burst
+/// three times the size of the pause threshold's headroom; the replay pauses, the sample
+/// service's worker drains the burst, the live lag stays within its budget, and the replay
+/// still completes. The report's data carries the live-lag samples.
+#[test]
+fn slow_a_burst_on_the_live_stream_pauses_the_replay_and_the_live_lag_stays_in_budget() {
+    let pg = testkit::Postgres::start();
+    let redis = testkit::Redis::start();
+    let _svc = testkit::SampleService::start(&pg, &redis);
+    xadd(redis.port(), "archive", &events(10, 20_000, T0, &["acme"]));
+    let (url, sink) = (redis.url(), pg.url("postgres"));
+    let mut args = vec!["replay"];
+    args.extend(window_args(
+        &url,
+        &sink,
+        "archive",
+        "acme",
+        "2026-01-01T01:00:00Z",
+    ));
+    args.extend([
+        "--group",
+        "sample-service",
+        "--live-stream",
+        "events",
+        "--pause-above",
+        "100",
+        "--batch",
+        "500",
+        "--rate",
+        "4000/s",
+    ]);
+    let child = command(&args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(1000));
+    // The burst: 3 × 1000 live events at once (the worker takes 32 per read).
+    for round in 0..3u32 {
+        xadd(
+            redis.port(),
+            "events",
+            &events(
+                20 + round,
+                1000,
+                T0 + 1_000_000 * u64::from(round + 1),
+                &["globex"],
+            ),
+        );
+    }
+    let out = child.wait_with_output().expect("replay ends");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    let bp = &report["data"]["backpressure"];
+    assert!(
+        bp["pauses"].as_u64() >= Some(1),
+        "the replay never paused: {bp}"
+    );
+    assert!(bp["max_live_lag"].as_u64() > Some(100), "{bp}");
+    assert_eq!(report["data"]["inserted"], 20_000);
+    wait_until(
+        "the worker to drain the burst",
+        Duration::from_secs(60),
+        || {
+            pg.psql(
+                "postgres",
+                "SELECT count(*) FROM events_sink WHERE tenant = 'globex'",
+            ) == "3000"
+        },
+    );
+    let lag = run([
+        "lag",
+        "--redis-url",
+        &url,
+        "--stream",
+        "events",
+        "--group",
+        "sample-service",
+        "--max-lag",
+        "60s",
+    ]);
+    assert_eq!(lag.code, 0, "{}", lag.failures());
+}
