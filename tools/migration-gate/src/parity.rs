@@ -136,13 +136,7 @@ pub fn comparison_sql(old: &str, new: &str, keys: &[String], chunk: u64, sample:
 
 /// Compares the two read paths in one read-only snapshot and judges `parity.rows`.
 pub(crate) async fn compare(args: &Options, b: &mut ReportBuilder) -> Result<()> {
-    let Options {
-        target,
-        old,
-        new,
-        keys,
-        ..
-    } = args;
+    let target = &args.target;
     let client = target.connect().await?;
     let _s = gatehouse::trace::step("compare");
     // One snapshot for both sides; a bigger work_mem keeps the sort and the hash join of
@@ -155,17 +149,20 @@ pub(crate) async fn compare(args: &Options, b: &mut ReportBuilder) -> Result<()>
             ),
         )
         .await?;
-    let sql = comparison_sql(old, new, keys, args.chunk_size, args.sample.max(1));
+    let sql = comparison_sql(
+        &args.old,
+        &args.new,
+        &args.keys,
+        args.chunk_size,
+        args.sample.max(1),
+    );
     target
         .within(
             "comparing --old and --new",
             client.batch_execute(&format!("DECLARE mg_parity NO SCROLL CURSOR FOR {sql}")),
         )
         .await?;
-    let (mut total, mut mismatched, mut only_old, mut only_new) = (0i64, 0i64, 0i64, 0i64);
-    let mut chunks = 0u64;
-    let mut samples: Vec<String> = Vec::new();
-    let mut bad_chunks = Vec::new();
+    let mut tally = Tally::default();
     loop {
         let rows = target
             .within(
@@ -177,35 +174,72 @@ pub(crate) async fn compare(args: &Options, b: &mut ReportBuilder) -> Result<()>
             break;
         }
         for r in &rows {
-            chunks += 1;
-            let n: i64 = r.get(1);
-            let mm: i64 = r.get(2);
-            total += n;
-            mismatched += mm;
-            only_old += r.get::<_, i64>(3);
-            only_new += r.get::<_, i64>(4);
-            if mm > 0 {
-                let sample: Vec<String> = r.get::<_, Option<Vec<String>>>(7).unwrap_or_default();
-                for s in &sample {
-                    if samples.len() < args.sample as usize {
-                        samples.push(s.clone());
-                    }
-                }
-                if bad_chunks.len() < MAX_CHUNKS_LISTED {
-                    bad_chunks.push(json!({
-                        "chunk": r.get::<_, i64>(0),
-                        "first_key": r.get::<_, Option<String>>(5),
-                        "last_key": r.get::<_, Option<String>>(6),
-                        "rows": n,
-                        "mismatched": mm,
-                    }));
-                }
-            }
+            tally.add_chunk(r, args.sample as usize);
         }
     }
     let _ = target
         .within("COMMIT", client.batch_execute("COMMIT"))
         .await;
+    judge(args, &tally, b);
+    Ok(())
+}
+
+/// The chunks read so far, added up.
+#[derive(Default)]
+struct Tally {
+    total: i64,
+    mismatched: i64,
+    only_old: i64,
+    only_new: i64,
+    chunks: u64,
+    /// Up to `--sample` mismatching keys, as `kind key`.
+    samples: Vec<String>,
+    /// Up to `MAX_CHUNKS_LISTED` chunks with mismatches, for `data`.
+    bad_chunks: Vec<serde_json::Value>,
+}
+
+impl Tally {
+    /// One row of the comparison: a chunk's counts, key range and sample.
+    fn add_chunk(&mut self, r: &tokio_postgres::Row, sample_max: usize) {
+        self.chunks += 1;
+        let n: i64 = r.get(1);
+        let mm: i64 = r.get(2);
+        self.total += n;
+        self.mismatched += mm;
+        self.only_old += r.get::<_, i64>(3);
+        self.only_new += r.get::<_, i64>(4);
+        if mm == 0 {
+            return;
+        }
+        let sample: Vec<String> = r.get::<_, Option<Vec<String>>>(7).unwrap_or_default();
+        for s in &sample {
+            if self.samples.len() < sample_max {
+                self.samples.push(s.clone());
+            }
+        }
+        if self.bad_chunks.len() < MAX_CHUNKS_LISTED {
+            self.bad_chunks.push(json!({
+                "chunk": r.get::<_, i64>(0),
+                "first_key": r.get::<_, Option<String>>(5),
+                "last_key": r.get::<_, Option<String>>(6),
+                "rows": n,
+                "mismatched": mm,
+            }));
+        }
+    }
+}
+
+/// `parity.rows` against `--min-parity`, the sample table, `data` and the summary.
+fn judge(args: &Options, t: &Tally, b: &mut ReportBuilder) {
+    let Tally {
+        total,
+        mismatched,
+        only_old,
+        only_new,
+        chunks,
+        ref samples,
+        ref bad_chunks,
+    } = *t;
     let matched = total - mismatched;
     #[expect(
         clippy::cast_precision_loss,
@@ -236,14 +270,14 @@ pub(crate) async fn compare(args: &Options, b: &mut ReportBuilder) -> Result<()>
     b.check(check);
     if !samples.is_empty() {
         let mut s = Section::new("Mismatching keys (sample)", &["kind", "key"]);
-        for x in &samples {
+        for x in samples {
             let (kind, key) = x.split_once(' ').unwrap_or(("changed", x));
             s.row(vec![kind.to_owned(), key.to_owned()]);
         }
         b.section(s);
     }
     b.data(json!({
-        "keys": keys,
+        "keys": args.keys,
         "rows": total,
         "matched": matched,
         "mismatched": mismatched,
@@ -260,5 +294,4 @@ pub(crate) async fn compare(args: &Options, b: &mut ReportBuilder) -> Result<()>
         "parity {:.6} over {total} keys ({mismatched} differ; budget {})",
         parity, args.min_parity
     ));
-    Ok(())
 }

@@ -12,8 +12,8 @@ use tokio_postgres::Client;
 use crate::checks::CheckId;
 use crate::error::{Error, Result};
 use crate::pg::{Target, Timeouts};
-use crate::rules::Linted;
-use crate::source::{Phase, VersionKey};
+use crate::rules::{Linted, MigrationOutcome};
+use crate::source::{Migration, Phase, VersionKey};
 
 /// Migration tables and their (version, applied-at) columns.
 const RUNNER_TABLES: &[(&str, &str, &str)] = &[
@@ -61,7 +61,6 @@ impl Policy {
 
 pub(crate) async fn judge(args: &Policy, linted: &Linted) -> Result<Vec<Check>> {
     let _s = gatehouse::trace::step("phase-policy");
-    let given = args.expand_applied_at;
     let db = match &args.database {
         Some(target) => {
             let client = target.connect().await?;
@@ -75,81 +74,87 @@ pub(crate) async fn judge(args: &Policy, linted: &Linted) -> Result<Vec<Check>> 
         if m.history_only || o.phase != Phase::Contract {
             continue;
         }
-        let label = m.label();
-        let applied = given.or_else(|| {
-            db.as_ref()
-                .and_then(|d| d.expand_applied_before(&m.version))
-        });
-        let Some(applied) = applied else {
-            checks.push(
-                Check::fail(
-                    CheckId::PhasePolicy.as_str(),
-                    format!("{}: contract migration with no evidence of when its expand phase went live (give --expand-applied-at, or --database-url with the runner's migrations table)", m.name),
-                )
-                .with_location(gatehouse::Location::file(label)),
-            );
-            continue;
-        };
-        let age = Duration::from_secs_f64(applied.seconds_until(now).max(0.0));
-        let mut problems = Vec::new();
-        if age < args.min_expand_age {
-            problems.push(format!(
-                "expand phase live for {} (since {}), policy needs {}",
-                gatehouse::duration::format_duration(age),
-                applied.to_rfc3339(),
-                gatehouse::duration::format_duration(args.min_expand_age)
-            ));
-        }
-        let mut notes = Vec::new();
-        match &db {
-            Some(d) if d.statements_available => {
-                for obj in &o.contract_objects {
-                    if let Some(q) = d.reads_of(obj) {
-                        problems.push(format!("{obj} is still read: {q}"));
-                    }
-                }
-                if let Some(reset) = d.stats_reset
-                    && reset.unix() > applied.unix()
-                {
-                    notes.push(format!(
-                        "pg_stat_statements was reset at {}, after the expand phase went live: reads before that are not covered",
-                        reset.to_rfc3339()
-                    ));
-                }
-            }
-            Some(_) => notes.push(
-                "no read evidence: pg_stat_statements is not installed in that database".to_owned(),
-            ),
-            None => notes.push(
-                "no read evidence: give --database-url to check pg_stat_statements for reads of the dropped columns".to_owned(),
-            ),
-        }
-        let mut message = if problems.is_empty() {
-            format!(
-                "{}: expand phase live for {} (policy {})",
-                m.name,
-                gatehouse::duration::format_duration(age),
-                gatehouse::duration::format_duration(args.min_expand_age)
-            )
-        } else {
-            format!("{}: {}", m.name, problems.join("; "))
-        };
-        if !notes.is_empty() {
-            message.push_str(&format!(" ({})", notes.join("; ")));
-        }
-        let check = if problems.is_empty() {
-            Check::ok(CheckId::PhasePolicy.as_str()).with_message(message)
-        } else {
-            Check::fail(CheckId::PhasePolicy.as_str(), message)
-        };
-        checks.push(
-            check
-                .with_observed(age.as_secs())
-                .with_limit(args.min_expand_age.as_secs())
-                .with_location(gatehouse::Location::file(label)),
-        );
+        checks.push(contract_check(args, db.as_ref(), now, m, o));
     }
     Ok(checks)
+}
+
+/// `phase.policy` for one contract migration: its expand phase's age against
+/// `--min-expand-age`, and reads of what it drops (from `pg_stat_statements`).
+fn contract_check(
+    args: &Policy,
+    db: Option<&Evidence>,
+    now: Timestamp,
+    m: &Migration,
+    o: &MigrationOutcome,
+) -> Check {
+    let label = m.label();
+    let applied = args
+        .expand_applied_at
+        .or_else(|| db.and_then(|d| d.expand_applied_before(&m.version)));
+    let Some(applied) = applied else {
+        return Check::fail(
+                CheckId::PhasePolicy.as_str(),
+                format!("{}: contract migration with no evidence of when its expand phase went live (give --expand-applied-at, or --database-url with the runner's migrations table)", m.name),
+            )
+            .with_location(gatehouse::Location::file(label));
+    };
+    let age = Duration::from_secs_f64(applied.seconds_until(now).max(0.0));
+    let mut problems = Vec::new();
+    if age < args.min_expand_age {
+        problems.push(format!(
+            "expand phase live for {} (since {}), policy needs {}",
+            gatehouse::duration::format_duration(age),
+            applied.to_rfc3339(),
+            gatehouse::duration::format_duration(args.min_expand_age)
+        ));
+    }
+    let mut notes = Vec::new();
+    match db {
+        Some(d) if d.statements_available => {
+            for obj in &o.contract_objects {
+                if let Some(q) = d.reads_of(obj) {
+                    problems.push(format!("{obj} is still read: {q}"));
+                }
+            }
+            if let Some(reset) = d.stats_reset
+                && reset.unix() > applied.unix()
+            {
+                notes.push(format!(
+                    "pg_stat_statements was reset at {}, after the expand phase went live: reads before that are not covered",
+                    reset.to_rfc3339()
+                ));
+            }
+        }
+        Some(_) => notes.push(
+            "no read evidence: pg_stat_statements is not installed in that database".to_owned(),
+        ),
+        None => notes.push(
+            "no read evidence: give --database-url to check pg_stat_statements for reads of the dropped columns".to_owned(),
+        ),
+    }
+    let mut message = if problems.is_empty() {
+        format!(
+            "{}: expand phase live for {} (policy {})",
+            m.name,
+            gatehouse::duration::format_duration(age),
+            gatehouse::duration::format_duration(args.min_expand_age)
+        )
+    } else {
+        format!("{}: {}", m.name, problems.join("; "))
+    };
+    if !notes.is_empty() {
+        message.push_str(&format!(" ({})", notes.join("; ")));
+    }
+    let check = if problems.is_empty() {
+        Check::ok(CheckId::PhasePolicy.as_str()).with_message(message)
+    } else {
+        Check::fail(CheckId::PhasePolicy.as_str(), message)
+    };
+    check
+        .with_observed(age.as_secs())
+        .with_limit(args.min_expand_age.as_secs())
+        .with_location(gatehouse::Location::file(label))
 }
 
 /// What the database can tell about the phases.

@@ -43,6 +43,8 @@ fn lint_hint(linted: &Linted, file: &str, line: u64) -> String {
     }
 }
 
+/// `dryrun.rewrite` and `dryrun.blocking_lock` for every applied statement; an `ok` for
+/// each that nothing failed, or a `skip` when the run stopped early (`incomplete`).
 pub(super) fn judge_steps(
     args: &Options,
     steps: &[Applied],
@@ -55,70 +57,13 @@ pub(super) fn judge_steps(
     let mut rewrite_fail = false;
     let mut lock_fail = false;
     for s in steps {
-        let loc = Location::at(s.file.clone(), s.line, s.column);
-        let with_rows: Vec<&String> = s
-            .rewrites
-            .iter()
-            .filter(|t| has_rows.get(*t).copied().unwrap_or(false))
-            .collect();
-        if !with_rows.is_empty() {
+        if let Some(c) = rewrite_check(s, has_rows, linted) {
             rewrite_fail = true;
-            b.check(
-                Check::fail(
-                    CheckId::DryrunRewrite.as_str(),
-                    format!(
-                        "rewrote {} (relfilenode changed) in {:.0} ms{}",
-                        with_rows
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        s.duration_ms,
-                        lint_hint(linted, &s.file, s.line)
-                    ),
-                )
-                .with_location(loc.clone()),
-            );
+            b.check(c);
         }
-        let blocking: Vec<&apply::Lock> = s
-            .locks
-            .iter()
-            .filter(|l| {
-                BLOCKS_WRITES.contains(&l.mode.as_str())
-                    && existing.contains(&l.relation)
-                    && has_rows.get(&l.relation).copied().unwrap_or(false)
-            })
-            .collect();
-        if blocking.is_empty() {
-            continue;
-        }
-        let long = Duration::from_secs_f64(s.lock_held_ms / 1000.0) >= args.max_lock_hold;
-        if s.heavy || !s.rewrites.is_empty() || long {
+        if let Some(c) = lock_check(args, s, existing, has_rows, linted) {
             lock_fail = true;
-            let what = blocking
-                .iter()
-                .map(|l| format!("{} on {}", l.mode, l.relation))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let why = if long {
-                format!(
-                    "held {:.0} ms (--max-lock-hold {})",
-                    s.lock_held_ms,
-                    gatehouse::duration::format_duration(args.max_lock_hold)
-                )
-            } else {
-                format!(
-                    "held {:.0} ms while doing work that grows with the table (here {:.0} ms; longer on production data)",
-                    s.lock_held_ms, s.duration_ms
-                )
-            };
-            b.check(
-                Check::fail(
-                    CheckId::DryrunBlockingLock.as_str(),
-                    format!("took {what}: {why}{}", lint_hint(linted, &s.file, s.line)),
-                )
-                .with_location(loc),
-            );
+            b.check(c);
         }
     }
     // A run that stopped early measured only some statements: no "ok" for the rest.
@@ -145,6 +90,85 @@ pub(super) fn judge_steps(
                 .with_message("no write-blocking lock held on a table with rows during heavy work"),
         );
     }
+}
+
+/// A failed `dryrun.rewrite` when the statement rewrote a table that has rows.
+fn rewrite_check(s: &Applied, has_rows: &HashMap<String, bool>, linted: &Linted) -> Option<Check> {
+    let with_rows: Vec<&String> = s
+        .rewrites
+        .iter()
+        .filter(|t| has_rows.get(*t).copied().unwrap_or(false))
+        .collect();
+    if with_rows.is_empty() {
+        return None;
+    }
+    Some(
+        Check::fail(
+            CheckId::DryrunRewrite.as_str(),
+            format!(
+                "rewrote {} (relfilenode changed) in {:.0} ms{}",
+                with_rows
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                s.duration_ms,
+                lint_hint(linted, &s.file, s.line)
+            ),
+        )
+        .with_location(Location::at(s.file.clone(), s.line, s.column)),
+    )
+}
+
+/// A failed `dryrun.blocking_lock` when the statement held a write-blocking lock on an
+/// existing table with rows while doing heavy work, or for `--max-lock-hold` or longer.
+fn lock_check(
+    args: &Options,
+    s: &Applied,
+    existing: &HashSet<String>,
+    has_rows: &HashMap<String, bool>,
+    linted: &Linted,
+) -> Option<Check> {
+    let blocking: Vec<&apply::Lock> = s
+        .locks
+        .iter()
+        .filter(|l| {
+            BLOCKS_WRITES.contains(&l.mode.as_str())
+                && existing.contains(&l.relation)
+                && has_rows.get(&l.relation).copied().unwrap_or(false)
+        })
+        .collect();
+    if blocking.is_empty() {
+        return None;
+    }
+    let long = Duration::from_secs_f64(s.lock_held_ms / 1000.0) >= args.max_lock_hold;
+    if !(s.heavy || !s.rewrites.is_empty() || long) {
+        return None;
+    }
+    let what = blocking
+        .iter()
+        .map(|l| format!("{} on {}", l.mode, l.relation))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let why = if long {
+        format!(
+            "held {:.0} ms (--max-lock-hold {})",
+            s.lock_held_ms,
+            gatehouse::duration::format_duration(args.max_lock_hold)
+        )
+    } else {
+        format!(
+            "held {:.0} ms while doing work that grows with the table (here {:.0} ms; longer on production data)",
+            s.lock_held_ms, s.duration_ms
+        )
+    };
+    Some(
+        Check::fail(
+            CheckId::DryrunBlockingLock.as_str(),
+            format!("took {what}: {why}{}", lint_hint(linted, &s.file, s.line)),
+        )
+        .with_location(Location::at(s.file.clone(), s.line, s.column)),
+    )
 }
 
 pub(super) fn judge_load(
@@ -197,6 +221,8 @@ pub(super) fn judge_load(
     b.check(check);
 }
 
+/// `dryrun.rollback`: the down migrations of the applied migrations in reverse, then the
+/// schema compared with the schema before.
 pub(super) async fn rollback(
     args: &Options,
     copy: &Target,
@@ -211,6 +237,30 @@ pub(super) async fn rollback(
         .filter(|&&i| linted.migrations[i].down.is_none())
         .map(|&i| linted.migrations[i].name.clone())
         .collect();
+    if let Some(failed) = apply_downs(args, copy, mc, linted, applied, b).await? {
+        return Ok(failed);
+    }
+    let after = tools::normalize(&tools::dump_schema(copy, args.statement_limit()).await?);
+    let (gone, new) = tools::diff(schema_before, &after);
+    b.check(schema_check(applied.len(), &missing, &gone, &new));
+    Ok(json!({
+        "applied": true,
+        "missing_down": missing,
+        "missing_after": gone,
+        "left_behind": new,
+    }))
+}
+
+/// Applies the down files in reverse order; a down statement PostgreSQL refuses fails
+/// `dryrun.rollback` and is the rollback's `data` (`Some`).
+async fn apply_downs(
+    args: &Options,
+    copy: &Target,
+    mc: &Client,
+    linted: &Linted,
+    applied: &[usize],
+    b: &mut ReportBuilder,
+) -> Result<Option<serde_json::Value>> {
     for &i in applied.iter().rev() {
         let m = &linted.migrations[i];
         let Some(down) = &linted.outcomes[i].down else {
@@ -250,55 +300,27 @@ pub(super) async fn rollback(
                         f.column,
                     )),
                 );
-                return Ok(json!({ "applied": false, "error": msg }));
+                return Ok(Some(json!({ "applied": false, "error": msg })));
             }
         }
         if wrap {
             copy.within("COMMIT", mc.batch_execute("COMMIT")).await?;
         }
     }
-    let after = tools::normalize(&tools::dump_schema(copy, args.statement_limit()).await?);
-    let (gone, new) = tools::diff(schema_before, &after);
+    Ok(None)
+}
+
+/// The schema after up+down against the schema before: equal (ok), different (fail, the
+/// first lines that differ), or equal with some migrations lacking a down file (warn).
+fn schema_check(applied: usize, missing: &[String], gone: &[String], new: &[String]) -> Check {
     let first_line = |s: &String| s.lines().next().unwrap_or("").to_owned();
     if missing.is_empty() && gone.is_empty() && new.is_empty() {
-        b.check(
-            Check::ok(CheckId::DryrunRollback.as_str()).with_message(format!(
-                "{} down migrations applied in reverse; schema equals the schema before",
-                applied.len()
-            )),
-        );
-    } else if !gone.is_empty() || !new.is_empty() {
-        let mut parts = Vec::new();
-        if !gone.is_empty() {
-            parts.push(format!(
-                "missing after rollback: {}",
-                gone.iter()
-                    .take(3)
-                    .map(first_line)
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            ));
-        }
-        if !new.is_empty() {
-            parts.push(format!(
-                "left behind: {}",
-                new.iter()
-                    .take(3)
-                    .map(first_line)
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            ));
-        }
-        b.check(Check::fail(
-            CheckId::DryrunRollback.as_str(),
-            format!(
-                "schema after up+down differs from before ({} statements): {}",
-                gone.len() + new.len(),
-                parts.join("; ")
-            ),
+        return Check::ok(CheckId::DryrunRollback.as_str()).with_message(format!(
+            "{applied} down migrations applied in reverse; schema equals the schema before"
         ));
-    } else {
-        b.check(Check::warn(
+    }
+    if gone.is_empty() && new.is_empty() {
+        return Check::warn(
             CheckId::DryrunRollback.as_str(),
             format!(
                 "schema restored, but {} {} no down migration: {}",
@@ -306,12 +328,28 @@ pub(super) async fn rollback(
                 gatehouse::plural(missing.len(), "migration has", "migrations have"),
                 missing.join(", ")
             ),
-        ));
+        );
     }
-    Ok(json!({
-        "applied": true,
-        "missing_down": missing,
-        "missing_after": gone,
-        "left_behind": new,
-    }))
+    let mut parts = Vec::new();
+    for (label, lines) in [("missing after rollback", gone), ("left behind", new)] {
+        if !lines.is_empty() {
+            parts.push(format!(
+                "{label}: {}",
+                lines
+                    .iter()
+                    .take(3)
+                    .map(first_line)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ));
+        }
+    }
+    Check::fail(
+        CheckId::DryrunRollback.as_str(),
+        format!(
+            "schema after up+down differs from before ({} statements): {}",
+            gone.len() + new.len(),
+            parts.join("; ")
+        ),
+    )
 }
