@@ -393,87 +393,9 @@ fn soundness(
     let name = &rule.name.value;
     let src = &expr.value;
     let at = |offset: Option<usize>| value_pos(cx.text, expr.pos, src, offset.unwrap_or(0));
-    let scrape = cx.config.scrape_interval;
-    let fmt = gatehouse::duration::format_duration;
     for site in analysis::calls(&p.expr) {
         let call_at = || at(promql::find_call(src, &p.toks, site.name, site.nth));
-        let arg = analysis::range_arg(site.call);
-        let metric = arg.and_then(|(vs, _)| analysis::metric_name(vs));
-        if RATE_FUNCS.contains(&site.name)
-            && let Some(m) = metric
-            && !m.contains(':')
-            && !looks_like_counter(m)
-        {
-            push(Finding::new(
-                CheckId::PromqlRateOnGauge,
-                Status::Warn,
-                call_at(),
-                format!(
-                    "{name}: {}() on {m}, which is not named like a counter (_total, _count, _sum, _bucket)",
-                    site.name
-                ),
-            ));
-        }
-        if GAUGE_FUNCS.contains(&site.name)
-            && let Some(m) = metric
-            && looks_like_counter(m)
-        {
-            push(Finding::new(
-                CheckId::PromqlGaugeFunctionOnCounter,
-                Status::Warn,
-                call_at(),
-                format!(
-                    "{name}: {}() on the counter {m} ignores counter resets; use rate() or increase()",
-                    site.name
-                ),
-            ));
-        }
-        if NEEDS_TWO_SAMPLES.contains(&site.name)
-            && let Some((_, range)) = arg
-            && range < scrape * 2
-        {
-            let status = if range < scrape {
-                Status::Fail
-            } else {
-                Status::Warn
-            };
-            push(Finding::new(
-                CheckId::PromqlRangeTooShort,
-                status,
-                call_at(),
-                format!(
-                    "{name}: {}() over [{}] sees fewer than 2 samples at a {} scrape interval",
-                    site.name,
-                    fmt(range),
-                    fmt(scrape)
-                ),
-            ));
-        }
-        if matches!(site.name, "absent" | "absent_over_time")
-            && let Some(a) = site.call.args.args.first()
-            && !matches!(
-                a.as_ref(),
-                Expr::VectorSelector(_) | Expr::MatrixSelector(_)
-            )
-        {
-            let what = if analysis::nodes(a)
-                .iter()
-                .any(|n| matches!(n, Expr::Aggregate(_)))
-            {
-                "an aggregation"
-            } else {
-                "a computed expression"
-            };
-            push(Finding::new(
-                CheckId::PromqlAbsentAggregation,
-                Status::Warn,
-                call_at(),
-                format!(
-                    "{name}: {}() over {what} returns no labels, so the alert cannot say what is missing",
-                    site.name
-                ),
-            ));
-        }
+        judge_call(name, &site, cx.config.scrape_interval, &call_at, push);
     }
     comparisons(&p.expr, &mut |b, nth, verdict| {
         let op = b.op.to_string();
@@ -497,6 +419,96 @@ fn soundness(
         };
         push(Finding::new(CheckId::PromqlComparison, status, pos, msg));
     });
+}
+
+/// The findings about one function call of rule `name`: `rate()` on what is not named like a
+/// counter, gauge functions on counters, ranges shorter than two scrapes, `absent()` over a
+/// computed expression. `call_at` locates the call (only asked when there is a finding).
+fn judge_call(
+    name: &str,
+    site: &analysis::CallSite<'_>,
+    scrape: Duration,
+    call_at: &dyn Fn() -> Pos,
+    push: &mut dyn FnMut(Finding),
+) {
+    let fmt = gatehouse::duration::format_duration;
+    let arg = analysis::range_arg(site.call);
+    let metric = arg.and_then(|(vs, _)| analysis::metric_name(vs));
+    if RATE_FUNCS.contains(&site.name)
+        && let Some(m) = metric
+        && !m.contains(':')
+        && !looks_like_counter(m)
+    {
+        push(Finding::new(
+            CheckId::PromqlRateOnGauge,
+            Status::Warn,
+            call_at(),
+            format!(
+                "{name}: {}() on {m}, which is not named like a counter (_total, _count, _sum, _bucket)",
+                site.name
+            ),
+        ));
+    }
+    if GAUGE_FUNCS.contains(&site.name)
+        && let Some(m) = metric
+        && looks_like_counter(m)
+    {
+        push(Finding::new(
+            CheckId::PromqlGaugeFunctionOnCounter,
+            Status::Warn,
+            call_at(),
+            format!(
+                "{name}: {}() on the counter {m} ignores counter resets; use rate() or increase()",
+                site.name
+            ),
+        ));
+    }
+    if NEEDS_TWO_SAMPLES.contains(&site.name)
+        && let Some((_, range)) = arg
+        && range < scrape * 2
+    {
+        let status = if range < scrape {
+            Status::Fail
+        } else {
+            Status::Warn
+        };
+        push(Finding::new(
+            CheckId::PromqlRangeTooShort,
+            status,
+            call_at(),
+            format!(
+                "{name}: {}() over [{}] sees fewer than 2 samples at a {} scrape interval",
+                site.name,
+                fmt(range),
+                fmt(scrape)
+            ),
+        ));
+    }
+    if matches!(site.name, "absent" | "absent_over_time")
+        && let Some(a) = site.call.args.args.first()
+        && !matches!(
+            a.as_ref(),
+            Expr::VectorSelector(_) | Expr::MatrixSelector(_)
+        )
+    {
+        let what = if analysis::nodes(a)
+            .iter()
+            .any(|n| matches!(n, Expr::Aggregate(_)))
+        {
+            "an aggregation"
+        } else {
+            "a computed expression"
+        };
+        push(Finding::new(
+            CheckId::PromqlAbsentAggregation,
+            Status::Warn,
+            call_at(),
+            format!(
+                "{name}: {}() over {what} returns no labels, so the alert cannot say what is missing",
+                site.name
+            ),
+        ));
+    }
 }
 
 enum Verdict {
