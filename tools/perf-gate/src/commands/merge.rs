@@ -20,6 +20,7 @@ fn judge(args: &MergeArgs, b: &mut ReportBuilder) -> Result<(), Error> {
     let mut seen: Vec<(u64, String)> = Vec::new();
     let mut count: Option<u64> = None;
     let mut partial = false;
+    let mut partial_of: Vec<bool> = Vec::new();
     for p in &args.reports {
         let (r, label) = read_report(p)?;
         if let Ok(e) = Evidence::of_file(p) {
@@ -60,6 +61,7 @@ fn judge(args: &MergeArgs, b: &mut ReportBuilder) -> Result<(), Error> {
             }
         }
         partial |= r.partial;
+        partial_of.push(r.partial);
         seen.push((i, label));
         merged.add(&r.summary);
         if first.is_none() {
@@ -74,7 +76,22 @@ fn judge(args: &MergeArgs, b: &mut ReportBuilder) -> Result<(), Error> {
         .filter(|i| !seen.iter().any(|(j, _)| j == i))
         .map(|i| i.to_string())
         .collect();
-    b.check(if missing.is_empty() {
+    let partial_shards: Vec<&str> = seen
+        .iter()
+        .zip(&partial_of)
+        .filter(|(_, p)| **p)
+        .map(|((_, l), _)| l.as_str())
+        .collect();
+    b.check(if !partial_shards.is_empty() {
+        Check::fail(
+            CheckId::Shards,
+            format!(
+                "{} stopped early (data.partial): the merged counts are not the whole run's",
+                partial_shards.join(", ")
+            ),
+        )
+        .with_numbers(seen.len() as f64, n as f64)
+    } else if missing.is_empty() {
         Check::ok(CheckId::Shards).with_numbers(seen.len() as f64, n as f64)
     } else {
         Check::fail(

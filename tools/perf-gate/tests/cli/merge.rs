@@ -109,6 +109,16 @@ fn four_shards_merge_into_the_counts_and_verdict_of_one_run() {
     // A missing shard fails merge.shards; the same shard twice is refused.
     let three = run(&["merge", &shards[0], &shards[1], &shards[2]]);
     assert_eq!(three.check("merge.shards")["result"], "fail");
+    // A shard that stopped early (Ctrl-C) fails merge.shards.
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&shards[0]).expect("read")).expect("json");
+    v["data"]["partial"] = serde_json::json!(true);
+    let cut = dir.path().join("shard-0-partial.json");
+    std::fs::write(&cut, v.to_string()).expect("write");
+    let cut = cut.display().to_string();
+    let partial = run(&["merge", &cut, &shards[1], &shards[2], &shards[3]]);
+    assert_eq!(partial.check("merge.shards")["result"], "fail");
+    assert_eq!(partial.json["data"]["partial"], true);
     let twice = run(&["merge", &shards[0], &shards[0]]);
     crate::assert_refused(&twice, "again");
 }
