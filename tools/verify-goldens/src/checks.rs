@@ -45,6 +45,37 @@ gatehouse::checks! {
     /// Fix: Look at the service for stalls or crashes at the step's traceparent; raise the
     /// step's `timeout:` only if the path is slow by design.
     StepResponse = "step.response";
+    /// A realtime step's events: every triggered event arrives on the subscription
+    /// (SSE or WebSocket) within the step's timeout.
+    ///
+    /// Why: A lost event is a notification, an order update or a message a user never sees.
+    ///
+    /// Fix: Look at the service's stream tail and its subscribers; the report names how
+    /// many arrived.
+    RealtimeDelivery = "realtime.delivery";
+    /// Delivery lag (from the trigger request's start to the event's arrival) at p50, p95,
+    /// p99 or max against the step's `lag:` budgets.
+    ///
+    /// Why: Realtime features feel broken when events arrive late.
+    ///
+    /// Fix: Find where the events wait (publisher, stream tail, fan-out, the trigger's own
+    /// latency); raise the budget only deliberately.
+    RealtimeLag = "realtime.lag";
+    /// The events of the step's tenant arrive in stream order (ids strictly increasing).
+    ///
+    /// Why: Consumers apply events in the order they arrive; out of order is wrong state.
+    ///
+    /// Fix: Deliver from one ordered source per tenant; never merge unordered fan-outs.
+    RealtimeOrder = "realtime.order";
+    /// After a disconnect, resuming from the last event id (Last-Event-ID, ?since=) gives
+    /// exactly the events missed: none lost, none twice.
+    ///
+    /// Why: Mobile and browser clients reconnect all the time; loss or duplicates there
+    /// are bugs users see.
+    ///
+    /// Fix: Replay from the durable stream after the client's last id, then switch to
+    /// live without a gap or overlap.
+    RealtimeResume = "realtime.resume";
     /// An SLO's page pairs (e.g. 1h and 5m over 14.4): both windows burn faster than the
     /// factor.
     ///

@@ -40,10 +40,14 @@ struct PathDef {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StepDef {
+    #[serde(default)]
     name: String,
     #[serde(default)]
     method: Option<String>,
-    path: Spanned<String>,
+    #[serde(default)]
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    realtime: Option<Spanned<RealtimeDef>>,
     #[serde(default)]
     headers: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -56,6 +60,28 @@ struct StepDef {
     capture: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     retry: Option<Spanned<RetryDef>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RealtimeDef {
+    transport: Spanned<String>,
+    path: Spanned<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, Spanned<String>>,
+    #[serde(default = "default_events")]
+    events: u32,
+    trigger: Box<Spanned<StepDef>>,
+    #[serde(default)]
+    lag: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    resume: u32,
+    #[serde(default)]
+    timeout: Option<Spanned<String>>,
+}
+
+fn default_events() -> u32 {
+    10
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,6 +196,24 @@ pub(crate) struct Step {
     pub captures: Vec<(String, String, JsonPath)>,
     /// (attempts in all, first backoff), only where the step declares it.
     pub retry: Option<(u32, Duration)>,
+    pub realtime: Option<Box<Realtime>>,
+}
+
+/// A realtime step: subscribe, trigger `events` events, measure delivery lag, optionally
+/// disconnect and resume.
+#[derive(Debug, Clone)]
+pub(crate) struct Realtime {
+    pub websocket: bool,
+    pub headers: Vec<(String, Template)>,
+    pub events: u32,
+    /// The HTTP step that makes one event; `{{n}}` is its number (1-based).
+    pub trigger: Step,
+    /// Budgets: ("p50" | "p95" | "max", duration).
+    pub lag: Vec<(String, Duration)>,
+    /// Events triggered while disconnected, then read after resuming (0: no resume).
+    pub resume: u32,
+    /// How long to wait for the events after the last trigger.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -332,6 +376,9 @@ pub(crate) fn load(
         let mut known: BTreeSet<String> = BUILTIN_VARS.iter().map(|s| (*s).to_owned()).collect();
         let mut steps = Vec::new();
         for s in &p.steps {
+            if s.value.name.trim().is_empty() {
+                return Err(cx.err(&s.referenced, "a step needs a name"));
+            }
             let step = compile_step(&cx, s, &p.name.value, &known, default_timeout)?;
             known.extend(step.captures.iter().map(|(n, _, _)| n.clone()));
             steps.push(step);
@@ -383,6 +430,29 @@ fn compile_step(
         }
         Ok(())
     };
+    let (path_src, realtime) = match (&d.path, &d.realtime) {
+        (Some(p), None) => (p.clone(), None),
+        (None, Some(r)) => (
+            r.value.path.clone(),
+            Some(compile_realtime(
+                cx,
+                r,
+                path_name,
+                &d.name,
+                known,
+                default_timeout,
+            )?),
+        ),
+        _ => {
+            return Err(cx.err(
+                &s.referenced,
+                format!(
+                    "step {:?}: give exactly one of path (an HTTP step) or realtime",
+                    d.name
+                ),
+            ));
+        }
+    };
     let method = d.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Err(cx.err(
@@ -390,11 +460,11 @@ fn compile_step(
             format!("step {:?}: {method:?} is not an HTTP method", d.name),
         ));
     }
-    let path = Template(cx.env_subst(&d.path)?);
+    let path = Template(cx.env_subst(&path_src)?);
     if !path.0.starts_with('/') {
-        return Err(cx.err(&d.path.referenced, "a step's path starts with /"));
+        return Err(cx.err(&path_src.referenced, "a step's path starts with /"));
     }
-    used(&path, &d.path.referenced)?;
+    used(&path, &path_src.referenced)?;
     let mut headers = Vec::new();
     for (k, v) in &d.headers {
         let t = Template(cx.env_subst(v)?);
@@ -512,7 +582,75 @@ fn compile_step(
         json_asserts,
         captures,
         retry,
+        realtime,
     })
+}
+
+fn compile_realtime(
+    cx: &Ctx<'_>,
+    r: &Spanned<RealtimeDef>,
+    path_name: &str,
+    step_name: &str,
+    known: &BTreeSet<String>,
+    default_timeout: Duration,
+) -> Result<Box<Realtime>, InputError> {
+    let d = &r.value;
+    let websocket = match d.transport.value.as_str() {
+        "sse" => false,
+        "websocket" | "ws" => true,
+        other => {
+            return Err(cx.err(
+                &d.transport.referenced,
+                format!("transport {other:?}: sse or websocket"),
+            ));
+        }
+    };
+    if d.events == 0 || d.events > 10_000 || d.resume > 10_000 {
+        return Err(cx.err(&r.referenced, "events is 1 to 10000, resume 0 to 10000"));
+    }
+    let mut headers = Vec::new();
+    for (k, v) in &d.headers {
+        let t = Template(cx.env_subst(v)?);
+        for var in t.vars() {
+            if !known.contains(&var) {
+                return Err(cx.err(&v.referenced, format!("path {path_name:?}, step {step_name:?}: variable {{{{{var}}}}} is never captured by an earlier step")));
+            }
+        }
+        headers.push((k.clone(), t));
+    }
+    let mut with_n = known.clone();
+    with_n.insert("n".to_owned());
+    let trigger_def = &d.trigger;
+    if trigger_def.value.realtime.is_some() {
+        return Err(cx.err(&trigger_def.referenced, "a trigger is an HTTP step"));
+    }
+    let mut trigger = compile_step(cx, trigger_def, path_name, &with_n, default_timeout)?;
+    if trigger.name.is_empty() {
+        trigger.name = format!("{step_name} (trigger)");
+    }
+    let mut lag = Vec::new();
+    for (k, v) in &d.lag {
+        if !matches!(k.as_str(), "p50" | "p95" | "p99" | "max") {
+            return Err(cx.err(
+                &v.referenced,
+                format!("lag budget {k:?}: p50, p95, p99 or max"),
+            ));
+        }
+        lag.push((k.clone(), cx.duration(v)?));
+    }
+    let timeout = match &d.timeout {
+        Some(t) => cx.duration(t)?,
+        None => default_timeout,
+    };
+    Ok(Box::new(Realtime {
+        websocket,
+        headers,
+        events: d.events,
+        trigger,
+        lag,
+        resume: d.resume,
+        timeout,
+    }))
 }
 
 fn first_line(s: &str) -> String {

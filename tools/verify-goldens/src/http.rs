@@ -137,21 +137,42 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-trait Stream: Read + Write {}
-impl<T: Read + Write> Stream for T {}
+/// A connection a probe reads and writes: plain TCP or TLS over it, both under a deadline.
+pub(crate) trait Stream: Read + Write + Send {
+    /// From now on each read waits at most `per_read` (and the overall deadline no longer
+    /// applies): for long-lived streams read in a loop that checks when to stop.
+    fn streaming(&mut self, per_read: Duration);
+}
 
-/// Sends one request and reads the whole answer within `req.timeout`.
-pub(crate) fn send(req: &Request<'_>) -> Result<Response, Failure> {
+impl Stream for Deadlined {
+    fn streaming(&mut self, per_read: Duration) {
+        self.per_read = Some(per_read);
+    }
+}
+
+impl Stream for rustls::StreamOwned<rustls::ClientConnection, Deadlined> {
+    fn streaming(&mut self, per_read: Duration) {
+        self.sock.per_read = Some(per_read);
+    }
+}
+
+/// A connected stream and the phase timings so far.
+pub(crate) struct Connected {
+    pub stream: Box<dyn Stream>,
+    pub timings: Timings,
+    pub start: Instant,
+}
+
+/// Resolves, connects and (for https) shakes hands, all within `timeout`.
+pub(crate) fn connect(t: &Target, timeout: Duration) -> Result<Connected, Failure> {
     let start = Instant::now();
-    let deadline = start + req.timeout;
+    let deadline = start + timeout;
     let left = |what: &str| {
         deadline
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
-            .ok_or_else(|| format!("no answer within {:?} ({what})", req.timeout))
+            .ok_or_else(|| format!("no answer within {timeout:?} ({what})"))
     };
-    let t = req.target;
-    // DNS, on a thread we can stop waiting for.
     let addrs = resolve(
         &t.host,
         t.port,
@@ -178,50 +199,111 @@ pub(crate) fn send(req: &Request<'_>) -> Result<Response, Failure> {
     let tcp = tcp.ok_or(Failure::Unreachable(last_err))?;
     let _ = tcp.set_nodelay(true);
     timings.connect_ms = ms(connect_start.elapsed());
-    let fail = |message: String, timings: &Timings| Failure::NoAnswer {
+    let stream: Box<dyn Stream> = if t.tls {
+        let tls_start = Instant::now();
+        let s = tls_connect(tcp, &t.host, &left).map_err(|message| Failure::NoAnswer {
+            message,
+            timings: Timings {
+                total_ms: ms(start.elapsed()),
+                ..timings.clone()
+            },
+        })?;
+        timings.tls_ms = Some(ms(tls_start.elapsed()));
+        Box::new(s)
+    } else {
+        Box::new(Deadlined {
+            tcp,
+            deadline,
+            per_read: None,
+        })
+    };
+    Ok(Connected {
+        stream,
+        timings,
+        start,
+    })
+}
+
+/// Sends one request and reads the whole answer within `req.timeout`.
+pub(crate) fn send(req: &Request<'_>) -> Result<Response, Failure> {
+    let Connected {
+        stream,
+        mut timings,
+        start,
+    } = connect(req.target, req.timeout)?;
+    let mut reader = write_request(stream, req).map_err(|message| Failure::NoAnswer {
         message,
         timings: Timings {
             total_ms: ms(start.elapsed()),
             ..timings.clone()
         },
-    };
-    let mut stream: Box<dyn Stream> = if t.tls {
-        let tls_start = Instant::now();
-        let s = tls_connect(tcp, &t.host, &left).map_err(|m| fail(m, &timings))?;
-        timings.tls_ms = Some(ms(tls_start.elapsed()));
-        Box::new(s)
-    } else {
-        Box::new(Deadlined { tcp, deadline })
-    };
-    let head = request_head(req);
-    let sent = stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(req.body.unwrap_or_default()))
-        .and_then(|()| stream.flush());
-    if let Err(e) = sent {
-        return Err(fail(
-            format!("sending the request: {}", io_text(&e, req.timeout)),
-            &timings,
-        ));
-    }
-    let mut reader = Reader {
-        stream,
-        buf: Vec::new(),
-        pos: 0,
-        first_byte: None,
-    };
+    })?;
     let answer = read_response(&mut reader, req.method == "HEAD");
     if let Some(fb) = reader.first_byte {
         timings.first_byte_ms = ms(fb - start);
     }
-    let (status, headers, body) = answer.map_err(|e| fail(io_text(&e, req.timeout), &timings))?;
     timings.total_ms = ms(start.elapsed());
+    let (status, headers, body) = answer.map_err(|e| Failure::NoAnswer {
+        message: io_text(&e, req.timeout),
+        timings: timings.clone(),
+    })?;
     Ok(Response {
         status,
         headers,
         body,
         timings,
     })
+}
+
+/// Writes the request on a connected stream; the reader of its answer.
+pub(crate) fn write_request(
+    mut stream: Box<dyn Stream>,
+    req: &Request<'_>,
+) -> Result<Reader, String> {
+    let head = request_head(req);
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(req.body.unwrap_or_default()))
+        .and_then(|()| stream.flush())
+        .map_err(|e| format!("sending the request: {}", io_text(&e, req.timeout)))?;
+    Ok(Reader {
+        stream,
+        buf: Vec::new(),
+        pos: 0,
+        first_byte: None,
+        chunk_left: None,
+    })
+}
+
+/// Reads the status line and headers of an answer whose body is a stream (SSE).
+pub(crate) fn read_head(r: &mut Reader) -> std::io::Result<(u16, Vec<(String, String)>)> {
+    let status_line = r.line(MAX_HEAD)?;
+    let mut parts = status_line.splitn(3, ' ');
+    let (Some(version), Some(code)) = (parts.next(), parts.next()) else {
+        return Err(bad("the answer is not HTTP"));
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Err(bad("the answer is not HTTP/1.x"));
+    }
+    let status: u16 = code
+        .parse()
+        .map_err(|_| bad("the answer's status is not a number"))?;
+    let mut headers = Vec::new();
+    let mut head_len = status_line.len();
+    loop {
+        let line = r.line(MAX_HEAD)?;
+        head_len += line.len() + 2;
+        if head_len > MAX_HEAD {
+            return Err(bad("the answer's headers are larger than 64 KiB"));
+        }
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+    }
+    Ok((status, headers))
 }
 
 fn io_text(e: &std::io::Error, timeout: Duration) -> String {
@@ -296,13 +378,18 @@ fn request_head(req: &Request<'_>) -> String {
 }
 
 /// A TCP stream whose every read and write stops at the request's deadline.
-struct Deadlined {
+pub(crate) struct Deadlined {
     tcp: TcpStream,
     deadline: Instant,
+    /// Streaming: each read waits this long at most, whatever the deadline.
+    per_read: Option<Duration>,
 }
 
 impl Deadlined {
     fn budget(&self) -> std::io::Result<Duration> {
+        if let Some(d) = self.per_read {
+            return Ok(d);
+        }
         self.deadline
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
@@ -348,7 +435,11 @@ fn tls_connect(
     let mut conn =
         rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| format!("TLS: {e}"))?;
     let deadline = Instant::now() + left("TLS handshake")?;
-    let mut sock = Deadlined { tcp, deadline };
+    let mut sock = Deadlined {
+        tcp,
+        deadline,
+        per_read: None,
+    };
     while conn.is_handshaking() {
         conn.complete_io(&mut sock)
             .map_err(|e| format!("TLS handshake with {host}: {e}"))?;
@@ -356,14 +447,70 @@ fn tls_connect(
     Ok(rustls::StreamOwned::new(conn, sock))
 }
 
-struct Reader {
+pub(crate) struct Reader {
     stream: Box<dyn Stream>,
     buf: Vec<u8>,
     pos: usize,
     first_byte: Option<Instant>,
+    /// Streaming a chunked body: bytes left in the current chunk.
+    chunk_left: Option<usize>,
 }
 
 impl Reader {
+    /// See [`Stream::streaming`].
+    pub fn streaming(&mut self, per_read: Duration) {
+        self.stream.streaming(per_read);
+    }
+
+    /// The next bytes of a streamed body (chunked or not); `None` at its end. A read
+    /// timeout leaves the state intact, so the caller may simply call again.
+    pub fn next_bytes(&mut self, chunked: bool) -> std::io::Result<Option<Vec<u8>>> {
+        if !chunked {
+            if self.pos >= self.buf.len() {
+                self.buf.clear();
+                self.pos = 0;
+                if !self.fill()? {
+                    return Ok(None);
+                }
+            }
+            let out = self.buf[self.pos..].to_vec();
+            self.pos = self.buf.len();
+            return Ok(Some(out));
+        }
+        loop {
+            match self.chunk_left {
+                None => {
+                    let size_line = self.line(1024)?;
+                    let size_hex = size_line.split(';').next().unwrap_or("").trim();
+                    let size = usize::from_str_radix(size_hex, 16)
+                        .map_err(|_| bad("a chunk size is not hexadecimal"))?;
+                    if size == 0 {
+                        return Ok(None);
+                    }
+                    self.chunk_left = Some(size);
+                }
+                Some(0) => {
+                    self.line(2)?;
+                    self.chunk_left = None;
+                }
+                Some(left) => {
+                    if self.pos >= self.buf.len() {
+                        self.buf.clear();
+                        self.pos = 0;
+                        if !self.fill()? {
+                            return Err(Self::unexpected_eof());
+                        }
+                    }
+                    let n = left.min(self.buf.len() - self.pos);
+                    let out = self.buf[self.pos..self.pos + n].to_vec();
+                    self.pos += n;
+                    self.chunk_left = Some(left - n);
+                    return Ok(Some(out));
+                }
+            }
+        }
+    }
+
     /// Reads more bytes into the buffer; false at end of stream.
     fn fill(&mut self) -> std::io::Result<bool> {
         let mut chunk = [0u8; 16 * 1024];
@@ -429,32 +576,7 @@ fn bad(msg: &str) -> std::io::Error {
 type Answer = (u16, Vec<(String, String)>, Vec<u8>);
 
 fn read_response(r: &mut Reader, head_only: bool) -> std::io::Result<Answer> {
-    let status_line = r.line(MAX_HEAD)?;
-    let mut parts = status_line.splitn(3, ' ');
-    let (Some(version), Some(code)) = (parts.next(), parts.next()) else {
-        return Err(bad("the answer is not HTTP"));
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Err(bad("the answer is not HTTP/1.x"));
-    }
-    let status: u16 = code
-        .parse()
-        .map_err(|_| bad("the answer's status is not a number"))?;
-    let mut headers = Vec::new();
-    let mut head_len = status_line.len();
-    loop {
-        let line = r.line(MAX_HEAD)?;
-        head_len += line.len() + 2;
-        if head_len > MAX_HEAD {
-            return Err(bad("the answer's headers are larger than 64 KiB"));
-        }
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-        }
-    }
+    let (status, headers) = read_head(r)?;
     if (100..200).contains(&status) {
         // An interim answer (100 Continue): the real one follows.
         return read_response(r, head_only);

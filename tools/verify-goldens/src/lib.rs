@@ -13,6 +13,7 @@ mod http;
 mod probe;
 mod prom;
 mod promql;
+mod realtime;
 mod slo;
 mod stats;
 

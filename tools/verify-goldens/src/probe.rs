@@ -15,10 +15,10 @@ use crate::golden::{GoldenPath, JsonOp, Plan, Step, fill_json, value_text};
 use crate::http::{self, Failure, Target};
 
 /// One executed request, as the report's data shows it.
-struct Attempt {
-    url: String,
-    traceparent: String,
-    outcome: Result<http::Response, Failure>,
+pub(crate) struct Attempt {
+    pub url: String,
+    pub traceparent: String,
+    pub outcome: Result<http::Response, Failure>,
 }
 
 /// Runs every path of the plan into `b`; an unreachable service is an error.
@@ -104,6 +104,35 @@ fn run_path(
             continue;
         }
         let mut step_span = gatehouse::trace::step(format!("{} / {}", p.name, s.name));
+        if let Some(rt) = &s.realtime {
+            let (checks, data) = crate::realtime::run(plan, p, s, rt, &vars)?;
+            let ok = checks.iter().all(|c| c.result != Status::Fail);
+            if !ok {
+                step_span.failed();
+                broken = Some(format!("step {:?} failed", s.name));
+            }
+            let lag = |k: &str| {
+                data["lag_ms"][k]
+                    .as_f64()
+                    .map_or("-".to_owned(), |v| format!("{v:.1}"))
+            };
+            table.row(vec![
+                p.name.clone(),
+                s.name.clone(),
+                format!("{}/{} events", data["received"], data["events"]),
+                format!("p95 lag {}", lag("p95")),
+                format!("max lag {}", lag("max")),
+                if ok { "ok" } else { "fail" }.into(),
+            ]);
+            steps.push(json!({
+                "step": s.name,
+                "location": here.to_string(),
+                "realtime": data,
+                "result": if ok { "ok" } else { "fail" },
+            }));
+            b.checks(checks);
+            continue;
+        }
         let (checks, attempt, attempts, captured) = run_step(plan, p, s, &vars)?;
         let ok = checks.iter().all(|c| c.result != Status::Fail);
         if !ok {
@@ -196,7 +225,7 @@ fn run_step(
     }
 }
 
-fn send(plan: &Plan, s: &Step, vars: &BTreeMap<String, Value>) -> Attempt {
+pub(crate) fn send(plan: &Plan, s: &Step, vars: &BTreeMap<String, Value>) -> Attempt {
     let text: BTreeMap<String, String> = vars
         .iter()
         .map(|(k, v)| (k.clone(), value_text(v)))
@@ -247,7 +276,7 @@ fn send(plan: &Plan, s: &Step, vars: &BTreeMap<String, Value>) -> Attempt {
     }
 }
 
-fn judge(
+pub(crate) fn judge(
     plan: &Plan,
     p: &GoldenPath,
     s: &Step,

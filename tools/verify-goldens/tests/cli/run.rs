@@ -70,6 +70,22 @@ fn slow_healthy_golden_paths_pass_with_traceparents_and_phase_timings() {
         }
         assert!(t["first_byte_ms"].as_f64() <= t["total_ms"].as_f64());
     }
+    // Realtime: every event arrived in order over both transports, and the resume after a
+    // disconnect gave exactly the missed events.
+    let rt = data["paths"][2]["steps"]
+        .as_array()
+        .expect("realtime steps");
+    assert_eq!(rt.len(), 2);
+    for s in rt {
+        let d = &s["realtime"];
+        assert_eq!(d["received"], 20, "{s}");
+        assert!(d["lag_ms"]["p95"].as_f64().expect("p95") > 0.0, "{s}");
+        assert_eq!(d["resume"]["duplicates"], 0, "{s}");
+        assert_eq!(d["resume"]["lost"], 0, "{s}");
+        assert_eq!(d["resume"]["received"], 5, "{s}");
+    }
+    assert_eq!(r.checks_with("realtime.resume", "ok").len(), 2);
+    assert_eq!(r.checks_with("realtime.order", "ok").len(), 2);
     // The order read back equals the captured id: captures flowed through three steps.
     assert!(r.checks_with("step.json", "ok").len() >= 7, "{}", r.stdout);
 }
@@ -122,4 +138,26 @@ fn slow_a_declared_retry_rides_out_a_flaky_step_and_an_undeclared_one_does_not_r
     assert_eq!(steps[0]["result"], "ok", "{}", r.stdout);
     assert!(attempts(0) >= 1);
     assert_eq!(attempts(1), 1, "no retry where none is declared");
+}
+
+#[test]
+fn slow_a_slow_service_fails_the_realtime_lag_budget_over_both_transports() {
+    let (_pg, _redis, svc) = svc();
+    // The knob delays every faulted request, the triggers included (the streams are never
+    // faulted): each event reaches the subscriber at least 400 ms after its trigger began.
+    put_faults(&svc, r#"{"latency_ms": 400}"#);
+    let r = run_golden(
+        &svc,
+        &fixture("realtime-lag.yaml").display().to_string(),
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let lag = r.checks_with("realtime.lag", "fail");
+    assert_eq!(lag.len(), 2, "{}", r.stdout);
+    for c in lag {
+        assert!(c["observed"].as_f64().expect("observed") >= 400.0, "{c}");
+        assert_eq!(c["limit"], 250);
+    }
+    // Nothing was lost: the lag failed, not the delivery.
+    assert_eq!(r.checks_with("realtime.delivery", "ok").len(), 2);
 }
