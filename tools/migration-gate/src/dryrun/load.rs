@@ -51,6 +51,88 @@ fn quote_table(name: &str) -> String {
     }
 }
 
+/// One load session: reads (odd) or no-op deletes (even) on the touched tables, round
+/// robin, until stopped; each query's wait is recorded against the statement flagged.
+struct Session {
+    client: tokio_postgres::Client,
+    /// Quoted, rotated so the sessions spread over the tables.
+    tables: Vec<String>,
+    writer: bool,
+    /// This session's backend.
+    pid: i32,
+    /// How long one query may wait.
+    limit: Duration,
+    stop: Arc<AtomicBool>,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl Session {
+    async fn run(self) {
+        let mut seq: u64 = 0;
+        let mut gone: HashSet<String> = HashSet::new();
+        while !self.stop.load(Ordering::Relaxed) {
+            let live: Vec<&String> = self.tables.iter().filter(|t| !gone.contains(*t)).collect();
+            if live.is_empty() {
+                // Nothing left to load (all dropped or renamed): idle until stopped.
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                continue;
+            }
+            for t in live {
+                seq += 1;
+                let sql = if self.writer {
+                    format!("/* mg-load {seq} */ DELETE FROM {t} WHERE false")
+                } else {
+                    format!("/* mg-load {seq} */ SELECT 1 FROM {t} LIMIT 1")
+                };
+                let started = Instant::now();
+                let r = tokio::time::timeout(self.limit, self.client.simple_query(&sql)).await;
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                let failed = match r {
+                    Ok(Ok(_)) => None,
+                    Ok(Err(e)) => Some(Some(e)),
+                    Err(_) => Some(None),
+                };
+                if let Some(Some(e)) = &failed
+                    && e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE)
+                {
+                    gone.insert(t.clone());
+                }
+                let session_over = match &failed {
+                    None => false,
+                    // A closed connection fails every query at once, without ever
+                    // yielding: looping on it would starve the runtime.
+                    Some(Some(e)) => crate::pg::is_lost(e),
+                    // No answer within the limit: the main connection sees it too.
+                    Some(None) => true,
+                };
+                {
+                    let mut s = self
+                        .shared
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    s.queries += 1;
+                    if failed.is_some() {
+                        s.errors += 1;
+                    }
+                    if let Some(stmt) = s.flagged.remove(&(self.pid, seq)) {
+                        let e = s.blocked.entry(stmt).or_insert((0.0, 0));
+                        e.0 = e.0.max(ms);
+                        e.1 += 1;
+                    }
+                }
+                if session_over {
+                    return;
+                }
+                // One runtime thread: let the migration and the observer run.
+                tokio::task::yield_now().await;
+                if self.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
+        }
+    }
+}
+
 impl Load {
     /// Starts `sessions` sessions; a load query waits at most `limit` (it may legitimately
     /// wait behind the migration's lock for as long as one statement may run).
@@ -84,72 +166,16 @@ impl Load {
                 let n = tables.len();
                 tables.rotate_left(i as usize % n);
             }
-            let stop = Arc::clone(&load.stop);
-            let shared = Arc::clone(&load.shared);
-            let writer = i % 2 == 0;
-            load.handles.push(tokio::spawn(async move {
-                let mut seq: u64 = 0;
-                let mut gone: HashSet<String> = HashSet::new();
-                while !stop.load(Ordering::Relaxed) {
-                    let live: Vec<&String> = tables.iter().filter(|t| !gone.contains(*t)).collect();
-                    if live.is_empty() {
-                        // Nothing left to load (all dropped or renamed): idle until stopped.
-                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                        continue;
-                    }
-                    for t in live {
-                        seq += 1;
-                        let sql = if writer {
-                            format!("/* mg-load {seq} */ DELETE FROM {t} WHERE false")
-                        } else {
-                            format!("/* mg-load {seq} */ SELECT 1 FROM {t} LIMIT 1")
-                        };
-                        let started = Instant::now();
-                        let r = tokio::time::timeout(limit, client.simple_query(&sql)).await;
-                        let ms = started.elapsed().as_secs_f64() * 1000.0;
-                        let failed = match r {
-                            Ok(Ok(_)) => None,
-                            Ok(Err(e)) => Some(Some(e)),
-                            Err(_) => Some(None),
-                        };
-                        if let Some(Some(e)) = &failed
-                            && e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE)
-                        {
-                            gone.insert(t.clone());
-                        }
-                        let session_over = match &failed {
-                            None => false,
-                            // A closed connection fails every query at once, without ever
-                            // yielding: looping on it would starve the runtime.
-                            Some(Some(e)) => crate::pg::is_lost(e),
-                            // No answer within the limit: the main connection sees it too.
-                            Some(None) => true,
-                        };
-                        {
-                            let mut s = shared
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner);
-                            s.queries += 1;
-                            if failed.is_some() {
-                                s.errors += 1;
-                            }
-                            if let Some(stmt) = s.flagged.remove(&(pid, seq)) {
-                                let e = s.blocked.entry(stmt).or_insert((0.0, 0));
-                                e.0 = e.0.max(ms);
-                                e.1 += 1;
-                            }
-                        }
-                        if session_over {
-                            return;
-                        }
-                        // One runtime thread: let the migration and the observer run.
-                        tokio::task::yield_now().await;
-                        if stop.load(Ordering::Relaxed) {
-                            break;
-                        }
-                    }
-                }
-            }));
+            let session = Session {
+                client,
+                tables,
+                writer: i % 2 == 0,
+                pid,
+                limit,
+                stop: Arc::clone(&load.stop),
+                shared: Arc::clone(&load.shared),
+            };
+            load.handles.push(tokio::spawn(session.run()));
         }
         Ok(load)
     }
