@@ -242,36 +242,7 @@ impl Cx<'_> {
                 allowed.extend_from_slice(OPERATOR_GROUP_KEYS);
             }
             self.check_keys(g, &allowed, "a rule group");
-            let name = match g.get("name") {
-                Some(n) => match n.as_scalar_string() {
-                    Some(s) if !s.is_empty() => Text {
-                        value: s,
-                        pos: n.pos,
-                    },
-                    _ => {
-                        self.fail(
-                            CheckId::SyntaxStructure,
-                            n.pos,
-                            "group name must not be empty".into(),
-                        );
-                        Text {
-                            value: String::new(),
-                            pos: n.pos,
-                        }
-                    }
-                },
-                None => {
-                    self.fail(
-                        CheckId::SyntaxStructure,
-                        g.pos,
-                        "group without name:".into(),
-                    );
-                    Text {
-                        value: String::new(),
-                        pos: g.pos,
-                    }
-                }
-            };
+            let name = self.group_name(g);
             if !name.value.is_empty() {
                 if seen.contains(&name.value) {
                     self.fail(
@@ -287,34 +258,74 @@ impl Cx<'_> {
             if let Some(labels) = g.get("labels") {
                 self.pairs(labels, "group labels", true);
             }
-            let mut rules = Vec::new();
-            match g.get("rules") {
-                Some(Located {
-                    node: Node::Seq(items),
-                    ..
-                }) => {
-                    for (i, r) in items.iter().enumerate() {
-                        if let Some(rule) = self.rule(r, &name.value, i + 1) {
-                            rules.push(rule);
-                        }
-                    }
-                }
-                Some(Located {
-                    node: Node::Null, ..
-                })
-                | None => {}
-                Some(other) => self.fail(
-                    CheckId::SyntaxStructure,
-                    other.pos,
-                    format!("rules: expected a list, found {}", other.kind()),
-                ),
-            }
+            let rules = self.group_rules(g.get("rules"), &name.value);
             self.out.groups.push(Group {
                 name,
                 interval: interval.map(|(d, _)| d),
                 rules,
             });
         }
+    }
+
+    /// A group's `name:`, which must be set and not empty (empty when it is not).
+    fn group_name(&mut self, g: &Located) -> Text {
+        match g.get("name") {
+            Some(n) => match n.as_scalar_string() {
+                Some(s) if !s.is_empty() => Text {
+                    value: s,
+                    pos: n.pos,
+                },
+                _ => {
+                    self.fail(
+                        CheckId::SyntaxStructure,
+                        n.pos,
+                        "group name must not be empty".into(),
+                    );
+                    Text {
+                        value: String::new(),
+                        pos: n.pos,
+                    }
+                }
+            },
+            None => {
+                self.fail(
+                    CheckId::SyntaxStructure,
+                    g.pos,
+                    "group without name:".into(),
+                );
+                Text {
+                    value: String::new(),
+                    pos: g.pos,
+                }
+            }
+        }
+    }
+
+    /// The rules of group `group` (its `rules:` list; null or missing is none).
+    fn group_rules(&mut self, node: Option<&Located>, group: &str) -> Vec<Rule> {
+        let mut rules = Vec::new();
+        match node {
+            Some(Located {
+                node: Node::Seq(items),
+                ..
+            }) => {
+                for (i, r) in items.iter().enumerate() {
+                    if let Some(rule) = self.rule(r, group, i + 1) {
+                        rules.push(rule);
+                    }
+                }
+            }
+            Some(Located {
+                node: Node::Null, ..
+            })
+            | None => {}
+            Some(other) => self.fail(
+                CheckId::SyntaxStructure,
+                other.pos,
+                format!("rules: expected a list, found {}", other.kind()),
+            ),
+        }
+        rules
     }
 
     fn duration(&mut self, node: Option<&Located>, field: &str) -> Option<(Duration, Pos)> {
@@ -401,9 +412,39 @@ impl Cx<'_> {
             return None;
         }
         self.check_keys(r, RULE_KEYS, "a rule");
-        let text = |n: &Located| n.as_scalar_string().map(|value| Text { value, pos: n.pos });
-        let record = r.get("record").and_then(text);
-        let alert = r.get("alert").and_then(text);
+        let (kind, name) = self.rule_name(r, group, index)?;
+        let expr = self.rule_expr(r, &name.value);
+        let for_ = self.duration(r.get("for"), "for");
+        let keep_firing_for = self.duration(r.get("keep_firing_for"), "keep_firing_for");
+        if kind == RuleKind::Record {
+            self.recording_rule_fields(r, &name);
+        }
+        let labels = r
+            .get("labels")
+            .map(|n| self.pairs(n, "labels", true))
+            .unwrap_or_default();
+        let annotations = r
+            .get("annotations")
+            .map(|n| self.pairs(n, "annotations", false))
+            .unwrap_or_default();
+        Some(Rule {
+            kind,
+            name,
+            expr,
+            for_,
+            keep_firing_for,
+            labels,
+            annotations,
+            pos: r.pos,
+            last_line: last_line(r),
+        })
+    }
+
+    /// The rule's kind and name: exactly one of `record:` and `alert:` (a rule with both is
+    /// judged as a recording rule, one with neither is not judged), not empty.
+    fn rule_name(&mut self, r: &Located, group: &str, index: usize) -> Option<(RuleKind, Text)> {
+        let record = r.get("record").and_then(scalar_text);
+        let alert = r.get("alert").and_then(scalar_text);
         let (kind, name) = match (record, alert) {
             (Some(rec), Some(al)) => {
                 self.fail(
@@ -433,14 +474,19 @@ impl Cx<'_> {
                 format!("group {group:?}, rule {index}: the rule name must not be empty"),
             );
         }
-        let expr = match r.get("expr") {
-            Some(e) => match text(e) {
+        Some((kind, name))
+    }
+
+    /// The rule's `expr:`, which must be set and a non-empty string.
+    fn rule_expr(&mut self, r: &Located, name: &str) -> Option<Text> {
+        match r.get("expr") {
+            Some(e) => match scalar_text(e) {
                 Some(t) if !t.value.trim().is_empty() => Some(t),
                 _ => {
                     self.fail(
                         CheckId::SyntaxStructure,
                         e.pos,
-                        format!("{}: expr must be a non-empty string", name.value),
+                        format!("{name}: expr must be a non-empty string"),
                     );
                     None
                 }
@@ -449,53 +495,35 @@ impl Cx<'_> {
                 self.fail(
                     CheckId::SyntaxStructure,
                     r.pos,
-                    format!("{}: field expr must be set in rule", name.value),
+                    format!("{name}: field expr must be set in rule"),
                 );
                 None
             }
-        };
-        let for_ = self.duration(r.get("for"), "for");
-        let keep_firing_for = self.duration(r.get("keep_firing_for"), "keep_firing_for");
-        if kind == RuleKind::Record {
-            for field in ["for", "keep_firing_for", "annotations"] {
-                if let Some(n) = r.get(field) {
-                    self.fail(
-                        CheckId::SyntaxStructure,
-                        n.pos,
-                        format!(
-                            "{}: invalid field {field:?} in a recording rule",
-                            name.value
-                        ),
-                    );
-                }
-            }
-            if !is_metric_name(&name.value, self.names) {
+        }
+    }
+
+    /// A recording rule has no `for`, `keep_firing_for` or `annotations`, and records a
+    /// valid metric name.
+    fn recording_rule_fields(&mut self, r: &Located, name: &Text) {
+        for field in ["for", "keep_firing_for", "annotations"] {
+            if let Some(n) = r.get(field) {
                 self.fail(
-                    CheckId::SyntaxRecordName,
-                    name.pos,
-                    format!("invalid recording rule name: {}", name.value),
+                    CheckId::SyntaxStructure,
+                    n.pos,
+                    format!(
+                        "{}: invalid field {field:?} in a recording rule",
+                        name.value
+                    ),
                 );
             }
         }
-        let labels = r
-            .get("labels")
-            .map(|n| self.pairs(n, "labels", true))
-            .unwrap_or_default();
-        let annotations = r
-            .get("annotations")
-            .map(|n| self.pairs(n, "annotations", false))
-            .unwrap_or_default();
-        Some(Rule {
-            kind,
-            name,
-            expr,
-            for_,
-            keep_firing_for,
-            labels,
-            annotations,
-            pos: r.pos,
-            last_line: last_line(r),
-        })
+        if !is_metric_name(&name.value, self.names) {
+            self.fail(
+                CheckId::SyntaxRecordName,
+                name.pos,
+                format!("invalid recording rule name: {}", name.value),
+            );
+        }
     }
 }
 
@@ -515,6 +543,11 @@ fn last_line(n: &Located) -> u64 {
         _ => 0,
     };
     own.max(children)
+}
+
+/// A scalar node as text, where it is written.
+fn scalar_text(n: &Located) -> Option<Text> {
+    n.as_scalar_string().map(|value| Text { value, pos: n.pos })
 }
 
 /// Prometheus's duration syntax: `0`, or units `y w d h m s ms` largest first.
