@@ -95,3 +95,91 @@ fn bad_matchers_are_one_line() {
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(r.stderr.contains("--canary"), "{}", r.stderr);
 }
+
+/// Sends `n` GETs to `url` one after the other (a bounded load: count and time).
+fn load(url: &str, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let addr = url.trim_start_matches("http://").to_owned();
+    for _ in 0..n {
+        if std::time::Instant::now() > deadline {
+            break;
+        }
+        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+            use std::io::{Read, Write};
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut sink = Vec::new();
+            let _ = s.read_to_end(&mut sink);
+        }
+        // Spread over several scrapes, so rate() sees the counters rise.
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn slow_live_a_v2_with_its_error_knob_on_is_rolled_back() {
+    let pg = testkit::Postgres::start();
+    let redis = testkit::Redis::start();
+    let start = |version: &str, extra: &[&str]| {
+        testkit::SampleService::start_with(
+            &pg.url("postgres"),
+            &redis.url(),
+            testkit::ServiceOptions::default()
+                .args(["--version-label", version])
+                .args(extra.iter().copied()),
+        )
+    };
+    let v1 = start("v1", &[]);
+    let v2 = start("v2", &["--error-rate", "0.3"]);
+    let prom = testkit::Prometheus::start(
+        &format!(
+            "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: checkout-api\n    \
+             static_configs: [{{targets: ['{}', '{}']}}]\n",
+            v1.target(),
+            v2.target()
+        ),
+        &[],
+    );
+    // Series exist (at a low count) and are scraped before the load, so rate() has a
+    // starting point on both.
+    load(&v1.url(), 5);
+    load(&v2.url(), 5);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let (u1, u2) = (v1.url(), v2.url());
+    let t = std::thread::spawn(move || load(&u1, 400));
+    load(&u2, 400);
+    t.join().expect("load thread");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let r = cmd()
+        .args(["canary", "--prometheus", &prom.url(), "--slo"])
+        .args([fixture("slo-catalog.yaml")])
+        .args(["--canary", "version=\"v2\"", "--baseline", "version=\"v1\""])
+        .args([
+            "--window",
+            "2m",
+            "--min-requests",
+            "100",
+            "--format",
+            "json",
+        ])
+        .run();
+    assert_eq!(
+        r.code,
+        1,
+        "{}\n{}\nseries: {}",
+        r.stdout,
+        r.stderr,
+        prom.query("http_requests_total")
+    );
+    assert_eq!(r.json["data"]["decision"], "rollback", "{}", r.stdout);
+    let s = &r.json["data"]["slos"][0];
+    let ratio = s["canary"]["error_ratio"].as_f64().expect("ratio");
+    assert!(
+        ratio > 0.15 && ratio < 0.45,
+        "about 30 % of v2's requests failed: {s}"
+    );
+    assert!(
+        s["baseline"]["error_ratio"].as_f64().expect("ratio") < 0.01,
+        "{s}"
+    );
+}
