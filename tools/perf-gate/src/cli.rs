@@ -8,9 +8,9 @@ use clap::{Args, Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
-  perf-gate run examples/release/perf-scenario.yaml --target http://127.0.0.1:8080
+  perf-gate run tools/perf-gate/tests/fixtures/steady.yaml --target http://127.0.0.1:8000
   perf-gate run scenario.yaml --baseline out/last-release.json --out-histogram out/latency.hgrm
-  JOB_COMPLETION_INDEX=2 perf-gate run scenario.yaml --shard 2/4 --report shard-2.json
+  perf-gate run scenario.yaml --shard \"$JOB_COMPLETION_INDEX/4\" --report shard-$JOB_COMPLETION_INDEX.json
   perf-gate merge shard-0.json shard-1.json shard-2.json shard-3.json
   perf-gate headroom scenario.yaml --slo 'p(99)<250' --expected-peak 400/s --required 20%
   perf-gate run script.js                # a k6 script: options and literal http calls
