@@ -350,21 +350,17 @@ impl Sink {
                 .join(", "),
             self.unnest()
         );
-        let run = |rows: &[Vec<Option<String>>]| {
-            let cols = columns(rows, self.types.len());
-            let sql = sql.clone();
-            async move {
-                let params: Vec<&(dyn ToSql + Sync)> =
-                    cols.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
-                client.query(&sql, &params).await
-            }
-        };
         let to_rows = |rs: Vec<tokio_postgres::Row>| -> Vec<Vec<Option<String>>> {
             rs.iter()
                 .map(|r| (0..self.types.len()).map(|i| r.get(i)).collect())
                 .collect()
         };
-        match tokio::time::timeout(self.target.query_timeout, run(&rows)).await {
+        match tokio::time::timeout(
+            self.target.query_timeout,
+            self.query_columns(client, &sql, &rows),
+        )
+        .await
+        {
             Ok(Ok(rs)) => return Ok((to_rows(rs), Vec::new())),
             Ok(Err(e)) if is_data_error(&e) => {}
             Ok(Err(e)) => return Err(self.target.error("convert the window's entries", &e)),
@@ -372,8 +368,11 @@ impl Sink {
         }
         let (mut good, mut bad) = (Vec::new(), Vec::new());
         for (e, r) in entries.iter().zip(&rows) {
-            match tokio::time::timeout(self.target.query_timeout, run(std::slice::from_ref(r)))
-                .await
+            match tokio::time::timeout(
+                self.target.query_timeout,
+                self.query_columns(client, &sql, std::slice::from_ref(r)),
+            )
+            .await
             {
                 Ok(Ok(rs)) => good.extend(to_rows(rs)),
                 Ok(Err(err)) if is_data_error(&err) => bad.push(e.id),
@@ -382,6 +381,19 @@ impl Sink {
             }
         }
         Ok((good, bad))
+    }
+
+    /// Runs `sql` with one `text[]` parameter per column of `rows`.
+    async fn query_columns(
+        &self,
+        client: &Client,
+        sql: &str,
+        rows: &[Vec<Option<String>>],
+    ) -> std::result::Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+        let cols = columns(rows, self.types.len());
+        let params: Vec<&(dyn ToSql + Sync)> =
+            cols.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
+        client.query(sql, &params).await
     }
 
     /// The sink's rows with these keys, every mapped column rendered as text.
@@ -427,10 +439,11 @@ impl Sink {
         };
         let sql = format!(
             "SELECT count(*) FROM {} WHERE {}::text = $1
-               AND split_part({}, '-', 1)::numeric BETWEEN $2::text::numeric AND $3::text::numeric",
+               AND CASE WHEN {id}::text ~ '^[0-9]+-[0-9]+$' THEN split_part({id}::text, '-', 1)::numeric END
+                   BETWEEN $2::text::numeric AND $3::text::numeric",
             quote_ident(&self.mapping.table),
             quote_ident(tc),
-            quote_ident(ic)
+            id = quote_ident(ic)
         );
         let row = self
             .target
@@ -477,13 +490,12 @@ async fn save_checkpoint(
 }
 
 /// Rows to columns (one text[] parameter per column).
-fn columns(rows: &[Vec<Option<String>>], n: usize) -> Vec<Vec<Option<String>>> {
-    let mut cols: Vec<Vec<Option<String>>> =
-        (0..n).map(|_| Vec::with_capacity(rows.len())).collect();
+fn columns(rows: &[Vec<Option<String>>], n: usize) -> Vec<Vec<Option<&str>>> {
+    let mut cols: Vec<Vec<Option<&str>>> = (0..n).map(|_| Vec::with_capacity(rows.len())).collect();
     for r in rows {
         for (i, v) in r.iter().enumerate() {
             if let Some(c) = cols.get_mut(i) {
-                c.push(v.clone());
+                c.push(v.as_deref());
             }
         }
     }

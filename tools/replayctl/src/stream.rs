@@ -69,26 +69,28 @@ impl Entry {
     }
 }
 
-/// Reads entries from an `XRANGE`/`XAUTOCLAIM`/`XREAD` entry list reply.
-pub fn parse_entries(v: &Value) -> Vec<Entry> {
+/// Reads entries from an `XRANGE`/`XAUTOCLAIM`/`XREAD` entry list reply, moving the values
+/// out of the reply (no copy of a payload).
+pub fn parse_entries(v: Value) -> Vec<Entry> {
     let Value::Array(items) = v else {
         return Vec::new();
     };
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let Value::Array(pair) = item else { continue };
-        let (Some(id), Some(fields)) = (pair.first(), pair.get(1)) else {
+        let mut pair = pair.into_iter();
+        let (Some(id), Some(fields)) = (pair.next(), pair.next()) else {
             continue;
         };
-        let Some(id) = text(id).and_then(|s| StreamId::parse(&s)) else {
+        let Some(id) = text(&id).and_then(|s| StreamId::parse(&s)) else {
             continue;
         };
         let mut fs = Vec::new();
         if let Value::Array(kv) = fields {
-            for c in kv.chunks(2) {
-                if let [k, v] = c
-                    && let (Some(k), Some(v)) = (text(k), bytes(v))
-                {
+            fs.reserve(kv.len() / 2);
+            let mut kv = kv.into_iter();
+            while let (Some(k), Some(v)) = (kv.next(), kv.next()) {
+                if let (Some(k), Some(v)) = (text(&k), into_bytes(v)) {
                     fs.push((k, v));
                 }
             }
@@ -109,10 +111,10 @@ pub fn text(v: &Value) -> Option<String> {
     }
 }
 
-fn bytes(v: &Value) -> Option<Vec<u8>> {
+fn into_bytes(v: Value) -> Option<Vec<u8>> {
     match v {
-        Value::BulkString(b) => Some(b.clone()),
-        other => text(other).map(String::into_bytes),
+        Value::BulkString(b) => Some(b),
+        other => text(&other).map(String::into_bytes),
     }
 }
 
@@ -138,7 +140,7 @@ pub async fn range(
                 .arg(count),
         )
         .await?;
-    Ok(parse_entries(&v))
+    Ok(parse_entries(v))
 }
 
 /// A window of a stream: ids from `from` to `to`, both inclusive.

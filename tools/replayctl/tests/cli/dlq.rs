@@ -348,3 +348,70 @@ fn slow_triage_and_redrive_the_sample_services_poison_events() {
     ]);
     assert_eq!(data(&lag)["groups"][0]["pending"], 0, "{}", lag.stdout);
 }
+
+#[test]
+fn claim_moves_entries_delivered_too_often_to_the_dlq_with_their_origin() {
+    let redis = testkit::Redis::start();
+    let url = redis.url();
+    redis.cli(&["XGROUP", "CREATE", "s", "g", "0", "MKSTREAM"]);
+    for i in 0..3 {
+        redis.cli(&[
+            "XADD",
+            "s",
+            "*",
+            "event_id",
+            &format!("e{i}"),
+            "tenant",
+            "acme",
+        ]);
+    }
+    // c1 takes two entries and fails them three times (each re-read is a delivery).
+    redis.cli(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c1",
+        "COUNT",
+        "2",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    redis.cli(&["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", "0"]);
+    redis.cli(&["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", "0"]);
+    std::thread::sleep(Duration::from_millis(150));
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "dlq",
+            "claim",
+            "--redis-url",
+            &url,
+            "--stream",
+            "s",
+            "--group",
+            "g",
+            "--min-idle",
+            "100ms",
+        ];
+        a.extend_from_slice(extra);
+        a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
+    };
+    let dry = run(args(&["--dry-run"]));
+    assert_eq!(dry.code, 0, "{}\n{}", dry.stdout, dry.stderr);
+    assert_eq!(data(&dry)["moved"].as_array().map(Vec::len), Some(2));
+    assert_eq!(values(&url, "s:dlq", "event_id").len(), 0);
+    let r = run(args(&[]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(values(&url, "s:dlq", "event_id"), ["e0", "e1"]);
+    assert_eq!(values(&url, "s:dlq", "attempts"), ["3", "3"]);
+    assert_eq!(values(&url, "s:dlq", "origin_id").len(), 2);
+    let lag = run(["lag", "--redis-url", &url, "--stream", "s", "--group", "g"]);
+    assert_eq!(
+        data(&lag)["groups"][0]["pending"],
+        0,
+        "claimed entries are acknowledged"
+    );
+    // Too few deliveries: nothing moves.
+    let none = run(args(&["--min-deliveries", "10"]));
+    assert_eq!(data(&none)["moved"].as_array().map(Vec::len), Some(0));
+}
