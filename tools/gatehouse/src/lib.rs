@@ -13,6 +13,8 @@ pub mod input;
 pub mod log;
 pub mod otlp;
 pub mod percent;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
 pub mod redact;
 pub mod render;
 pub mod report;
