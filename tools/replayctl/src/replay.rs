@@ -153,7 +153,7 @@ pub async fn replay(opts: &Options, b: &mut ReportBuilder) -> Result<()> {
             });
         }
         if let Some(w) = &opts.watch {
-            wait_for_live(&mut redis, w, &mut pauses).await?;
+            wait_for_live(&mut redis, w, &mut pauses, &stop).await?;
         }
         let page = match ahead.take() {
             Some(p) => p,
@@ -297,7 +297,12 @@ pub fn window_json(w: &Window) -> serde_json::Value {
 }
 
 /// Waits while the live group's backlog is above the threshold.
-async fn wait_for_live(redis: &mut Conn, w: &Watch, p: &mut Pauses) -> Result<()> {
+async fn wait_for_live(
+    redis: &mut Conn,
+    w: &Watch,
+    p: &mut Pauses,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<()> {
     let t0 = Instant::now();
     let mut paused = false;
     loop {
@@ -309,6 +314,15 @@ async fn wait_for_live(redis: &mut Conn, w: &Watch, p: &mut Pauses) -> Result<()
         }
         if lag <= w.pause_above {
             break;
+        }
+        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::Interrupted {
+                signal: "SIGINT/SIGTERM",
+                done: format!(
+                    "stopped while paused for {} / {}; run the same command again to resume from the checkpoint",
+                    w.stream, w.group
+                ),
+            });
         }
         if !paused {
             paused = true;

@@ -492,3 +492,63 @@ fn slow_a_burst_on_the_live_stream_pauses_the_replay_and_the_live_lag_stays_in_b
     ]);
     assert_eq!(lag.code, 0, "{}", lag.failures());
 }
+
+#[test]
+fn sigterm_while_paused_for_the_live_group_stops_in_one_line_and_the_rerun_resumes() {
+    let pg = testkit::Postgres::start();
+    pg.psql("postgres", SINK_DDL);
+    let redis = testkit::Redis::start();
+    xadd(redis.port(), "archive", &events(11, 100, T0, &["acme"]));
+    redis.cli(&["XGROUP", "CREATE", "events", "live", "0", "MKSTREAM"]);
+    for i in 0..20 {
+        redis.cli(&["XADD", "events", "*", "n", &i.to_string()]);
+    }
+    let (url, sink) = (redis.url(), pg.url("postgres"));
+    let mut args = vec!["replay"];
+    args.extend(window_args(
+        &url,
+        &sink,
+        "archive",
+        "acme",
+        "2026-01-01T01:00:00Z",
+    ));
+    args.extend([
+        "--group",
+        "live",
+        "--live-stream",
+        "events",
+        "--pause-above",
+        "5",
+    ]);
+    let child = command(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(800));
+    let t0 = std::time::Instant::now();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("ends");
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "took {:?} to stop",
+        t0.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("interrupted"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("run the same command again"), "{stderr}");
+    assert_eq!(pg.psql("postgres", "SELECT count(*) FROM events_sink"), "0");
+    redis.cli(&["XGROUP", "SETID", "events", "live", "$"]);
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(data(&r)["inserted"], 100);
+}
