@@ -98,7 +98,11 @@ fn subcommand(
     let (table, new) = (st.table.as_str(), st.new);
     match sub {
         AlterTableType::AtAddColumn => at_add_column(ctx, catalog, st, cmd, fx),
-        AlterTableType::AtAlterColumnType => at_alter_column_type(ctx, catalog, st, cmd, fx),
+        AlterTableType::AtAlterColumnType => {
+            if let Some(d) = column_def(cmd) {
+                at_alter_column_type(ctx, catalog, st, &cmd.name, d, fx);
+            }
+        }
         AlterTableType::AtSetNotNull => at_set_not_null(ctx, catalog, st, cmd, fx),
         AlterTableType::AtDropNotNull => {
             if !new {
@@ -158,10 +162,8 @@ fn at_add_column(
     cmd: &AlterTableCmd,
     fx: &mut Effects,
 ) {
+    let Some(d) = column_def(cmd) else { return };
     let (table, new) = (st.table.as_str(), st.new);
-    let Some(NodeEnum::ColumnDef(d)) = cmd.def.as_ref().and_then(|n| n.node.as_ref()) else {
-        return;
-    };
     if !st.added.insert(d.colname.clone()) {
         ctx.hit(
             CheckId::ColumnDuplicate,
@@ -200,16 +202,14 @@ fn at_alter_column_type(
     ctx: &mut Ctx<'_>,
     catalog: &mut Catalog,
     st: &mut Alter,
-    cmd: &AlterTableCmd,
+    col: &str,
+    d: &ColumnDef,
     fx: &mut Effects,
 ) {
     let (table, new) = (st.table.as_str(), st.new);
-    let Some(NodeEnum::ColumnDef(d)) = cmd.def.as_ref().and_then(|n| n.node.as_ref()) else {
-        return;
-    };
     let Some(t) = &d.type_name else { return };
     let to = ColType::from_type_name(t);
-    let col = cmd.name.clone();
+    let col = col.to_owned();
     let from = catalog
         .lookup(table)
         .and_then(|t| t.columns.get(&col))
@@ -218,7 +218,7 @@ fn at_alter_column_type(
         ctx,
         &ColumnDef {
             colname: col.clone(),
-            ..(**d).clone()
+            ..d.clone()
         },
         false,
     );
@@ -354,6 +354,14 @@ fn at_validate_constraint(
         if c.name == cmd.name {
             c.validated = true;
         }
+    }
+}
+
+/// The column an `ADD COLUMN` / `ALTER COLUMN ... TYPE` defines.
+fn column_def(cmd: &AlterTableCmd) -> Option<&ColumnDef> {
+    match cmd.def.as_ref().and_then(|n| n.node.as_ref()) {
+        Some(NodeEnum::ColumnDef(d)) => Some(d),
+        _ => None,
     }
 }
 
