@@ -384,43 +384,8 @@ fn check_pipeline(
     at: usize,
     dot_rebound: bool,
 ) -> Result<(), TemplateError> {
-    let mut toks = toks;
-    // `$x := …` or `$i, $e := …`
-    let decl_end = toks
-        .iter()
-        .position(|(t, _)| matches!(t, Tk::Declare | Tk::Assign));
-    let mut declared = Vec::new();
-    if let Some(end) = decl_end {
-        for (t, off) in &toks[..end] {
-            match t {
-                Tk::Var(v) => declared.push((v.clone(), *off)),
-                Tk::Comma => {}
-                _ => {
-                    return Err(TemplateError {
-                        offset: *off,
-                        message: "unexpected token before :=".into(),
-                    });
-                }
-            }
-        }
-        if matches!(toks[end].0, Tk::Assign) {
-            for (v, off) in &declared {
-                if !vars.contains(v) {
-                    return Err(TemplateError {
-                        offset: *off,
-                        message: format!("undefined variable {v:?}"),
-                    });
-                }
-            }
-        }
-        toks = &toks[end + 1..];
-        if toks.is_empty() {
-            return Err(TemplateError {
-                offset: at,
-                message: "missing value for command".into(),
-            });
-        }
-    }
+    let (declared, value) = split_declaration(toks, vars, at)?;
+    let toks = &toks[value..];
     let mut depth = 0i32;
     for (idx, (t, off)) in toks.iter().enumerate() {
         match t {
@@ -431,33 +396,7 @@ fn check_pipeline(
                         message: format!("undefined variable {v:?}"),
                     });
                 }
-                if v == "$value" {
-                    a.value_refs.push(*off);
-                }
-                if v == "$labels"
-                    && let Some((Tk::Field(f), _)) = toks.get(idx + 1)
-                {
-                    a.label_refs.push(LabelRef {
-                        label: f.clone(),
-                        offset: *off,
-                    })
-                }
-                if v == "$" {
-                    if let (Some((Tk::Field(f), _)), Some((Tk::Field(l), _))) =
-                        (toks.get(idx + 1), toks.get(idx + 2))
-                        && f == "Labels"
-                    {
-                        a.label_refs.push(LabelRef {
-                            label: l.clone(),
-                            offset: *off,
-                        });
-                    }
-                    if let Some((Tk::Field(f), _)) = toks.get(idx + 1)
-                        && f == "Value"
-                    {
-                        a.value_refs.push(*off);
-                    }
-                }
+                record_var_refs(v, &toks[idx + 1..], *off, a);
             }
             Tk::Field(f) => {
                 let after_var = idx > 0 && matches!(toks[idx - 1].0, Tk::Var(_) | Tk::Field(_));
@@ -528,6 +467,85 @@ fn check_pipeline(
         }
     }
     Ok(())
+}
+
+/// The variables a declaration names, each with its offset.
+type Declared = Vec<(String, usize)>;
+
+/// Splits a declaration (`$x := …`, `$i, $e := …`, or `$x = …` of a declared variable) off
+/// the front of a pipeline: the variables it declares, and where the value's tokens start.
+fn split_declaration(
+    toks: &[(Tk, usize)],
+    vars: &[String],
+    at: usize,
+) -> Result<(Declared, usize), TemplateError> {
+    let Some(end) = toks
+        .iter()
+        .position(|(t, _)| matches!(t, Tk::Declare | Tk::Assign))
+    else {
+        return Ok((Vec::new(), 0));
+    };
+    let mut declared = Vec::new();
+    for (t, off) in &toks[..end] {
+        match t {
+            Tk::Var(v) => declared.push((v.clone(), *off)),
+            Tk::Comma => {}
+            _ => {
+                return Err(TemplateError {
+                    offset: *off,
+                    message: "unexpected token before :=".into(),
+                });
+            }
+        }
+    }
+    if matches!(toks[end].0, Tk::Assign) {
+        for (v, off) in &declared {
+            if !vars.contains(v) {
+                return Err(TemplateError {
+                    offset: *off,
+                    message: format!("undefined variable {v:?}"),
+                });
+            }
+        }
+    }
+    if end + 1 == toks.len() {
+        return Err(TemplateError {
+            offset: at,
+            message: "missing value for command".into(),
+        });
+    }
+    Ok((declared, end + 1))
+}
+
+/// Records what the variable `v` at `off` refers to, given the tokens after it:
+/// `$value`, `$labels.x`, `$.Labels.x`, `$.Value`.
+fn record_var_refs(v: &str, next: &[(Tk, usize)], off: usize, a: &mut Analysis) {
+    if v == "$value" {
+        a.value_refs.push(off);
+    }
+    if v == "$labels"
+        && let Some((Tk::Field(f), _)) = next.first()
+    {
+        a.label_refs.push(LabelRef {
+            label: f.clone(),
+            offset: off,
+        })
+    }
+    if v == "$" {
+        if let (Some((Tk::Field(f), _)), Some((Tk::Field(l), _))) = (next.first(), next.get(1))
+            && f == "Labels"
+        {
+            a.label_refs.push(LabelRef {
+                label: l.clone(),
+                offset: off,
+            });
+        }
+        if let Some((Tk::Field(f), _)) = next.first()
+            && f == "Value"
+        {
+            a.value_refs.push(off);
+        }
+    }
 }
 
 /// `index $labels "x"` references, found textually (the lexer drops string contents).
