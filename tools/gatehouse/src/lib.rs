@@ -19,6 +19,7 @@ pub mod redact;
 pub mod render;
 pub mod report;
 pub mod run;
+pub mod slo;
 pub mod time;
 pub mod trace;
 pub mod yaml;
