@@ -15,6 +15,7 @@ Examples:
   verify-goldens slo --prometheus http://127.0.0.1:9090 --slo sloth.yaml --at 2026-12-01T10:30:00Z
   verify-goldens canary --prometheus http://127.0.0.1:9090 --slo examples/alert-catalog.yaml \\
       --canary 'version=\"v2\"' --baseline 'version=\"v1\"' --window 10m --min-requests 500
+  verify-goldens run golden_paths.yaml --every 60s --metrics-listen 127.0.0.1:9464 --jsonl rounds.jsonl
   verify-goldens checks --format markdown
 
 golden_paths.yaml: schemas/verify-goldens.golden-paths.schema.json. SLO files: the alert
@@ -66,6 +67,23 @@ pub struct RunArgs {
     /// Deadline of a step's request without its own `timeout:` (connect to last byte)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration_arg)]
     pub timeout: Duration,
+
+    /// Probe daemon: a round every DURATION until stopped (or --max-rounds)
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg, help_heading = "Daemon")]
+    pub every: Option<Duration>,
+
+    /// Serve golden_path_up, golden_path_duration_seconds and realtime_delivery_lag_seconds
+    /// at http://ADDR/metrics
+    #[arg(long, value_name = "ADDR", requires = "every", help_heading = "Daemon")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
+    /// Append each round's report to FILE as one JSON line
+    #[arg(long, value_name = "FILE", requires = "every", help_heading = "Daemon")]
+    pub jsonl: Option<PathBuf>,
+
+    /// Stop after N rounds; the last round's report is the run's
+    #[arg(long, value_name = "N", requires = "every", help_heading = "Daemon")]
+    pub max_rounds: Option<u64>,
 }
 
 /// The flags `slo` and `canary` share: where Prometheus is and which SLOs to read.

@@ -7,6 +7,7 @@ mod canary;
 mod checks;
 pub mod cli;
 mod commands;
+mod daemon;
 mod error;
 mod golden;
 mod http;

@@ -471,6 +471,7 @@ pub(crate) fn run(
         "events": rt.events,
         "received": received,
         "lag_ms": {"p50": stat("p50"), "p95": stat("p95"), "max": stat("max")},
+        "samples_ms": lags,
     });
     if rt.resume > 0 {
         let last = got.last().map(|e| e.id.clone());

@@ -5,6 +5,7 @@
 mod bad_input;
 mod canary;
 mod checks;
+mod daemon;
 mod history;
 mod run;
 mod slo;
