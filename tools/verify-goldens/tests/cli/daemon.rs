@@ -18,7 +18,7 @@ fn slow_the_daemons_metrics_are_scraped_by_prometheus_and_each_round_is_a_json_l
     );
     let dir = tempfile::tempdir().expect("tmp");
     let jsonl = dir.path().join("rounds.jsonl");
-    let mut child = cmd()
+    let child = cmd()
         .env("SERVICE_URL", svc.url())
         .args(["run", &root("examples/release/golden_paths.yaml")])
         .args(["--every", "1s", "--max-rounds", "6", "--format", "json"])
