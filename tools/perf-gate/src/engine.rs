@@ -332,28 +332,19 @@ struct Vu {
     conn: Option<Sender>,
 }
 
-/// Idle VUs of one arrival-rate scenario in one worker.
-struct Pool {
-    idle: RefCell<Vec<Vu>>,
-    allocated: Cell<u64>,
-    max: u64,
+/// An open-model VU's mailbox: the scheduler puts an iteration (request, intended time) in
+/// and wakes the VU's task. VU tasks live for the run, so starting an iteration allocates
+/// nothing.
+struct Mailbox {
+    job: Cell<Option<(usize, Instant)>>,
+    wake: tokio::sync::Notify,
 }
 
-impl Pool {
-    fn take(&self) -> Option<Vu> {
-        if let Some(vu) = self.idle.borrow_mut().pop() {
-            return Some(vu);
-        }
-        if self.allocated.get() < self.max {
-            self.allocated.set(self.allocated.get() + 1);
-            return Some(Vu { conn: None });
-        }
-        None
-    }
-
-    fn put(&self, vu: Vu) {
-        self.idle.borrow_mut().push(vu);
-    }
+/// The VUs of one arrival-rate scenario in one worker: the idle ones' mailboxes.
+struct Pool {
+    idle: RefCell<Vec<Rc<Mailbox>>>,
+    allocated: Cell<u64>,
+    max: u64,
 }
 
 /// A prepared request: what does not change between iterations.
@@ -576,23 +567,60 @@ async fn open_scheduler(
             }
         }
         me.metrics.borrow_mut().scheduled += 1;
-        let Some(vu) = pool.take() else {
-            me.metrics.borrow_mut().dropped += 1;
-            continue;
-        };
         let req = me.cycle[(k % me.cycle.len() as u64) as usize];
-        me.inflight.set(me.inflight.get() + 1);
-        let me2 = Rc::clone(&me);
-        let pool = Rc::clone(&pool);
-        tokio::task::spawn_local(async move {
-            let mut vu = vu;
-            tokio::select! {
-                () = iteration(&me2, &mut vu, req, si, when) => {}
-                () = stopped(&me2) => {}
+        let idle = pool.idle.borrow_mut().pop();
+        match idle {
+            Some(mb) => {
+                mb.job.set(Some((req, when)));
+                mb.wake.notify_one();
             }
-            pool.put(vu);
-            me2.inflight.set(me2.inflight.get() - 1);
-        });
+            None if pool.allocated.get() < pool.max => {
+                pool.allocated.set(pool.allocated.get() + 1);
+                let mb = Rc::new(Mailbox {
+                    job: Cell::new(Some((req, when))),
+                    wake: tokio::sync::Notify::new(),
+                });
+                tokio::task::spawn_local(open_vu(Rc::clone(&me), si, Rc::clone(&pool), mb));
+            }
+            None => {
+                // Every VU is busy and maxVUs is reached: k6's dropped iteration.
+                me.metrics.borrow_mut().dropped += 1;
+                continue;
+            }
+        }
+        me.inflight.set(me.inflight.get() + 1);
+    }
+}
+
+/// One open-model VU: waits for an iteration, runs it, goes back to the idle list.
+async fn open_vu(me: Rc<Worker>, si: usize, pool: Rc<Pool>, mb: Rc<Mailbox>) {
+    let mut vu = Vu { conn: None };
+    loop {
+        let job = loop {
+            if let Some(j) = mb.job.take() {
+                break Some(j);
+            }
+            tokio::select! {
+                () = mb.wake.notified() => {}
+                () = stopped(&me) => break None,
+            }
+        };
+        let Some((req, when)) = job else {
+            // Stopped; an iteration handed over at the same moment is counted out.
+            if mb.job.take().is_some() {
+                me.inflight.set(me.inflight.get() - 1);
+            }
+            return;
+        };
+        let finished = tokio::select! {
+            () = iteration(&me, &mut vu, req, si, when) => true,
+            () = stopped(&me) => false,
+        };
+        me.inflight.set(me.inflight.get() - 1);
+        if !finished {
+            return;
+        }
+        pool.idle.borrow_mut().push(Rc::clone(&mb));
     }
 }
 

@@ -386,3 +386,36 @@ fn http2_runs_over_h2c_and_an_http1_port_is_one_line() {
     let r = run(&["run", s.to_str().unwrap_or_default()]);
     crate::assert_refused(&r, "does not answer HTTP/2");
 }
+
+#[test]
+fn iterations_beyond_max_vus_are_dropped_as_k6_counts_them() {
+    let _timed = crate::exclusive();
+    let srv = Server::start(Config {
+        delay: Duration::from_millis(400),
+        ..Config::default()
+    });
+    let dir = tmp();
+    let s = scenario(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "target: {}\nrequests:\n  - path: /\nscenarios:\n  a: {{executor: constant-arrival-rate, rate: 20, duration: 1s, preAllocatedVUs: 2, maxVUs: 2}}\n",
+            srv.url()
+        ),
+    );
+    let r = run(&["run", s.to_str().unwrap_or_default(), "--workers", "1"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let sent = metric(&r, "http_reqs", "count");
+    let dropped = metric(&r, "dropped_iterations", "count");
+    assert_eq!(
+        sent + dropped,
+        20.0,
+        "every scheduled iteration is sent or dropped"
+    );
+    assert!(
+        (2.0..=6.0).contains(&sent),
+        "two VUs busy 400 ms each in 1 s: {sent}"
+    );
+    assert_eq!(r.check("load.dropped_iterations")["result"], "warn");
+    assert_eq!(r.json["data"]["target_rate"], 20);
+}
