@@ -204,7 +204,11 @@ pub(crate) fn judge(opts: &Options, b: &mut ReportBuilder) -> Result<(), Error> 
                 .with_location(here.clone()),
         );
         let mut decision = errors_decision;
-        let latency = match bucket_selector(&slo.total).or_else(|| bucket_selector(&slo.errors)) {
+        // The templates parse only once `{{.window}}` is filled.
+        let w = prom_duration(opts.window);
+        let latency = match bucket_selector(&fill_window(&slo.total, &w))
+            .or_else(|| bucket_selector(&fill_window(&slo.errors, &w)))
+        {
             None => {
                 b.check(
                     Check::skip(

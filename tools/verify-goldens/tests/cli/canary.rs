@@ -183,3 +183,40 @@ fn slow_live_a_v2_with_its_error_knob_on_is_rolled_back() {
         "{s}"
     );
 }
+
+#[test]
+fn slow_a_canary_slower_within_the_slo_threshold_is_rolled_back_on_its_latency() {
+    let t = end();
+    // Both answer within 250 ms (no SLI errors), but v2 is mostly in the slower bucket.
+    let om = super::history::histogram(
+        t,
+        1,
+        &[
+            ("version=\"v1\"", 10.0, &[0.9, 0.1]),
+            ("version=\"v2\"", 10.0, &[0.2, 0.8]),
+        ],
+    );
+    let prom = prometheus(&om);
+    let r = cmd()
+        .args(["canary", "--prometheus", &prom.url(), "--slo"])
+        .args([fixture("slo-latency.yaml")])
+        .args(["--canary", "version=\"v2\"", "--baseline", "version=\"v1\""])
+        .args([
+            "--window",
+            "10m",
+            "--at",
+            &t.to_string(),
+            "--format",
+            "json",
+        ])
+        .run();
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let s = &r.json["data"]["slos"][0];
+    assert_eq!(s["errors"]["decision"], "promote", "{s}");
+    assert_eq!(s["latency"]["test"], "mann_whitney_u", "{s}");
+    assert_eq!(s["latency"]["decision"], "rollback", "{s}");
+    // P(canary slower) = 0.8·0.9 + ½(0.2·0.9 + 0.8·0.1) = 0.85.
+    let effect = s["latency"]["effect"].as_f64().expect("effect");
+    assert!((effect - 0.85).abs() < 0.02, "{effect}");
+    assert_eq!(r.json["data"]["decision"], "rollback");
+}

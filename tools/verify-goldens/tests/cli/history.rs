@@ -62,3 +62,43 @@ pub fn openmetrics(end: i64, days: i64, patterns: &[Pattern<'_>]) -> String {
 pub fn prometheus(om: &str) -> testkit::PrometheusHistory {
     testkit::PrometheusHistory::start("global: {scrape_interval: 15s}\n", om)
 }
+
+/// `http_request_duration_seconds{job="checkout-api",LABELS}` as an OpenMetrics histogram
+/// every 15 s for `days` days up to `end`: `rps` requests a second spread over the buckets
+/// `le` by the fractions `share` (the rest above the last bound).
+pub fn histogram(end: i64, days: i64, series: &[(&str, f64, &[f64])]) -> String {
+    const LE: [&str; 5] = ["0.05", "0.1", "0.25", "0.5", "1"];
+    let step = 15;
+    let start = end - days * 86_400;
+    let mut out = String::from(
+        "# HELP http_request_duration_seconds Latency.\n# TYPE http_request_duration_seconds histogram\n",
+    );
+    for (labels, rps, share) in series {
+        let mut t = start;
+        let mut n = 0.0_f64;
+        while t <= end {
+            let mut cum = 0.0;
+            for (i, le) in LE.iter().enumerate() {
+                cum += share.get(i).copied().unwrap_or(0.0);
+                out.push_str(&format!(
+                    "http_request_duration_seconds_bucket{{job=\"checkout-api\",{labels},le=\"{le}\"}} {} {t}\n",
+                    n * cum.min(1.0)
+                ));
+            }
+            out.push_str(&format!(
+                "http_request_duration_seconds_bucket{{job=\"checkout-api\",{labels},le=\"+Inf\"}} {n} {t}\n"
+            ));
+            out.push_str(&format!(
+                "http_request_duration_seconds_count{{job=\"checkout-api\",{labels}}} {n} {t}\n"
+            ));
+            out.push_str(&format!(
+                "http_request_duration_seconds_sum{{job=\"checkout-api\",{labels}}} {} {t}\n",
+                n * 0.05
+            ));
+            n += rps * step as f64;
+            t += step;
+        }
+    }
+    out.push_str("# EOF\n");
+    out
+}
