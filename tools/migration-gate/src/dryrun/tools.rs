@@ -139,10 +139,36 @@ async fn run(
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
+    let status = wait_within(program, child, limit).await?;
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    if !status.success() {
+        let err = String::from_utf8_lossy(&stderr);
+        let first = err
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("failed");
+        return Err(Error::Tool {
+            program: program.to_owned(),
+            message: gatehouse::redact::redact(first).into_owned(),
+        });
+    }
+    Ok(stdout)
+}
+
+/// Waits for the child, polling on the runtime; past `limit` it is killed (dropped).
+async fn wait_within(
+    program: &str,
+    mut child: KillOnDrop,
+    limit: Duration,
+) -> Result<std::process::ExitStatus> {
     let started = Instant::now();
-    let status = loop {
+    loop {
         match child.0.try_wait() {
-            Ok(Some(status)) => break status,
+            Ok(Some(status)) => return Ok(status),
             Ok(None) if started.elapsed() >= limit => {
                 drop(child); // kills it
                 return Err(Error::Tool {
@@ -161,24 +187,7 @@ async fn run(
                 });
             }
         }
-    };
-    if let Some(w) = writer {
-        let _ = w.join();
     }
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
-    if !status.success() {
-        let err = String::from_utf8_lossy(&stderr);
-        let first = err
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("failed");
-        return Err(Error::Tool {
-            program: program.to_owned(),
-            message: gatehouse::redact::redact(first).into_owned(),
-        });
-    }
-    Ok(stdout)
 }
 
 /// `pg_dump --schema-only` of the target's database.
