@@ -35,6 +35,12 @@ pub(crate) fn run(args: &RunArgs) -> Report {
     let Some(every) = args.every else {
         return Report::judge(AGENT, "run", |b| probe::run(&plan, b));
     };
+    // Refused before the first round, not after it.
+    if let Some(path) = &args.jsonl
+        && let Err(e) = gatehouse::input::refuse_input_overwrite(path)
+    {
+        return Report::judge(AGENT, "run", |_| Err::<(), Error>(e.into()));
+    }
     let exporter = Exporter::default();
     if let Some(addr) = args.metrics_listen {
         match exporter.serve(addr) {

@@ -118,3 +118,29 @@ fn an_unknown_environment_and_an_unset_variable_are_one_line() {
         .run();
     assert!(one_line_error(&r).contains("latency.yaml:3:"));
 }
+
+#[test]
+fn the_daemons_jsonl_may_not_replace_its_golden_paths_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("g.yaml");
+    std::fs::copy(fixture("latency.yaml"), &file).expect("copy");
+    let before = std::fs::read(&file).expect("read");
+    let silent = testkit::SilentServer::start(testkit::Silence::Mute);
+    let r = cmd()
+        .env("SERVICE_URL", format!("http://{}", silent.addr()))
+        .args([std::ffi::OsStr::new("run"), file.as_os_str()])
+        .args(["--every", "1s", "--max-rounds", "1", "--format", "json"])
+        .args([
+            std::ffi::OsStr::new("--jsonl"),
+            dir.path().join("./g.yaml").as_os_str(),
+        ])
+        .run();
+    let line = one_line_error(&r);
+    assert!(line.contains("refusing to write over"), "{line}");
+    assert_eq!(
+        std::fs::read(&file).expect("read"),
+        before,
+        "the input is untouched"
+    );
+    assert_eq!(silent.accepted(), 0, "refused before probing");
+}

@@ -161,3 +161,27 @@ fn slow_a_slow_service_fails_the_realtime_lag_budget_over_both_transports() {
     // Nothing was lost: the lag failed, not the delivery.
     assert_eq!(r.checks_with("realtime.delivery", "ok").len(), 2);
 }
+
+#[test]
+fn slow_the_bad_release_fails_its_order_step_at_the_assertions_step_line() {
+    let (_pg, _redis, svc) = svc();
+    let file = root("examples/bad-release/golden_paths.yaml");
+    let r = run_golden(&svc, &file, &[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let failed = r.checks_with("step.json", "fail");
+    assert_eq!(failed.len(), 1, "{}", r.stdout);
+    assert_eq!(failed[0]["location"]["line"], 20, "the `place order` step");
+    assert!(
+        failed[0]["message"]
+            .as_str()
+            .expect("msg")
+            .contains("$.currency is nothing, expected \"EUR\""),
+        "{}",
+        failed[0]
+    );
+    assert_eq!(
+        r.checks_with("step.json", "ok").len(),
+        1,
+        "the total is right"
+    );
+}
