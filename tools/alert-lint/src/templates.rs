@@ -127,17 +127,7 @@ fn check(text: &str, a: &mut Analysis) -> Result<(), TemplateError> {
     let mut i = 0;
     while let Some(open) = text[i..].find("{{") {
         let start = i + open;
-        let mut body_start = start + 2;
-        if text[body_start..].starts_with("- ") {
-            body_start += 2;
-        }
-        let Some(close) = find_close(text, body_start) else {
-            return Err(err(start, "unclosed action: {{ without }}".into()));
-        };
-        let mut body_end = close;
-        if text[..body_end].ends_with(" -") {
-            body_end -= 2;
-        }
+        let (body_start, body_end, close) = action_bounds(text, start)?;
         i = close + 2;
         let body = &text[body_start..body_end];
         let trimmed = body.trim();
@@ -151,74 +141,10 @@ fn check(text: &str, a: &mut Analysis) -> Result<(), TemplateError> {
         let Some((first, first_off)) = toks.first().cloned() else {
             return Err(err(start, "missing value for command".into()));
         };
-        // Control words.
-        if let Tk::Ident(word) = &first {
-            match word.as_str() {
-                "end" => {
-                    match stack.pop() {
-                        Some(b) => vars.truncate(b.vars_before),
-                        None => return Err(err(first_off, "unexpected {{end}}".into())),
-                    }
-                    continue;
-                }
-                "else" => {
-                    match stack.last() {
-                        Some(b) if matches!(b.kind, "if" | "range" | "with") => {}
-                        _ => return Err(err(first_off, "unexpected {{else}}".into())),
-                    }
-                    if toks.len() > 1 {
-                        // else if / else with
-                        check_pipeline(
-                            &toks[2.min(toks.len())..],
-                            &mut vars,
-                            a,
-                            first_off,
-                            rebound(&stack),
-                        )?;
-                    }
-                    continue;
-                }
-                "if" | "range" | "with" | "block" | "define" => {
-                    let kind = match word.as_str() {
-                        "if" => "if",
-                        "range" => "range",
-                        "with" => "with",
-                        "block" => "block",
-                        _ => "define",
-                    };
-                    stack.push(Block {
-                        kind,
-                        offset: first_off,
-                        vars_before: vars.len(),
-                    });
-                    if toks.len() == 1 && kind != "define" {
-                        return Err(err(first_off, format!("missing value for {kind}")));
-                    }
-                    if matches!(kind, "if" | "range" | "with") {
-                        // The pipeline itself is evaluated with the outer dot.
-                        let outer = stack.len() - 1;
-                        check_pipeline(
-                            &toks[1..],
-                            &mut vars,
-                            a,
-                            first_off,
-                            rebound(&stack[..outer]),
-                        )?;
-                    }
-                    continue;
-                }
-                "template" => continue,
-                "break" | "continue" => {
-                    if !stack.iter().any(|b| b.kind == "range") {
-                        return Err(err(
-                            first_off,
-                            format!("{{{{{word}}}}} outside {{{{range}}}}"),
-                        ));
-                    }
-                    continue;
-                }
-                _ => {}
-            }
+        if let Tk::Ident(word) = &first
+            && control(word, &toks, first_off, &mut vars, &mut stack, a)?
+        {
+            continue;
         }
         check_pipeline(&toks, &mut vars, a, first_off, rebound(&stack))?;
     }
@@ -229,6 +155,95 @@ fn check(text: &str, a: &mut Analysis) -> Result<(), TemplateError> {
         ));
     }
     Ok(())
+}
+
+/// Where the body of the action opened at `start` begins and ends (inside `{{- ` and
+/// ` -}}` trim markers), and where its `}}` is.
+fn action_bounds(text: &str, start: usize) -> Result<(usize, usize, usize), TemplateError> {
+    let mut body_start = start + 2;
+    if text[body_start..].starts_with("- ") {
+        body_start += 2;
+    }
+    let Some(close) = find_close(text, body_start) else {
+        return Err(TemplateError {
+            offset: start,
+            message: "unclosed action: {{ without }}".into(),
+        });
+    };
+    let mut body_end = close;
+    if text[..body_end].ends_with(" -") {
+        body_end -= 2;
+    }
+    Ok((body_start, body_end, close))
+}
+
+/// An action that starts with a control word (`end`, `else`, `if`/`range`/`with`/`block`/
+/// `define`, `template`, `break`/`continue`): opens or closes its block and checks its
+/// pipeline. Returns whether the action was one; any other word is a plain pipeline.
+fn control(
+    word: &str,
+    toks: &[(Tk, usize)],
+    first_off: usize,
+    vars: &mut Vec<String>,
+    stack: &mut Vec<Block>,
+    a: &mut Analysis,
+) -> Result<bool, TemplateError> {
+    let err = |offset: usize, message: String| TemplateError { offset, message };
+    match word {
+        "end" => match stack.pop() {
+            Some(b) => vars.truncate(b.vars_before),
+            None => return Err(err(first_off, "unexpected {{end}}".into())),
+        },
+        "else" => {
+            match stack.last() {
+                Some(b) if matches!(b.kind, "if" | "range" | "with") => {}
+                _ => return Err(err(first_off, "unexpected {{else}}".into())),
+            }
+            if toks.len() > 1 {
+                // else if / else with
+                check_pipeline(
+                    &toks[2.min(toks.len())..],
+                    vars,
+                    a,
+                    first_off,
+                    rebound(stack),
+                )?;
+            }
+        }
+        "if" | "range" | "with" | "block" | "define" => {
+            let kind = match word {
+                "if" => "if",
+                "range" => "range",
+                "with" => "with",
+                "block" => "block",
+                _ => "define",
+            };
+            stack.push(Block {
+                kind,
+                offset: first_off,
+                vars_before: vars.len(),
+            });
+            if toks.len() == 1 && kind != "define" {
+                return Err(err(first_off, format!("missing value for {kind}")));
+            }
+            if matches!(kind, "if" | "range" | "with") {
+                // The pipeline itself is evaluated with the outer dot.
+                let outer = stack.len() - 1;
+                check_pipeline(&toks[1..], vars, a, first_off, rebound(&stack[..outer]))?;
+            }
+        }
+        "template" => {}
+        "break" | "continue" => {
+            if !stack.iter().any(|b| b.kind == "range") {
+                return Err(err(
+                    first_off,
+                    format!("{{{{{word}}}}} outside {{{{range}}}}"),
+                ));
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// Inside `range`/`with`, `.` is the element, not the alert: `.Labels.x` there is not an
