@@ -13,9 +13,10 @@ use crate::conn::Conn;
 use crate::error::Result;
 use crate::stream::{self, Entry, StreamId, ms_rfc3339, text};
 
-/// An error message reduced to its class: lower case, numbers, ids and quoted values
+/// An error message reduced to its class: lower case, numbers, ids and single-quoted values
 /// replaced, so "timeout after 3012ms on 10.0.0.7" and "timeout after 5000ms on 10.0.0.9"
-/// are one class.
+/// are one class. Double-quoted text (PostgreSQL's identifiers: relation, constraint,
+/// column) and a SQLSTATE in parentheses (`(23514)`) are kept: they name the class.
 pub fn error_class(message: &str) -> String {
     let mut out = String::new();
     let mut quote: Option<char> = None;
@@ -23,6 +24,17 @@ pub fn error_class(message: &str) -> String {
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String, prev: &mut bool| {
         if word.is_empty() {
+            return;
+        }
+        let sqlstate = word.len() == 5
+            && out.ends_with('(')
+            && word
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+        if sqlstate {
+            out.push_str(word);
+            *prev = false;
+            word.clear();
             return;
         }
         let has_digit = word.bytes().any(|b| b.is_ascii_digit());
@@ -42,8 +54,12 @@ pub fn error_class(message: &str) -> String {
         if let Some(q) = quote {
             if ch == q {
                 quote = None;
-                out.push('…');
+                if q == '\'' {
+                    out.push('…');
+                }
                 out.push(q);
+            } else if q == '"' {
+                out.push(ch);
             }
             continue;
         }
@@ -382,5 +398,11 @@ mod tests {
             error_class("no tenant 'globex' for event 9a8c1e2a-1111-4222-8333-444455556666")
         );
         assert_eq!(error_class(""), "(no error recorded)");
+        assert_eq!(
+            error_class(
+                "sink: new row for relation \"events_sink\" violates check constraint \"no_acme_yet\" (23514)"
+            ),
+            "sink: new row for relation \"events_sink\" violates check constraint \"no_acme_yet\" (23514)"
+        );
     }
 }

@@ -552,3 +552,66 @@ fn sigterm_while_paused_for_the_live_group_stops_in_one_line_and_the_rerun_resum
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(data(&r)["inserted"], 100);
 }
+
+#[test]
+fn a_mapping_file_replays_into_another_shape_of_sink() {
+    let pg = testkit::Postgres::start();
+    pg.psql(
+        "postgres",
+        "CREATE SCHEMA audit; CREATE TABLE audit.orders (order_id uuid NOT NULL UNIQUE, account text NOT NULL,
+           body jsonb, source_id text NOT NULL, note text DEFAULT 'replayed')",
+    );
+    let redis = testkit::Redis::start();
+    let mut input = Vec::new();
+    for i in 0..50u64 {
+        let id = format!("{}-0", T0 + i);
+        let order = format!("{i:08x}-0000-4000-8000-000000000000");
+        let account = if i % 2 == 0 { "acme" } else { "globex" };
+        let body = format!("{{\"i\": {i}}}");
+        input.extend(crate::resp_of(&[
+            "XADD", "orders", &id, "id", &order, "account", account, "body", &body,
+        ]));
+    }
+    crate::pipe(redis.port(), &input);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mapping = dir.path().join("orders.yaml");
+    std::fs::write(
+        &mapping,
+        "table: audit.orders\nkey: order_id\ntenant_field: account\ncolumns:\n  order_id: id\n  account: account\n  body: body\n  source_id: $id\n",
+    )
+    .expect("write the mapping");
+    let (url, sink) = (redis.url(), pg.url("postgres"));
+    let mapping = mapping.to_string_lossy().into_owned();
+    let mut replay = vec!["replay"];
+    replay.extend(window_args(
+        &url,
+        &sink,
+        "orders",
+        "acme",
+        "2026-01-01T01:00:00Z",
+    ));
+    replay.extend(["--mapping", &mapping]);
+    let r = run(&replay);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(data(&r)["inserted"], 25);
+    assert_eq!(data(&r)["sink"]["table"], "audit.orders");
+    assert_eq!(
+        pg.psql(
+            "postgres",
+            "SELECT count(*) FROM audit.orders WHERE account = 'acme' AND note = 'replayed'"
+        ),
+        "25"
+    );
+    let mut verify = vec!["verify"];
+    verify.extend(window_args(
+        &url,
+        &sink,
+        "orders",
+        "acme",
+        "2026-01-01T01:00:00Z",
+    ));
+    verify.extend(["--mapping", &mapping]);
+    let v = run(&verify);
+    assert_eq!(v.code, 0, "{}\n{}", v.stdout, v.stderr);
+    assert_eq!(data(&v)["extra"], 0);
+}
