@@ -91,6 +91,42 @@ fn slow_lag_triage_redrive_replay_and_verify_work_on_a_cluster() {
         r.stdout
     );
 
+    // dlq claim: a consumer took 3 entries and failed them 3 times; they move to the DLQ in
+    // one script each (stream and DLQ share the hash tag, so one slot).
+    cluster.cli(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c1",
+        "COUNT",
+        "3",
+        "STREAMS",
+        stream,
+        ">",
+    ]);
+    for _ in 0..2 {
+        cluster.cli(&["XREADGROUP", "GROUP", "g", "c1", "STREAMS", stream, "0"]);
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    let r = run([
+        "dlq",
+        "claim",
+        "--redis-url",
+        &url,
+        "--stream",
+        stream,
+        "--group",
+        "g",
+        "--dlq",
+        dlq,
+        "--min-idle",
+        "100ms",
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(data(&r)["moved"].as_array().map(Vec::len), Some(3));
+    assert_eq!(values(&cluster_url(&cluster), dlq, "origin_id").len(), 3);
+    cluster.cli(&["DEL", dlq]);
+
     fill_dlq_on(owner, dlq, 40);
     let r = run(["dlq", "triage", "--redis-url", &url, "--dlq", dlq]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
