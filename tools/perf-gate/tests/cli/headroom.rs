@@ -7,7 +7,7 @@ use crate::server::{Config, Server};
 use crate::{run, scenario};
 
 #[test]
-fn headroom_finds_a_200_per_s_capacity_within_10_percent() {
+fn slow_headroom_finds_a_200_per_s_capacity_within_10_percent() {
     let _timed = crate::exclusive();
     let srv = Server::start(Config {
         delay: Duration::from_millis(50),

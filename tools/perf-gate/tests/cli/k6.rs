@@ -40,7 +40,7 @@ fn run_k6(script: &str, dir: &std::path::Path) -> (i32, serde_json::Value) {
 }
 
 #[test]
-fn k6_and_perf_gate_agree_on_verdicts_and_counts() {
+fn slow_k6_and_perf_gate_agree_on_verdicts_and_counts() {
     let _timed = crate::exclusive();
     let srv = Server::start(Config {
         delay: Duration::from_millis(10),

@@ -18,7 +18,7 @@ fn shard_scenario(dir: &Path, url: &str) -> std::path::PathBuf {
 }
 
 #[test]
-fn four_shards_merge_into_the_counts_and_verdict_of_one_run() {
+fn slow_four_shards_merge_into_the_counts_and_verdict_of_one_run() {
     let _timed = crate::exclusive();
     let srv = Server::start(Config {
         delay: Duration::from_millis(5),
@@ -124,7 +124,7 @@ fn four_shards_merge_into_the_counts_and_verdict_of_one_run() {
 }
 
 #[test]
-fn a_slower_release_fails_its_baseline() {
+fn slow_a_slower_release_fails_its_baseline() {
     let _timed = crate::exclusive();
     let fast = Server::start(Config {
         delay: Duration::from_millis(5),

@@ -10,7 +10,7 @@ fn tmp() -> tempfile::TempDir {
 }
 
 #[test]
-fn a_20ms_server_gives_p50_of_20ms_and_100_per_s_for_10s_is_1000_requests() {
+fn slow_a_20ms_server_gives_p50_of_20ms_and_100_per_s_for_10s_is_1000_requests() {
     let _timed = crate::exclusive();
     let srv = Server::start(Config {
         delay: Duration::from_millis(20),
