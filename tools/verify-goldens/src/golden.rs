@@ -289,7 +289,8 @@ impl Ctx<'_> {
             })
     }
 
-    fn json_path(&self, s: &Spanned<String>) -> Result<JsonPath, InputError> {
+    /// Compiles an RFC 9535 JSONPath; an error names `who` (path and step).
+    fn json_path(&self, s: &Spanned<String>, who: &str) -> Result<JsonPath, InputError> {
         JsonPath::parse(&s.value).map_err(|e| {
             let one_line = e
                 .to_string()
@@ -298,7 +299,10 @@ impl Ctx<'_> {
                 .join(" ");
             self.err(
                 &s.referenced,
-                format!("JSONPath {:?} is not valid RFC 9535: {one_line}", s.value),
+                format!(
+                    "{who}: JSONPath {:?} is not valid RFC 9535: {one_line}",
+                    s.value
+                ),
             )
         })
     }
@@ -416,6 +420,7 @@ fn compile_step(
     default_timeout: Duration,
 ) -> Result<Step, InputError> {
     let d = &s.value;
+    let who = format!("path {path_name:?}, step {:?}", d.name);
     let used = |t: &Template, at: &serde_saphyr::Location| -> Result<(), InputError> {
         for v in t.vars() {
             if !known.contains(&v) {
@@ -505,7 +510,7 @@ fn compile_step(
         .transpose()?;
     let mut json_asserts = Vec::new();
     for a in &d.expect.json {
-        let path = cx.json_path(&a.value.path)?;
+        let path = cx.json_path(&a.value.path, &who)?;
         if let Some(want) = &a.value.equals {
             let mut strings = Vec::new();
             collect_strings(want, &mut strings);
@@ -553,7 +558,7 @@ fn compile_step(
                 format!("capture name {name:?}: use letters, digits and _"),
             ));
         }
-        captures.push((name.clone(), p.value.clone(), cx.json_path(p)?));
+        captures.push((name.clone(), p.value.clone(), cx.json_path(p, &who)?));
     }
     let retry = match &d.retry {
         None => None,

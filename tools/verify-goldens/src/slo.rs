@@ -443,6 +443,13 @@ mod tests {
     }
 
     #[test]
+    fn at_is_rfc3339_or_unix_seconds() {
+        assert_eq!(parse_at("1764584400"), Ok(1_764_584_400.0));
+        assert_eq!(parse_at("2025-12-01T10:20:00Z"), Ok(1_764_584_400.0));
+        assert!(parse_at("yesterday").is_err());
+    }
+
+    #[test]
     fn the_catalogs_window_defaults_are_ours() {
         let p = parse_pairs("sloth").expect("sloth");
         let got: Vec<(String, String, String, f64)> = p

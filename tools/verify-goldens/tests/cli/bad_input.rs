@@ -37,7 +37,10 @@ fn a_jsonpath_syntax_error_is_one_line_naming_its_line() {
         "bad-jsonpath.yaml",
         &format!("http://{}", silent.addr()),
     ));
-    assert!(line.contains("bad-jsonpath.yaml:10:"), "{line}");
+    assert!(
+        line.contains("bad-jsonpath.yaml:10:25: path \"health\", step \"ready\": JSONPath"),
+        "{line}"
+    );
     assert!(line.contains("not valid RFC 9535"), "{line}");
     assert_eq!(
         silent.accepted(),
