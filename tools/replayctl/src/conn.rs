@@ -249,21 +249,31 @@ impl Conn {
         Ok(secs * 1000 + micros / 1000)
     }
 
-    /// Whether `key` exists and is a stream.
-    pub async fn is_stream(&mut self, key: &str) -> Result<bool> {
-        let t: String = self.query("TYPE", redis::cmd("TYPE").arg(key)).await?;
-        Ok(t == "stream")
-    }
-
     /// `Error::NoStream` unless `key` is a stream.
     pub async fn require_stream(&mut self, key: &str) -> Result<()> {
-        if self.is_stream(key).await? {
+        if self.dlq_exists(key).await? {
             return Ok(());
         }
         Err(Error::NoStream {
             server: self.target.server.clone(),
             stream: key.to_owned(),
         })
+    }
+
+    /// Whether a dead-letter stream exists: a DLQ that does not exist is empty (the sample
+    /// service's worker creates it with its first dead letter), but a key of another type
+    /// is an error, not an empty queue.
+    pub async fn dlq_exists(&mut self, key: &str) -> Result<bool> {
+        let t: String = self.query("TYPE", redis::cmd("TYPE").arg(key)).await?;
+        match t.as_str() {
+            "stream" => Ok(true),
+            "none" => Ok(false),
+            other => Err(Error::Redis {
+                server: self.target.server.clone(),
+                what: format!("key {key:?}"),
+                message: format!("is a {other}, not a stream"),
+            }),
+        }
     }
 
     /// `CLUSTER KEYSLOT key`, or 0 on a single node.

@@ -120,8 +120,9 @@ pub struct TriageOptions {
 }
 
 pub async fn triage(conn: &mut Conn, o: &TriageOptions, b: &mut ReportBuilder) -> Result<()> {
-    conn.require_stream(&o.dlq).await?;
+    let exists = conn.dlq_exists(&o.dlq).await?;
     let now = conn.now_ms().await?;
+    // XLEN of a missing key is 0: a DLQ nobody has written to yet is an empty one.
     let total: u64 = conn.query("XLEN", redis::cmd("XLEN").arg(&o.dlq)).await?;
     let mut groups: BTreeMap<(String, String, &'static str), Group> = BTreeMap::new();
     let mut from = StreamId::MIN;
@@ -205,11 +206,18 @@ pub async fn triage(conn: &mut Conn, o: &TriageOptions, b: &mut ReportBuilder) -
             Some(max) => Check::at_most(CheckId::DlqEntries, total as f64, max as f64),
             None => Check::new(CheckId::DlqEntries, Status::Ok).with_observed(total),
         }
-        .with_message(format!(
-            "{total} dead-lettered entr{} in {} group(s)",
-            if total == 1 { "y" } else { "ies" },
-            sorted.len()
-        )),
+        .with_message(if exists {
+            format!(
+                "{total} dead-lettered entr{} in {} group(s)",
+                if total == 1 { "y" } else { "ies" },
+                sorted.len()
+            )
+        } else {
+            format!(
+                "no stream {:?} yet: no dead letters (the first one creates it)",
+                o.dlq
+            )
+        }),
     );
     b.summary(format!(
         "{}: {total} dead letters in {} group(s){}",

@@ -84,7 +84,8 @@ return id
 ";
 
 pub async fn redrive(conn: &mut Conn, o: &Options, b: &mut ReportBuilder) -> Result<()> {
-    conn.require_stream(&o.dlq).await?;
+    // A DLQ that does not exist yet has nothing to move; the loop below finds no entry.
+    conn.dlq_exists(&o.dlq).await?;
     if conn.is_cluster() && conn.slot(&o.dlq).await? != conn.slot(&o.to).await? {
         return Err(Error::CrossSlot {
             server: conn.server().to_owned(),

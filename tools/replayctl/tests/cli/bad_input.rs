@@ -82,8 +82,36 @@ fn a_missing_stream_or_group_is_one_line() {
     redis.cli(&["XADD", "s", "*", "k", "v"]);
     let r = run(["lag", "--redis-url", &url, "--stream", "s", "--group", "g"]);
     assert!(one_line_exit_2(&r).contains("has no consumer group \"g\""));
-    let r = run(["dlq", "triage", "--redis-url", &url, "--dlq", "nope:dlq"]);
-    one_line_exit_2(&r);
+    // A DLQ that does not exist yet is an empty one; a key of another type is an error.
+    let r = run([
+        "dlq",
+        "triage",
+        "--redis-url",
+        &url,
+        "--dlq",
+        "nope:dlq",
+        "--max-entries",
+        "0",
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json["data"]["entries"], 0);
+    let r = run([
+        "redrive",
+        "--redis-url",
+        &url,
+        "--dlq",
+        "nope:dlq",
+        "--to",
+        "s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    redis.cli(&["SET", "plain", "x"]);
+    let r = run(["dlq", "triage", "--redis-url", &url, "--dlq", "plain"]);
+    assert!(
+        one_line_exit_2(&r).contains("is a string, not a stream"),
+        "{}",
+        r.stderr
+    );
     let r = run([
         "redrive",
         "--redis-url",
