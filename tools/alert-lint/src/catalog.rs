@@ -96,54 +96,13 @@ struct Alert {
     runbook: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Window {
-    pub severity: String,
-    pub long: Duration,
-    pub short: Duration,
-    pub factor: f64,
-}
+/// One burn-rate window pair of the catalog (gatehouse's reading, shared with
+/// verify-goldens).
+pub(crate) type Window = gatehouse::slo::BurnWindow;
 
 /// Parses `sloth`, `workbook`, or `severity:long/short:factor,...`.
 pub(crate) fn parse_windows(spec: &str) -> Result<Vec<Window>, String> {
-    let spec = match spec.trim() {
-        "sloth" | "" => "page:1h/5m:14.4,page:6h/30m:6,ticket:1d/2h:3,ticket:3d/6h:1",
-        "workbook" | "sre-workbook" => "page:1h/5m:14.4,page:6h/30m:6,ticket:3d/6h:1",
-        other => other,
-    };
-    let mut out = Vec::new();
-    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || {
-            format!("window {part:?}: expected severity:long/short:factor, e.g. page:1h/5m:14.4")
-        };
-        let mut it = part.split(':');
-        let (Some(sev), Some(ls), Some(f), None) = (it.next(), it.next(), it.next(), it.next())
-        else {
-            return Err(bad());
-        };
-        let (l, s) = ls.split_once('/').ok_or_else(bad)?;
-        let long = gatehouse::duration::parse_duration(l).map_err(|e| e.to_string())?;
-        let short = gatehouse::duration::parse_duration(s).map_err(|e| e.to_string())?;
-        let factor: f64 = f.parse().map_err(|_| bad())?;
-        if !matches!(sev, "page" | "ticket") {
-            return Err(format!("window {part:?}: severity must be page or ticket"));
-        }
-        if short >= long || factor <= 0.0 || !factor.is_finite() {
-            return Err(format!(
-                "window {part:?}: the short window must be shorter than the long one and the factor positive"
-            ));
-        }
-        out.push(Window {
-            severity: sev.to_owned(),
-            long,
-            short,
-            factor,
-        });
-    }
-    if out.is_empty() {
-        return Err("no windows given".into());
-    }
-    Ok(out)
+    gatehouse::slo::parse_burn_windows(spec)
 }
 
 /// What `catalog` compiles and how: checked by the command.

@@ -973,11 +973,11 @@ fn a_server_that_stops_answering_mid_run_is_exit_2_within_the_query_timeout() {
     }
     let cluster = process_tree(pg.pid());
     for &p in &cluster {
-        crate::signal(p, libc::SIGSTOP);
+        crate::signal_if_alive(p, libc::SIGSTOP);
     }
     let outcome = std::panic::catch_unwind(|| wait_bounded(child, Duration::from_secs(60)));
     for &p in &cluster {
-        crate::signal(p, libc::SIGCONT);
+        crate::signal_if_alive(p, libc::SIGCONT);
     }
     let (code, json, stderr) = outcome.expect("the run ended in time");
     assert_eq!(code, Some(2), "{stderr}\n{json:#}");

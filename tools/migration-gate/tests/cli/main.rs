@@ -83,3 +83,12 @@ pub fn signal(pid: u32, signal: i32) {
     // SAFETY: kill(2) with a pid we spawned and a valid signal number.
     assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill");
 }
+
+/// Sends `signal` to `pid` unless it has exited meanwhile (a short-lived backend listed a
+/// moment ago may be gone): true when it was delivered.
+#[expect(unsafe_code, reason = "libc::kill: std can only send SIGKILL")]
+pub fn signal_if_alive(pid: u32, signal: i32) -> bool {
+    let pid = i32::try_from(pid).expect("pid fits");
+    // SAFETY: kill(2) with a pid read from /proc and a valid signal number.
+    unsafe { libc::kill(pid, signal) == 0 }
+}
