@@ -160,3 +160,46 @@ fn lag_takes_a_glob_of_streams() {
     assert_eq!(groups.len(), 2, "{groups:?}");
     assert_eq!(r.checks("lag.undelivered").len(), 2);
 }
+
+#[test]
+fn lag_counts_undelivered_entries_from_ids_when_redis_gives_no_lag() {
+    let redis = testkit::Redis::start();
+    redis.cli(&["XGROUP", "CREATE", "s", "g", "0", "MKSTREAM"]);
+    for i in 1..=5 {
+        redis.cli(&["XADD", "s", &format!("{i}-0"), "k", "v"]);
+    }
+    redis.cli(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "COUNT",
+        "1",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    // A deleted entry after the group's position: Redis 7 reports its lag as null.
+    redis.cli(&["XDEL", "s", "3-0"]);
+    let r = run([
+        "lag",
+        "--redis-url",
+        &redis.url(),
+        "--stream",
+        "s",
+        "--group",
+        "g",
+        "--max-lag",
+        "100000d",
+        "--max-undelivered",
+        "2",
+    ]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let g = &data(&r)["groups"][0];
+    assert_eq!(
+        (g["undelivered"].as_u64(), g["undelivered_source"].as_str()),
+        (Some(3), Some("counted")),
+        "{g}"
+    );
+    assert_eq!(r.check("lag.undelivered")["result"], "fail");
+}
