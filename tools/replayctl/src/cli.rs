@@ -274,12 +274,19 @@ pub struct ReplayArgs {
     pub live_stream: Option<String>,
 
     /// How to write a batch: insert (INSERT … SELECT FROM unnest … ON CONFLICT DO NOTHING) or copy (COPY into a temp table, then one INSERT)
-    #[arg(long, value_name = "METHOD", default_value = "insert", value_parser = ["insert", "copy"])]
-    pub method: String,
+    #[arg(long, value_name = "METHOD", value_enum, default_value_t = WriteMethod::Insert)]
+    pub method: WriteMethod,
 
     /// Start over: ignore (and replace) this window's checkpoint
     #[arg(long)]
     pub restart: bool,
+}
+
+/// `--method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WriteMethod {
+    Insert,
+    Copy,
 }
 
 #[derive(Debug, Args)]

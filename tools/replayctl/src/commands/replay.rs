@@ -4,7 +4,7 @@
 use gatehouse::{Report, ReportBuilder};
 
 use crate::AGENT;
-use crate::cli::{ReplayArgs, WindowArgs};
+use crate::cli::{ReplayArgs, WindowArgs, WriteMethod};
 use crate::error::Result;
 use crate::replay::{self, Options, Watch, WindowInput};
 use crate::sink::Method;
@@ -21,10 +21,9 @@ async fn judge(args: &ReplayArgs, b: &mut ReportBuilder) -> Result<()> {
         .rate
         .as_ref()
         .map(gatehouse::duration::Rate::per_second);
-    opts.method = if args.method == "copy" {
-        Method::Copy
-    } else {
-        Method::Insert
+    opts.method = match args.method {
+        WriteMethod::Insert => Method::Insert,
+        WriteMethod::Copy => Method::Copy,
     };
     opts.restart = args.restart;
     opts.watch = args.group.as_ref().map(|g| Watch {
