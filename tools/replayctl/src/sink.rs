@@ -45,8 +45,8 @@ pub const CHECKPOINTS: &str = "replayctl_checkpoints";
 
 impl Sink {
     /// Checks the table before anything is written: it exists, every mapped column exists,
-    /// and the key column alone carries a unique index (else `ON CONFLICT` cannot make a
-    /// repeat a no-op).
+    /// and the key column alone carries a unique index that is not partial, not on an
+    /// expression and not deferrable (else `ON CONFLICT` cannot make a repeat a no-op).
     pub async fn open(client: &Client, target: PgTarget, mapping: Mapping) -> Result<Sink> {
         let bad = |message: String| Error::Sink {
             server: target.server.clone(),
@@ -85,7 +85,8 @@ impl Sink {
                     "SELECT 1 FROM pg_index i
                        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
                       WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnkeyatts = 1
-                        AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = $2
+                        AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indimmediate
+                        AND a.attname = $2
                       LIMIT 1",
                     &[&quote_ident(&mapping.table), &mapping.key],
                 ),
@@ -93,7 +94,7 @@ impl Sink {
             .await?;
         if unique.is_none() {
             return Err(bad(format!(
-                "key column {:?} has no unique constraint of its own; without one a repeated replay would write duplicates (add PRIMARY KEY or UNIQUE ({}))",
+                "key column {:?} has no unique constraint of its own that ON CONFLICT can use (not partial, not deferrable); without one a repeated replay would write duplicates (add PRIMARY KEY or UNIQUE ({}))",
                 mapping.key, mapping.key
             )));
         }

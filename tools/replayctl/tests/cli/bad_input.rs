@@ -149,6 +149,33 @@ fn a_sink_without_a_unique_key_is_refused_before_anything_is_written() {
     assert!(line.contains("has no unique constraint"), "{line}");
     assert!(line.contains("nothing was written"), "{line}");
     nothing_written(&pg);
+    // A deferrable unique key cannot serve ON CONFLICT: refused the same way.
+    pg.psql(
+        "postgres",
+        "CREATE TABLE deferred_sink (event_id uuid UNIQUE DEFERRABLE, tenant text, type text,
+           occurred_at timestamptz, payload jsonb, stream_id text)",
+    );
+    let r = run([
+        "replay",
+        "--redis-url",
+        &redis.url(),
+        "--tenant",
+        "acme",
+        "--from",
+        "2026-01-01T00:00:00Z",
+        "--to",
+        "2026-01-02T00:00:00Z",
+        "--sink",
+        &pg.url("postgres"),
+        "--sink-table",
+        "deferred_sink",
+    ]);
+    assert!(
+        one_line_exit_2(&r).contains("has no unique constraint"),
+        "{}",
+        r.stderr
+    );
+    nothing_written(&pg);
     // A missing table, a missing stream, a missing group to watch: the same.
     for (extra, want) in [
         (vec!["--sink-table", "nope"], "no such table"),
