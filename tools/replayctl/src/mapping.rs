@@ -123,6 +123,11 @@ impl Mapping {
             .map(|(c, _)| c.as_str())
     }
 
+    /// The position of the stream-id column, when one is mapped from `$id`.
+    pub fn id_index(&self) -> Option<usize> {
+        self.columns.iter().position(|(_, s)| *s == Source::Id)
+    }
+
     /// One entry's values in column order (missing fields are NULL).
     pub fn values(&self, e: &Entry) -> Vec<Option<String>> {
         self.columns

@@ -50,6 +50,11 @@ pub async fn verify(opts: &Options, b: &mut ReportBuilder) -> Result<()> {
     let client = opts.pg.connect().await?;
     let sink = Sink::open(&client, opts.pg.clone(), opts.mapping.clone()).await?;
     let key_at = sink.key_index_of();
+    // The stream-id column says which delivery wrote a row, not what happened: it is left
+    // out of the comparison and the hashes (a redriven copy has a new id, same event).
+    let id_at = opts.mapping.id_index();
+    let mut keys_seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut repeats = 0u64;
     let (mut stream_count, mut sink_count) = (0u64, 0u64);
     let (mut stream_hash, mut sink_hash) = (SetHash::default(), SetHash::default());
     let mut missing: Vec<StreamId> = Vec::new();
@@ -73,31 +78,39 @@ pub async fn verify(opts: &Options, b: &mut ReportBuilder) -> Result<()> {
         let (rows, bad) = sink.canonical(&client, &mine).await?;
         unconvertible.extend(&bad);
         missing.extend(&bad);
-        // Stream side: the entries that convert; id of each by its key.
+        // Stream side: the entries that convert, once per key. A key seen again (a redriven
+        // copy, a producer's retry) is the same event: the sink holds it once.
         let mut by_key: HashMap<String, (StreamId, Vec<Option<String>>)> = HashMap::new();
         let good_ids = mine.iter().map(|e| e.id).filter(|id| !bad.contains(id));
         for (id, row) in good_ids.zip(rows) {
+            let Some(Some(k)) = row.get(key_at) else {
+                continue;
+            };
+            if !keys_seen.insert(k.clone()) {
+                repeats += 1;
+                continue;
+            }
+            let row = content(&row, id_at);
             stream_count += 1;
             stream_hash.add(&row);
-            if let Some(Some(k)) = row.get(key_at) {
-                by_key.insert(k.clone(), (id, row));
-            }
+            by_key.insert(k.clone(), (id, row));
         }
         let keys: Vec<String> = by_key.keys().cloned().collect();
         let found = sink.fetch(&client, &keys).await?;
         let mut seen = std::collections::HashSet::new();
         for row in found {
-            sink_count += 1;
-            sink_hash.add(&row);
-            let Some(Some(k)) = row.get(key_at) else {
+            let Some(Some(k)) = row.get(key_at).cloned() else {
                 continue;
             };
-            seen.insert(k.clone());
-            if let Some((id, want)) = by_key.get(k)
+            let row = content(&row, id_at);
+            sink_count += 1;
+            sink_hash.add(&row);
+            if let Some((id, want)) = by_key.get(&k)
                 && *want != row
             {
                 differ.push(*id);
             }
+            seen.insert(k);
         }
         for (k, (id, _)) in &by_key {
             if !seen.contains(k) {
@@ -212,8 +225,18 @@ pub async fn verify(opts: &Options, b: &mut ReportBuilder) -> Result<()> {
         "differ": differ.len(),
         "differ_ids": differ.iter().take(100).map(ToString::to_string).collect::<Vec<_>>(),
         "extra": extra,
+        "repeats": repeats,
     }));
     Ok(())
+}
+
+/// A row without its stream-id column.
+fn content(row: &[Option<String>], id_at: Option<usize>) -> Vec<Option<String>> {
+    row.iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != id_at)
+        .map(|(_, v)| v.clone())
+        .collect()
 }
 
 #[cfg(test)]

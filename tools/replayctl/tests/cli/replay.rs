@@ -615,3 +615,64 @@ fn a_mapping_file_replays_into_another_shape_of_sink() {
     assert_eq!(v.code, 0, "{}\n{}", v.stdout, v.stderr);
     assert_eq!(data(&v)["extra"], 0);
 }
+
+#[test]
+fn verify_counts_a_redriven_copy_of_an_event_once() {
+    let pg = testkit::Postgres::start();
+    pg.psql("postgres", SINK_DDL);
+    let redis = testkit::Redis::start();
+    let evs = events(12, 10, T0, &["acme"]);
+    xadd(redis.port(), "events", &evs);
+    // Event 2 failed, went to the DLQ and was redriven: the same event again, a new id.
+    let copy = crate::Ev {
+        id: format!("{}-0", T0 + 100),
+        ..evs[2].clone()
+    };
+    xadd(redis.port(), "events", std::slice::from_ref(&copy));
+    let (url, sink) = (redis.url(), pg.url("postgres"));
+    let mut replay = vec!["replay"];
+    replay.extend(window_args(
+        &url,
+        &sink,
+        "events",
+        "acme",
+        "2026-01-01T01:00:00Z",
+    ));
+    let r = run(&replay);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        (
+            data(&r)["inserted"].as_u64(),
+            data(&r)["duplicates"].as_u64()
+        ),
+        (Some(10), Some(1))
+    );
+    // As the worker would have written it: from the redriven copy.
+    pg.psql(
+        "postgres",
+        &format!(
+            "UPDATE events_sink SET stream_id = '{}' WHERE stream_id = '{}'",
+            copy.id, evs[2].id
+        ),
+    );
+    let mut verify = vec!["verify"];
+    verify.extend(window_args(
+        &url,
+        &sink,
+        "events",
+        "acme",
+        "2026-01-01T01:00:00Z",
+    ));
+    let v = run(&verify);
+    assert_eq!(v.code, 0, "{}\n{}", v.stdout, v.stderr);
+    let d = data(&v);
+    assert_eq!(
+        (
+            d["stream_rows"].as_u64(),
+            d["sink_rows"].as_u64(),
+            d["repeats"].as_u64()
+        ),
+        (Some(10), Some(10), Some(1)),
+        "{d}"
+    );
+}
