@@ -83,6 +83,10 @@ pub struct LoadArgs {
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
 
+    /// Also trust the CA certificates in FILE (PEM) for https targets (a staging CA)
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
     /// Deadline for each TCP connect (and TLS handshake)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = gatehouse::duration::duration_arg)]
     pub connect_timeout: Duration,

@@ -33,6 +33,8 @@ pub struct Options {
     pub progress: bool,
     /// Stop when the target refuses connections for this long with no request succeeding.
     pub lost_after: Duration,
+    /// CA certificates trusted besides the webpki roots (`--ca-cert`).
+    pub ca_certs: Arc<Vec<rustls::pki_types::CertificateDer<'static>>>,
 }
 
 /// Why a run ended before its schedule did.
@@ -56,7 +58,8 @@ pub struct Outcome {
 
 /// Connects once (TCP, TLS) before any load, so an unreachable target is one clear error
 /// instead of a run of failed requests.
-pub fn preflight(target: &Target, timeout: Duration, http2: bool) -> Result<(), String> {
+pub fn preflight(opts: &Options) -> Result<(), String> {
+    let (target, timeout, http2) = (&opts.target, opts.connect_timeout, opts.scenario.http2);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -64,7 +67,7 @@ pub fn preflight(target: &Target, timeout: Duration, http2: bool) -> Result<(), 
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         let tls = if target.tls {
-            Some(http::tls_connector(http2)?)
+            Some(http::tls_connector(http2, &opts.ca_certs)?)
         } else {
             None
         };
@@ -419,7 +422,7 @@ async fn worker_main(w: usize, shared: Arc<Shared>) -> Result<(Metrics, Instant,
     let workers = opts.workers.max(1) as u64;
     let slice = Slice::of(opts.shard.0, opts.shard.1, w as u64, workers);
     let tls = if opts.target.tls {
-        Some(http::tls_connector(sc.http2)?)
+        Some(http::tls_connector(sc.http2, &opts.ca_certs)?)
     } else {
         None
     };

@@ -60,10 +60,19 @@ pub struct ConnError {
     pub message: String,
 }
 
-/// A rustls client config with the webpki roots, for `https` targets; ALPN offers h2 or
-/// http/1.1.
-pub fn tls_connector(http2: bool) -> Result<tokio_rustls::TlsConnector, String> {
-    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+/// A rustls client config with the webpki roots (and `--ca-cert`'s), for `https` targets;
+/// ALPN offers h2 or http/1.1.
+pub fn tls_connector(
+    http2: bool,
+    extra_cas: &[rustls::pki_types::CertificateDer<'static>],
+) -> Result<tokio_rustls::TlsConnector, String> {
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for ca in extra_cas {
+        roots
+            .add(ca.clone())
+            .map_err(|e| format!("--ca-cert: a certificate rustls cannot use as a CA: {e}"))?;
+    }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -115,9 +124,19 @@ pub async fn connect(
                             kind: ErrorKind::Tls,
                             message: format!("{:?} is not a TLS server name: {e}", target.host),
                         })?;
-                    let stream = c.connect(name, tcp).await.map_err(|e| ConnError {
-                        kind: ErrorKind::Tls,
-                        message: format!("TLS handshake failed: {e} (is the port plain HTTP?)"),
+                    let stream = c.connect(name, tcp).await.map_err(|e| {
+                        let text = e.to_string();
+                        let hint = if text.contains("peer certificate") {
+                            " (--ca-cert FILE trusts a staging CA)"
+                        } else if text.contains("corrupt") || text.contains("InvalidContentType") {
+                            " (is the port plain HTTP?)"
+                        } else {
+                            ""
+                        };
+                        ConnError {
+                            kind: ErrorKind::Tls,
+                            message: format!("TLS handshake failed: {text}{hint}"),
+                        }
                     })?;
                     handshake(stream, http2).await
                 }
@@ -179,4 +198,18 @@ pub fn classify(e: &hyper::Error) -> ErrorKind {
         src = s.source();
     }
     ErrorKind::Protocol
+}
+
+/// The certificates of a PEM file (`--ca-cert`); the error says what is wrong.
+pub fn pem_certificates(
+    pem: &[u8],
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not PEM certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err("no CERTIFICATE in this PEM file".to_owned());
+    }
+    Ok(certs)
 }

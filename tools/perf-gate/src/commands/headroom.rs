@@ -40,11 +40,9 @@ fn judge(args: &HeadroomArgs, b: &mut ReportBuilder) -> Result<(), Error> {
         return Err(invalid("--max-vus", "at least 1"));
     }
     let target = load.target.clone();
-    engine::preflight(&target, load.connect_timeout, load.scenario.http2).map_err(|message| {
-        Error::Unreachable {
-            target: target.to_string(),
-            message,
-        }
+    engine::preflight(&load).map_err(|message| Error::Unreachable {
+        target: target.to_string(),
+        message,
     })?;
     let search = Search {
         load,

@@ -64,6 +64,14 @@ pub(crate) fn load_options(
             ));
         }
     };
+    let ca_certs = match &load.ca_cert {
+        Some(p) => {
+            let src = Source::new(p);
+            let input = gatehouse::input::read_limited(&src, 1 << 20)?;
+            crate::http::pem_certificates(&input.bytes).map_err(|e| invalid(&src.label(), e))?
+        }
+        None => Vec::new(),
+    };
     let workers = match load.workers {
         Some(0) => return Err(invalid("--workers", "at least 1")),
         Some(n) => n.min(256),
@@ -77,6 +85,7 @@ pub(crate) fn load_options(
         connect_timeout: load.connect_timeout,
         progress: !quiet && std::io::stderr().is_terminal(),
         lost_after: Duration::from_secs(1),
+        ca_certs: Arc::new(ca_certs),
     })
 }
 
@@ -104,11 +113,9 @@ fn judge(args: &RunArgs, b: &mut ReportBuilder) -> Result<(), Error> {
         gatehouse::input::refuse_input_overwrite(p)?;
     }
     let target = opts.target.clone();
-    engine::preflight(&target, opts.connect_timeout, opts.scenario.http2).map_err(|message| {
-        Error::Unreachable {
-            target: target.to_string(),
-            message,
-        }
+    engine::preflight(&opts).map_err(|message| Error::Unreachable {
+        target: target.to_string(),
+        message,
     })?;
     let sc = Arc::clone(&opts.scenario);
     let shard = (opts.shard.1 > 1).then_some(opts.shard);

@@ -176,3 +176,96 @@ fn a_bad_shard_flag_is_one_line() {
         assert_refused(&r, "--shard");
     }
 }
+
+/// A staging CA and a certificate it signed for 127.0.0.1, made with openssl:
+/// (CA PEM path, leaf certificate PEM, leaf key PEM).
+fn staging_ca(dir: &std::path::Path) -> (std::path::PathBuf, Vec<u8>, Vec<u8>) {
+    let p = |n: &str| dir.join(n).display().to_string();
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("ext");
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let steps: Vec<Vec<String>> = vec![
+        [
+            &["req", "-x509"][..],
+            &ec[..],
+            &["-days", "2", "-subj", "/CN=perf-gate test CA"][..],
+        ]
+        .concat()
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(["-keyout".into(), p("ca.key"), "-out".into(), p("ca.pem")])
+        .collect(),
+        [&["req"][..], &ec[..], &["-subj", "/CN=127.0.0.1"][..]]
+            .concat()
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain(["-keyout".into(), p("key.pem"), "-out".into(), p("leaf.csr")])
+            .collect(),
+        ["x509", "-req", "-days", "2", "-CAcreateserial"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain([
+                "-in".into(),
+                p("leaf.csr"),
+                "-CA".into(),
+                p("ca.pem"),
+                "-CAkey".into(),
+                p("ca.key"),
+                "-extfile".into(),
+                p("ext.cnf"),
+                "-out".into(),
+                p("cert.pem"),
+            ])
+            .collect(),
+    ];
+    for args in steps {
+        let out = std::process::Command::new("openssl")
+            .args(&args)
+            .output()
+            .expect("openssl (Debian's openssl package)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let read = |n: &str| std::fs::read(dir.join(n)).expect("PEM");
+    (dir.join("ca.pem"), read("cert.pem"), read("key.pem"))
+}
+
+#[test]
+fn https_with_a_staging_ca_runs_and_an_unknown_issuer_is_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, c, k) = staging_ca(dir.path());
+    let srv = Server::start(Config {
+        tls: Some((c, k)),
+        ..Config::default()
+    });
+    let s = scenario(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "target: https://127.0.0.1:{}\nrequests:\n  - path: /\n    checks: {{status: 200}}\nscenarios:\n  a: {{executor: per-vu-iterations, vus: 2, iterations: 3}}\nthresholds:\n  checks: [\"rate==1\"]\n",
+            srv.addr.port()
+        ),
+    );
+    let sp = s.to_str().unwrap_or_default();
+    let r = run(&["run", sp, "--ca-cert", cert.to_str().unwrap_or_default()]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(crate::metric(&r, "http_reqs", "count"), 6.0);
+    // Without the CA: the handshake fails before any load, in one line.
+    let r = run(&["run", sp]);
+    assert_refused(&r, "--ca-cert FILE trusts a staging CA");
+    // A --ca-cert that holds no certificate.
+    let r = run(&["run", sp, "--ca-cert", s.to_str().unwrap_or_default()]);
+    assert_refused(&r, "no CERTIFICATE");
+}

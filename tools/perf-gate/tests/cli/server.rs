@@ -26,6 +26,25 @@ pub struct Config {
     pub echo: bool,
     /// Speak HTTP/2 (h2c, prior knowledge) instead of HTTP/1.1.
     pub http2: bool,
+    /// Serve over TLS with this certificate chain and key (PEM).
+    pub tls: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+fn acceptor(cert: &[u8], key: &[u8]) -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::pem::PemObject;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(cert)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certificate PEM");
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key).expect("key PEM");
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .expect("server certificate");
+    tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
 }
 
 /// Runs HTTP/2 connection tasks on the server's own thread.
@@ -67,6 +86,7 @@ impl Server {
             local.block_on(&rt, async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 let slots = cfg.slots.map(|n| Arc::new(Semaphore::new(n)));
+                let tls_acceptor = cfg.tls.as_ref().map(|(c, k)| acceptor(c, k));
                 loop {
                     let (tcp, _) = tokio::select! {
                         r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
@@ -80,6 +100,7 @@ impl Server {
                         Arc::clone(&served2),
                     );
                     let h2 = cfg.http2;
+                    let tls = tls_acceptor.clone();
                     tokio::task::spawn_local(async move {
                         let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                             let (cfg, slots, stall, served) = (
@@ -114,7 +135,14 @@ impl Server {
                                 Ok::<_, Infallible>(resp)
                             }
                         });
-                        if h2 {
+                        if let Some(acc) = tls {
+                            let Ok(stream) = acc.accept(tcp).await else {
+                                return;
+                            };
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), svc)
+                                .await;
+                        } else if h2 {
                             let _ = hyper::server::conn::http2::Builder::new(LocalExec)
                                 .serve_connection(TokioIo::new(tcp), svc)
                                 .await;
