@@ -13,6 +13,8 @@ pub mod input;
 pub mod log;
 pub mod otlp;
 pub mod percent;
+#[cfg(feature = "postgres")]
+pub mod pg;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 pub mod redact;

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::error::{Error, Result};
@@ -57,7 +57,7 @@ impl Target {
             url: gatehouse::redact::redact(url).into_owned(),
             message,
         };
-        let (cleaned, tls_params) = tls::split_params(&userinfo_at_last_at(url));
+        let (cleaned, tls_params) = tls::split_params(&gatehouse::pg::userinfo_at_last_at(url));
         let mut config: Config = cleaned
             .parse()
             .map_err(|e: tokio_postgres::Error| bad(e.to_string()))?;
@@ -77,23 +77,8 @@ impl Target {
             TlsMode::Prefer => SslMode::Prefer,
             _ => SslMode::Require,
         });
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("migration-gate");
-        }
-        if config.get_user().is_none()
-            && let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER"))
-        {
-            config.user(&user);
-        }
-        if config.get_password().is_none()
-            && let Ok(pw) = std::env::var("PGPASSWORD")
-        {
-            config.password(pw);
-        }
-        let server = describe(&config);
+        gatehouse::pg::fill_defaults(&mut config, "migration-gate", DEFAULT_CONNECT_TIMEOUT);
+        let server = gatehouse::pg::describe(&config);
         Ok(Target {
             connect_timeout: config
                 .get_connect_timeout()
@@ -130,7 +115,7 @@ impl Target {
     pub fn with_db(&self, db: &str) -> Target {
         let mut config = self.config.clone();
         config.dbname(db);
-        let server = describe(&config);
+        let server = gatehouse::pg::describe(&config);
         Target {
             config,
             server,
@@ -259,65 +244,9 @@ pub fn is_lost(e: &tokio_postgres::Error) -> bool {
     }
 }
 
-/// A URL whose password holds a raw `@` (`postgres://u:p@ss@host/db`): the userinfo ends at
-/// the authority's *last* `@`, as the WHATWG URL parser (and `gatehouse::redact`) read it.
-/// tokio-postgres, like libpq's `conninfo_uri_parse_options`, stops at the first one, which
-/// made `ss@host` the host name: a DNS lookup of part of the password, and that part printed
-/// as the server's name. The earlier `@`s are percent-encoded, which tokio-postgres decodes
-/// back into the user name and password.
-fn userinfo_at_last_at(url: &str) -> std::borrow::Cow<'_, str> {
-    let Some(scheme_end) = url.find("://").map(|p| p + 3) else {
-        return url.into(); // key/value form: values are whole words, `@` is no separator
-    };
-    let tail = &url[scheme_end..];
-    let authority = &tail[..tail.find(['/', '?', '#']).unwrap_or(tail.len())];
-    match authority.rfind('@') {
-        Some(last) if authority[..last].contains('@') => format!(
-            "{}{}{}",
-            &url[..scheme_end],
-            authority[..last].replace('@', "%40"),
-            &tail[last..]
-        )
-        .into(),
-        _ => url.into(),
-    }
-}
-
-fn describe(c: &Config) -> String {
-    let host = c.get_hosts().first().map_or_else(
-        || "localhost".to_owned(),
-        |h| match h {
-            Host::Tcp(h) => h.clone(),
-            Host::Unix(p) => p.display().to_string(),
-        },
-    );
-    let port = c.get_ports().first().copied().unwrap_or(5432);
-    let db = c
-        .get_dbname()
-        .or_else(|| c.get_user())
-        .unwrap_or("postgres");
-    format!("{host}:{port}/{db}")
-}
-
 /// The server's message (with its SQLSTATE), or the error chain, on one line.
 pub fn db_message(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        let mut m = format!("{} ({})", db.message(), db.code().code());
-        if let Some(d) = db.detail() {
-            m.push_str(&format!("; {d}"));
-        }
-        return gatehouse::redact::redact(&m.replace('\n', " ")).into_owned();
-    }
-    let mut m = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        let t = s.to_string();
-        if !m.contains(&t) {
-            m.push_str(&format!(": {t}"));
-        }
-        src = s.source();
-    }
-    gatehouse::redact::redact(&m.replace('\n', " ")).into_owned()
+    gatehouse::pg::error_line(e)
 }
 
 fn connect_error(server: &str, user: &str, e: &tokio_postgres::Error) -> Error {
@@ -355,12 +284,13 @@ fn connect_error(server: &str, user: &str, e: &tokio_postgres::Error) -> Error {
 
 /// `"name"` with quotes doubled.
 pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    gatehouse::pg::quote_ident(name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gatehouse::pg::userinfo_at_last_at;
 
     #[test]
     fn urls_are_described_without_passwords() {
