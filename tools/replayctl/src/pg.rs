@@ -1,11 +1,11 @@
-//! Connecting to the PostgreSQL sink: parses `--sink`, connects within the deadline, runs
-//! every statement under `--query-timeout`, and turns failures into one line naming
-//! `host:port/db`, never the password. (migration-gate's `pg.rs` does the same with TLS; the
-//! two belong in one shared place once gatehouse may depend on tokio.)
+//! Connecting to the PostgreSQL sink: parses `--sink` (URL reading, libpq's defaults,
+//! server names and error lines are `gatehouse::pg`'s, shared with migration-gate), connects
+//! within the deadline, runs every statement under `--query-timeout`, and turns failures
+//! into one line naming `host:port/db`, never the password.
 
 use std::time::Duration;
 
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::error::{Error, Result};
@@ -32,7 +32,7 @@ impl PgTarget {
             url: format!("--sink {}", gatehouse::redact::redact(url)),
             message,
         };
-        let mut config: Config = url
+        let mut config: Config = gatehouse::pg::userinfo_at_last_at(url)
             .parse()
             .map_err(|e: tokio_postgres::Error| bad(one_line(&e)))?;
         match config.get_ssl_mode() {
@@ -44,23 +44,8 @@ impl PgTarget {
                 ));
             }
         };
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(connect_timeout);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("replayctl");
-        }
-        if config.get_user().is_none()
-            && let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER"))
-        {
-            config.user(&user);
-        }
-        if config.get_password().is_none()
-            && let Ok(pw) = std::env::var("PGPASSWORD")
-        {
-            config.password(pw);
-        }
-        let server = describe(&config);
+        gatehouse::pg::fill_defaults(&mut config, "replayctl", connect_timeout);
+        let server = format!("postgres {}", gatehouse::pg::describe(&config));
         Ok(PgTarget {
             config,
             server,
@@ -95,12 +80,8 @@ impl PgTarget {
     }
 
     fn connect_error(&self, e: &tokio_postgres::Error) -> Error {
-        use tokio_postgres::error::SqlState;
         let message = one_line(e);
-        if let Some(db) = e.as_db_error()
-            && (*db.code() == SqlState::INVALID_PASSWORD
-                || *db.code() == SqlState::INVALID_AUTHORIZATION_SPECIFICATION)
-        {
+        if gatehouse::pg::is_auth_error(e) {
             return Error::Auth {
                 server: self.server.clone(),
                 message,
@@ -154,23 +135,9 @@ impl PgTarget {
     }
 }
 
-/// The server's message with its SQLSTATE, or the error chain, on one line.
+/// The server's message with its SQLSTATE, or the error chain, on one line, redacted.
 pub fn one_line(e: &tokio_postgres::Error) -> String {
-    let m = if let Some(db) = e.as_db_error() {
-        format!("{} ({})", db.message(), db.code().code())
-    } else {
-        let mut m = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            let t = s.to_string();
-            if !m.contains(&t) {
-                m.push_str(&format!(": {t}"));
-            }
-            src = s.source();
-        }
-        m
-    };
-    gatehouse::redact::redact(&m.replace('\n', " ")).into_owned()
+    gatehouse::pg::error_line(e)
 }
 
 /// Whether a failed statement failed on the data (class 22, data exception; 23502/23514
@@ -180,28 +147,4 @@ pub fn is_data_error(e: &tokio_postgres::Error) -> bool {
         let c = db.code().code();
         c.starts_with("22") || c == "23502" || c == "23514"
     })
-}
-
-fn describe(c: &Config) -> String {
-    let host = c.get_hosts().first().map_or_else(
-        || "localhost".to_owned(),
-        |h| match h {
-            Host::Tcp(h) => h.clone(),
-            Host::Unix(p) => p.display().to_string(),
-        },
-    );
-    let port = c.get_ports().first().copied().unwrap_or(5432);
-    let db = c
-        .get_dbname()
-        .or_else(|| c.get_user())
-        .unwrap_or("postgres");
-    format!("postgres {host}:{port}/{db}")
-}
-
-/// `"name"` with quotes doubled; `schema.table` quoted part by part.
-pub fn quote_ident(name: &str) -> String {
-    name.split('.')
-        .map(|p| format!("\"{}\"", p.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(".")
 }

@@ -9,8 +9,9 @@ use tokio_postgres::types::ToSql;
 
 use crate::error::{Error, Result};
 use crate::mapping::Mapping;
-use crate::pg::{PgTarget, is_data_error, quote_ident};
+use crate::pg::{PgTarget, is_data_error};
 use crate::stream::{Entry, StreamId};
+use gatehouse::pg::{quote_ident, quote_qualified};
 
 /// The sink table as checked: its columns' types, in mapping order.
 #[derive(Debug, Clone)]
@@ -60,7 +61,7 @@ impl Sink {
                     "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
                        FROM pg_attribute a
                       WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
-                    &[&quote_ident(&mapping.table)],
+                    &[&quote_qualified(&mapping.table)],
                 ),
             )
             .await?;
@@ -88,7 +89,7 @@ impl Sink {
                         AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indimmediate
                         AND a.attname = $2
                       LIMIT 1",
-                    &[&quote_ident(&mapping.table), &mapping.key],
+                    &[&quote_qualified(&mapping.table), &mapping.key],
                 ),
             )
             .await?;
@@ -138,7 +139,7 @@ impl Sink {
             .join(", ");
         format!(
             "INSERT INTO {} ({cols}) SELECT {} FROM {from} ON CONFLICT ({}) DO NOTHING",
-            quote_ident(&self.mapping.table),
+            quote_qualified(&self.mapping.table),
             self.casts(""),
             quote_ident(&self.mapping.key)
         )
@@ -312,7 +313,9 @@ impl Sink {
                     }
                     Err(err) if is_data_error(&err) => {
                         sp.rollback().await?;
-                        applied.rejected.push((e.id, crate::pg::one_line(&err)));
+                        applied
+                            .rejected
+                            .push((e.id, gatehouse::pg::error_line(&err)));
                     }
                     Err(err) => return Err(err),
                 }
@@ -412,7 +415,7 @@ impl Sink {
             .join(", ");
         let sql = format!(
             "SELECT {cols} FROM {} WHERE {} = ANY($1::text[]::{}[])",
-            quote_ident(&self.mapping.table),
+            quote_qualified(&self.mapping.table),
             quote_ident(&self.mapping.key),
             self.key_type
         );
@@ -442,7 +445,7 @@ impl Sink {
             "SELECT count(*) FROM {} WHERE {}::text = $1
                AND CASE WHEN {id}::text ~ '^[0-9]+-[0-9]+$' THEN split_part({id}::text, '-', 1)::numeric END
                    BETWEEN $2::text::numeric AND $3::text::numeric",
-            quote_ident(&self.mapping.table),
+            quote_qualified(&self.mapping.table),
             quote_ident(tc),
             id = quote_ident(ic)
         );

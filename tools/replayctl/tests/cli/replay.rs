@@ -676,3 +676,37 @@ fn verify_counts_a_redriven_copy_of_an_event_once() {
         "{d}"
     );
 }
+
+#[test]
+fn a_raw_at_in_the_sink_password_ends_the_userinfo_at_the_last_at() {
+    let pg = testkit::Postgres::start();
+    pg.psql("postgres", SINK_DDL);
+    pg.psql(
+        "postgres",
+        "CREATE ROLE app LOGIN SUPERUSER PASSWORD 'Leak@At4'",
+    );
+    let redis = testkit::Redis::start();
+    xadd(redis.port(), "events", &events(13, 5, T0, &["acme"]));
+    let url = redis.url();
+    let sink = format!("postgres://app:Leak@At4@127.0.0.1:{}/postgres", pg.port());
+    let mut replay = vec!["replay"];
+    replay.extend(window_args(
+        &url,
+        &sink,
+        "events",
+        "acme",
+        "2026-01-01T01:00:00Z",
+    ));
+    let r = run(&replay);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(data(&r)["inserted"], 5);
+    assert_eq!(
+        data(&r)["sink"]["server"],
+        format!("postgres 127.0.0.1:{}/postgres", pg.port())
+    );
+    assert!(
+        !r.stdout.contains("At4") && !r.stderr.contains("At4"),
+        "{}",
+        r.stdout
+    );
+}
