@@ -17,7 +17,9 @@ pub mod metrics;
 pub mod output;
 pub mod scenario;
 pub mod schedule;
+pub mod setup;
 pub mod threshold;
+pub mod verdict;
 
 use gatehouse::{Report, RuleDoc};
 
@@ -32,9 +34,9 @@ pub fn rule_docs() -> Vec<RuleDoc> {
 /// `convert` also returns its artifact (the scenario) for stdout.
 pub fn run(cli: &Cli) -> (Report, Option<Vec<u8>>) {
     match &cli.command {
-        Command::Run(a) => (commands::run::run(a), None),
+        Command::Run(a) => (commands::run::run(a, cli.common.quiet), None),
         Command::Merge(a) => (commands::merge::run(a), None),
-        Command::Headroom(a) => (commands::headroom::run(a), None),
+        Command::Headroom(a) => (commands::headroom::run(a, cli.common.quiet), None),
         Command::Convert(a) => commands::convert::run(a),
     }
 }

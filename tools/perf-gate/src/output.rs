@@ -238,6 +238,17 @@ pub fn read(report: &Value) -> Result<Read, String> {
     })
 }
 
+/// Reads a report for `--baseline` (one JSON object).
+pub fn read_file(path: &std::path::Path) -> Result<(Read, String), crate::error::Error> {
+    let src = gatehouse::Source::new(path);
+    let input = gatehouse::input::read(&src)?;
+    let label = src.label();
+    let v: Value = serde_json::from_slice(&input.bytes)
+        .map_err(|e| crate::error::Error::Input(gatehouse::input::json_error(&label, &e)))?;
+    let read = read(&v).map_err(|e| crate::error::invalid(&label, e))?;
+    Ok((read, label))
+}
+
 /// The one-line summary of a run: requests, rate, p95/p99, errors, verdicts.
 pub fn summary_line(s: &Summary, failed: &[String]) -> String {
     let reqs = s.counter("http_reqs");

@@ -7,19 +7,27 @@ use serde_json::json;
 
 use crate::checks::CheckId;
 use crate::cli::HeadroomArgs;
-use crate::commands::run::load_options;
 use crate::engine::{self, Stop};
 use crate::error::{Error, invalid};
 use crate::headroom::{self, Search};
 use crate::scenario::parse_percent;
 use crate::threshold::{self, round3};
 
-pub(crate) fn run(args: &HeadroomArgs) -> Report {
-    Report::judge("perf-gate", "headroom", |b| judge(args, b))
+pub(crate) fn run(args: &HeadroomArgs, quiet: bool) -> Report {
+    Report::judge("perf-gate", "headroom", |b| judge(args, quiet, b))
 }
 
-fn judge(args: &HeadroomArgs, b: &mut ReportBuilder) -> Result<(), Error> {
-    let load = load_options(&args.load, b, false)?;
+fn judge(args: &HeadroomArgs, quiet: bool, b: &mut ReportBuilder) -> Result<(), Error> {
+    let a = &args.load;
+    let flags = crate::setup::LoadFlags {
+        scenario: &a.scenario,
+        target: a.target.as_deref(),
+        workers: a.workers,
+        connect_timeout: a.connect_timeout,
+        ca_cert: a.ca_cert.as_deref(),
+        quiet,
+    };
+    let load = crate::setup::options(&flags, b)?;
     let mut slo = Vec::new();
     for s in &args.slo {
         // `p(99)<250` is on http_req_duration; `metric: expr` names another metric.

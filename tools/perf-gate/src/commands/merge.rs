@@ -5,7 +5,6 @@ use gatehouse::{Check, Evidence, Report, ReportBuilder, Source};
 
 use crate::checks::CheckId;
 use crate::cli::MergeArgs;
-use crate::commands::run::{judge_summary, read_report};
 use crate::error::{Error, invalid};
 use crate::metrics::Summary;
 use crate::output::RunInfo;
@@ -22,7 +21,7 @@ fn judge(args: &MergeArgs, b: &mut ReportBuilder) -> Result<(), Error> {
     let mut partial = false;
     let mut partial_of: Vec<bool> = Vec::new();
     for p in &args.reports {
-        let (r, label) = read_report(p)?;
+        let (r, label) = crate::output::read_file(p)?;
         if let Ok(e) = Evidence::of_file(p) {
             b.evidence(e);
         } else {
@@ -104,7 +103,7 @@ fn judge(args: &MergeArgs, b: &mut ReportBuilder) -> Result<(), Error> {
         .with_numbers(seen.len() as f64, n as f64)
     });
     let baseline = match &args.baseline {
-        Some(p) => Some(read_report(p)?),
+        Some(p) => Some(crate::output::read_file(p)?),
         None => None,
     };
     let info = RunInfo {
@@ -115,6 +114,6 @@ fn judge(args: &MergeArgs, b: &mut ReportBuilder) -> Result<(), Error> {
         thresholds: first.thresholds.clone(),
         regression: first.regression,
     };
-    judge_summary(b, &merged, &info, baseline.as_ref());
+    crate::verdict::judge(b, &merged, &info, baseline.as_ref());
     Ok(())
 }
