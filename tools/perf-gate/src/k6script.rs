@@ -405,12 +405,21 @@ fn iteration_statement(cx: &mut Cx<'_>, st: &Statement<'_>) {
         Statement::ExpressionStatement(e) => iteration_expression(cx, &e.expression, None),
         Statement::VariableDeclaration(v) => {
             for d in &v.declarations {
+                let name = d.id.get_identifier_name().map(|n| n.to_string());
                 match &d.init {
-                    Some(init) => iteration_expression(
-                        cx,
-                        init,
-                        d.id.get_identifier_name().map(|n| n.to_string()),
-                    ),
+                    // A local constant with a literal value (a request body, say).
+                    Some(init) if !matches!(init.get_inner_expression(), Expression::CallExpression(c) if !c.callee.is_specific_member_access("JSON", "stringify")) => {
+                        match (name, cx.literal(init)) {
+                            (Some(n), Some(v)) => {
+                                cx.consts.insert(n, v);
+                            }
+                            _ => cx.refuse(
+                                d.span,
+                                "only local constants with literal values are translated",
+                            ),
+                        }
+                    }
+                    Some(init) => iteration_expression(cx, init, name),
                     None => cx.refuse(d.span, "a variable without a value is not translated"),
                 }
             }

@@ -98,19 +98,23 @@ fn slow_k6_and_perf_gate_agree_on_verdicts_and_counts() {
     }
 }
 
-/// k6's own example scripts (tests/fixtures/k6-examples, AGPL, verbatim): each converts to a
-/// scenario `run` accepts, or is refused in one line naming file:line and why.
-#[test]
-fn every_k6_example_converts_or_is_refused_with_file_and_line() {
-    let dir = crate::fixture("k6-examples");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("k6-examples")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "js"))
-        .collect();
+/// Converts every `.js` under `dir`: each must become a scenario `run` accepts (valid
+/// against the scenario schema) or be refused in one line naming file:line and why. Returns
+/// (converted, refused) file names.
+fn convert_all(dir: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    fn walk(d: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(d).expect("dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "js") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files);
     files.sort();
-    assert!(files.len() >= 30, "{} scripts", files.len());
     let (mut converted, mut refused) = (Vec::new(), Vec::new());
     for f in &files {
         let path = f.to_str().unwrap_or_default();
@@ -146,6 +150,15 @@ fn every_k6_example_converts_or_is_refused_with_file_and_line() {
             c => panic!("{name}: exit {c}: {}", r.stderr),
         }
     }
+    (converted, refused)
+}
+
+/// k6's own example scripts (tests/fixtures/k6-examples, AGPL, verbatim): each converts to a
+/// scenario `run` accepts, or is refused in one line naming file:line and why.
+#[test]
+fn every_k6_example_converts_or_is_refused_with_file_and_line() {
+    let (converted, refused) = convert_all(&crate::fixture("k6-examples"));
+    assert!(converted.len() + refused.len() >= 30);
     crate::figure("k6 examples converted", converted.join(", "));
     crate::figure("k6 examples refused", refused.len());
     for r in &refused {
@@ -159,6 +172,17 @@ fn every_k6_example_converts_or_is_refused_with_file_and_line() {
         converted.iter().any(|n| n == "thresholds.js"),
         "{converted:?}"
     );
+}
+
+/// The QuickPizza learning-path scripts of the shared corpus (tests/corpus/k6) too.
+#[test]
+fn the_corpus_k6_scripts_convert_or_are_refused_with_file_and_line() {
+    let (converted, refused) = convert_all(&testkit::cli::corpus().join("k6"));
+    crate::figure("corpus k6 scripts converted", converted.join(", "));
+    for r in &refused {
+        crate::figure("refused", r);
+    }
+    assert!(converted.len() + refused.len() >= 10);
 }
 
 #[test]
