@@ -70,3 +70,16 @@ pub const CONVENTIONS: &str = help_footer!();
 pub fn after_help(examples: &str) -> String {
     format!("{examples}\n{CONVENTIONS}")
 }
+
+/// For a tool's unit tests: its clap definition is consistent (`debug_assert`) and its help
+/// ends with `examples` and then the shared footer.
+pub fn assert_help<C: clap::CommandFactory>(examples: &str) {
+    let cmd = C::command();
+    cmd.clone().debug_assert();
+    let help = cmd
+        .get_after_help()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(help.starts_with(examples), "{help}");
+    assert!(help.ends_with(CONVENTIONS), "{help}");
+}
