@@ -27,6 +27,9 @@
 //!   `reshard()` moves slots with `redis-cli --cluster reshard`.
 //! - [`Prometheus`] (`prometheus.rs`): the test's config and rule files in a temp dir,
 //!   `--web.enable-lifecycle` so `reload()` works; `query()` and `get()` for the HTTP API.
+//! - [`PrometheusHistory`] (`history.rs`): a Prometheus whose TSDB starts with the test's
+//!   OpenMetrics history, backfilled by `promtool tsdb create-blocks-from openmetrics`: days
+//!   of known counters for burn-rate and canary tests, in seconds.
 //! - [`MetricsEndpoint`] (`http.rs`): a tiny real HTTP server with a `/metrics` page that a
 //!   Prometheus can scrape, and that can be made to fail (`set_up(false)`) so a target flaps.
 //! - [`SampleService`] (`service.rs`): the built `examples/sample-service` binary on free
