@@ -119,7 +119,7 @@ fn buckets(opts: &Options, sel: &str, m: &[Matcher]) -> Result<Vec<(f64, f64)>, 
     let mut cum: Vec<(f64, f64)> = samples
         .iter()
         .filter_map(|(labels, v)| {
-            let le = labels.get("le")?.as_str()?;
+            let le = labels.get("le")?.as_str();
             let le = if le == "+Inf" {
                 f64::INFINITY
             } else {

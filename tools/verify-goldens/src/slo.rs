@@ -30,14 +30,9 @@ pub(crate) struct Slo {
     pub total: String,
 }
 
-/// A page or ticket pair: both windows must burn faster than `factor`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Pair {
-    pub severity: String,
-    pub long: Duration,
-    pub short: Duration,
-    pub factor: f64,
-}
+/// A page or ticket pair: both windows must burn faster than `factor` (the catalog's
+/// `defaults.windows`, read by the one parser alert-lint uses too).
+pub(crate) type Pair = gatehouse::slo::BurnWindow;
 
 #[derive(Debug, Deserialize)]
 struct Probe {
@@ -168,39 +163,7 @@ pub(crate) fn load(label: &str, text: &str) -> Result<(Vec<Slo>, Vec<Pair>), Inp
 /// `sloth` (the default), `workbook`, or `severity:long/short:factor,...` — the spelling of
 /// the catalog's `defaults.windows`, read as alert-lint reads it.
 pub(crate) fn parse_pairs(spec: &str) -> Result<Vec<Pair>, String> {
-    let spec = match spec.trim() {
-        "sloth" | "" => "page:1h/5m:14.4,page:6h/30m:6,ticket:1d/2h:3,ticket:3d/6h:1",
-        "workbook" | "sre-workbook" => "page:1h/5m:14.4,page:6h/30m:6,ticket:3d/6h:1",
-        other => other,
-    };
-    let mut out = Vec::new();
-    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || {
-            format!("window {part:?}: expected severity:long/short:factor, e.g. page:1h/5m:14.4")
-        };
-        let mut it = part.split(':');
-        let (Some(sev), Some(ls), Some(f), None) = (it.next(), it.next(), it.next(), it.next())
-        else {
-            return Err(bad());
-        };
-        let (l, s) = ls.split_once('/').ok_or_else(bad)?;
-        let long = gatehouse::duration::parse_duration(l).map_err(|e| e.to_string())?;
-        let short = gatehouse::duration::parse_duration(s).map_err(|e| e.to_string())?;
-        let factor: f64 = f.parse().map_err(|_| bad())?;
-        if !matches!(sev, "page" | "ticket")
-            || short >= long
-            || !(factor > 0.0 && factor.is_finite())
-        {
-            return Err(bad());
-        }
-        out.push(Pair {
-            severity: sev.to_owned(),
-            long,
-            short,
-            factor,
-        });
-    }
-    Ok(out)
+    gatehouse::slo::parse_burn_windows(spec)
 }
 
 /// How many times faster than sustainable the budget burns: error ratio ÷ (1 − objective).
