@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::checks::CheckId;
 use crate::error::Error;
 use crate::prom::Client;
-use crate::promql::{bucket_selector, fill_window, inject, prom_duration};
+use crate::promql::{bucket_selector, exact_bucket_selectors, fill_window, inject, prom_duration};
 use crate::slo::Slo;
 use crate::stats;
 
@@ -99,8 +99,26 @@ fn counts(opts: &Options, slo: &Slo, m: &[Matcher]) -> Result<(u64, u64), Error>
     let w = prom_duration(opts.window);
     let secs = opts.window.as_secs_f64();
     let total = sum(opts, slo, &injected(slo, &slo.total, &w, m)?, false)?;
-    // No error series on one side is normal (no errors); the total proves the metric.
-    let errors = sum(opts, slo, &injected(slo, &slo.errors, &w, m)?, true)?;
+    // No error series on one side is normal (no errors); the total proves the metric —
+    // unless the SLI asks for a histogram bound the histogram does not have.
+    let errors_q = injected(slo, &slo.errors, &w, m)?;
+    let errors = sum(opts, slo, &errors_q, true)?;
+    if errors == 0.0 {
+        for sel in exact_bucket_selectors(&errors_q) {
+            let q = format!("count(last_over_time({sel}[{w}]))");
+            match sum(opts, slo, &q, false) {
+                Err(Error::NoSeries { location, slo, .. }) => {
+                    return Err(Error::NoSeries {
+                        location,
+                        slo,
+                        query: sel.clone(),
+                    });
+                }
+                Err(e) => return Err(e),
+                Ok(_) => {}
+            }
+        }
+    }
     let round = |x: f64| {
         if x.is_finite() && x > 0.0 {
             (x * secs).round() as u64

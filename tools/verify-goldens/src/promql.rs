@@ -91,6 +91,33 @@ pub(crate) fn bucket_selector(promql: &str) -> Option<String> {
     found
 }
 
+/// Every histogram `_bucket` selector with an exact `le` matcher, as PromQL: a bucket
+/// that must exist whenever the histogram has observations (a bound the histogram does not
+/// have makes the whole SLI empty — which must be an error, never zero errors).
+pub(crate) fn exact_bucket_selectors(promql: &str) -> Vec<String> {
+    let Ok(mut expr) = parser::parse(promql) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    visit(&mut expr, &mut |vs| {
+        let exact_le = vs
+            .matchers
+            .matchers
+            .iter()
+            .any(|m| m.name == "le" && matches!(m.op, promql_parser::label::MatchOp::Equal));
+        if exact_le && vs.name.as_deref().is_some_and(|n| n.ends_with("_bucket")) {
+            let mut v = vs.clone();
+            v.offset = None;
+            v.at = None;
+            let text = Expr::VectorSelector(v).to_string();
+            if !out.contains(&text) {
+                out.push(text);
+            }
+        }
+    });
+    out
+}
+
 /// Parses `version="v2", track!="x"` (with or without braces) into matchers.
 pub(crate) fn parse_matchers(text: &str) -> Result<Vec<Matcher>, String> {
     let t = text.trim();
@@ -160,6 +187,12 @@ mod tests {
             )
             .as_deref(),
             Some("h_bucket{job=\"a\"}")
+        );
+        assert_eq!(
+            exact_bucket_selectors(
+                "sum(rate(h_count[5m])) - sum(rate(h_bucket{job=\"a\",le=\"0.3\"}[5m]))"
+            ),
+            ["h_bucket{job=\"a\",le=\"0.3\"}"]
         );
         assert!(parse_matchers("version=").is_err());
         assert!(parse_matchers("sum(x)").is_err());

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::checks::CheckId;
 use crate::error::Error;
 use crate::prom::Client;
-use crate::promql::{fill_window, metric_names, prom_duration};
+use crate::promql::{exact_bucket_selectors, fill_window, metric_names, prom_duration};
 
 /// One SLO, whichever file it came from.
 #[derive(Debug, Clone)]
@@ -224,6 +224,13 @@ pub(crate) fn error_ratio(
         let probe = format!("count(last_over_time({{__name__=~\"{re}\"}}[{window}]))");
         if names.is_empty() || client.query(&probe, at)?.is_empty() {
             return Err(no_series(&errors_q));
+        }
+        // A histogram bound the metric does not have empties the whole expression.
+        for sel in exact_bucket_selectors(&errors_q) {
+            let q = format!("count(last_over_time({sel}[{window}]))");
+            if client.query(&q, at)?.is_empty() {
+                return Err(no_series(&sel));
+            }
         }
         0.0
     } else {

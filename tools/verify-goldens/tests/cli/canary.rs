@@ -220,3 +220,26 @@ fn slow_a_canary_slower_within_the_slo_threshold_is_rolled_back_on_its_latency()
     assert!((effect - 0.85).abs() < 0.02, "{effect}");
     assert_eq!(r.json["data"]["decision"], "rollback");
 }
+
+#[test]
+fn slow_a_canary_on_a_bucket_the_histogram_lacks_is_an_error_not_a_promotion() {
+    let t = end();
+    let om = super::history::histogram(
+        t,
+        1,
+        &[
+            ("version=\"v1\"", 10.0, &[0.9, 0.1]),
+            ("version=\"v2\"", 10.0, &[0.9, 0.1]),
+        ],
+    );
+    let prom = prometheus(&om);
+    let r = cmd()
+        .args(["canary", "--prometheus", &prom.url(), "--slo"])
+        .args([fixture("slo-missing-bucket.yaml")])
+        .args(["--canary", "version=\"v2\"", "--baseline", "version=\"v1\""])
+        .args(["--at", &t.to_string(), "--format", "json"])
+        .run();
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert_eq!(r.json["error"]["kind"], "no_series");
+    assert!(r.stderr.contains("le=\"0.3\""), "{}", r.stderr);
+}

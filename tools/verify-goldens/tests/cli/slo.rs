@@ -175,3 +175,25 @@ fn slow_a_prometheus_answering_an_error_is_one_line() {
         r.stderr
     );
 }
+
+#[test]
+fn slow_a_latency_sli_on_a_bucket_the_histogram_lacks_is_an_error_not_zero_errors() {
+    // The histogram has le 0.05, 0.1, 0.25, 0.5, 1; the SLI asks for le="0.3", which
+    // empties the whole errors expression. Zero errors would be a silent pass.
+    let t = end();
+    let om = super::history::histogram(t, 1, &[("version=\"v1\"", 10.0, &[0.5, 0.5])]);
+    let prom = prometheus(&om);
+    let r = slo(&prom.url(), "slo-missing-bucket.yaml", t);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("no series for http_request_duration_seconds_bucket{")
+            && r.stderr.contains("le=\"0.3\""),
+        "{}",
+        r.stderr
+    );
+    // The same SLI on a bound the histogram has: judged, no error.
+    let ok = slo(&prom.url(), "slo-latency.yaml", t);
+    assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
+}
