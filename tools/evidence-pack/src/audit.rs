@@ -9,7 +9,7 @@
 //! torn last line, which `append` refuses to build on and `verify` reports.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use base64ct::{Base64, Encoding as _};
@@ -173,21 +173,8 @@ fn append_one(
         }
         let sha256 = gatehouse::hash::sha256_hex(&line);
         line.push(b'\n');
-        // A write that fails part-way (a full disk, a file size limit) is cut back to where
-        // the log ended, so it never leaves a torn line that blocks every later append.
-        let end = file
-            .seek(SeekFrom::End(0))
-            .map_err(|e| Error::io(label, e))?;
-        if let Err(e) = file.write_all(&line).and_then(|()| file.sync_data()) {
-            let restored = file.set_len(end).and_then(|()| file.sync_data());
-            let message = match restored {
-                Ok(()) => format!("cannot append ({e}); the log is as it was"),
-                Err(r) => format!(
-                    "cannot append ({e}) and cannot cut the partial line back ({r}): the last line may be torn"
-                ),
-            };
-            return Err(Error::io(label, std::io::Error::new(e.kind(), message)));
-        }
+        // Whole or not at all: a full disk never leaves a torn line behind.
+        gatehouse::run::append_whole_line(file, &line).map_err(|e| Error::io(label, e))?;
         Ok(Appended { seq, sha256, prev })
     })();
     // Unlocking also happens when the file is closed; an error here changes nothing written.

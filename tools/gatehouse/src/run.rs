@@ -191,6 +191,24 @@ pub fn create_temp_sibling(path: &Path, mode: u32) -> std::io::Result<(PathBuf, 
     }
 }
 
+/// Appends `line` (ending in a newline) to the end of `file` whole, or not at all: a write
+/// that fails part-way (a full disk, a file size limit) is cut back to where the file
+/// ended, so an append-only log never keeps a torn line that blocks every later append.
+pub fn append_whole_line(file: &mut std::fs::File, line: &[u8]) -> std::io::Result<()> {
+    use std::io::{Seek as _, SeekFrom};
+    let end = file.seek(SeekFrom::End(0))?;
+    if let Err(e) = file.write_all(line).and_then(|()| file.sync_data()) {
+        let message = match file.set_len(end).and_then(|()| file.sync_data()) {
+            Ok(()) => format!("cannot append ({e}); the log is as it was"),
+            Err(r) => format!(
+                "cannot append ({e}) and cannot cut the partial line back ({r}): the last line may be torn"
+            ),
+        };
+        return Err(std::io::Error::new(e.kind(), message));
+    }
+    Ok(())
+}
+
 /// The one line a user reads when a run cannot judge: `agent: file:line: what`.
 /// With `--log-format json` it is a JSON object like every other log line.
 pub fn error_line(agent: &str, message: &str) {

@@ -207,9 +207,8 @@ pub(crate) fn append_jsonl(path: &Path, report: &Report) -> Result<(), InputErro
         .map_err(|e| {
             InputError::invalid(path.display().to_string(), format!("cannot open: {e}"))
         })?;
-    f.write_all(format!("{line}\n").as_bytes())
-        .and_then(|()| f.flush())
-        .map_err(|e| InputError::invalid(path.display().to_string(), format!("cannot append: {e}")))
+    gatehouse::run::append_whole_line(&mut f, format!("{line}\n").as_bytes())
+        .map_err(|e| InputError::invalid(path.display().to_string(), e.to_string()))
 }
 
 #[cfg(test)]
