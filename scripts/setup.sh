@@ -35,8 +35,11 @@ declare -A need=(
   [jq]=jq
   [unzip]=unzip
   [xmllint]=libxml2-utils
-  # wrk: the sample service's load bench, also in its quick smoke run under make test.
+  # wrk and nginx: the load benches (sample service, perf-gate), also in their quick smoke
+  # run under make test; curl: the demo stages and verify-goldens' tests.
   [wrk]=wrk
+  [nginx]=nginx
+  [curl]=curl
 )
 pkgs=()
 for cmd in "${!need[@]}"; do
@@ -64,7 +67,7 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   sudo_ apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
   [ "$created_policy" = 1 ] && sudo_ rm -f "$policy"
   # Belt and braces where there is no init system honouring policy-rc.d.
-  for daemon in redis-server prometheus; do
+  for daemon in redis-server prometheus nginx; do
     pkill -x "$daemon" 2>/dev/null || true
   done
 fi
