@@ -119,12 +119,9 @@ fn write_report_file(common: &CommonArgs, mut report: Report) -> Report {
     };
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
     text.push('\n');
-    let written = match crate::input::refuse_input_overwrite(path) {
-        Err(refused) => Err(refused.to_string()),
-        Ok(()) => write_atomic(path, text.as_bytes())
-            .map_err(|e| format!("{}: cannot write the report: {e}", path.display())),
-    };
-    if let Err(message) = written {
+    // write_atomic refuses a path that is an input of this run.
+    if let Err(e) = write_atomic(path, text.as_bytes()) {
+        let message = format!("{}: cannot write the report: {e}", path.display());
         error_line(&report.agent, &message);
         report.result = Outcome::Error;
         report.error = Some(crate::report::ErrorInfo {
