@@ -95,10 +95,22 @@ if [ ! -x "$venv/bin/python" ]; then
   say "creating Python venv in .tools/venv"
   python3 -m venv "$venv"
 fi
-missing_py=()
-for p in "${py_pkgs[@]}"; do
-  "$venv/bin/python" -m pip show -q "${p%%==*}" >/dev/null 2>&1 || missing_py+=("$p")
-done
+# One interpreter start for the whole list (pip show per package costs a second each).
+py_missing() { # VENV_PYTHON PKG... -> the packages not installed, one per line
+  "$1" - "${@:2}" <<'PY'
+import sys
+from importlib.metadata import version, PackageNotFoundError
+for spec in sys.argv[1:]:
+    name, _, want = spec.partition("==")
+    try:
+        have = version(name)
+    except PackageNotFoundError:
+        print(spec); continue
+    if want and have != want:
+        print(spec)
+PY
+}
+mapfile -t missing_py < <(py_missing "$venv/bin/python" "${py_pkgs[@]}")
 if [ ${#missing_py[@]} -gt 0 ]; then
   say "installing Python packages: ${missing_py[*]}"
   "$venv/bin/python" -m pip install -q "${missing_py[@]}" >/dev/null
@@ -108,7 +120,7 @@ fi
 # under the same module name.
 for pair in "checkov:checkov" "hcl2:python-hcl2"; do
   dir="$tools/${pair%%:*}"; pkg="${pair#*:}"
-  if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -m pip show -q "$pkg" >/dev/null 2>&1; then
+  if [ ! -x "$dir/bin/python" ] || [ -n "$(py_missing "$dir/bin/python" "$pkg")" ]; then
     say "installing $pkg into .tools/${pair%%:*}"
     python3 -m venv "$dir"
     "$dir/bin/python" -m pip install -q "$pkg" >/dev/null
