@@ -74,6 +74,19 @@ pub enum Command {
     /// Append to or verify a hash-chained JSON Lines audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Sign SLSA Provenance v1 (an in-toto Statement in DSSE) for binaries and image digests
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  evidence-pack provenance --key keys/gatehouse.key --builder-id https://gatehouse.dev/scripts/release-self.sh \\\n",
+        "      --source-uri https://github.com/gatehouse-dev/gatehouse --source-commit $(git rev-parse HEAD) \\\n",
+        "      --build-command 'scripts/release-self.sh' --material Cargo.lock \\\n",
+        "      --subject out/bin/alert-lint --subject-digest localhost/gatehouse:0.1.0=sha256:$DIGEST \\\n",
+        "      -o provenance.intoto.json\n\n",
+        "Writes a DSSE envelope (payloadType application/vnd.in-toto+json); nothing in it comes from the clock.",
+        "\n\n",
+        gatehouse::help_footer!(),
+    ))]
+    Provenance(ProvenanceArgs),
     /// List every check id with what it judges, why, and how to fix a failure
     #[command(after_help = concat!(
         "Example:\n",
@@ -246,6 +259,45 @@ pub struct AuditAppendArgs {
     /// Record this time (RFC 3339) instead of now
     #[arg(long, value_name = "TIME")]
     pub time: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProvenanceArgs {
+    /// The signing key: PKCS#8 PEM (ed25519 or ECDSA P-256), optionally encrypted
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    #[command(flatten)]
+    pub password: KeyPassword,
+    /// Where to write the DSSE envelope (JSON)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// A built file to attest, named by its file name and SHA-256 (repeatable)
+    #[arg(long = "subject", value_name = "FILE")]
+    pub subjects: Vec<PathBuf>,
+    /// A subject known by digest, e.g. an image: NAME=sha256:HEX (repeatable)
+    #[arg(long = "subject-digest", value_name = "NAME=sha256:HEX")]
+    pub subject_digests: Vec<String>,
+    /// A file the build resolved its dependencies from, e.g. Cargo.lock (repeatable)
+    #[arg(long = "material", value_name = "FILE")]
+    pub materials: Vec<PathBuf>,
+    /// The source repository
+    #[arg(long, value_name = "URI")]
+    pub source_uri: String,
+    /// The full git commit id that was built
+    #[arg(long, value_name = "SHA")]
+    pub source_commit: String,
+    /// Who built it (SLSA runDetails.builder.id)
+    #[arg(long, value_name = "URI")]
+    pub builder_id: String,
+    /// The command that built it
+    #[arg(long, value_name = "TEXT")]
+    pub build_command: String,
+    /// SLSA buildType
+    #[arg(long, value_name = "URI", default_value = "https://gatehouse.dev/release-self/v1")]
+    pub build_type: String,
+    /// An external parameter of the build, KEY=VALUE (repeatable)
+    #[arg(long = "parameter", value_name = "KEY=VALUE")]
+    pub parameters: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@ mod keyfiles;
 mod keys;
 mod pack;
 mod policy;
+mod provenance;
 mod reports;
 mod verify;
 mod zip;
@@ -41,6 +42,7 @@ pub fn run(cli: &Cli) -> Report {
         Command::Keygen(a) => commands::keygen::run(a),
         Command::Audit(AuditCommand::Append(a)) => commands::audit_append::run(a),
         Command::Audit(AuditCommand::Verify(a)) => commands::audit_verify::run(a),
+        Command::Provenance(a) => commands::provenance::run(a),
         Command::Checks => commands::checks::run(),
     }
 }

@@ -4,4 +4,5 @@ pub(crate) mod build;
 pub(crate) mod checks;
 pub(crate) mod gate;
 pub(crate) mod keygen;
+pub(crate) mod provenance;
 pub(crate) mod verify;

@@ -8,5 +8,6 @@ mod gate;
 mod hostile;
 mod keys;
 mod policy;
+mod provenance;
 mod util;
 mod verify;
