@@ -3,6 +3,7 @@
 //! [`Section`] and never build the frame themselves.
 
 mod github;
+pub mod html;
 mod json;
 mod junit;
 mod markdown;
@@ -26,6 +27,8 @@ pub enum Format {
     Github,
     Junit,
     Sarif,
+    /// One self-contained HTML page (inline CSS and SVG, no script, no requests).
+    Html,
 }
 
 impl Format {
@@ -89,6 +92,7 @@ pub fn render(report: &Report, format: Format, rules: &[RuleDoc], opts: RenderOp
         Format::Github => github::render(report),
         Format::Junit => junit::render(report),
         Format::Sarif => sarif::render(report, rules),
+        Format::Html => html::render(report),
     }
 }
 
