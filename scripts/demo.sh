@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # The release-gate pipeline on the bundled examples (`make demo`).
 #
-# Builds the tools in release mode, starts throwaway local services, runs every stage in
-# scripts/gate.d/ in order over examples/release/ (a good release, which must promote) and
-# examples/bad-release/ (real defects, which the gates must block), writes every report
-# into out/demo/, and prints a one-screen summary. Exits 0 when both releases get the
-# expected outcome and every command exited as expected.
+# Builds the tools in release mode, starts throwaway local services (PostgreSQL, Redis, the
+# sample service as v1 and a v2 canary), then runs scripts/release-gate.sh — the same
+# script the GitHub workflows run — once per example:
+#
+#   examples/release/      a good release: must promote (its pack verified, also by openssl)
+#   examples/bad-release/  real defects: must be blocked, naming every failing gate
+#   examples/release/ again with the canary's error knob on (30 % 500s): must roll back
+#
+# Reports go to out/demo/<release>/ (the canary run: out/demo/canary/release/). Exits 0
+# when each run gets its expected decision and every tool exited as expected.
+#
+#   scripts/demo.sh [--no-build]    # --no-build: use the release binaries already built
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,20 +20,24 @@ cd "$root"
 source scripts/lib/demo.sh
 source scripts/lib/pg.sh
 
+build=1
+[ "${1:-}" = --no-build ] && build=0
+
 # Relative paths, so reports and findings name files as a user in the checkout would.
-export EX="examples"
 export OUT="out/demo"
 export BIN="${CARGO_TARGET_DIR:-$root/target}/release"
 
 rm -rf "$OUT"
-mkdir -p "$OUT/release" "$OUT/bad-release"
-: >"$OUT/summary.tsv"
+mkdir -p "$OUT"
 
-tools=$(sed -n '/^members = \[/,/^\]/p' Cargo.toml | grep -o '"tools/[^"]*"' | tr -d '"' | sed 's#tools/##' | grep -v -x -e gatehouse -e testkit)
-step "building $(echo $tools | tr ' ' ',') (release)"
-pkgs=()
-for t in $tools; do pkgs+=(-p "$t"); done
-cargo build --release --quiet --bins "${pkgs[@]}" -p sample-service
+if [ "$build" = 1 ]; then
+  tools=$(sed -n '/^members = \[/,/^\]/p' Cargo.toml | grep -o '"tools/[^"]*"' | tr -d '"' | sed 's#tools/##' | grep -v -x -e gatehouse -e testkit)
+  step "building $(echo $tools | tr ' ' ',') (release)"
+  pkgs=()
+  for t in $tools; do pkgs+=(-p "$t"); done
+  cargo build --release --quiet --bins "${pkgs[@]}" -p sample-service
+fi
+start=$(date +%s)
 
 step "starting a throwaway PostgreSQL"
 pg_start
@@ -38,44 +49,22 @@ step "starting a throwaway Redis and the sample service (v1 and a v2 canary)"
 source examples/sample-service/demo-services.sh
 svc_start || { echo "demo: the sample service did not start" >&2; exit 1; }
 
-for stage in scripts/gate.d/*.sh; do
-  [ -e "$stage" ] || continue
-  name=$(basename "$stage" .sh)
-  tool=${name#*-}
-  if [ ! -x "$BIN/$tool" ]; then
-    echo "demo: skipping $name: $tool is not built" >&2
-    continue
-  fi
-  step "stage $name"
-  if ! bash -c 'set -euo pipefail; source scripts/lib/demo.sh; source "$1"' _ "$stage"; then
-    echo "demo: stage $name failed" >&2
-    echo "stage $name" >>"$OUT/unexpected.txt"
-  fi
-done
+# One trace per release run; the version the evidence pack records.
+failed=()
+run() {
+  local expect=$1
+  shift
+  TRACEPARENT= scripts/release-gate.sh --version v2.4.0 --expect "$expect" "$@" || failed+=("$* (expected $expect)")
+}
+run promote examples/release
+run block examples/bad-release
+OUT="$OUT/canary" run rollback --only verify-goldens --canary-faults '{"error_rate": {"*": 0.3}}' examples/release
 
-# One screen: per release, each tool's result and key figure, then the decision.
-{
-  printf '\n'
-  for rel in release bad-release; do
-    printf '\033[1m%s\033[0m\n' "$rel"
-    awk -F'\t' -v rel="$rel" '$1 == rel && $2 != "decision" {
-        r = $3; c = (r == "ok" || r == "promote") ? "32" : (r == "fail" || r == "block" || r == "rollback") ? "31" : "33";
-        printf "  %-23s \033[%sm%-6s\033[0m %s\n", $2, c, r, $4 }' "$OUT/summary.tsv"
-    awk -F'\t' -v rel="$rel" '$1 == rel && $2 == "decision" {
-        c = ($3 == "promote") ? "32" : "31";
-        printf "  \033[1mdecision: \033[%sm%s\033[0m  %s\n", c, $3, $4 }' "$OUT/summary.tsv"
-  done
-  printf '\nreports: %s/\n' "$OUT"
-} | if [ -n "${NO_COLOR:-}" ] || [ ! -t 1 ]; then sed 's/\x1b\[[0-9;]*m//g'; else cat; fi
-
-if [ -s "$OUT/unexpected.txt" ]; then
-  echo "demo: FAILED — unexpected outcomes:" >&2
-  sed 's/^/  /' "$OUT/unexpected.txt" >&2
+elapsed=$(($(date +%s) - start))
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "demo: FAILED after ${elapsed}s — unexpected outcomes:" >&2
+  printf '  %s\n' "${failed[@]}" >&2
+  cat "$OUT/unexpected.txt" "$OUT/canary/unexpected.txt" 2>/dev/null | sed 's/^/  /' >&2
   exit 1
 fi
-decisions=$(awk -F'\t' '$2 == "decision" {print $1 "=" $3}' "$OUT/summary.tsv" | sort | tr '\n' ' ')
-if [ -n "$decisions" ] && [ "$decisions" != "bad-release=block release=promote " ]; then
-  echo "demo: FAILED — expected release=promote and bad-release=block, got: $decisions" >&2
-  exit 1
-fi
-echo "demo: ok" >&2
+echo "demo: ok in ${elapsed}s (after the build): release=promote bad-release=block canary=rollback; reports in $OUT/" >&2
