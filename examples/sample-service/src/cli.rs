@@ -128,6 +128,16 @@ pub struct Cli {
     #[arg(long, env = "SAMPLE_SERVICE_CONSUMER_STOPPED")]
     pub consumer_stopped: bool,
 
+    /// Fault: the realtime fan-out (SSE and WebSocket) holds each event this long before a
+    /// subscriber gets it, one after another: a slow consumer, so delivery lag grows (e.g. 300ms).
+    #[arg(long, env = "SAMPLE_SERVICE_DELIVERY_DELAY", value_parser = duration_arg)]
+    pub delivery_delay: Option<Duration>,
+
+    /// Log format on stderr: `text`, or `json` (one object per line; each API request's line
+    /// carries `trace_id`/`span_id` from its W3C `traceparent` header).
+    #[arg(long, env = "SAMPLE_SERVICE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// More log detail on stderr (-v debug, -vv trace).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -135,6 +145,13 @@ pub struct Cli {
     /// Only warnings and errors on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// A clap value parser for a fraction in [0, 1].

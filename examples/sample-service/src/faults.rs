@@ -32,6 +32,9 @@ pub struct Knobs {
     pub poison_rate: f64,
     pub consumer_delay: Duration,
     pub consumer_stopped: bool,
+    /// The realtime fan-out holds each event this long before writing it to a subscriber:
+    /// a slow consumer on the SSE/WebSocket path (the ingest worker's is `consumer_delay`).
+    pub delivery_delay: Duration,
 }
 
 #[derive(Clone, Default)]
@@ -53,6 +56,7 @@ pub struct FaultsView {
     pub poison_rate: f64,
     pub consumer_delay_ms: u64,
     pub consumer_stopped: bool,
+    pub delivery_delay_ms: u64,
 }
 
 /// `PUT /admin/faults`: every field optional.
@@ -72,6 +76,7 @@ pub struct FaultsUpdate {
     pub poison_rate: Option<f64>,
     pub consumer_delay_ms: Option<u64>,
     pub consumer_stopped: Option<bool>,
+    pub delivery_delay_ms: Option<u64>,
 }
 
 /// What the request path does before running the handler.
@@ -117,6 +122,7 @@ impl Faults {
             poison_rate: cli.poison_rate,
             consumer_delay_ms: cli.consumer_delay.map(millis),
             consumer_stopped: Some(cli.consumer_stopped),
+            delivery_delay_ms: cli.delivery_delay.map(millis),
         };
         faults.update(update)?;
         Ok(faults)
@@ -190,6 +196,9 @@ impl Faults {
         if let Some(v) = u.consumer_stopped {
             k.consumer_stopped = v;
         }
+        if let Some(v) = u.delivery_delay_ms {
+            k.delivery_delay = Duration::from_millis(v);
+        }
         Ok(())
     }
 
@@ -215,6 +224,7 @@ impl Faults {
             poison_rate: k.poison_rate,
             consumer_delay_ms: millis(k.consumer_delay),
             consumer_stopped: k.consumer_stopped,
+            delivery_delay_ms: millis(k.delivery_delay),
         }
     }
 
@@ -270,6 +280,11 @@ impl Faults {
     pub fn draw_poison(&self) -> bool {
         let rate = self.read().poison_rate;
         rate > 0.0 && fastrand::f64() < rate
+    }
+
+    /// How long the realtime fan-out holds each event before a subscriber gets it.
+    pub fn delivery_delay(&self) -> Duration {
+        self.read().delivery_delay
     }
 
     pub fn consumer(&self) -> (bool, Duration) {

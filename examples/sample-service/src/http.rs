@@ -116,6 +116,8 @@ async fn track(State(st): State<AppState>, req: Request, next: Next) -> Response
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let method = req.method().as_str().to_owned();
+    // Kept (a cheap clone) past the handler, which takes the request.
+    let traceparent = req.headers().get("traceparent").cloned();
     st.metrics.http_in_flight.inc();
     let in_flight = InFlight(&st.metrics.http_in_flight);
     let exempt = route == "/metrics" || route.starts_with("/events/");
@@ -128,6 +130,32 @@ async fn track(State(st): State<AppState>, req: Request, next: Next) -> Response
     res.headers_mut()
         .insert("x-service-version", st.settings.version_header.clone());
     let elapsed = start.elapsed().as_secs_f64();
+    let status = res.status().as_u16();
+    // A traced request (a probe's, a traced client's) is one INFO line naming its trace, so
+    // the trace id a probe reports is found in this log; untraced traffic (load tests) only
+    // at DEBUG, so a load test does not flood the log.
+    let trace = traceparent
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceParent::parse);
+    match trace {
+        Some(t) => tracing::info!(
+            trace_id = t.trace_id,
+            span_id = t.span_id,
+            method = %method,
+            route = %route,
+            status,
+            duration_ms = elapsed * 1000.0,
+            "request"
+        ),
+        None => tracing::debug!(
+            method = %method,
+            route = %route,
+            status,
+            duration_ms = elapsed * 1000.0,
+            "request"
+        ),
+    }
     st.metrics
         .http_duration
         .get_or_create(&RouteLabels {
@@ -167,4 +195,62 @@ async fn faulted(st: &AppState, route: &str, req: Request, next: Next) -> Respon
     // A stall that began while the handler ran holds its response too.
     st.faults.wait_stall().await;
     res
+}
+
+/// The ids of a W3C `traceparent` header (`00-<32 hex trace id>-<16 hex parent id>-<flags>`).
+#[derive(Debug, PartialEq)]
+pub struct TraceParent<'a> {
+    pub trace_id: &'a str,
+    pub span_id: &'a str,
+}
+
+impl<'a> TraceParent<'a> {
+    /// The ids of a well-formed header (version 00, non-zero ids), else `None`: a malformed
+    /// header is ignored as the W3C spec says, never logged as if it named a trace.
+    pub fn parse(header: &'a str) -> Option<Self> {
+        let mut parts = header.trim().split('-');
+        let (version, trace_id, span_id, flags) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let hex = |s: &str, n: usize| {
+            s.len() == n
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                && s.bytes().any(|b| b != b'0')
+        };
+        let ok = version == "00"
+            && parts.next().is_none()
+            && hex(trace_id, 32)
+            && hex(span_id, 16)
+            && flags.len() == 2
+            && flags.bytes().all(|b| b.is_ascii_hexdigit());
+        ok.then_some(TraceParent { trace_id, span_id })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TraceParent;
+
+    #[test]
+    fn a_traceparent_gives_its_ids_and_a_malformed_one_nothing() {
+        assert_eq!(
+            TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            Some(TraceParent {
+                trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
+                span_id: "00f067aa0ba902b7"
+            })
+        );
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",
+        ] {
+            assert_eq!(TraceParent::parse(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -71,12 +71,21 @@ fn init_logging(cli: &Cli) {
             _ => tracing::Level::TRACE,
         }
     };
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match cli.log_format {
+        cli::LogFormat::Text => fmt.try_init(),
+        // Flattened: a request line's `trace_id` is a top-level key a log pipeline indexes.
+        cli::LogFormat::Json => fmt
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 async fn serve(cli: Cli) -> Result<(), StartError> {

@@ -101,6 +101,11 @@ impl Metrics {
             events_published.clone(),
         );
         let events_processed = Family::<OutcomeLabels, Counter>::default();
+        // Every outcome exported from the start at 0: an SLI over `dead_lettered` (the alert
+        // catalog's ingest SLO) has a series before the first dead letter, not "no data".
+        for outcome in ["written", "duplicate", "failed", "dead_lettered"] {
+            let _ = events_processed.get_or_create(&OutcomeLabels { outcome });
+        }
         registry.register(
             "events_processed",
             "Ingest attempts by outcome: written, duplicate (already in the sink), failed (retried later), dead_lettered",

@@ -143,7 +143,7 @@ async fn feed(
                     continue;
                 }
                 cursor = id;
-                if ev.tenant == tenant && out.send(ev).await.is_err() {
+                if ev.tenant == tenant && deliver(&st, &out, ev).await.is_err() {
                     return;
                 }
             }
@@ -158,6 +158,16 @@ async fn feed(
             Err(broadcast::error::RecvError::Closed) => return,
         }
     }
+}
+
+/// Hands one event to the subscriber's transport, after the `delivery_delay` knob's hold (a
+/// slow consumer: events queue behind each other, so the lag grows along the stream).
+async fn deliver(st: &AppState, out: &mpsc::Sender<Arc<Event>>, ev: Arc<Event>) -> Result<(), ()> {
+    let hold = st.faults.delivery_delay();
+    if !hold.is_zero() {
+        tokio::time::sleep(hold).await;
+    }
+    out.send(ev).await.map_err(|_| ())
 }
 
 /// Sends `tenant`'s entries after `cursor` from the stream itself, advancing `cursor`.
@@ -195,7 +205,7 @@ async fn catch_up(
             *cursor = parse_id(&e.id);
             let ev = Event::from_fields(e.id, &e.map);
             if ev.tenant == tenant {
-                out.send(Arc::new(ev)).await.map_err(|_| ())?;
+                deliver(st, out, Arc::new(ev)).await?;
             }
         }
     }

@@ -244,3 +244,46 @@ fn redis_connections_heal_after_redis_drops_every_client() {
         Some("hit")
     );
 }
+
+#[test]
+fn a_traced_request_is_one_json_log_line_with_its_trace_id_and_an_untraced_one_is_not_logged() {
+    let env = Env::start_with(|o| o.args(["--log-format", "json"]));
+    let agent = ureq::Agent::new_with_defaults();
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let r = agent
+        .get(format!("{}/orders/424242", env.svc.url()))
+        .header("x-tenant", "acme")
+        .header("traceparent", format!("00-{trace}-b7ad6b7169203331-01"))
+        .call();
+    assert!(
+        matches!(r, Err(ureq::Error::StatusCode(404))),
+        "{r:?}: an unknown order"
+    );
+    assert_eq!(env.client().get("/healthz", "acme").status, 200);
+    // The service writes each line in one call; poll until the request's line is there.
+    let deadline = std::time::Instant::now() + crate::PATIENCE;
+    let line = loop {
+        let log = env.svc.log();
+        if let Some(l) = log.lines().find(|l| l.contains(trace)) {
+            break l.to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no log line names trace {trace}:\n{log}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not one JSON object ({e}): {line}"));
+    assert_eq!(v["trace_id"], trace, "{v}");
+    assert_eq!(v["span_id"], "b7ad6b7169203331", "{v}");
+    assert_eq!(v["route"], "/orders/{id}", "{v}");
+    assert_eq!(v["status"], 404, "{v}");
+    assert_eq!(v["level"], "INFO", "{v}");
+    // Every stderr line is JSON; the untraced /healthz is not at INFO.
+    for l in env.svc.log().lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert_ne!(v["route"], "/healthz", "{l}");
+    }
+}

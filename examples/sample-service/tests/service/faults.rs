@@ -169,6 +169,8 @@ fn knobs_set_by_flags_show_in_get_faults_and_delete_clears_them() {
             "8",
             "--poison-rate",
             "0.1",
+            "--delivery-delay",
+            "300ms",
         ])
     });
     let admin = env.admin();
@@ -177,6 +179,7 @@ fn knobs_set_by_flags_show_in_get_faults_and_delete_clears_them() {
     assert_eq!(view["error_rate"], json!({"/orders": 0.25}));
     assert_eq!(view["max_in_flight"], 8);
     assert_eq!(view["poison_rate"], 0.1);
+    assert_eq!(view["delivery_delay_ms"], 300);
     let bad = admin.send("PUT", "/admin/faults", "t", &json!({"tail_rate": 2}));
     assert_eq!(bad.status, 422, "{}", bad.body);
     let bad = admin.send("PUT", "/admin/faults", "t", &json!({"no_such_knob": 1}));
@@ -187,4 +190,5 @@ fn knobs_set_by_flags_show_in_get_faults_and_delete_clears_them() {
     assert_eq!(view["latency_ms"], 0);
     assert_eq!(view["max_in_flight"], serde_json::Value::Null);
     assert_eq!(view["error_rate"], json!({}));
+    assert_eq!(view["delivery_delay_ms"], 0);
 }
