@@ -163,6 +163,60 @@ fn slow_a_slow_service_fails_the_realtime_lag_budget_over_both_transports() {
 }
 
 #[test]
+fn slow_the_realtime_slow_consumer_knob_fails_the_lag_budget_while_the_triggers_stay_fast() {
+    let (_pg, _redis, svc) = svc();
+    // The service's fan-out holds each event 400 ms before the subscriber gets it; the
+    // triggering POSTs are not slowed (unlike the latency knob above).
+    put_faults(&svc, r#"{"delivery_delay_ms": 400}"#);
+    let r = run_golden(
+        &svc,
+        &fixture("realtime-lag.yaml").display().to_string(),
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let lag = r.checks_with("realtime.lag", "fail");
+    assert_eq!(lag.len(), 2, "{}", r.stdout);
+    for c in lag {
+        assert!(c["observed"].as_f64().expect("observed") >= 400.0, "{c}");
+    }
+    assert_eq!(r.checks_with("realtime.delivery", "ok").len(), 2);
+    // The same file passes its budget once the knob is off: it is the knob that failed it.
+    put_faults(&svc, r#"{"delivery_delay_ms": 0}"#);
+    let r = run_golden(
+        &svc,
+        &fixture("realtime-lag.yaml").display().to_string(),
+        &[],
+    );
+    assert_eq!(r.checks_with("realtime.lag", "ok").len(), 2, "{}", r.stdout);
+}
+
+#[test]
+fn slow_the_services_log_names_the_probes_trace_and_each_steps_span() {
+    let (_pg, _redis, svc) = svc();
+    let file = root("examples/release/golden_paths.yaml");
+    let r = run_golden(&svc, &file, &["--path", "checkout"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.failures(), r.stdout);
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    assert_eq!(r.json["data"]["trace_id"], trace);
+    let steps = r.json["data"]["paths"][0]["steps"]
+        .as_array()
+        .expect("steps");
+    assert_eq!(steps.len(), 3);
+    // The service writes a traced request's line before its response goes out, and the
+    // report comes after the last response: every line is there by now.
+    let log = svc.log();
+    for s in steps {
+        let tp = s["traceparent"].as_str().expect("traceparent");
+        let span = tp.split('-').nth(2).expect("span id");
+        let line = log
+            .lines()
+            .find(|l| l.contains(span))
+            .unwrap_or_else(|| panic!("no log line names span {span} ({tp}):\n{log}"));
+        assert!(line.contains(trace), "{line}");
+    }
+}
+
+#[test]
 fn slow_the_bad_release_fails_its_order_step_at_the_assertions_step_line() {
     let (_pg, _redis, svc) = svc();
     let file = root("examples/bad-release/golden_paths.yaml");
