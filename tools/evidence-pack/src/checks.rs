@@ -37,6 +37,26 @@ gatehouse::checks! {
     ///
     /// Fix: see the failing checks above it.
     Decision = "gate.decision";
+    /// A Rego policy's `deny` (or `violation`) rule produced this message (conftest's
+    /// convention); each message blocks the promotion.
+    ///
+    /// Why: an organisation that writes its release rules in Rego states them as deny rules.
+    ///
+    /// Fix: fix what the message names, or change the policy through review.
+    Deny = "gate.deny";
+    /// A Rego policy's `warn` rule produced this message; it does not block.
+    ///
+    /// Why: a rule being introduced, or a risk worth seeing, is shown before it blocks.
+    ///
+    /// Fix: see the message; nothing blocks on it.
+    Warn = "gate.warn";
+    /// A Rego unit test (`test_` rule) evaluated to true, as `opa test` counts it.
+    ///
+    /// Why: promotion rules are code; a rule change that breaks a tested case must fail
+    /// review.
+    ///
+    /// Fix: correct the policy, or the test if the rule changed on purpose.
+    PolicyTest = "policy.test";
     /// The zip's entries: every file the manifest lists is there, and nothing else.
     ///
     /// Why: an evidence pack with a file removed or slipped in is not the evidence that

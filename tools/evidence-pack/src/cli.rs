@@ -35,7 +35,11 @@ pub enum Command {
     #[command(after_help = concat!(
         "Example:\n",
         "  evidence-pack gate --policy examples/release/promote.yaml out/demo/release/*.json\n",
-        "  cat reports.jsonl | evidence-pack gate --policy promote.yaml -\n\n",
+        "  cat reports.jsonl | evidence-pack gate --policy promote.yaml -\n",
+        "  evidence-pack gate --policy examples/policies/promote.rego --release v3.0.0 \\\n",
+        "      --audit out/audit.jsonl out/demo/release/\n\n",
+        "--policy picks the language by extension: .rego is Rego (conftest's deny/warn and a\n",
+        "decision rule), anything else is the YAML policy.\n",
         "Exit 0 means promote; 1 means block or rollback.\n",
         gatehouse::help_footer!(),
     ))]
@@ -74,6 +78,9 @@ pub enum Command {
     /// Append to or verify a hash-chained JSON Lines audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Test Rego promotion policies (`test_` rules, as `opa test`)
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Sign SLSA Provenance v1 (an in-toto Statement in DSSE) for binaries and image digests
     #[command(after_help = concat!(
         "Example:\n",
@@ -87,6 +94,18 @@ pub enum Command {
         gatehouse::help_footer!(),
     ))]
     Provenance(ProvenanceArgs),
+    /// Write the release page: one self-contained HTML file with the decision, the gates and
+    /// each tool's charts
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  evidence-pack report --reports out/demo/release --release v3.0.0 -o out/demo/release/report.html\n",
+        "  evidence-pack report --pack evidence.zip -o report.html\n\n",
+        "No script, no external request: it opens from a zip or an air-gapped machine.\n",
+        "Exit 0: written; 2: not written (no reports, unreadable input).",
+        "\n\n",
+        gatehouse::help_footer!(),
+    ))]
+    Report(ReportArgs),
     /// List every check id with what it judges, why, and how to fix a failure
     #[command(after_help = concat!(
         "Example:\n",
@@ -98,7 +117,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// The promotion policy (YAML; see schemas/evidence-pack.policy.schema.json)
+    /// The promotion policy: YAML (schemas/evidence-pack.policy.schema.json) or Rego (.rego)
     #[arg(long, value_name = "FILE")]
     pub policy: PathBuf,
     /// Reports: files holding one report, an array or JSON Lines; directories of such
@@ -108,6 +127,52 @@ pub struct GateArgs {
     /// Judge ages and waivers as of this time (RFC 3339) instead of now
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
+    /// Rego only: a JSON object merged into `data` (waivers, limits); repeatable
+    #[arg(long, value_name = "FILE")]
+    pub data: Vec<PathBuf>,
+    /// The release being gated (`input.release` for Rego; recorded with --audit)
+    #[arg(long, value_name = "VERSION")]
+    pub release: Option<String>,
+    /// The environment it is promoted to (`input.environment`; recorded with --audit)
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Append the decision (input and policy digests, decision, reasons, time) to this
+    /// hash-chained audit log
+    #[arg(long, value_name = "LOG")]
+    pub audit: Option<PathBuf>,
+    /// Rego only: stop an evaluation that runs longer than this (e.g. 10s)
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub timeout: String,
+    /// Write the normalised input view (schemas/evidence-pack.policy-input.schema.json) to
+    /// this file, e.g. to replay the decision with `opa eval -i FILE`
+    #[arg(long, value_name = "FILE")]
+    pub save_input: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Run the Rego unit tests (`test_` rules) of the .rego files under DIR, as `opa test`
+    #[command(after_help = concat!(
+        "Example:\n",
+        "  evidence-pack policy test examples/policies/\n\n",
+        "Exit 0: every test passed; 1: a test failed or errored; 2: a file does not parse.",
+        "\n\n",
+        gatehouse::help_footer!(),
+    ))]
+    Test(PolicyTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyTestArgs {
+    /// Directories (searched recursively) or .rego files
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// A JSON object merged into `data`; repeatable
+    #[arg(long, value_name = "FILE")]
+    pub data: Vec<PathBuf>,
+    /// Stop a test that runs longer than this
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub timeout: String,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +225,23 @@ pub struct BuildArgs {
     /// newest report's start (the default keeps the pack reproducible)
     #[arg(long, value_name = "TIME", requires = "policy")]
     pub now: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Reports to show (repeatable): a file (object, array or JSON Lines), a directory of
+    /// *.json / *.jsonl files, or `-`
+    #[arg(long = "reports", value_name = "PATH")]
+    pub reports: Vec<PathBuf>,
+    /// An evidence zip: its reports, release and recorded decision (not verified here)
+    #[arg(long, value_name = "ZIP")]
+    pub pack: Option<PathBuf>,
+    /// The release named in the title (default: the pack's)
+    #[arg(long, value_name = "VERSION")]
+    pub release: Option<String>,
+    /// Where to write the HTML page
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]

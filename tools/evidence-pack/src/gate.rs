@@ -638,3 +638,49 @@ fn figure_finding(
         waived_by,
     }
 }
+
+/// The decision log entry `gate --audit` appends: what was decided, under which policy
+/// (path, language, SHA-256), over which input (the SHA-256 of the normalised input view),
+/// and why — so "who promoted what under which policy" is answerable later.
+pub(crate) struct DecisionRecord<'a> {
+    pub(crate) language: &'a str,
+    pub(crate) policy_path: &'a str,
+    pub(crate) policy_sha256: &'a str,
+    pub(crate) input: &'a Value,
+    pub(crate) release: Option<&'a str>,
+    pub(crate) environment: Option<&'a str>,
+    pub(crate) now: Timestamp,
+}
+
+impl DecisionRecord<'_> {
+    pub(crate) fn event(&self, eval: &Evaluation) -> Value {
+        let input_bytes = serde_json::to_vec(self.input).unwrap_or_default();
+        let reasons: Vec<&str> = eval
+            .checks
+            .iter()
+            .filter(|c| c.result == Status::Fail && c.id != CheckId::Decision.as_str())
+            .filter_map(|c| c.message.as_deref())
+            .collect();
+        let reports: Vec<Value> = self.input["reports"]
+            .as_array()
+            .map(|rs| {
+                rs.iter()
+                    .map(|r| {
+                        json!({"agent": r["agent"], "action": r["action"], "result": r["result"],
+                               "started_at": r["started_at"]})
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        json!({
+            "type": "gate.decision",
+            "decision": eval.decision.as_str(),
+            "release": self.release,
+            "environment": self.environment,
+            "policy": {"path": self.policy_path, "language": self.language, "sha256": self.policy_sha256},
+            "input": {"sha256": gatehouse::hash::sha256_hex(&input_bytes), "reports": reports},
+            "reasons": reasons,
+            "evaluated_at": self.now.to_rfc3339(),
+        })
+    }
+}

@@ -16,15 +16,17 @@ mod gitlog;
 mod keyfiles;
 mod keys;
 mod pack;
+mod page;
 mod policy;
 mod provenance;
+mod rego;
 mod reports;
 mod verify;
 mod zip;
 
 use gatehouse::{Report, RuleDoc};
 
-use crate::cli::{AuditCommand, Cli, Command};
+use crate::cli::{AuditCommand, Cli, Command, PolicyCommand};
 
 const AGENT: &str = "evidence-pack";
 
@@ -42,7 +44,9 @@ pub fn run(cli: &Cli) -> Report {
         Command::Keygen(a) => commands::keygen::run(a),
         Command::Audit(AuditCommand::Append(a)) => commands::audit_append::run(a),
         Command::Audit(AuditCommand::Verify(a)) => commands::audit_verify::run(a),
+        Command::Policy(PolicyCommand::Test(a)) => commands::policy_test::run(a),
         Command::Provenance(a) => commands::provenance::run(a),
+        Command::Report(a) => commands::report::run(a),
         Command::Checks => commands::checks::run(),
     }
 }

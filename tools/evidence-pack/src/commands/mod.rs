@@ -4,5 +4,7 @@ pub(crate) mod build;
 pub(crate) mod checks;
 pub(crate) mod gate;
 pub(crate) mod keygen;
+pub(crate) mod policy_test;
 pub(crate) mod provenance;
+pub(crate) mod report;
 pub(crate) mod verify;
