@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= auto
 
-.PHONY: all build release setup setup-bench test test-unit test-pipeline lint fmt demo bench clean
+.PHONY: all build release setup setup-bench test test-unit test-pipeline lint fmt demo bench clean image release-self
 
 all: build
 
@@ -42,6 +42,16 @@ demo: setup
 
 bench: setup-bench release
 	@scripts/bench.sh
+
+# Gatehouse's own image, localhost/gatehouse:<version> and :dev: static binaries FROM
+# scratch, within MAX_IMAGE_MB (default 60). release-self runs our whole release through
+# our own gate and ends in a verified evidence pack (out/self-release/).
+image:
+	@scripts/setup.sh --release
+	@scripts/lib/image.sh
+
+release-self:
+	@scripts/release-self.sh
 
 clean:
 	rm -rf out

