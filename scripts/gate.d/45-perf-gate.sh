@@ -39,7 +39,7 @@ peak=${GATE_EXPECTED_PEAK:-50/s}
 step "perf-gate headroom --expected-peak $peak"
 report="$dir/perf-gate-headroom.json"
 expect_exit "$want" "$pg" headroom "$scenario" --target "$SAMPLE_V1_URL" --slo 'p(99)<250' \
-  --expected-peak "$peak" --required 20% --step-duration 3s --report "$report" --format json -q >/dev/null
+  --expected-peak "$peak" --required 20% --step-duration 2s --report "$report" --format json -q >/dev/null
 figure=$(jq -r '"sustainable \(.data.sustainable_rate)/s against a peak of \(.data.expected_peak)/s: headroom \(.data.headroom * 100 | floor) %\(if .data.capped then " (search capped)" else "" end)"' \
   "$report" 2>/dev/null || echo "no report")
 summary "$REL" "perf-gate headroom" "$(result_of "$report")" "$figure"

@@ -28,8 +28,9 @@ decision=$(jq -r '.data.decision // "error"' "$dir/evidence-pack-gate.json")
 # Why, in two lists: the gates that said no (or whose figure does not hold) and the
 # reports that are missing or stale.
 reason=$(jq -r '[(.data.reasons // [])[] | select(.waived_by == null)] as $r
-  | ([$r[] | select(.kind == "result" or .kind == "figure") | "\(.agent) \(.action)"] | unique) as $failed
-  | ([$r[] | select(.kind == "missing" or .kind == "stale") | "\(.agent) \(.action)"] | unique - $failed) as $missing
+  | ([(.data.figures // [])[] | select(.status == "missing") | "\(.agent) \(.action // "")"]) as $nofig
+  | ([$r[] | select(.kind == "result" or .kind == "figure") | "\(.agent) \(.action // "")"] | unique - $nofig) as $failed
+  | ([$r[] | select(.kind != "result" and .kind != "figure") | "\(.agent) \(.action // "")"] + $nofig | unique - $failed) as $missing
   | [if ($failed | length) > 0 then "failed: " + ($failed | join(", ")) else empty end,
      if ($missing | length) > 0 then "missing: " + ($missing | join(", ")) else empty end] | join("; ")' \
   "$dir/evidence-pack-gate.json")
