@@ -399,6 +399,99 @@ gatehouse::checks! {
     ///
     /// Fix: the message samples mismatching keys; re-run the backfill for them.
     ParityRows = "parity.rows", Fail;
+
+    // ---- search (Typesense) ------------------------------------------------------------
+    /// A change between the live collection behind an alias and the newest schema version
+    /// that removes a field a query or a scoped key still uses (the schema file's `used_by`).
+    ///
+    /// Why: the flip breaks those searches at once (Typesense answers 404 "Could not find a
+    /// field named ..."), or a tenant's scoped key stops filtering.
+    ///
+    /// Fix: keep the field until its users are released without it, then drop it.
+    SearchPlanHazard = "search.plan.hazard", Fail;
+    /// A change Typesense cannot apply to the live collection in place: a field's type, a
+    /// facet/index/sort/infix/optional flag on existing data, the default sorting field,
+    /// tokenizer settings.
+    ///
+    /// Why: it needs a new versioned collection, a reindex and an alias flip, not a PATCH.
+    ///
+    /// Fix: `migration-gate search reindex --alias NAME --to FILE --flip`.
+    SearchPlanReindex = "search.plan.reindex", Warn;
+    /// Every document of the live collection was accepted by the new versioned collection.
+    ///
+    /// Why: a document the new schema refuses (a value of the wrong type) silently
+    /// disappears from search after the flip.
+    ///
+    /// Fix: the message names each refused document and Typesense's reason: fix the data or
+    /// the schema, then reindex again.
+    SearchReindexImport = "search.reindex.import", Fail;
+    /// How far the reindex trails the writes to the live collection (the last catch-up
+    /// round's duration, writes followed by `--updated-field`), against `--max-lag`.
+    ///
+    /// Why: a flip while far behind hides every recent write until it is copied.
+    ///
+    /// Fix: raise `--max-rounds`, a larger `--batch`, or reindex at a quieter time.
+    SearchReindexLag = "search.reindex.lag", Fail;
+    /// The old and the new collection hold the same number of documents.
+    ///
+    /// Why: a missing document is a product nobody can find after the flip.
+    ///
+    /// Fix: see `search.parity.hash` for the ids that differ.
+    SearchParityCount = "search.parity.count", Fail;
+    /// The order-independent hash of every document by id is equal on both collections;
+    /// else the ids missing, changed or extra in the new one.
+    ///
+    /// Why: parity is the proof that the new collection answers like the old one.
+    ///
+    /// Fix: reindex the named documents (or find why they differ) before flipping.
+    SearchParityHash = "search.parity.hash", Fail;
+    /// A relevance canary: the query's top-k ids on the new collection equal those on the
+    /// old one, or differ in at most `allow_changed` ids.
+    ///
+    /// Why: the same documents can rank differently under a new schema (sort flags, default
+    /// sorting field, tokenizer): users see other results.
+    ///
+    /// Fix: if the change is intended, raise the canary's `allow_changed`; else fix the schema.
+    SearchCanary = "search.parity.canary", Fail;
+    /// The alias was flipped (or rolled back) in one atomic upsert, only after parity held.
+    ///
+    /// Why: a flip onto a collection that differs serves wrong answers to every user at once.
+    ///
+    /// Fix: the parity checks say why it was blocked; `search flip --rollback` goes back.
+    SearchFlip = "search.flip", Fail;
+    /// Searches through the alias that failed while the reindex and the flip ran (a bounded
+    /// loop at `--probe-rate`).
+    ///
+    /// Why: the flip is meant to be invisible: zero failed searches.
+    ///
+    /// Fix: the message quotes the first failure.
+    SearchFailedSearches = "search.flip.failed_searches", Fail;
+    /// A client's key allows only `documents:search`.
+    ///
+    /// Why: a client holding a key that can write or delete is one leaked bundle away from
+    /// an emptied index.
+    ///
+    /// Fix: create a search-only key (`actions: [documents:search]`) and rotate the client to it.
+    SearchKeysSearchOnly = "search.keys.search_only", Fail;
+    /// A client's key reaches only the collections or aliases the policy names.
+    ///
+    /// Why: `collections: ["*"]` lets a storefront read every index, internal ones included.
+    ///
+    /// Fix: name the alias (`products`) in the key's collections.
+    SearchKeysCollections = "search.keys.collections", Fail;
+    /// No client configuration file or client key variable holds the admin key.
+    ///
+    /// Why: the admin key can do everything, including creating keys.
+    ///
+    /// Fix: remove it from the file and rotate the admin key.
+    SearchKeysAdminInClient = "search.keys.admin_in_client", Fail;
+    /// A tenant's scoped key (the client key with `filter_by: <field>:=<tenant>` embedded)
+    /// finds its own documents and none of another tenant's, even when asking for them.
+    ///
+    /// Why: tenant isolation in search rests on the embedded filter alone.
+    ///
+    /// Fix: derive every tenant key from a search-only parent with the tenant filter embedded.
+    SearchKeysTenantIsolation = "search.keys.tenant_isolation", Fail;
 }
 
 impl CheckId {
@@ -409,7 +502,9 @@ impl CheckId {
 
     /// Ids of the lint rules (everything but the dry-run and parity checks).
     pub(crate) fn is_lint_rule(self) -> bool {
-        !self.as_str().starts_with("dryrun.") && !self.as_str().starts_with("parity.")
+        !self.as_str().starts_with("dryrun.")
+            && !self.as_str().starts_with("parity.")
+            && !self.as_str().starts_with("search.")
     }
 }
 

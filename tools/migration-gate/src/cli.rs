@@ -79,6 +79,18 @@ pub enum Command {
     )))]
     Parity(ParityArgs),
 
+    /// Search schema migrations on Typesense: plan, parity reindex, alias flip, gc, keys
+    #[command(after_help = help(concat!(
+        "Example:\n",
+        "  export TYPESENSE_API_KEY=...   # the admin key, read from the environment only\n",
+        "  migration-gate search plan --typesense-url http://127.0.0.1:8108 examples/release/search/\n",
+        "  migration-gate search reindex --typesense-url http://127.0.0.1:8108 --alias products \\\n",
+        "      --to examples/release/search/products.v3.yaml --updated-field updated_at \\\n",
+        "      --canaries examples/release/search/canaries.yaml --flip\n",
+        "  migration-gate search flip --typesense-url http://127.0.0.1:8108 --alias products --rollback\n",
+    )))]
+    Search(SearchArgs),
+
     /// List every check id with what it judges and how to fix a failure
     #[command(after_help = help(concat!(
         "Example:\n",
@@ -344,4 +356,196 @@ pub struct ParityArgs {
 
     #[command(flatten)]
     pub timeouts: TimeoutArgs,
+}
+
+/// Where Typesense is and how to authenticate; the key is read from an environment variable
+/// only, so it never shows in `ps`, shell history or a report.
+#[derive(Debug, Clone, Args)]
+pub struct TypesenseArgs {
+    /// Typesense's URL
+    #[arg(long, value_name = "URL", env = "TYPESENSE_URL")]
+    pub typesense_url: String,
+
+    /// The environment variable that holds the admin API key
+    #[arg(long, value_name = "VAR", default_value = "TYPESENSE_API_KEY")]
+    pub api_key_env: String,
+
+    /// Deadline for each request to Typesense (an export of a large collection is one request)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = gatehouse::duration::duration_arg)]
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    #[command(subcommand)]
+    pub command: SearchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SearchCommand {
+    /// Each alias's newest schema version against the live collection: in place, reindex, hazard
+    #[command(after_help = help(concat!(
+        "Example:\n",
+        "  migration-gate search plan --typesense-url http://127.0.0.1:8108 examples/release/search/\n\n",
+        "Schema files are named <alias>.v<N>.yaml (products.v3.yaml) and hold Typesense's own\n",
+        "collection schema (fields, default_sorting_field, token_separators, symbols_to_index)\n",
+        "plus used_by: [{name, kind: query|scoped_key, fields: [...]}]. Version N is created as\n",
+        "the collection <alias>_v<N>. Nothing is changed on the server.\n",
+    )))]
+    Plan(SearchPlanArgs),
+
+    /// Create the next versioned collection, copy, follow writes, prove parity, optionally flip
+    #[command(after_help = help(concat!(
+        "Example:\n",
+        "  migration-gate search reindex --typesense-url http://127.0.0.1:8108 --alias products \\\n",
+        "      --to examples/release/search/products.v3.yaml --updated-field updated_at \\\n",
+        "      --canaries examples/release/search/canaries.yaml --max-lag 60s --flip\n\n",
+        "Writers stamp --updated-field with unix milliseconds; each catch-up round copies what\n",
+        "was written since the previous one, until a round takes less than --max-lag. Deletes\n",
+        "are not followed. The flip happens only when count, hash and canaries hold.\n",
+    )))]
+    Reindex(SearchReindexArgs),
+
+    /// Flip an alias to a collection after checking parity, or --rollback the last flip
+    #[command(after_help = help(concat!(
+        "Example:\n",
+        "  migration-gate search flip --typesense-url http://127.0.0.1:8108 --alias products --to products_v3\n",
+        "  migration-gate search flip --typesense-url http://127.0.0.1:8108 --alias products --rollback\n",
+    )))]
+    Flip(SearchFlipArgs),
+
+    /// Delete an alias's old versioned collections past the retention period
+    #[command(after_help = help(concat!(
+        "Example:\n",
+        "  migration-gate search gc --typesense-url http://127.0.0.1:8108 --alias products --retention 7d\n",
+    )))]
+    Gc(SearchGcArgs),
+
+    /// Judge API keys against a policy; prove tenant isolation of scoped keys with real searches
+    #[command(after_help = help(concat!(
+        "Example:\n",
+        "  migration-gate search keys --typesense-url http://127.0.0.1:8108 \\\n",
+        "      --policy examples/release/search/keys.yaml\n",
+    )))]
+    Keys(SearchKeysArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SearchPlanArgs {
+    #[command(flatten)]
+    pub typesense: TypesenseArgs,
+
+    /// A directory of <alias>.v<N>.yaml files, or one such file
+    #[arg(value_name = "PATH")]
+    pub schemas: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ParityFlags {
+    /// Relevance canaries (YAML: k, queries[{q, query_by, filter_by, sort_by, allow_changed}])
+    #[arg(long, value_name = "FILE")]
+    pub canaries: Option<PathBuf>,
+
+    /// The field writers stamp with unix milliseconds (int64): how writes are followed
+    #[arg(long, value_name = "FIELD")]
+    pub updated_field: Option<String>,
+
+    /// How many differing document ids a message names
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub sample: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchReindexArgs {
+    #[command(flatten)]
+    pub typesense: TypesenseArgs,
+
+    /// The alias searches go through (its collection is the source)
+    #[arg(long, value_name = "NAME")]
+    pub alias: String,
+
+    /// The new version's schema file (<alias>.v<N>.yaml)
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+
+    /// Fill from this JSON Lines file (a /documents/export) instead of the alias's collection;
+    /// creates the alias when it does not exist yet
+    #[arg(long, value_name = "FILE")]
+    pub source: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub parity: ParityFlags,
+
+    /// The largest lag at which the copy counts as caught up
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = gatehouse::duration::duration_arg)]
+    pub max_lag: Duration,
+
+    /// Catch-up rounds at most (and parity retries while writes are in flight)
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub max_rounds: u32,
+
+    /// Documents per import request
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub batch: usize,
+
+    /// Flip the alias once parity holds
+    #[arg(long)]
+    pub flip: bool,
+
+    /// Searches per second through the alias while it runs, counting failures (0: off)
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 20.0)]
+    pub probe_rate: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchFlipArgs {
+    #[command(flatten)]
+    pub typesense: TypesenseArgs,
+
+    /// The alias to flip
+    #[arg(long, value_name = "NAME")]
+    pub alias: String,
+
+    /// The collection to point it to
+    #[arg(long, value_name = "COLLECTION", required_unless_present = "rollback")]
+    pub to: Option<String>,
+
+    /// Point the alias back to the collection it pointed to before the last flip
+    #[arg(long, conflicts_with = "to")]
+    pub rollback: bool,
+
+    /// Flip without comparing the collections first
+    #[arg(long)]
+    pub no_parity: bool,
+
+    #[command(flatten)]
+    pub parity: ParityFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchGcArgs {
+    #[command(flatten)]
+    pub typesense: TypesenseArgs,
+
+    /// The alias whose old versions (<alias>_v<N>) are collected
+    #[arg(long, value_name = "NAME")]
+    pub alias: String,
+
+    /// How long a collection is kept for --rollback after the alias left it
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = gatehouse::duration::duration_arg)]
+    pub retention: Duration,
+
+    /// List what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchKeysArgs {
+    #[command(flatten)]
+    pub typesense: TypesenseArgs,
+
+    /// The key policy (YAML: clients[{name, description, collections, key_env, config}], tenants)
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
 }

@@ -85,6 +85,28 @@ pub enum Error {
     #[error("{program}: {message}")]
     Tool { program: String, message: String },
 
+    /// Typesense refused the API key (401).
+    #[error("{server}: the API key was refused (401): {message}")]
+    SearchAuth { server: String, message: String },
+
+    /// A Typesense call failed, or what is live makes the command impossible (an alias that
+    /// points to no collection, a target collection that does not exist).
+    #[error("{server}: {what}: {message}")]
+    Search {
+        server: String,
+        what: String,
+        message: String,
+    },
+
+    /// A versioned collection schema file Typesense would reject.
+    #[error("{file}:{line}:{column}: {message}")]
+    SearchSchema {
+        file: String,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+
     /// The user pressed Ctrl-C; the copy was dropped.
     #[error("interrupted{detail}")]
     Interrupted { detail: String },
@@ -105,6 +127,9 @@ impl Failure for Error {
             Error::Lost { .. } => "connection_lost",
             Error::Tool { .. } => "tool",
             Error::Interrupted { .. } => "interrupted",
+            Error::SearchAuth { .. } => "auth",
+            Error::Search { .. } => "search",
+            Error::SearchSchema { .. } => "schema",
         }
     }
 }

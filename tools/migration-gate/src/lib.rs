@@ -1,5 +1,6 @@
 //! migration-gate: judges PostgreSQL schema migrations statically (`lint`), on a throwaway
-//! copy of a real database (`dry-run`), and by shadow-read parity (`parity`).
+//! copy of a real database (`dry-run`), and by shadow-read parity (`parity`); search schema
+//! migrations on Typesense (`search plan|reindex|flip|gc|keys`).
 //!
 //! `run` only dispatches to `commands/`, which always return a report; errors become
 //! `result: "error"` with a one-line message.
@@ -15,6 +16,7 @@ mod parse_ahead;
 mod pg;
 mod phase;
 mod rules;
+mod search;
 mod source;
 mod sql;
 mod template;
@@ -33,6 +35,7 @@ pub async fn run(cli: &cli::Cli) -> Report {
         cli::Command::Lint(args) => commands::lint::run(args).await,
         cli::Command::DryRun(args) => commands::dry_run::run(args).await,
         cli::Command::Parity(args) => commands::parity::run(args).await,
+        cli::Command::Search(args) => commands::search::run(args),
         cli::Command::Checks => commands::checks::run(),
     }
 }
