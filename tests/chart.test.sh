@@ -66,7 +66,21 @@ grep -q 'is required' "$TMP/defaults.err"
 
 # The properties, on the rendered objects.
 "$py" - "$TMP/all.yaml" "$TMP/cron-only.yaml" <<'PY'
-import sys, yaml
+import os, re, subprocess, sys, yaml
+bin_dir = os.environ["BIN"]
+def accepts(tool, args):
+    """The built tool knows the command and every --flag the chart passes it."""
+    exe = os.path.join(bin_dir, tool)
+    if not os.path.exists(exe):
+        if os.path.isdir(os.path.join("tools", tool)):
+            fail(f"{exe} is not built (cargo build -p {tool})")
+        return
+    r = subprocess.run([exe, args[0], "--help"], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"{tool} has no command {args[0]!r}")
+    for a in args[1:]:
+        if a.startswith("--") and not re.search(rf"(^|[\s,]){re.escape(a.split('=')[0])}[\s=<\[]", r.stdout, re.M):
+            fail(f"{tool} {args[0]}: no flag {a}")
 def fail(msg):
     print(msg); sys.exit(1)
 for path in sys.argv[1:]:
@@ -100,6 +114,7 @@ for path in sys.argv[1:]:
             r = c.get("resources", {})
             if not r.get("requests") or not r.get("limits"): fail(f"{name}/{c['name']}: no requests/limits")
             if "gatehouse" not in c["image"].split("@")[0].split(":")[0]: fail(f"{name}: image {c['image']}")
+            accepts(os.path.basename(c["command"][0]), c["args"])
             for e in c.get("env", []):
                 vf = e.get("valueFrom", {})
                 if "value" in e and any(w in e["name"].upper() for w in ("PASSWORD", "TOKEN", "SECRET")):
