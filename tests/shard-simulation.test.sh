@@ -8,8 +8,9 @@
 #
 # Knobs (for the README's measurements; the defaults keep the test short):
 #   SHARDS (4), RATE (200, requests/s in total), DURATION (8s), VUS (40 in total)
-# Tolerance of the percentile comparison, stated: p50, p90 and p95 of http_req_duration
-# within max(5 ms, 50 %) of the single run's, p99 within max(25 ms, 100 %) — loopback
+# Tolerance of the percentile comparison, stated: p50 and p90 of http_req_duration within
+# max(5 ms, 50 %) of the single run's, p95 within max(10 ms, 50 %), p99 within
+# max(50 ms, 100 %) — loopback
 # latencies of a debug build are a few ms, and the machine's 2 cores are shared by the N
 # load generators, the service, PostgreSQL and Redis (a scheduling hiccup moves a
 # percentile by milliseconds: the bound is for "the same distribution", not a benchmark).
@@ -129,7 +130,7 @@ if verdict(merged) != verdict(single):
 if merged["result"] != single["result"]:
     fail(f"result: merged {merged['result']}, single {single['result']}")
 rows = []
-for p, floor, rel in (("p50", 5, 0.5), ("p90", 5, 0.5), ("p95", 5, 0.5), ("p99", 25, 1.0)):
+for p, floor, rel in (("p50", 5, 0.5), ("p90", 5, 0.5), ("p95", 10, 0.5), ("p99", 50, 1.0)):
     a, b = m(single, "http_req_duration", p), m(merged, "http_req_duration", p)
     rows.append(f"{p} single {a:.2f} ms merged {b:.2f} ms")
     if abs(a - b) > max(floor, rel * a):
