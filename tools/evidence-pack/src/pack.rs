@@ -4,7 +4,7 @@
 //! Layout (fixed; other tools read it without us):
 //! `manifest.json` (every file but itself and the two attestations: path, sha256, bytes),
 //! `attestation.dsse.json`, `attestation.sigstore.json`, `reports/<agent>-<action>.json`,
-//! `artifacts/…`, `release-notes.md`, `commits.json`.
+//! `artifacts/…`, `release-notes.md`, `commits.json`, `report.html` (the release page).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -242,7 +242,7 @@ pub(crate) fn build(args: &BuildOptions, b: &mut ReportBuilder) -> Result<()> {
     }
     let created = pack_time(&reports)?;
     let named = name_reports(&reports);
-    let entries = collect_entries(args, &named)?;
+    let mut entries = collect_entries(args, &named)?;
     let gate = args.policy.as_ref().map(|policy| {
         // Judged when the evidence was complete (the newest report), not at
         // SOURCE_DATE_EPOCH (often the commit time, before the checks ran) and not at the
@@ -256,6 +256,29 @@ pub(crate) fn build(args: &BuildOptions, b: &mut ReportBuilder) -> Result<()> {
         });
         crate::gate::evaluate(policy, &reports, at)
     });
+
+    // The release page over the same reports and decision, named as they are in the pack:
+    // covered by the manifest and the signature, and as reproducible as the rest.
+    let in_pack: Vec<LoadedReport> = named
+        .iter()
+        .map(|(name, _, r)| LoadedReport {
+            source: name.clone(),
+            ..(*r).clone()
+        })
+        .collect();
+    let page = crate::page::render(&crate::page::PageInput {
+        release: Some(&args.release),
+        reports: &in_pack,
+        gate: gate
+            .as_ref()
+            .map(|g| &g.data)
+            .or_else(|| crate::page::gate_data(&in_pack)),
+        origin: None,
+    });
+    entries.insert(
+        crate::page::PACK_ENTRY.to_owned(),
+        Content::Memory(page.into_bytes()),
+    );
 
     // What verify reads, build writes: no more entries than it accepts.
     if entries.len() + 3 > crate::zip::read::MAX_ENTRIES {

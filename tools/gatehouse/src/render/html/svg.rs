@@ -218,7 +218,7 @@ fn legend(out: &mut String, items: &[(&str, &str)], left: f64) {
             x + 14.0,
             escape(&short(name, 40))
         );
-        x += 24.0 + 6.5 * name.chars().count().min(40) as f64;
+        x += 24.0 + 6.2 * name.chars().count().min(40) as f64;
     }
 }
 
