@@ -68,6 +68,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration_arg)]
     pub timeout: Duration,
 
+    /// Trust the CA certificates of this PEM file for https probes, besides the public
+    /// roots (a staging CA)
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
     /// Probe daemon: a round every DURATION until stopped (or --max-rounds)
     #[arg(long, value_name = "DURATION", value_parser = duration_arg, help_heading = "Daemon")]
     pub every: Option<Duration>,

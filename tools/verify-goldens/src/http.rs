@@ -416,6 +416,36 @@ impl Write for Deadlined {
     }
 }
 
+/// The CAs every https probe of this process trusts besides the webpki roots: set once,
+/// before the first probe, from `run --ca-cert` (a staging CA). Process-wide because a run
+/// has one trust setting, as `SSL_CERT_FILE` is for curl.
+static EXTRA_ROOTS: std::sync::OnceLock<Vec<rustls::pki_types::CertificateDer<'static>>> =
+    std::sync::OnceLock::new();
+
+/// Reads `--ca-cert FILE`'s PEM certificates and trusts them for every https probe; the
+/// error says what is wrong with the file (the caller names it).
+pub(crate) fn trust_ca_file(path: &std::path::Path) -> Result<usize, String> {
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(path).map_err(|e| e.to_string())?;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not PEM certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err("no CERTIFICATE in this PEM file".to_owned());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for c in &certs {
+        roots
+            .add(c.clone())
+            .map_err(|e| format!("a certificate rustls cannot use as a CA: {e}"))?;
+    }
+    let n = certs.len();
+    EXTRA_ROOTS
+        .set(certs)
+        .map_err(|_| "trust was already set".to_owned())?;
+    Ok(n)
+}
+
 fn tls_connect(
     tcp: TcpStream,
     host: &str,
@@ -423,6 +453,10 @@ fn tls_connect(
 ) -> Result<rustls::StreamOwned<rustls::ClientConnection, Deadlined>, String> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for c in EXTRA_ROOTS.get().into_iter().flatten() {
+        // Checked when --ca-cert was read.
+        let _ = roots.add(c.clone());
+    }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

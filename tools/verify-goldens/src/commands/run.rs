@@ -15,6 +15,11 @@ use crate::golden::{self, Plan};
 use crate::probe;
 
 fn plan(args: &RunArgs) -> Result<Plan, Error> {
+    if let Some(ca) = &args.ca_cert {
+        crate::http::trust_ca_file(ca).map_err(|m| {
+            gatehouse::InputError::invalid(format!("--ca-cert {}", ca.display()), m)
+        })?;
+    }
     let source = Source::new(&args.file);
     let text = input::read_limited(&source, 4 << 20)?;
     Ok(golden::load(

@@ -9,6 +9,7 @@ mod daemon;
 mod history;
 mod run;
 mod slo;
+mod tls;
 
 use std::path::PathBuf;
 
