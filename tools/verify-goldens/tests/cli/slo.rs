@@ -197,3 +197,95 @@ fn slow_a_latency_sli_on_a_bucket_the_histogram_lacks_is_an_error_not_zero_error
     let ok = slo(&prom.url(), "slo-latency.yaml", t);
     assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
 }
+
+/// `curl` one request to the sample service (bounded by its own 10 s timeout).
+fn curl(args: &[&str]) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-m", "10", "-o", "/dev/null"])
+        .args(args)
+        .output()
+        .expect("curl (scripts/setup.sh installs it)");
+    assert!(out.status.success(), "curl {args:?}");
+}
+
+#[test]
+fn slow_the_example_catalog_reads_the_live_sample_services_metrics_with_no_missing_series() {
+    let pg = testkit::Postgres::start();
+    let redis = testkit::Redis::start();
+    let svc = testkit::SampleService::start(&pg, &redis);
+    let prom = testkit::Prometheus::start(
+        &format!(
+            "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: checkout-api\n    \
+             static_configs: [{{targets: ['{}']}}]\n",
+            svc.target()
+        ),
+        &[],
+    );
+    let catalog = super::root("examples/alert-catalog.yaml");
+    // Requests (availability, latency) and ingested events (processing), over a few scrapes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut n = 0;
+    let r = loop {
+        for _ in 0..5 {
+            n += 1;
+            curl(&[&format!("{}/healthz", svc.url())]);
+            curl(&[
+                "-X",
+                "POST",
+                "-H",
+                "x-tenant: catalog",
+                "-H",
+                "content-type: application/json",
+                "-d",
+                &format!(r#"{{"email": "c{n}@example.com", "name": "C"}}"#),
+                &format!("{}/customers", svc.url()),
+            ]);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let r = cmd()
+            .args(["slo", "--prometheus", &prom.url(), "--slo", &catalog])
+            .args(["--format", "json"])
+            .run();
+        if r.code != 2 || std::time::Instant::now() > deadline {
+            break r;
+        }
+    };
+    // A healthy service: every SLO of the catalog answered from real series, none burning.
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let slos = r.json["data"]["slos"].as_array().expect("slos");
+    let names: Vec<String> = slos
+        .iter()
+        .map(|s| {
+            format!(
+                "{}/{}",
+                s["service"].as_str().unwrap_or("?"),
+                s["name"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "checkout-api/availability",
+            "checkout-api/latency",
+            "ingest-worker/processing"
+        ],
+        "{}",
+        r.stdout
+    );
+    for s in slos {
+        let w5 = s["windows"]
+            .as_array()
+            .expect("windows")
+            .iter()
+            .find(|w| w["window"] == "5m")
+            .unwrap_or_else(|| panic!("no 5m window: {s}"));
+        let ratio = w5["error_ratio"].as_f64();
+        assert!(ratio.is_some(), "a number from real series: {s}");
+        // No 5xx and no dead letter; a request over 250 ms on a loaded machine may count
+        // against the latency SLO, so that one is only required to read.
+        if s["name"] != "latency" {
+            assert_eq!(ratio, Some(0.0), "{s}");
+        }
+    }
+}
