@@ -39,12 +39,15 @@ if (cd "$proj" && "$actionlint" -no-color >"$TMP/caller-bad.txt" 2>&1); then
 fi
 grep -q 'input "bake-tme" is not defined' "$TMP/caller-bad.txt"
 
-# Every run step: tools and the pipeline script, with flags the tools know.
-"$py" - "$BIN" workflows/*.yml <<'PY'
+# Every run step of the reusable workflows: tools and the pipeline script, with flags the
+# tools know. (workflows/self-release.yml, Gatehouse's own release on a tag, is checked by
+# the schema and actionlint above; its steps run scripts/release-self.sh and its installs.)
+"$py" - "$BIN" workflows/release-gate.yml workflows/release-promote.yml workflows/dr-drill.yml workflows/probes.yml <<'PY'
 import re, shlex, subprocess, sys, yaml, os
 bin_dir, files = sys.argv[1], sys.argv[2:]
 tools = {"alert-lint", "sbom-diff", "migration-gate", "perf-gate", "verify-goldens", "replayctl", "dr-drill", "evidence-pack"}
-plumbing = {"make", "tar", "mkdir", "echo", "printf", "umask", "sleep", "rm", "test", "exit", "true", "./$DEPLOY"}
+# plumbing: unpacking, key files, the bake, the caller's deploy script, the upload to S3
+plumbing = {"make", "tar", "mkdir", "echo", "printf", "umask", "sleep", "rm", "test", "exit", "true", "./$DEPLOY", "aws"}
 def fail(msg):
     print(msg); sys.exit(1)
 helps = {}
