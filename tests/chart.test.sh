@@ -55,6 +55,7 @@ refuse 'databaseUrl' --set 'drDrill.databaseUrl=postgres://drill:hunter2@db:5432
 refuse 'concurrencyPolicy' --set probes.concurrencyPolicy=Allow
 refuse 'digest' --set image.digest=sha256:abc
 refuse 'readOnlyRootFilesystem' --set securityContext.readOnlyRootFilesystem=false
+refuse "invalid propertyName 'API_TOKEN'" --set probes.extraEnv.API_TOKEN=x   # secrets go in envFromSecrets
 # (--set-file outranks --set, so this one renders without the files: ci/ has a placeholder.)
 if render -f "$chart/ci/all-values.yaml" --set probes.goldenPaths= >/dev/null 2>"$TMP/refused.err"; then
   echo "rendered probes without golden paths"; exit 1
@@ -128,6 +129,9 @@ for path in sys.argv[1:]:
         img = byname["gh-gatehouse-dr-drill"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"]
         if img != "localhost/gatehouse@sha256:" + "0123456789abcdef" * 4: fail(f"digest not pinned: {img}")
         dr = byname["gh-gatehouse-dr-drill"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        probe = byname["gh-gatehouse-probes"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        if {"name": "SERVICE_URL", "value": "http://checkout-api.prod.svc:8080"} not in probe["env"]: fail(f"probes env: {probe['env']}")
+        if probe["envFrom"] != [{"secretRef": {"name": "checkout-probe-token"}}]: fail(f"probes envFrom: {probe['envFrom']}")
         pw = [e for e in dr["env"] if e["name"] == "PGPASSWORD"][0]
         if pw["valueFrom"]["secretKeyRef"] != {"name": "shop-db-drill", "key": "password"}: fail(f"PGPASSWORD: {pw}")
         shards = byname["gh-gatehouse-loadtest-shards"]

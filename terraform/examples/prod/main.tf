@@ -62,6 +62,7 @@ module "gatehouse" {
   database_url         = var.database_url
   database_secret_name = var.database_secret_name
   golden_paths_file    = "${path.root}/../../../examples/release/golden_paths.yaml"
-  probe_env            = "prod"
+  probe_env            = "local" # the example file's one environment: base_url from SERVICE_URL
+  probe_extra_env      = { SERVICE_URL = var.service_url }
   probe_secrets        = var.probe_secret_names
 }

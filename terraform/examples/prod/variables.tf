@@ -80,3 +80,9 @@ variable "probe_secret_names" {
   type        = list(string)
   default     = ["checkout-probe-token"]
 }
+
+variable "service_url" {
+  description = "In-cluster URL of the service the probes check."
+  type        = string
+  default     = "http://checkout-api.prod.svc:8080"
+}

@@ -31,6 +31,7 @@ resource "helm_release" "gatehouse" {
       env            = var.probe_env
       goldenPaths    = file(var.golden_paths_file)
       envFromSecrets = var.probe_secrets
+      extraEnv       = var.probe_extra_env
     }
     loadtest       = { enabled = false }
     prometheusRule = { enabled = var.prometheus_rule }

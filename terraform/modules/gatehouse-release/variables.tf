@@ -59,6 +59,12 @@ variable "probe_env" {
   type        = string
 }
 
+variable "probe_extra_env" {
+  description = "Plain environment of the probes (golden paths' $${env:NAME}, e.g. SERVICE_URL); secrets go in probe_secrets."
+  type        = map(string)
+  default     = {}
+}
+
 variable "probe_secrets" {
   description = "Existing Secrets whose keys the probes get as environment variables."
   type        = list(string)
