@@ -235,7 +235,7 @@ fn append(path: &Path, text: &str) {
         .unwrap_or_else(|e| panic!("testkit: cannot append to {}: {e}", path.display()));
 }
 
-fn run_psql(bin_dir: &Path, port: u16, db: &str, sql: &str) -> Result<String, String> {
+pub(crate) fn run_psql(bin_dir: &Path, port: u16, db: &str, sql: &str) -> Result<String, String> {
     let mut child = Command::new(bin_dir.join("psql"))
         .args([
             "-X",

@@ -1,0 +1,31 @@
+//! `dr-drill failover`: reads and checks the config (nothing is touched before), then runs
+//! the timed drill for its target, Ctrl-C included.
+
+use gatehouse::{Report, ReportBuilder};
+
+use crate::AGENT;
+use crate::cli::DrillArgs;
+use crate::config::{self, Target};
+use crate::drill::{self, Pace};
+use crate::error::Result;
+
+pub(crate) async fn run(args: &DrillArgs) -> Report {
+    let mut b = Report::start(AGENT, "failover");
+    let outcome = judge(args, &mut b).await;
+    b.conclude(outcome)
+}
+
+async fn judge(args: &DrillArgs, b: &mut ReportBuilder) -> Result<()> {
+    let d = config::load(&args.config, args.rto, args.rpo)?;
+    let pace = Pace {
+        step_timeout: args.step_timeout,
+        settle: args.settle,
+    };
+    let done = "the drill stopped where the timeline ends; check both servers";
+    match &d.target {
+        Target::Postgres(pg) => drill::interruptible(drill::failover(&d, pg, pace, b), done).await,
+        Target::Redis(r) => {
+            drill::interruptible(crate::redis_drill::failover(&d, r, pace, b), done).await
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! `failover` and `cutback` on a real primary and streaming replica (testkit::PgPair).
+
+use testkit::{PgPair, PgPairOptions};
+
+use crate::{pair_config, run_with};
+
+#[test]
+fn slow_sync_failover_loses_nothing_and_cutback_restores_the_topology() {
+    let pair = PgPair::start(PgPairOptions::default().synchronous(true));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = pair_config(dir.path(), &pair, "");
+    let bin = pair.primary().bin_dir().to_path_buf();
+
+    let r = run_with(["failover", "--config", cfg.to_str().expect("utf-8 path")], Some(&bin));
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.failures());
+    let data = &r.report()["data"];
+    assert!(data["rto_seconds"].as_f64().expect("present") > 0.0, "{data:#}");
+    assert_eq!(data["rpo_transactions"], 0, "{data:#}");
+    assert_eq!(data["rpo_seconds"], 0, "{data:#}");
+    assert!(
+        data["heartbeats"]["acknowledged_by_old_primary"]
+            .as_u64()
+            .expect("present")
+            > 0,
+        "{data:#}"
+    );
+    let steps: Vec<&str> = data["timeline"]
+        .as_array()
+        .expect("present")
+        .iter()
+        .map(|s| s["step"].as_str().expect("present"))
+        .collect();
+    for want in ["precheck", "t0_cut", "promote", "first_write_new_primary"] {
+        assert!(steps.contains(&want), "{steps:?}");
+    }
+    // The old primary is down, the replica takes writes.
+    assert!(pair.try_psql_primary("postgres", "SELECT 1").is_err());
+    assert_eq!(
+        pair.try_psql_replica("postgres", "SELECT pg_is_in_recovery()")
+            .expect("present"),
+        "f"
+    );
+
+    let r = run_with(["cutback", "--config", cfg.to_str().expect("utf-8 path")], Some(&bin));
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.failures());
+    assert_eq!(
+        r.check("drill.topology")["result"],
+        "ok",
+        "{}",
+        r.failures()
+    );
+    assert_eq!(r.report()["data"]["rpo_transactions"], 0);
+    // The original topology serves writes again.
+    pair.primary().psql(
+        "postgres",
+        "CREATE TABLE after_cutback (x int); INSERT INTO after_cutback VALUES (1)",
+    );
+    pair.wait_replica("SELECT count(*) FROM after_cutback", "1");
+    assert_eq!(
+        pair.try_psql_replica("postgres", "SELECT pg_is_in_recovery()")
+            .expect("present"),
+        "t"
+    );
+}
