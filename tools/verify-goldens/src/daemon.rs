@@ -202,18 +202,80 @@ pub(crate) fn append_jsonl(path: &Path, report: &Report) -> Result<(), InputErro
     let line = gatehouse::redact::redact(&line).into_owned();
     let mut f = std::fs::OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(path)
         .map_err(|e| {
             InputError::invalid(path.display().to_string(), format!("cannot open: {e}"))
         })?;
+    let torn = cut_torn_tail(&mut f)
+        .map_err(|e| InputError::invalid(path.display().to_string(), e.to_string()))?;
+    if torn > 0 {
+        tracing::warn!(
+            "{}: dropped a torn last line ({torn} bytes) an interrupted run left",
+            path.display()
+        );
+    }
     gatehouse::run::append_whole_line(&mut f, format!("{line}\n").as_bytes())
         .map_err(|e| InputError::invalid(path.display().to_string(), e.to_string()))
+}
+
+/// A file that does not end in a newline ends in a line a killed run was writing (SIGKILL,
+/// power loss): cut it back to after its last newline, so every line of the log is a whole
+/// report and the next one starts on a line of its own. Returns the bytes dropped.
+fn cut_torn_tail(f: &mut std::fs::File) -> std::io::Result<u64> {
+    use std::io::{Seek as _, SeekFrom};
+    let len = f.seek(SeekFrom::End(0))?;
+    let mut end = len;
+    let mut buf = [0u8; 4096];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..usize::try_from(end - start).unwrap_or(0)];
+        f.seek(SeekFrom::Start(start))?;
+        f.read_exact(chunk)?;
+        if let Some(i) = chunk.iter().rposition(|b| *b == b'\n') {
+            end = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end < len {
+        f.set_len(end)?;
+        f.sync_data()?;
+    }
+    Ok(len - end)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_torn_last_line_is_cut_back_and_whole_lines_are_kept() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("r.jsonl");
+        let open = || {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(&p)
+                .expect("open")
+        };
+        let long = format!("{{\"a\": \"{}\"}}\n", "x".repeat(10_000));
+        for (content, dropped, kept) in [
+            (format!("{long}{{\"b\": 2}}\n"), 0, long.len() + 9),
+            (format!("{long}{{\"b\": 2"), 7, long.len()),
+            (format!("{{\"b\": 2}}\n{}", &long[..9000]), 9000, 9),
+            ("{\"half".to_owned(), 6, 0),
+            (String::new(), 0, 0),
+        ] {
+            std::fs::write(&p, &content).expect("write");
+            assert_eq!(cut_torn_tail(&mut open()).expect("cut"), dropped as u64);
+            let after = std::fs::read_to_string(&p).expect("read");
+            assert_eq!(after.len(), kept, "{content:.40}");
+            assert!(after.is_empty() || after.ends_with('\n'));
+        }
+    }
 
     #[test]
     fn histograms_are_cumulative() {
