@@ -177,6 +177,15 @@ impl Client {
             .map(|_| ())
     }
 
+    /// One document by id, `None` when there is none.
+    pub(crate) fn document(&self, collection: &str, id: &str) -> Result<Option<Value>> {
+        self.json(
+            "GET",
+            &format!("/collections/{}/documents/{}", enc(collection), enc(id)),
+            None,
+        )
+    }
+
     /// The collection an alias points to, `None` when there is no such alias.
     pub(crate) fn alias(&self, name: &str) -> Result<Option<String>> {
         Ok(self

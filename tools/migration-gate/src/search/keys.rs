@@ -273,20 +273,21 @@ fn tenant_proof(
             let mut p = base.to_vec();
             p.push(("filter_by", &filter));
             if let Ok(v) = scoped.search(&t.collection, &p)?
-                && let Some(hits) = v["hits"].as_array() {
-                    leaked.extend(
-                        hits.iter()
-                            .filter(|h| h["document"][&t.field] != me.as_str())
-                            .map(|h| {
-                                format!(
-                                    "{} ({}={})",
-                                    h["document"]["id"].as_str().unwrap_or("?"),
-                                    t.field,
-                                    other
-                                )
-                            }),
-                    );
-                }
+                && let Some(hits) = v["hits"].as_array()
+            {
+                leaked.extend(
+                    hits.iter()
+                        .filter(|h| h["document"][&t.field] != me.as_str())
+                        .map(|h| {
+                            format!(
+                                "{} ({}={})",
+                                h["document"]["id"].as_str().unwrap_or("?"),
+                                t.field,
+                                other
+                            )
+                        }),
+                );
+            }
         }
         b.check(if leaked.is_empty() && found > 0 {
             Check::ok(CheckId::SearchKeysTenantIsolation).with_message(format!(

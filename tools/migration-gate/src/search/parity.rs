@@ -86,6 +86,8 @@ pub(crate) struct Diff {
     pub(crate) extra: Vec<String>,
     /// In both, with different contents.
     pub(crate) changed: Vec<String>,
+    /// Documents that differed only because a write was in flight, and matched once followed.
+    pub(crate) in_flight: usize,
 }
 
 impl Diff {
@@ -138,6 +140,7 @@ impl Diff {
             "old_count": self.old_count, "new_count": self.new_count,
             "old_hash": self.old_hash, "new_hash": self.new_hash,
             "missing": self.missing.len(), "changed": self.changed.len(), "extra": self.extra.len(),
+            "in_flight": self.in_flight,
             "sample": {"missing": take(&self.missing), "changed": take(&self.changed), "extra": take(&self.extra)},
         })
     }
@@ -184,10 +187,10 @@ pub(crate) fn collections(
     old: &str,
     new: &str,
     updated_field: Option<&str>,
-) -> Result<(Diff, Digests)> {
+) -> Result<(Diff, Digests, Digests)> {
     let o = digest(&client.export(old, None)?, updated_field);
     let n = digest(&client.export(new, None)?, updated_field);
-    Ok((compare(&o, &n), o))
+    Ok((compare(&o, &n), o, n))
 }
 
 // ---- relevance canaries ------------------------------------------------------------------

@@ -233,36 +233,72 @@ fn verify(
     rounds_left: u32,
     batch: usize,
 ) -> Result<Verdict> {
-    let mut rounds = 0;
-    let diff = loop {
-        let started = now_ms();
-        let (diff, old_digests) = match source_file {
-            Some(text) => {
-                let o = parity::digest(text, None);
-                let n = parity::digest(&client.export(new, None)?, None);
-                (parity::compare(&o, &n), o)
-            }
-            None => parity::collections(client, old, new, v.updated_field.as_deref())?,
-        };
-        if diff.equal() {
-            break diff;
+    let (mut diff, mut old_d, mut new_d) = match source_file {
+        Some(text) => {
+            let o = parity::digest(text, None);
+            let n = parity::digest(&client.export(new, None)?, None);
+            (parity::compare(&o, &n), o, n)
         }
-        let Some(field) = v.updated_field.as_deref() else {
-            break diff;
-        };
-        let in_flight = diff.ids().all(|id| {
-            old_digests
-                .updated
-                .get(id)
-                .is_some_and(|t| *t >= *watermark)
-        });
-        if !in_flight || rounds >= rounds_left {
-            break diff;
-        }
-        rounds += 1;
-        catch_up(client, old, new, field, *watermark, batch)?;
-        *watermark = started - CLOCK_SKEW_MS;
+        None => parity::collections(client, old, new, v.updated_field.as_deref())?,
     };
+    let mut rounds = 0;
+    if let (false, None, Some(field)) = (diff.equal(), source_file, v.updated_field.as_deref()) {
+        // Only writes in flight (stamped since the last round began) may be chased; any
+        // other difference is a real break and is reported as it is.
+        let in_flight = |doc: Option<&Value>, wm: i64| {
+            doc.and_then(|d| d[field].as_f64())
+                .is_some_and(|t| t as i64 >= wm)
+        };
+        let mut pending: Vec<String> = diff
+            .ids()
+            .filter(|id| old_d.updated.get(*id).is_some_and(|t| *t >= *watermark))
+            .cloned()
+            .collect();
+        let chase = pending.len() == diff.ids().count();
+        let mut wm = *watermark;
+        while chase && !pending.is_empty() && rounds < rounds_left {
+            rounds += 1;
+            let round_start = now_ms() - CLOCK_SKEW_MS;
+            catch_up(client, old, new, field, wm, batch)?;
+            let mut still = Vec::new();
+            let mut broken = false;
+            for id in &pending {
+                let o = client.document(old, id)?;
+                let n = client.document(new, id)?;
+                let (od, nd) = (
+                    o.as_ref().map(parity::doc_digest),
+                    n.as_ref().map(parity::doc_digest),
+                );
+                for (map, d) in [(&mut old_d.by_id, od), (&mut new_d.by_id, nd)] {
+                    match d {
+                        Some(d) => map.insert(id.clone(), d),
+                        None => map.remove(id),
+                    };
+                }
+                if od != nd {
+                    broken |= !in_flight(o.as_ref(), round_start);
+                    still.push(id.clone());
+                }
+            }
+            diff.in_flight += pending.len() - still.len();
+            pending = still;
+            wm = round_start;
+            if broken {
+                break;
+            }
+        }
+        *watermark = wm;
+        if chase {
+            let keep = |ids: &mut Vec<String>| ids.retain(|id| pending.contains(id));
+            keep(&mut diff.missing);
+            keep(&mut diff.changed);
+            keep(&mut diff.extra);
+            diff.old_count = old_d.by_id.len();
+            diff.new_count = new_d.by_id.len();
+            diff.old_hash = old_d.hash();
+            diff.new_hash = new_d.hash();
+        }
+    }
     let canaries = match &v.canaries {
         Some(c) if diff.equal() && source_file.is_none() => {
             parity::run_canaries(client, c, old, new)?

@@ -200,24 +200,26 @@ pub(crate) fn load(path: &Path) -> Result<Schema> {
         }
     };
     if let Some(n) = &raw.name
-        && n.value != alias {
-            return Err(bad(
-                n.referenced.line(),
-                n.referenced.column(),
-                format!("name {:?} differs from the file name's {alias:?}", n.value),
-            ));
-        }
+        && n.value != alias
+    {
+        return Err(bad(
+            n.referenced.line(),
+            n.referenced.column(),
+            format!("name {:?} differs from the file name's {alias:?}", n.value),
+        ));
+    }
     if let Some(v) = &raw.version
-        && v.value != version {
-            return Err(bad(
-                v.referenced.line(),
-                v.referenced.column(),
-                format!(
-                    "version {} differs from the file name's v{version}",
-                    v.value
-                ),
-            ));
-        }
+        && v.value != version
+    {
+        return Err(bad(
+            v.referenced.line(),
+            v.referenced.column(),
+            format!(
+                "version {} differs from the file name's v{version}",
+                v.value
+            ),
+        ));
+    }
     if alias.is_empty()
         || !alias
             .bytes()

@@ -7,6 +7,7 @@ mod corpus;
 mod dry_run;
 mod lint;
 mod parity;
+mod search;
 mod tls;
 
 use std::path::{Path, PathBuf};
