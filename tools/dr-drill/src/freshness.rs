@@ -213,7 +213,14 @@ pub async fn postgres(pg: &Pg, budgets: &Budgets, b: &mut ReportBuilder) -> Resu
     let failing = get(5).as_deref() == Some("t");
     let current = get(6);
     let archive = json!({"archive_mode": mode, "archived_count": archived, "last_archived_wal": last_wal, "last_archived_age_seconds": age.map(crate::drill::round3), "failed_count": failed, "last_failed_wal": get(4), "failing": failing, "current_wal": current});
-    if mode == "off" {
+    if in_recovery && mode != "always" {
+        b.check(Check::skip(
+            CheckId::ArchiveAge,
+            format!(
+                "a replica archives only with archive_mode = always (here: {mode}); ask the primary"
+            ),
+        ));
+    } else if mode == "off" {
         b.check(Check::fail(
             CheckId::ArchiveAge,
             format!(
