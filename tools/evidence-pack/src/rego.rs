@@ -66,8 +66,24 @@ pub(crate) fn input(reports: &[LoadedReport], ctx: &Context, now: Timestamp) -> 
     })
 }
 
+/// The clock regorus's time limit reads. regorus is built without its `std` feature (which
+/// would print scheduler notes to stderr, breaking our one-line errors), so it is handed a
+/// monotonic clock here.
+struct Monotonic;
+
+impl regorus::utils::limits::TimeSource for Monotonic {
+    fn now(&self) -> Option<Duration> {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        Some(START.get_or_init(std::time::Instant::now).elapsed())
+    }
+}
+
+static MONOTONIC: Monotonic = Monotonic;
+
 /// An engine with the evaluation time limit set.
 fn engine(timeout: Duration) -> regorus::Engine {
+    // Already set (a second engine in this process) is fine: it is the same clock.
+    let _ = regorus::utils::limits::set_time_source(&MONOTONIC);
     let mut engine = regorus::Engine::new();
     engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
         limit: timeout,
@@ -247,7 +263,22 @@ impl RegoPolicy {
             return Ok(Value::Null);
         }
         let path = format!("{}.{name}", self.package);
-        let v = rego!(&self.label, timeout, self.engine.eval_rule(path))?;
+        let line = self.rule_lines.get(name).copied().unwrap_or(1);
+        let v = rego!(&self.label, timeout, self.engine.eval_rule(path)).map_err(|e| match e {
+            // A time limit names no place; the rule being evaluated is the best one.
+            Error::Policy {
+                path,
+                line: 1,
+                column: 1,
+                message,
+            } if message.starts_with("evaluation stopped") => Error::Policy {
+                path,
+                line,
+                column: 1,
+                message: format!("`{name}`: {message}"),
+            },
+            e => e,
+        })?;
         if v == regorus::Value::Undefined {
             return Ok(Value::Null);
         }

@@ -27,7 +27,7 @@ fn checks_lists_every_id_with_its_help() {
     ] {
         assert!(ids.contains(&id), "{id} not listed in {ids:?}");
     }
-    assert_eq!(ids.len(), 15);
+    assert_eq!(ids.len(), 18);
     for c in listed {
         assert!(
             c["summary"].as_str().is_some_and(|s| !s.is_empty())

@@ -9,5 +9,7 @@ mod hostile;
 mod keys;
 mod policy;
 mod provenance;
+mod rego;
+mod report;
 mod util;
 mod verify;
