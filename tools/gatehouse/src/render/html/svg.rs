@@ -37,6 +37,7 @@ impl Axis {
         };
         let step = nice_step((max - min) / 5.0);
         let top = (max / step).ceil() * step;
+        let min = (min / step).floor() * step;
         let mut ticks = Vec::new();
         let mut t = min;
         while t <= top + step / 2.0 && ticks.len() < 12 {
@@ -430,7 +431,12 @@ pub fn timeline(
         .chain(references.iter().map(|r| r.value))
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
-    let axis = Axis::linear(axis_label, 0.0, if max > 0.0 { max } else { 1.0 });
+    let min = lanes
+        .iter()
+        .flat_map(|l| l.spans.iter().map(|s| s.start))
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::min);
+    let axis = Axis::linear(axis_label, min, if max > min { max } else { min + 1.0 });
     let row_h = 20.0;
     let height = TOP + lanes.len() as f64 * row_h + BOTTOM + 4.0;
     let label_chars = lanes
