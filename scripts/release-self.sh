@@ -12,15 +12,15 @@
 #
 # The gate runs the binaries this release just built (they are static: they run here too).
 #
-#   scripts/release-self.sh [--out DIR] [--key FILE] [--previous-sbom FILE] [--pin-chart]
+#   scripts/release-self.sh [--out DIR] [--key FILE] [--previous-sbom DIR] [--pin-chart]
 #
 #   --out DIR            where everything goes (default out/self-release)
 #   --key FILE           the signing key (PKCS#8 PEM); its public half FILE.pub or the
 #                        .pub beside it. Without it a key pair is made in DIR/keys (a dry run:
 #                        nobody trusts that key). Encrypted keys: GATEHOUSE_KEY_PASSWORD.
-#   --previous-sbom FILE the previous release's image SBOM (default: the one the last
-#                        successful run kept in DIR-previous/, else none: on a
-#                        first release every component counts as added and is judged)
+#   --previous-sbom DIR  the previous release's image.cdx.json and workspace.cargo.cdx.json
+#                        (default: what the last successful run kept in DIR-previous/, else
+#                        none: on a first release every component counts as added and is judged)
 #   --pin-chart          also write the image's tag and digest into charts/gatehouse/values.yaml
 #
 # Exit: 0 released (the pack verifies and the gate promotes); 1 the gate says no; 2 broken.
@@ -60,13 +60,14 @@ commit=$(git -C "$root" rev-parse HEAD)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct)}
 version=$(gh_version)
 rel="v$version"
+# The release is the commit: everything below reads HEAD's tree ($GH_SRC), never the
+# working tree, so uncommitted changes are simply not part of it.
+gh_snapshot || die "cannot unpack HEAD's tree"
+src="$GH_SRC"
 if [ -n "$(git -C "$root" status --porcelain --untracked-files=no)" ]; then
-  echo "release-self: the checkout has uncommitted changes; the provenance names $commit, which is not what is built" >&2
-  dirty=1
-else
-  dirty=0
+  echo "release-self: uncommitted changes in the checkout are not part of this release (it builds $commit)" >&2
 fi
-rm -rf "$out/bin" "$out/sbom" "$out/reports" "$out/chart"
+rm -rf "$out/bin" "$out/sbom" "$out/reports" "$out/chart" "$out/sbom-none" "$out/sbom-diff.md"
 mkdir -p "$out/sbom" "$out/reports" "$out/chart"
 
 step "build: static, auditable release binaries"
@@ -85,16 +86,23 @@ for t in "${tools[@]}"; do
     >>"$out/versions.txt" || die "$t --version failed in the image"
 done
 
-step "sboms: cargo cyclonedx (workspace, per binary), syft (image)"
-# cargo cyclonedx writes next to each Cargo.toml: copy them out and remove them again.
-(cd "$root" && cargo cyclonedx --format json --all-features --target "$GH_TRIPLE" \
-  --override-filename gatehouse-sbom -q) || die "cargo cyclonedx failed"
+step "sboms: cargo cyclonedx (per binary, workspace), syft (binaries, image)"
+# cargo cyclonedx writes beside each Cargo.toml: in HEAD's tree, never in the checkout.
+find "$src/tools" "$src/examples" -maxdepth 2 -name '*_bin.cdx.json' -delete
+(cd "$src" && CARGO_NET_OFFLINE=true cargo cyclonedx --format json --spec-version 1.5 \
+  --describe binaries --target "$GH_TRIPLE" -q) || die "cargo cyclonedx failed"
 for t in "${tools[@]}"; do
-  mv "$root/tools/$t/gatehouse-sbom.json" "$out/sbom/$t.cargo.cdx.json"
+  f=$(find "$src/tools" -maxdepth 2 -name "${t}_bin.cdx.json" | head -n 1)
+  [ -n "$f" ] || die "cargo cyclonedx wrote no SBOM for $t"
+  mv "$f" "$out/sbom/$t.cargo.cdx.json"
 done
-find "$root/tools" "$root/examples" -maxdepth 2 -name gatehouse-sbom.json -delete
-# The workspace's: every binary's, merged by syft over the auditable data of the binaries.
-syft -q "dir:$out/bin" -o "cyclonedx-json=$out/sbom/binaries.cdx.json" || die "syft over the binaries failed"
+# The workspace's: every binary's components once (by purl), licences included.
+jq -s --arg v "$version" '{bomFormat: "CycloneDX", specVersion: "1.5", version: 1,
+    metadata: {component: {type: "application", name: "gatehouse", version: $v,
+      "bom-ref": "gatehouse-workspace"}},
+    components: ([.[].components[]] | unique_by(.purl) | sort_by(.purl))}' \
+  "$out"/sbom/*.cargo.cdx.json >"$out/sbom/workspace.cargo.cdx.json"
+find "$src/tools" "$src/examples" -maxdepth 2 -name '*_bin.cdx.json' -delete
 gh_podman save --format oci-archive -o "$out/image.oci.tar" "$GH_REPO:$version" >/dev/null
 syft -q "oci-archive:$out/image.oci.tar" -o "cyclonedx-json=$out/sbom/image.cdx.json" \
   || die "syft over the image failed"
@@ -104,17 +112,28 @@ for t in "${tools[@]}"; do
     || die "the image's SBOM does not list $t"
 done
 
-step "gate: sbom-diff against the previous release"
-if [ -z "$prev_sbom" ] && [ -f "$keep/image.cdx.json" ]; then prev_sbom="$keep/image.cdx.json"; fi
+step "gate: sbom-diff against the previous release (image, then workspace with licences)"
+if [ -z "$prev_sbom" ] && [ -d "$keep" ]; then prev_sbom="$keep"; fi
 if [ -z "$prev_sbom" ]; then
-  prev_sbom="$out/sbom/none.cdx.json"
-  printf '{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[]}\n' >"$prev_sbom"
-  echo "release-self: no previous release SBOM: every component counts as added" >&2
+  prev_sbom="$out/sbom-none"
+  mkdir -p "$prev_sbom"
+  for f in image.cdx.json workspace.cargo.cdx.json; do
+    printf '{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[]}\n' >"$prev_sbom/$f"
+  done
+  echo "release-self: no previous release SBOMs: every component counts as added" >&2
 fi
-rc=0
-"$out/bin/sbom-diff" "$prev_sbom" "$out/sbom/image.cdx.json" --budget "$root/release/sbom-budget.yaml" \
-  --report "$out/reports/sbom-diff-diff.json" --format markdown -q >"$out/sbom-diff.md" || rc=$?
-[ "$rc" -le 1 ] || die "sbom-diff could not judge (see $out/reports/sbom-diff-diff.json)"
+[ -f "$prev_sbom/image.cdx.json" ] && [ -f "$prev_sbom/workspace.cargo.cdx.json" ] \
+  || die "$prev_sbom: expected image.cdx.json and workspace.cargo.cdx.json of the previous release"
+# Both must pass; the gate reads the newest sbom-diff report, the workspace's (the one that
+# carries licences), so the image's runs first.
+sbom_fail=0
+for f in image.cdx.json workspace.cargo.cdx.json; do
+  rc=0
+  "$out/bin/sbom-diff" "$prev_sbom/$f" "$out/sbom/$f" --budget "$src/release/sbom-budget.yaml" \
+    --report "$out/reports/sbom-diff-${f%%.*}.json" --format markdown -q >>"$out/sbom-diff.md" || rc=$?
+  [ "$rc" -le 1 ] || die "sbom-diff could not judge $f (see $out/reports/sbom-diff-${f%%.*}.json)"
+  [ "$rc" = 0 ] || sbom_fail=1
+done
 
 step "gate: alert-lint over the chart's PrometheusRules (image pinned by digest)"
 cat >"$out/chart/values-image.yaml" <<EOF
@@ -126,10 +145,12 @@ image:
 EOF
 helm="$root/.tools/helm/helm/helm"
 [ -x "$helm" ] || die "helm is missing: run scripts/setup.sh"
-"$helm" template gatehouse "$root/charts/gatehouse" -f "$out/chart/values-image.yaml" \
+# ci/all-values.yaml: every part of the chart on (its own lint values), then our image.
+chart_values=(-f "$src/charts/gatehouse/ci/all-values.yaml" -f "$out/chart/values-image.yaml")
+"$helm" template gatehouse "$src/charts/gatehouse" "${chart_values[@]}" \
   >"$out/chart/rendered.yaml" || die "helm template failed"
 grep -q "$digest" "$out/chart/rendered.yaml" || die "the rendered chart does not run $digest"
-"$helm" template gatehouse "$root/charts/gatehouse" -f "$out/chart/values-image.yaml" \
+"$helm" template gatehouse "$src/charts/gatehouse" "${chart_values[@]}" \
   --show-only templates/prometheusrule.yaml >"$out/chart/prometheusrule.yaml" \
   || die "the chart renders no PrometheusRule"
 rc=0
@@ -156,15 +177,15 @@ for t in "${tools[@]}"; do subjects+=(--subject "$out/bin/$t"); done
   --build-command "scripts/release-self.sh (cargo auditable build --release --locked --target $GH_TRIPLE; podman build -f Containerfile)" \
   --build-type https://gatehouse.dev/release-self/v1 \
   --parameter "rustflags=$(gh_rustflags | sed "s|$root|<checkout>|; s|${CARGO_HOME:-$HOME/.cargo}|<cargo-home>|")" \
-  --parameter "opt_level=$CARGO_PROFILE_RELEASE_OPT_LEVEL" --parameter "dirty=$dirty" \
+  --parameter "opt_level=$CARGO_PROFILE_RELEASE_OPT_LEVEL" \
   --parameter "rustc=$(rustc --version)" \
-  --material "$root/Cargo.lock" --material "$root/Containerfile" \
+  --material "$src/Cargo.lock" --material "$src/Containerfile" \
   "${subjects[@]}" --subject-digest "$GH_REPO:$version=$digest" \
   --report "$out/reports/evidence-pack-provenance.json" -q >/dev/null \
   || die "provenance failed (see $out/reports/evidence-pack-provenance.json)"
 
 step "pack: evidence-pack gate / build / verify"
-policy="$root/release/promote-self.yaml"
+policy="$src/release/promote-self.yaml"
 gate=0
 "$ep" gate --policy "$policy" "$out/reports" --format text >"$out/gate.txt" || gate=$?
 [ "$gate" -le 1 ] || die "evidence-pack gate could not judge: $(cat "$out/gate.txt")"
@@ -186,12 +207,12 @@ if [ "$pin_chart" = 1 ] && [ "$gate" = 0 ]; then
   sed -i -E "0,/^  tag: \"[^\"]*\"/s//  tag: \"$version\"/; 0,/^  digest: \"[^\"]*\"/s//  digest: \"$digest\"/" "$values"
   echo "release-self: charts/gatehouse/values.yaml pins $GH_REPO:$version@$digest" >&2
 fi
-if [ "$gate" = 0 ] && [ "$verify" = 0 ]; then
+if [ "$gate" = 0 ] && [ "$verify" = 0 ] && [ "$sbom_fail" = 0 ]; then
   mkdir -p "$keep"
-  cp "$out/sbom/image.cdx.json" "$keep/image.cdx.json"
+  cp "$out/sbom/image.cdx.json" "$out/sbom/workspace.cargo.cdx.json" "$keep/"
 fi
 
 elapsed=$(($(date +%s) - started))
 echo "release-self: $rel ($commit) image $digest; gate $( [ "$gate" = 0 ] && echo promote || echo 'says no') ; pack $pack; verify $( [ "$verify" = 0 ] && echo ok || echo FAILED); ${elapsed}s" >&2
-if [ "$verify" != 0 ]; then exit 1; fi
+if [ "$verify" != 0 ] || [ "$sbom_fail" != 0 ]; then exit 1; fi
 exit "$gate"

@@ -28,20 +28,37 @@ GH_REPO=${GH_REPO:-localhost/gatehouse}
 # "s" brings them under it (README: Gatehouse's own image has the figures).
 export CARGO_PROFILE_RELEASE_OPT_LEVEL=${CARGO_PROFILE_RELEASE_OPT_LEVEL:-s}
 
+# What is built is the commit, not the working tree: HEAD's files, unpacked here (a
+# directory of the target dir, so the remapped paths and the cache stay the same).
+GH_SRC=${GH_SRC:-$GH_TARGET_DIR/src}
+
 gh_podman() { CONTAINERS_CONF="$GH_ROOT/release/containers.conf" podman "$@"; }
+
+# gh_snapshot: HEAD's tree in $GH_SRC (kept when it is already that commit; git archive
+# gives every file the commit's time, so cargo rebuilds nothing for an unchanged commit).
+gh_snapshot() {
+  local commit
+  commit=$(git -C "$GH_ROOT" rev-parse HEAD) || return 2
+  [ "$(cat "$GH_SRC/.gatehouse-commit" 2>/dev/null)" = "$commit" ] && return 0
+  rm -rf "$GH_SRC" && mkdir -p "$GH_SRC"
+  git -C "$GH_ROOT" archive --format=tar HEAD | tar -x -C "$GH_SRC" || return 2
+  echo "$commit" >"$GH_SRC/.gatehouse-commit"
+}
 
 # The tools: workspace members under tools/ with a binary target (derived, not listed).
 gh_tools() {
-  (cd "$GH_ROOT" && cargo metadata --format-version 1 --no-deps --offline 2>/dev/null) |
-    jq -r --arg root "$GH_ROOT/tools/" '.packages[]
+  gh_snapshot || return 2
+  (cd "$GH_SRC" && cargo metadata --format-version 1 --no-deps --offline 2>/dev/null) |
+    jq -r --arg root "$GH_SRC/tools/" '.packages[]
       | select(.manifest_path | startswith($root))
       | select(any(.targets[]; .kind | index("bin")))
       | .targets[] | select(.kind | index("bin")) | .name' | sort
 }
 
 gh_version() {
-  (cd "$GH_ROOT" && cargo metadata --format-version 1 --no-deps --offline 2>/dev/null) |
-    jq -r --arg root "$GH_ROOT/tools/evidence-pack/" \
+  gh_snapshot || return 2
+  (cd "$GH_SRC" && cargo metadata --format-version 1 --no-deps --offline 2>/dev/null) |
+    jq -r --arg root "$GH_SRC/tools/evidence-pack/" \
       '.packages[] | select(.manifest_path | startswith($root)) | .version'
 }
 
@@ -55,8 +72,8 @@ gh_need() {
   done
 }
 
-# The flags of the static build; the build paths are remapped so the binaries name no
-# directory of this machine (and two checkouts build the same bytes).
+# The flags of the static build; the checkout (and so $GH_SRC and every OUT_DIR inside it)
+# and cargo's home are remapped, so the binaries name no directory of this machine.
 gh_rustflags() {
   echo "-C target-feature=+crt-static --remap-path-prefix=$GH_ROOT=. --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
 }
@@ -73,7 +90,7 @@ gh_build_bins() {
   mapfile -t GH_TOOLS < <(gh_tools)
   [ ${#GH_TOOLS[@]} -gt 0 ] || { echo "image: no tools found in the workspace" >&2; return 2; }
   for t in "${GH_TOOLS[@]}"; do pk+=(--bin "$t"); done
-  (cd "$GH_ROOT" && CARGO_TARGET_DIR="$GH_TARGET_DIR" RUSTFLAGS="$(gh_rustflags)" \
+  (cd "$GH_SRC" && CARGO_TARGET_DIR="$GH_TARGET_DIR" RUSTFLAGS="$(gh_rustflags)" \
     cargo auditable build --release --locked --quiet --target "$GH_TRIPLE" "${pk[@]}") || return 2
   mkdir -p "$out"
   for t in "${GH_TOOLS[@]}"; do
@@ -116,7 +133,8 @@ gh_build_image() {
   gh_need podman || return 2
   ctx=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-image-XXXXXX")
   gh_rootfs "$bin" "$ctx/rootfs" || { rm -rf "$ctx"; return 2; }
-  cp "$GH_ROOT/Containerfile" "$ctx/Containerfile"
+  gh_snapshot || return 2
+  cp "$GH_SRC/Containerfile" "$ctx/Containerfile"
   commit=$(git -C "$GH_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
   epoch=${SOURCE_DATE_EPOCH:-$(git -C "$GH_ROOT" log -1 --format=%ct 2>/dev/null || echo 0)}
   for t in "$@"; do tags+=(--tag "$t"); done
