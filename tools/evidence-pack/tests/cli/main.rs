@@ -10,6 +10,5 @@ mod keys;
 mod policy;
 mod provenance;
 mod rego;
-mod report;
 mod util;
 mod verify;
