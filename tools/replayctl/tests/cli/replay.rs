@@ -76,6 +76,10 @@ fn replay_writes_a_tenants_window_once_and_a_repeat_changes_nothing() {
         (Some(2000), Some(667), Some(667)),
         "{d}"
     );
+    assert_eq!(
+        d["method"], "copy",
+        "the default writer (docs/replayctl.md, Figures)"
+    );
     assert_eq!(r.check("replay.backpressure")["result"], "skip");
     let before = xmin_sum(&pg);
 
