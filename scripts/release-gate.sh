@@ -125,6 +125,10 @@ PG_BIN=${PG_BIN:-$(pg_bindir)}
 export PG_BIN
 
 source scripts/lib/demo.sh
+# The report directory is emptied first: it must not be (or hold) the release's inputs.
+dir_abs=$(cd "$dir" && pwd -P)
+out_abs=$(mkdir -p "$OUT" && cd "$OUT" && pwd -P)/$REL
+case "$dir_abs/" in "$out_abs"/*) die "--out $OUT: $OUT/$REL would hold the release's own inputs ($dir)" ;; esac
 rm -rf "${OUT:?}/$REL"
 mkdir -p "$OUT/$REL"
 touch "$OUT/summary.tsv"
@@ -161,7 +165,7 @@ done
   awk -F'\t' -v rel="$REL" '$1 == rel && $2 == "decision" {
       c = ($3 == "promote") ? "32" : "31";
       printf "  \033[1mdecision: \033[%sm%s\033[0m  %s\n", c, $3, $4 }' "$OUT/summary.tsv"
-  printf '  reports: %s/%s/  trace: %s\n' "$OUT" "$REL" "$trace_id"
+  printf '  reports: %s/%s/  trace: %s  (%ss)\n' "$OUT" "$REL" "$trace_id" "$SECONDS"
 } | if [ -n "${NO_COLOR:-}" ] || [ ! -t 1 ]; then sed 's/\x1b\[[0-9;]*m//g'; else cat; fi
 
 gate="$OUT/$REL/evidence-pack-gate.json"

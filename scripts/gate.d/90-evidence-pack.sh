@@ -20,10 +20,36 @@ mkdir -p "$dir"
 want=0
 { [ "$REL" = bad-release ] || [ -n "${GATE_CANARY_FAULTS:-}" ]; } && want=1
 
-# Gate over every report of the run (the directory), before adding our own to it.
+# Gate over every report of the run (the directory), before adding our own to it. Where
+# evidence-pack keeps an audit log (`gate --audit`), the decision is appended to
+# $OUT/audit.jsonl, hash-chained across the releases of the run.
+gate_args=()
+if "$ep" gate --help 2>/dev/null | grep -q -- '--audit'; then
+  gate_args=(--release "$GATE_VERSION" --environment "$GATE_ENV" --audit "$OUT/audit.jsonl")
+fi
 gate_json="$dir/evidence-pack-gate.json.tmp"
-expect_exit "$want" "$ep" gate --policy "$policy" "$dir" --format json -q >"$gate_json"
+expect_exit "$want" "$ep" gate --policy "$policy" "${gate_args[@]}" "$dir" --format json -q >"$gate_json"
+# The same rule in Rego (examples/policies/promote.rego, where evidence-pack reads Rego) must
+# come to the same decision over the same reports.
+rego=${GATE_REGO_POLICY:-$EX/policies/promote.rego}
+rego_json="$dir/evidence-pack-gate-rego.json.tmp"
+if [ -f "$rego" ] && "$ep" gate --help 2>/dev/null | grep -q -i 'rego'; then
+  expect_exit "$want" "$ep" gate --policy "$rego" --release "$GATE_VERSION" --environment "$GATE_ENV" \
+    "$dir" --format json -q >"$rego_json"
+fi
 mv "$gate_json" "$dir/evidence-pack-gate.json"
+if [ -s "$rego_json" ]; then
+  mv "$rego_json" "$dir/evidence-pack-gate-rego.json"
+  yaml_decision=$(jq -r '.data.decision // "error"' "$dir/evidence-pack-gate.json")
+  rego_decision=$(jq -r '.data.decision // "error"' "$dir/evidence-pack-gate-rego.json")
+  summary "$REL" "evidence-pack (rego)" "$(result_of "$dir/evidence-pack-gate-rego.json")" "$rego: $rego_decision"
+  if [ "$yaml_decision" != "$rego_decision" ]; then
+    echo "release-gate: $policy says $yaml_decision, $rego says $rego_decision" >&2
+    echo "[$REL] YAML and Rego policies disagree: $yaml_decision vs $rego_decision" >>"$OUT/unexpected.txt"
+  fi
+else
+  rm -f "$rego_json"
+fi
 decision=$(jq -r '.data.decision // "error"' "$dir/evidence-pack-gate.json")
 # Why, in two lists: the gates that said no (or whose figure does not hold) and the
 # reports that are missing or stale.
@@ -61,6 +87,12 @@ if [ "$decision" = promote ]; then
     --report "$dir/evidence-pack-verify.json" --format json -q >/dev/null
 else
   expect_exit 0 "$ep" verify "$pack" --key "$pub" --report "$dir/evidence-pack-verify.json" --format json -q >/dev/null
+fi
+
+# The release page: one self-contained HTML file from the pack (where evidence-pack has
+# `report`).
+if [ -s "$pack" ] && "$ep" --help 2>/dev/null | grep -q '^  report '; then
+  expect_exit 0 "$ep" report --pack "$pack" -o "$dir/report.html" --format json -q >/dev/null
 fi
 
 # Independent check: openssl verifies the DSSE signature over PAE(payloadType, payload).
