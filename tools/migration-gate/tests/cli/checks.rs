@@ -19,7 +19,7 @@ fn checks_lists_every_id_with_its_summary_and_fix() {
     ] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
-    assert_eq!(ids.len(), 54);
+    assert_eq!(ids.len(), 67);
     assert!(list.iter().all(|c| {
         !c["summary"].as_str().unwrap_or("").is_empty()
             && !c["fix"].as_str().unwrap_or("").is_empty()

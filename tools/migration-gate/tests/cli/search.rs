@@ -880,3 +880,30 @@ fn slow_reindex_of_100k_documents_under_concurrent_writes_flips_with_zero_failed
         d["probe"]["failed"]
     );
 }
+
+#[test]
+fn the_example_search_inputs_follow_their_schemas() {
+    for (file, schema) in [
+        (
+            "products.v2.yaml",
+            "migration-gate.search-collection.schema.json",
+        ),
+        (
+            "products.v3.yaml",
+            "migration-gate.search-collection.schema.json",
+        ),
+        (
+            "canaries.yaml",
+            "migration-gate.search-canaries.schema.json",
+        ),
+        ("keys.yaml", "migration-gate.search-keys.schema.json"),
+    ] {
+        let text = std::fs::read_to_string(release(file)).expect("example");
+        let value: Value = gatehouse::yaml::from_str(file, &text).expect("yaml");
+        testkit::schema::assert_valid(schema, &value);
+    }
+    let bad: Value = json!({"fields": [{"name": "n", "type": "strin"}]});
+    assert!(
+        !testkit::schema::errors("migration-gate.search-collection.schema.json", &bad).is_empty()
+    );
+}
