@@ -16,7 +16,9 @@ pub enum Error {
     /// The drill config refuses to run (no `allow_destructive`, no targets, ...).
     #[error("{path}: {message}; nothing was touched")]
     Refused { path: String, message: String },
-    #[error("{binary} not found on PATH{hint}; run scripts/setup.sh (or set postgres.bin_dir)")]
+    #[error(
+        "{binary} not found on PATH{hint}; run scripts/setup.sh (or name its directory: postgres.bin_dir, --pg-bin-dir)"
+    )]
     MissingBinary { binary: String, hint: String },
     #[error("{what} failed ({status}): {message}")]
     Command {

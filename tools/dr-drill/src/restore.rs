@@ -97,7 +97,17 @@ struct Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            // SIGKILL: nothing of this throwaway cluster needs to survive.
+            // SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its children
+            // (startup process, restore_command) down with it; SIGKILL would orphan them.
+            let _ = std::process::Command::new("kill")
+                .args(["-QUIT", &self.child.id().to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
@@ -168,11 +178,11 @@ pub async fn restore(
 ) -> Result<Value> {
     let started = Instant::now();
     let bin = opts.bin_dir.as_deref();
-    let postgres = bins::find("postgres", bin)?;
     let pgbackrest = match &opts.source {
         Source::PgBackRest { .. } => Some(bins::find("pgbackrest", None)?),
         Source::BaseBackup(_) => None,
     };
+    let postgres = bins::find("postgres", bin)?;
     if let Source::BaseBackup(dir) = &opts.source
         && !dir.join("backup_manifest").is_file()
         && !dir.join("backup_label").is_file()

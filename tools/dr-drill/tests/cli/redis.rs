@@ -1,1 +1,51 @@
-//! placeholder
+//! The Redis failover drill on a real primary/replica pair.
+
+use std::time::{Duration, Instant};
+
+use testkit::{Redis, RedisOptions};
+
+use crate::run;
+
+#[test]
+fn slow_redis_failover_promotes_the_replica_and_measures_rto_and_rpo() {
+    let primary = Redis::start();
+    let replica = Redis::start_with(
+        RedisOptions::default()
+            .arg("--replicaof")
+            .arg("127.0.0.1")
+            .arg(primary.port().to_string()),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !replica
+        .cli(&["INFO", "replication"])
+        .contains("master_link_status:up")
+    {
+        assert!(Instant::now() < deadline, "the replica never linked");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = dir.path().join("drill.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name: sessions\nallow_destructive: true\ntargets: {{rto: 30s, rpo: 10s}}\nredis:\n  primary: {{url: \"{}\"}}\n  replica: {{url: \"{}\"}}\n  heartbeat: {{key: \"dr-drill:hb\", interval: 50ms}}\n",
+            primary.url(),
+            replica.url()
+        ),
+    )
+    .expect("write config");
+    let r = run(["failover", "--config", cfg.to_str().expect("utf-8")]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.failures());
+    let data = &r.report()["data"];
+    assert!(
+        data["rto_seconds"].as_f64().expect("seconds") > 0.0,
+        "{data:#}"
+    );
+    assert!(data["rpo_transactions"].as_u64().is_some(), "{data:#}");
+    assert!(
+        replica
+            .cli(&["INFO", "replication"])
+            .contains("role:master")
+    );
+    assert!(replica.cli(&["SET", "after", "1"]).contains("OK"));
+}
