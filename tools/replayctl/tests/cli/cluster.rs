@@ -179,7 +179,7 @@ fn slow_lag_triage_redrive_replay_and_verify_work_on_a_cluster() {
 }
 
 #[test]
-fn slow_replay_and_redrive_follow_a_resharding_of_the_streams_slot() {
+fn slow_replay_redrive_lag_and_triage_follow_a_resharding_of_the_streams_slot() {
     let cluster = testkit::RedisCluster::start();
     let pg = testkit::Postgres::start();
     pg.psql("postgres", SINK_DDL);
@@ -210,6 +210,11 @@ fn slow_replay_and_redrive_follow_a_resharding_of_the_streams_slot() {
     const N: usize = 30_000;
     xadd(owner, &archive, &events(8, N, T0, &["acme"]));
     fill_dlq_on(owner, &dlq, 1000);
+    // For lag and triage while the slot moves: a group that reads nothing (its backlog stays
+    // N) and a DLQ of the same slot that nobody redrives.
+    cluster.cli(&["XGROUP", "CREATE", &archive, "g", "0"]);
+    let parked = format!("{tag}:parked");
+    fill_dlq_on(owner, &parked, 50);
 
     let sink = pg.url("postgres");
     let window = vec![
@@ -247,9 +252,58 @@ fn slow_replay_and_redrive_follow_a_resharding_of_the_streams_slot() {
     .stdout(std::process::Stdio::piped())
     .spawn()
     .expect("spawn redrive");
+    // lag and triage in a loop until the resharding is over (bounded): each answer whole.
+    let resharded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let observer = {
+        let (url, archive, parked, done) = (
+            url.clone(),
+            archive.clone(),
+            parked.clone(),
+            std::sync::Arc::clone(&resharded),
+        );
+        std::thread::spawn(move || {
+            let mut rounds = Vec::new();
+            for _ in 0..300 {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                let lag = run([
+                    "lag",
+                    "--redis-url",
+                    &url,
+                    "--stream",
+                    &archive,
+                    "--group",
+                    "g",
+                    "--max-lag",
+                    "1000d",
+                ]);
+                let triage = run(["dlq", "triage", "--redis-url", &url, "--dlq", &parked]);
+                rounds.push((
+                    lag.code,
+                    data(&lag)["groups"][0]["undelivered"].as_u64(),
+                    triage.code,
+                    data(&triage)["entries"].as_u64(),
+                    format!("{}{}", lag.stderr, triage.stderr),
+                ));
+                if finished {
+                    break;
+                }
+            }
+            rounds
+        })
+    };
     std::thread::sleep(Duration::from_millis(700));
     cluster.reshard(owner, target, u32::from(s - first) + 1);
+    resharded.store(true, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(cluster.owner_of(s).0, target, "the slot did not move");
+    let rounds = observer.join().expect("lag/triage thread");
+    assert!(rounds.len() >= 2, "{rounds:?}");
+    for r in &rounds {
+        assert_eq!(
+            (r.0, r.1, r.2, r.3),
+            (0, Some(N as u64), 0, Some(50)),
+            "lag or triage during the resharding: {r:?}"
+        );
+    }
 
     let out = replay.wait_with_output().expect("replay ends");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("replay report");
