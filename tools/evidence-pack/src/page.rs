@@ -177,12 +177,12 @@ fn decision_block(gate: Option<&Value>) -> String {
     out
 }
 
-/// The policy's view of one report: its requirement's status (`ok`, `fail`, `stale`…).
+/// The policy's view of one report: its requirement's status (`ok`, `fail`, `stale`…). By
+/// agent and action, not path: inside a pack the gate's paths are the pack's names.
 fn requirement<'a>(gate: Option<&'a Value>, r: &LoadedReport) -> Option<&'a str> {
     gate?.get("requirements")?.as_array()?.iter().find_map(|q| {
         (text(q, "agent") == r.report.agent
-            && (text(q, "action").is_empty() || text(q, "action") == r.report.action)
-            && (text(q, "source").is_empty() || text(q, "source") == r.source))
+            && (text(q, "action").is_empty() || text(q, "action") == r.report.action))
             .then(|| text(q, "status"))
     })
 }

@@ -77,7 +77,7 @@ fn pythons_zipfile_reads_every_entry_and_the_digests_match_the_manifest() {
     assert_eq!(build_pack(dir.path(), &key, "p.zip").code, 0);
     let (code, out) = py(dir.path(), ZIP_CHECK, &["p.zip"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("zipfile ok 8"), "{out}");
+    assert!(out.contains("zipfile ok 9"), "{out}");
     let names: Vec<&str> = out.lines().collect();
     assert!(!names.is_empty());
 }
@@ -100,6 +100,7 @@ fn the_layout_is_the_documented_one() {
             "attestation.dsse.json",
             "attestation.sigstore.json",
             "manifest.json",
+            "report.html",
             "reports/alert-lint-check.json",
             "reports/migration-gate-dry-run.json",
             "reports/migration-gate-lint.json",

@@ -10,5 +10,6 @@ mod keys;
 mod policy;
 mod provenance;
 mod rego;
+mod report;
 mod util;
 mod verify;
