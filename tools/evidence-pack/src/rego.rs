@@ -153,6 +153,7 @@ fn read_text(path: &Path) -> Result<(String, String, String)> {
     let label = input.label();
     let sha256 = gatehouse::hash::sha256_hex(&input.bytes);
     let text = input.text()?.to_owned();
+    check_nesting(&label, &text)?;
     Ok((label, sha256, text))
 }
 
@@ -229,13 +230,20 @@ pub(crate) fn load(path: &Path, data: &[PathBuf], timeout: Duration) -> Result<R
 }
 
 /// One message of `deny`, `violation` or `warn`: a string, or an object whose `msg` is one.
-fn messages(label: &str, rule: &str, v: &Value) -> Result<Vec<(String, Value)>> {
+fn messages(label: &str, line: u64, rule: &str, v: &Value) -> Result<Vec<(String, Value)>> {
+    let bad = |message: String| Error::Policy {
+        path: label.to_owned(),
+        line,
+        column: 1,
+        message,
+    };
     let items = match v {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
         other => {
-            return Err(Error::Usage(format!(
-                "{label}: `{rule}` must be a set of messages, got {other}"
+            return Err(bad(format!(
+                "`{rule}` must be a set of messages, got {}",
+                short(other)
             )));
         }
     };
@@ -245,15 +253,67 @@ fn messages(label: &str, rule: &str, v: &Value) -> Result<Vec<(String, Value)>> 
             Value::String(s) => Ok((s.clone(), item.clone())),
             Value::Object(o) => match o.get("msg") {
                 Some(Value::String(s)) => Ok((s.clone(), item.clone())),
-                _ => Err(Error::Usage(format!(
-                    "{label}: an element of `{rule}` is an object without a string `msg`: {item}"
+                _ => Err(bad(format!(
+                    "an element of `{rule}` is an object without a string `msg`: {}",
+                    short(item)
                 ))),
             },
-            other => Err(Error::Usage(format!(
-                "{label}: an element of `{rule}` is not a message: {other}"
+            other => Err(bad(format!(
+                "an element of `{rule}` is not a message (a string, or an object with `msg`): {}",
+                short(other)
             ))),
         })
         .collect()
+}
+
+/// A value for an error line: at most 120 characters of its JSON.
+fn short(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(120) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
+/// The deepest bracket nesting regorus parses in reasonable time: its parser backtracks on
+/// `[`/`{` (collection or comprehension), so time doubles with each level (20 levels: 12 s).
+const MAX_NESTING: usize = 12;
+
+/// Refuses a policy nested deeper than [`MAX_NESTING`] brackets (outside strings and
+/// comments), naming where, before regorus parses it.
+fn check_nesting(label: &str, text: &str) -> Result<()> {
+    let mut depth = 0usize;
+    for (i, line) in text.lines().enumerate() {
+        let mut chars = line.char_indices();
+        let mut in_string: Option<char> = None;
+        while let Some((col, c)) = chars.next() {
+            match (in_string, c) {
+                (Some('"'), '\\') => {
+                    chars.next();
+                }
+                (Some(q), c) if c == q => in_string = None,
+                (Some(_), _) => {}
+                (None, '#') => break,
+                (None, '"' | '`') => in_string = Some(c),
+                (None, '[' | '{' | '(') => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Err(Error::Policy {
+                            path: label.to_owned(),
+                            line: i as u64 + 1,
+                            column: line[..col].chars().count() as u64 + 1,
+                            message: format!(
+                                "brackets nested more than {MAX_NESTING} deep; split the expression into helper rules"
+                            ),
+                        });
+                    }
+                }
+                (None, ']' | '}' | ')') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 impl RegoPolicy {
@@ -305,9 +365,15 @@ impl RegoPolicy {
         let violation = self.rule("violation", timeout)?;
         let warn = self.rule("warn", timeout)?;
         let decision_rule = self.rule("decision", timeout)?;
-        let mut blocking = messages(&self.label, "deny", &deny)?;
-        blocking.extend(messages(&self.label, "violation", &violation)?);
-        let warnings = messages(&self.label, "warn", &warn)?;
+        let line = |rule: &str| self.rule_lines.get(rule).copied().unwrap_or(1);
+        let mut blocking = messages(&self.label, line("deny"), "deny", &deny)?;
+        blocking.extend(messages(
+            &self.label,
+            line("violation"),
+            "violation",
+            &violation,
+        )?);
+        let warnings = messages(&self.label, line("warn"), "warn", &warn)?;
         let said = match &decision_rule {
             Value::Null => None,
             Value::String(s) => Some(match s.as_str() {

@@ -532,7 +532,19 @@ fn a_failing_or_undefined_rego_test_fails_the_run() {
 fn bad_rego_is_one_line_naming_file_line_and_exit_2() {
     let good = util::fixtures().join("report-sets/good");
     let good = good.to_str().expect("utf-8");
-    let cases: [(&str, &str, &[&str], &str); 7] = [
+    let cases: [(&str, &str, &[&str], &str); 9] = [
+        (
+            "brackets nested deep enough to stall the parser",
+            "package p\n\ndeny contains x if {\n  x := [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n}\n",
+            &[],
+            "p.rego:4:19: brackets nested more than 12 deep",
+        ),
+        (
+            "a deny that is not a message",
+            "package p\n\nimport rego.v1\n\ndeny contains [1] if true\n",
+            &[],
+            "p.rego:5:1: an element of `deny` is not a message",
+        ),
         (
             "syntax error",
             "package p\n\ndeny contains msg if {\n  msg :=\n}\n",
