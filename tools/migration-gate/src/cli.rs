@@ -470,8 +470,24 @@ pub struct SearchReindexArgs {
 
     /// Fill from this JSON Lines file (a /documents/export) instead of the alias's collection;
     /// creates the alias when it does not exist yet
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "source_query")]
     pub source: Option<PathBuf>,
+
+    /// Fill from this PostgreSQL query instead (each row one document; an `id` column)
+    #[arg(long, value_name = "SQL", requires = "source_database_url")]
+    pub source_query: Option<String>,
+
+    /// The database --source-query runs in
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "source_query",
+        hide_env_values = true
+    )]
+    pub source_database_url: Option<String>,
+
+    #[command(flatten)]
+    pub source_timeouts: TimeoutArgs,
 
     #[command(flatten)]
     pub parity: ParityFlags,

@@ -35,7 +35,7 @@ pub async fn run(cli: &cli::Cli) -> Report {
         cli::Command::Lint(args) => commands::lint::run(args).await,
         cli::Command::DryRun(args) => commands::dry_run::run(args).await,
         cli::Command::Parity(args) => commands::parity::run(args).await,
-        cli::Command::Search(args) => commands::search::run(args),
+        cli::Command::Search(args) => commands::search::run(args).await,
         cli::Command::Checks => commands::checks::run(),
     }
 }

@@ -15,10 +15,19 @@ use crate::search::client::Client;
 use crate::search::reindex::{FlipOptions, ReindexOptions, Verify};
 use crate::search::{flip, keys, parity, plan, schema};
 
-pub(crate) fn run(args: &SearchArgs) -> Report {
+pub(crate) async fn run(args: &SearchArgs) -> Report {
     match &args.command {
         SearchCommand::Plan(a) => plan_cmd(a),
-        SearchCommand::Reindex(a) => reindex_cmd(a),
+        SearchCommand::Reindex(a) => {
+            // A PostgreSQL source is read first (async), then the reindex runs on it.
+            let pg = match (&a.source_query, &a.source_database_url) {
+                (Some(q), Some(url)) => Some(
+                    crate::search::source::rows_as_jsonl(url, q, a.source_timeouts.into()).await,
+                ),
+                _ => None,
+            };
+            reindex_cmd(a, pg)
+        }
         SearchCommand::Flip(a) => flip_cmd(a),
         SearchCommand::Gc(a) => gc_cmd(a),
         SearchCommand::Keys(a) => keys_cmd(a),
@@ -64,8 +73,9 @@ fn plan_cmd(a: &SearchPlanArgs) -> Report {
     })
 }
 
-fn reindex_cmd(a: &SearchReindexArgs) -> Report {
+fn reindex_cmd(a: &SearchReindexArgs, pg: Option<Result<(String, String)>>) -> Report {
     Report::judge(AGENT, "search-reindex", |b| {
+        let pg = pg.transpose()?;
         let schema = schema::load(&a.to)?;
         if schema.alias != a.alias {
             return Err(Error::Usage {
@@ -82,7 +92,14 @@ fn reindex_cmd(a: &SearchReindexArgs) -> Report {
                 message: "must be between 0 and 1000 searches per second".into(),
             });
         }
+        if pg.is_some() && a.parity.updated_field.is_some() {
+            return Err(Error::Usage {
+                flag: "--updated-field",
+                message: "follows writes to the live collection; a --source-query has none".into(),
+            });
+        }
         let source = match &a.source {
+            None if pg.is_some() => pg,
             Some(path) => {
                 if a.parity.updated_field.is_some() {
                     return Err(Error::Usage {

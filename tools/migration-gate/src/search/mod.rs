@@ -10,3 +10,4 @@ pub(crate) mod parity;
 pub(crate) mod plan;
 pub(crate) mod reindex;
 pub(crate) mod schema;
+pub(crate) mod source;

@@ -907,3 +907,74 @@ fn the_example_search_inputs_follow_their_schemas() {
         !testkit::schema::errors("migration-gate.search-collection.schema.json", &bad).is_empty()
     );
 }
+
+#[test]
+fn reindex_fills_from_a_postgresql_query_and_names_a_row_the_schema_refuses() {
+    let ts = Typesense::start();
+    let http = Http::new(&ts);
+    let pg = testkit::Postgres::start();
+    pg.create_db("shop");
+    pg.psql(
+        "shop",
+        "CREATE TABLE products (id bigint PRIMARY KEY, name text NOT NULL, price integer, tenant_id text NOT NULL);\n\
+         INSERT INTO products SELECT g, 'product ' || g, 100 + g, (ARRAY['acme','globex'])[1 + g % 2] FROM generate_series(1, 500) g;",
+    );
+    let dir = tree(&[(
+        "catalog.v1.yaml",
+        "fields:\n  - {name: name, type: string}\n  - {name: price, type: int32}\n  - {name: tenant_id, type: string, facet: true}\n",
+    )]);
+    let schema = dir.path().join("catalog.v1.yaml");
+    let url = pg.url("shop");
+    let args = |query: &'static str| {
+        vec![
+            "reindex".to_owned(),
+            "--alias".into(),
+            "catalog".into(),
+            "--to".into(),
+            path_str(&schema).to_owned(),
+            "--source-database-url".into(),
+            url.clone(),
+            "--source-query".into(),
+            query.to_owned(),
+            "--flip".into(),
+        ]
+    };
+    let a = args("SELECT id, name, price, tenant_id FROM products");
+    let r = search(&ts, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r.code, 0, "{}\n{}", r.failures(), r.stderr);
+    assert_eq!(r.json["data"]["search"]["reindex"]["copied"], 500);
+    assert_eq!(http.alias("catalog").as_deref(), Some("catalog_v1"));
+    let (_, v) = http.search(
+        "catalog",
+        "q=product&query_by=name&filter_by=tenant_id:=acme",
+    );
+    assert_eq!(v["found"], 250);
+
+    // A NULL price the schema requires: the row is named and nothing flips.
+    pg.psql("shop", "UPDATE products SET price = NULL WHERE id = 321");
+    http.json("DELETE", "/aliases/catalog", None);
+    http.json("DELETE", "/collections/catalog_v1", None);
+    let r = search(&ts, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.check("search.reindex.import")["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("document 321")
+    );
+    assert!(
+        r.check("search.parity.hash")["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("missing from catalog_v1: 321")
+    );
+    assert_eq!(http.alias("catalog"), None, "not flipped");
+
+    // A query without an id column: exit 2 before anything is created.
+    http.json("DELETE", "/collections/catalog_v1", None);
+    let a = args("SELECT name, price, tenant_id FROM products");
+    let r = search(&ts, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("no `id` column"), "{}", r.stderr);
+    assert_eq!(http.collections(), vec!["migration_gate_flips".to_owned()]);
+}
