@@ -279,15 +279,22 @@ pub fn lines(
     );
     x_axis(&mut out, x, left, bottom);
     let span = W - RIGHT - left;
+    let mut label_ys: Vec<f64> = Vec::new();
     for r in references {
         let py = bottom - y.frac(r.value) * plot_h;
+        // Above the line, or below it when another label is already there.
+        let mut ly = py - 3.0;
+        if label_ys.iter().any(|o| (o - ly).abs() < 11.0) {
+            ly = py + 11.0;
+        }
+        label_ys.push(ly);
         let _ = write!(
             out,
             "<g><title>{t}</title><line class=\"ref {c}\" x1=\"{left}\" y1=\"{py:.1}\" x2=\"{:.1}\" y2=\"{py:.1}\"/>\
              <text class=\"reflabel\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{t}</text></g>",
             W - RIGHT,
             W - RIGHT - 2.0,
-            py - 3.0,
+            ly,
             t = escape(&r.label),
             c = r.class,
         );
@@ -397,9 +404,10 @@ pub fn bars(
         let _ = write!(
             out,
             "<g><title>{t}</title><line class=\"ref {c}\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{bottom:.1}\"/>\
-             <text class=\"reflabel\" x=\"{:.1}\" y=\"{:.1}\">{t}</text></g>",
-            x + 2.0,
+             <text class=\"reflabel\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{}\">{t}</text></g>",
+            if x > W * 0.75 { x - 2.0 } else { x + 2.0 },
             TOP - 2.0,
+            if x > W * 0.75 { "end" } else { "start" },
             t = escape(&r.label),
             c = r.class,
         );
@@ -481,9 +489,10 @@ pub fn timeline(
         let _ = write!(
             out,
             "<g><title>{t}</title><line class=\"ref {c}\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{bottom:.1}\"/>\
-             <text class=\"reflabel\" x=\"{:.1}\" y=\"{:.1}\">{t}</text></g>",
-            x + 2.0,
+             <text class=\"reflabel\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{}\">{t}</text></g>",
+            if x > W * 0.75 { x - 2.0 } else { x + 2.0 },
             TOP - 2.0,
+            if x > W * 0.75 { "end" } else { "start" },
             t = escape(&r.label),
             c = r.class,
         );
