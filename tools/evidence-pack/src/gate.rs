@@ -673,7 +673,7 @@ impl DecisionRecord<'_> {
             })
             .unwrap_or_default();
         json!({
-            "type": "gate.decision",
+            "type": "gate-decision",
             "decision": eval.decision.as_str(),
             "release": self.release,
             "environment": self.environment,

@@ -778,7 +778,7 @@ fn every_decision_lands_in_the_audit_log_and_the_chain_verifies() {
         (&entries[1], "rego", rego_policy()),
     ] {
         let event = &entry["event"];
-        assert_eq!(event["type"], "gate.decision");
+        assert_eq!(event["type"], "gate-decision");
         assert_eq!(event["decision"], "block");
         assert_eq!(event["release"], "v3.0.0");
         assert_eq!(event["environment"], "prod");
