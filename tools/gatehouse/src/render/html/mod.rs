@@ -280,6 +280,21 @@ mod tests {
     }
 
     #[test]
+    fn format_html_renders_through_the_shared_entry_point() {
+        let r = crate::render::fixture::report();
+        let page = crate::render::render(
+            &r,
+            crate::render::Format::Html,
+            &[],
+            crate::render::RenderOptions::default(),
+        );
+        assert_eq!(page, render(&r));
+        let error = render(&crate::render::fixture::error_report());
+        assert!(error.contains("Could not judge (input):"));
+        assert!(error.contains("new.cdx.json:14:3: components[3].version: expected a string"));
+    }
+
+    #[test]
     fn a_report_page_is_one_document_without_script() {
         let page = render(&crate::render::fixture::report());
         assert!(page.starts_with("<!DOCTYPE html>"));
