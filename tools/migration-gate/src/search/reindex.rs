@@ -23,6 +23,9 @@ use crate::error::Result;
 /// Writes stamped this close before a round started are copied again by the next round:
 /// the writers' clocks and ours may differ by this much.
 const CLOCK_SKEW_MS: i64 = 2_000;
+/// How long after the flip the last catch-up waits for writes routed to the old collection
+/// just before the flip to be applied.
+const FLIP_SETTLE: Duration = Duration::from_secs(1);
 
 /// What a parity verification needs.
 #[derive(Debug, Clone)]
@@ -558,8 +561,11 @@ pub(crate) fn reindex(client: &Client, o: &ReindexOptions, b: &mut ReportBuilder
             "flip",
         )?;
         flipped = true;
-        // Writes that reached the old collection between the last comparison and the flip.
+        // Writes that reached the old collection between the last comparison and the flip;
+        // a write that resolved the alias just before the flip may still be applying: wait
+        // for it to settle first.
         if let (Some(field), None) = (&o.verify.updated_field, &o.source) {
+            std::thread::sleep(FLIP_SETTLE);
             post_flip = catch_up(client, &old, &new, field, watermark, o.batch)?.0;
         }
         b.check(Check::ok(CheckId::SearchFlip).with_message(format!(
