@@ -340,6 +340,53 @@ pub fn lines(
     out
 }
 
+/// The x where plots start, right of a column of row labels (at most 30 characters shown).
+fn label_column<'a>(labels: impl Iterator<Item = &'a str>) -> f64 {
+    let chars = labels
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 30);
+    12.0 + 6.6 * chars as f64
+}
+
+/// Opens a row's `<g>` (closed by the caller) with its label, whole in the `<title>`.
+fn row_label(out: &mut String, label: &str, left: f64, y: f64) {
+    let _ = write!(
+        out,
+        "<g><title>{}</title><text class=\"label\" x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"end\">{}</text>",
+        escape(label),
+        left - 6.0,
+        escape(&short(label, 30))
+    );
+}
+
+/// Dashed vertical lines at each reference's value, labelled above the plot (end-anchored
+/// near the right edge so the label stays inside).
+fn vertical_references(
+    out: &mut String,
+    references: &[Reference],
+    axis: &Axis,
+    left: f64,
+    bottom: f64,
+) {
+    let span = W - RIGHT - left;
+    for r in references {
+        let x = left + axis.frac(r.value) * span;
+        let right = x > W * 0.75;
+        let _ = write!(
+            out,
+            "<g><title>{t}</title><line class=\"ref {c}\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{bottom:.1}\"/>\
+             <text class=\"reflabel\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{}\">{t}</text></g>",
+            if right { x - 2.0 } else { x + 2.0 },
+            TOP - 2.0,
+            if right { "end" } else { "start" },
+            t = escape(&r.label),
+            c = r.class,
+        );
+    }
+}
+
 /// Horizontal bars, one row per label (several bars per row are drawn as a group), with
 /// vertical `references` (targets, limits) on the value axis.
 pub fn bars(
@@ -359,13 +406,7 @@ pub fn bars(
     let per_row = rows.iter().map(|r| r.bars.len()).max().unwrap_or(1).max(1) as f64;
     let row_h = 8.0 + 12.0 * per_row;
     let height = TOP + rows.len() as f64 * row_h + BOTTOM + 4.0;
-    let label_chars = rows
-        .iter()
-        .map(|r| r.label.chars().count())
-        .max()
-        .unwrap_or(4)
-        .clamp(4, 30);
-    let left = 12.0 + 6.6 * label_chars as f64;
+    let left = label_column(rows.iter().map(|r| r.label.as_str()));
     let span = W - RIGHT - left;
     let bottom = height - BOTTOM;
     let mut out = String::new();
@@ -373,14 +414,7 @@ pub fn bars(
     x_axis(&mut out, &axis, left, bottom);
     for (i, row) in rows.iter().enumerate() {
         let y0 = TOP + i as f64 * row_h + 4.0;
-        let _ = write!(
-            out,
-            "<g><title>{}</title><text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            escape(&row.label),
-            left - 6.0,
-            y0 + row_h / 2.0,
-            escape(&short(&row.label, 30))
-        );
+        row_label(&mut out, &row.label, left, y0 + row_h / 2.0);
         for (j, b) in row.bars.iter().enumerate() {
             let w = axis.frac(b.value) * span;
             let y = y0 + j as f64 * 12.0;
@@ -399,19 +433,7 @@ pub fn bars(
         }
         out.push_str("</g>");
     }
-    for r in references {
-        let x = left + axis.frac(r.value) * span;
-        let _ = write!(
-            out,
-            "<g><title>{t}</title><line class=\"ref {c}\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{bottom:.1}\"/>\
-             <text class=\"reflabel\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{}\">{t}</text></g>",
-            if x > W * 0.75 { x - 2.0 } else { x + 2.0 },
-            TOP - 2.0,
-            if x > W * 0.75 { "end" } else { "start" },
-            t = escape(&r.label),
-            c = r.class,
-        );
-    }
+    vertical_references(&mut out, references, &axis, left, bottom);
     let mut items: Vec<(&str, &str)> = Vec::new();
     for b in rows.iter().flat_map(|r| r.bars.iter()) {
         if !items.iter().any(|(c, n)| *c == b.class && *n == b.name) && items.len() < 4 {
@@ -447,13 +469,7 @@ pub fn timeline(
     let axis = Axis::linear(axis_label, min, if max > min { max } else { min + 1.0 });
     let row_h = 20.0;
     let height = TOP + lanes.len() as f64 * row_h + BOTTOM + 4.0;
-    let label_chars = lanes
-        .iter()
-        .map(|l| l.label.chars().count())
-        .max()
-        .unwrap_or(4)
-        .clamp(4, 30);
-    let left = 12.0 + 6.6 * label_chars as f64;
+    let left = label_column(lanes.iter().map(|l| l.label.as_str()));
     let span = W - RIGHT - left;
     let bottom = height - BOTTOM;
     let mut out = String::new();
@@ -461,14 +477,7 @@ pub fn timeline(
     x_axis(&mut out, &axis, left, bottom);
     for (i, lane) in lanes.iter().enumerate() {
         let y = TOP + i as f64 * row_h + 4.0;
-        let _ = write!(
-            out,
-            "<g><title>{}</title><text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            escape(&lane.label),
-            left - 6.0,
-            y + 10.0,
-            escape(&short(&lane.label, 30))
-        );
+        row_label(&mut out, &lane.label, left, y + 10.0);
         for s in &lane.spans {
             let x0 = left + axis.frac(s.start) * span;
             let x1 = left + axis.frac(s.end) * span;
@@ -484,19 +493,7 @@ pub fn timeline(
         }
         out.push_str("</g>");
     }
-    for r in references {
-        let x = left + axis.frac(r.value) * span;
-        let _ = write!(
-            out,
-            "<g><title>{t}</title><line class=\"ref {c}\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{bottom:.1}\"/>\
-             <text class=\"reflabel\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{}\">{t}</text></g>",
-            if x > W * 0.75 { x - 2.0 } else { x + 2.0 },
-            TOP - 2.0,
-            if x > W * 0.75 { "end" } else { "start" },
-            t = escape(&r.label),
-            c = r.class,
-        );
-    }
+    vertical_references(&mut out, references, &axis, left, bottom);
     let mut items: Vec<(&str, &str)> = Vec::new();
     for s in lanes.iter().flat_map(|l| l.spans.iter()) {
         if !items.iter().any(|(c, _)| *c == s.class) && items.len() < 6 {

@@ -224,6 +224,20 @@ pub(super) fn migration_dry_run(d: &Value) -> String {
     out
 }
 
+/// Where a dr-drill timeline entry says it happened (seconds, or milliseconds for `_ms`).
+const START_KEYS: &[&str] = &[
+    "t_seconds",
+    "start_s",
+    "at_s",
+    "offset_s",
+    "t_s",
+    "seconds",
+    "start_ms",
+    "at_ms",
+    "offset_ms",
+    "t_ms",
+];
+
 /// dr-drill's `data.timeline` (events or phases with offsets in seconds or milliseconds) and
 /// `data.rto_seconds` / `data.rpo_seconds` against their targets (`*_target_seconds`, else
 /// the limit of the check that judges them).
@@ -247,43 +261,10 @@ pub(super) fn dr_drill(r: &Report) -> String {
             .find_map(|k| e.get(*k).and_then(Value::as_str))
             .unwrap_or("event")
             .to_owned();
-        let start = secs(
-            e,
-            &[
-                "t_seconds",
-                "start_s",
-                "at_s",
-                "offset_s",
-                "t_s",
-                "seconds",
-                "start_ms",
-                "at_ms",
-                "offset_ms",
-                "t_ms",
-            ],
-        )
-        .unwrap_or(0.0);
+        let start = secs(e, START_KEYS).unwrap_or(0.0);
         let end = secs(e, &["end_s", "end_ms"])
             .or_else(|| secs(e, &["duration_s", "duration_ms"]).map(|x| start + x))
-            .or_else(|| {
-                events.get(i + 1).and_then(|n| {
-                    secs(
-                        n,
-                        &[
-                            "t_seconds",
-                            "start_s",
-                            "at_s",
-                            "offset_s",
-                            "t_s",
-                            "seconds",
-                            "start_ms",
-                            "at_ms",
-                            "offset_ms",
-                            "t_ms",
-                        ],
-                    )
-                })
-            })
+            .or_else(|| events.get(i + 1).and_then(|n| secs(n, START_KEYS)))
             .unwrap_or(start);
         let result = e.get("result").and_then(Value::as_str).unwrap_or("");
         lanes.push(Lane {
