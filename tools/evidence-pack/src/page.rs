@@ -230,9 +230,14 @@ pub(crate) fn render(input: &PageInput<'_>) -> String {
             escape(id),
             escape(&r.report.title()),
             badge(r.report.result.as_str()),
-            requirement(input.gate, r)
-                .map(badge)
-                .unwrap_or_else(|| "<span class=\"muted\">not required</span>".to_owned()),
+            requirement(input.gate, r).map(badge).unwrap_or_else(|| {
+                // A pack's signed decision carries no requirement list: say nothing.
+                let listed = input.gate.is_some_and(|g| g.get("requirements").is_some());
+                format!(
+                    "<span class=\"muted\">{}</span>",
+                    if listed { "not required" } else { "–" }
+                )
+            }),
             escape(&gatehouse_clip(&key_figure(&r.report)))
         );
     }

@@ -458,7 +458,7 @@ fn slow_hostile_strings_in_reports_are_shown_as_text_never_markup() {
 }
 
 #[test]
-fn build_puts_the_same_page_in_the_pack_reproducibly_and_report_reads_the_pack() {
+fn slow_build_puts_the_same_page_in_the_pack_reproducibly_and_report_reads_the_pack() {
     let dir = tempfile::tempdir().expect("tmp");
     let (key, public) = keygen(dir.path(), &[]);
     let set = report_set("bad-release");
