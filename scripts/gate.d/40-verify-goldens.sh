@@ -23,7 +23,14 @@ SERVICE_URL="$SAMPLE_V1_URL" expect_exit "$(expected_fail)" "$vg" run "$EX/$REL/
   --env "$GATE_ENV" --report "$report" --format text -q >"$dir/verify-goldens-run.txt"
 summary "$REL" "verify-goldens run" "$(result_of "$report")" "$(jq -r .summary "$report" 2>/dev/null)"
 
+# The canary's knobs are put back however the stage ends.
+cleanup_faults() {
+  if [ -n "${GATE_CANARY_FAULTS:-}" ]; then
+    curl -fsS -X DELETE "$SAMPLE_V2_ADMIN/admin/faults" >/dev/null 2>&1 || true
+  fi
+}
 if [ -n "${PROMETHEUS_URL:-}" ]; then
+  trap cleanup_faults EXIT
   prom=$PROMETHEUS_URL
 else
   prom_dir=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-gate-prom-XXXXXX")
@@ -37,7 +44,7 @@ YAML
   prometheus --config.file="$prom_dir/prometheus.yml" --storage.tsdb.path="$prom_dir/data" \
     --web.listen-address="127.0.0.1:$prom_port" >"$prom_dir/prometheus.log" 2>&1 &
   prom_pid=$!
-  trap 'kill -TERM $prom_pid 2>/dev/null; wait $prom_pid 2>/dev/null; rm -rf "$prom_dir"' EXIT
+  trap 'kill -TERM $prom_pid 2>/dev/null; wait $prom_pid 2>/dev/null; rm -rf "$prom_dir"; cleanup_faults' EXIT
   prom="http://127.0.0.1:$prom_port"
   # Ready is not scraping: target discovery hands over its first targets ~5 s after the
   # start. Wait (at most 30 s) until both instances have been scraped.
@@ -88,6 +95,3 @@ expect_exit "$want" "$vg" canary --prometheus "$prom" --slo "$slo" \
   --report "$report" -q >/dev/null
 summary "$REL" "verify-goldens canary" "$(result_of "$report")" "$(jq -r .data.decision "$report" 2>/dev/null)"
 echo "verify-goldens: $REL: canary $(jq -r .data.decision "$report" 2>/dev/null)" >&2
-if [ -n "${GATE_CANARY_FAULTS:-}" ]; then
-  curl -fsS -X DELETE "$SAMPLE_V2_ADMIN/admin/faults" >/dev/null || true
-fi

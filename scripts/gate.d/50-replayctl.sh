@@ -78,6 +78,7 @@ if [ "$REL" != bad-release ]; then
 
 else
   step "replayctl lag with the consumers stopped (bad release)"
+  trap "faults '{\"consumer_stopped\": false}' || true" EXIT
   faults '{"consumer_stopped": true}'
   for i in $(seq 1 5); do customer acme "late$i"; done
   sleep 2
