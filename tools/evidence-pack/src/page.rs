@@ -48,12 +48,18 @@ pub(crate) fn missing_tools(reports: &[LoadedReport]) -> Vec<&'static str> {
         .collect()
 }
 
-/// The data of the newest `evidence-pack gate` report among `reports`.
+/// The data of the newest `evidence-pack gate` report among `reports`; a YAML policy's
+/// (with its requirements and reasons) before a Rego policy's run over the same reports.
 pub(crate) fn gate_data(reports: &[LoadedReport]) -> Option<&Value> {
     reports
         .iter()
         .filter(|r| r.report.agent == crate::AGENT && r.report.action == "gate")
-        .max_by(|a, b| (a.started_at(), &a.source).cmp(&(b.started_at(), &b.source)))
+        .filter(|r| r.report.data.get("decision").is_some())
+        .max_by(|a, b| {
+            let key =
+                |r: &LoadedReport| (r.report.data.get("requirements").is_some(), r.started_at());
+            key(a).cmp(&key(b)).then_with(|| a.source.cmp(&b.source))
+        })
         .map(|r| &r.report.data)
 }
 
@@ -127,8 +133,26 @@ fn decision_block(gate: Option<&Value>) -> String {
         .get("reasons")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
-    if reasons.is_empty() {
+    // A Rego policy's run says why in `deny` (conftest's messages), not `reasons`.
+    let deny: Vec<&str> = g
+        .get("deny")
+        .and_then(Value::as_array)
+        .map(|d| {
+            d.iter()
+                .filter_map(|m| m.as_str().or_else(|| m.get("msg")?.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !deny.is_empty() && reasons.is_empty() {
+        out.push_str("<p>Why (the policy's deny rules):</p><ul class=\"reasons\">");
+        for m in deny {
+            let _ = write!(out, "<li>{}</li>", escape(m));
+        }
+        out.push_str("</ul>");
+    } else if reasons.is_empty() && decision == "promote" {
         out.push_str("<p>Every required gate passed.</p>");
+    } else if reasons.is_empty() {
+        out.push_str("<p>The decision records no reasons.</p>");
     } else {
         out.push_str("<p>Why:</p><ul class=\"reasons\">");
         for r in reasons {

@@ -546,3 +546,53 @@ fn no_reports_and_an_output_over_an_input_exit_2_with_one_line() {
         "the input is untouched"
     );
 }
+
+#[test]
+fn the_yaml_gates_reasons_are_shown_even_when_a_rego_gate_ran_after_it() {
+    // The release gate runs the YAML policy, then its Rego mirror over the same reports;
+    // both reports are in the directory (and the pack). The page shows the YAML one's
+    // reasons and waivers, which the Rego report does not carry.
+    let dir = tempfile::tempdir().expect("tmp");
+    let set = dir.path().join("set");
+    std::fs::create_dir(&set).expect("mkdir");
+    for r in reports_of(&report_set("bad-release")) {
+        let name = format!(
+            "{}-{}.json",
+            r["agent"].as_str().unwrap_or(""),
+            r["action"].as_str().unwrap_or("")
+        );
+        std::fs::write(set.join(name), r.to_string()).expect("write");
+    }
+    let yaml: Value = serde_json::from_slice(
+        &std::fs::read(report_set("bad-release").join("evidence-pack-gate.json")).expect("gate"),
+    )
+    .expect("json");
+    let mut rego = yaml.clone();
+    rego["started_at"] = json!("2026-12-07T16:00:00Z");
+    rego["data"] = json!({
+        "decision": "block",
+        "policy": {"path": "examples/policies/promote.rego", "language": "rego", "sha256": "0".repeat(64)},
+        "evaluated_at": "2026-12-07T16:00:00Z",
+        "reports": 13,
+        "deny": ["alert-lint check: result fail"],
+        "warn": [],
+        "decision_rule": "block"
+    });
+    std::fs::write(set.join("evidence-pack-gate-rego.json"), rego.to_string()).expect("write");
+    let r = run(dir.path(), &["report", "--reports", "set", "-o", "p.html"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(dir.path().join("p.html")).expect("page");
+    let first = yaml["data"]["reasons"][0]["message"]
+        .as_str()
+        .expect("a reason");
+    assert!(html.contains(&gatehouse::render::html::escape(first)));
+    assert!(html.contains("<h3>Waivers</h3>"));
+
+    // Only the Rego report: its deny messages are the reasons.
+    std::fs::remove_file(set.join("evidence-pack-gate.json")).expect("rm");
+    let r = run(dir.path(), &["report", "--reports", "set", "-o", "q.html"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(dir.path().join("q.html")).expect("page");
+    assert!(html.contains("<li>alert-lint check: result fail</li>"));
+    assert!(!html.contains("Every required gate passed"));
+}
