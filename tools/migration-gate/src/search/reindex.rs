@@ -424,13 +424,25 @@ pub(crate) fn reindex(client: &Client, o: &ReindexOptions, b: &mut ReportBuilder
         Some(_) => client.alias(&o.alias)?,
     };
     let new = o.schema.collection();
-    if new == old || client.collection(&new)?.is_some() {
-        return Err(client.error(
-            format!("reindex {}", o.alias),
-            format!(
-                "collection {new} already exists; bump the version, or remove it with `search gc`"
-            ),
-        ));
+    // A collection of that name that was never live is what an interrupted or blocked run
+    // left behind (Ctrl-C, SIGKILL, a parity break): it is rebuilt. One that is or was live
+    // is refused.
+    let mut leftover = false;
+    if client.collection(&new)?.is_some() {
+        let was_live = new == old
+            || current.as_deref() == Some(new.as_str())
+            || flip::history(client, &o.alias)?
+                .iter()
+                .any(|f| f.to == new || f.from == new);
+        if was_live {
+            return Err(client.error(
+                format!("reindex {}", o.alias),
+                format!(
+                    "collection {new} already exists and has been live; bump the version, or remove it with `search gc`"
+                ),
+            ));
+        }
+        leftover = true;
     }
     if let (Some(f), Some(live)) = (&o.verify.updated_field, &live) {
         let numeric = |v: &Value| {
@@ -467,6 +479,15 @@ pub(crate) fn reindex(client: &Client, o: &ReindexOptions, b: &mut ReportBuilder
     };
     let started = Instant::now();
     let mut watermark = now_ms() - CLOCK_SKEW_MS;
+    if leftover {
+        client.delete_collection(&new)?;
+        b.check(Check::warn(
+            CheckId::SearchReindexImport,
+            format!(
+                "{new} was left by an earlier run that never flipped to it: rebuilt from scratch"
+            ),
+        ));
+    }
     client.create_collection(&o.schema.create_body())?;
 
     // Full copy.

@@ -411,6 +411,35 @@ fn a_document_the_new_schema_refuses_blocks_the_flip_and_is_named() {
         Some("products_v2"),
         "not flipped"
     );
+
+    // The data fixed, the same command rebuilds the never-flipped products_v4 and flips.
+    http.json(
+        "PATCH",
+        "/collections/products_v2/documents/1234",
+        Some(r#"{"color": "sand"}"#),
+    );
+    let v4 = dir.path().join("products.v4.yaml");
+    let r = search(
+        &ts,
+        &[
+            "reindex",
+            "--alias",
+            "products",
+            "--to",
+            path_str(&v4),
+            "--flip",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.failures(), r.stderr);
+    assert_eq!(r.checks_with("search.reindex.import", "warn").len(), 1);
+    assert_eq!(http.alias("products").as_deref(), Some("products_v4"));
+    // Once it has been live, the same version is refused: bump it or gc.
+    let r = search(
+        &ts,
+        &["reindex", "--alias", "products", "--to", path_str(&v4)],
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("has been live"), "{}", r.stderr);
 }
 
 #[test]
