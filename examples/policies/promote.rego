@@ -98,14 +98,20 @@ findings contains f if {
 	}
 }
 
+# Why a report is not ok: its summary, or for a tool that could not judge, its error.
+why(r) := sprintf("could not judge: %s", [r.error.message]) if r.result == "error"
+
+else := r.summary
+
+# A report that could not judge (result "error") is no evidence of harm: it blocks.
 findings contains f if {
 	some q in required
 	r := report(q.agent, q.action)
 	r.result != "ok"
 	f := {
 		"kind": "result", "agent": q.agent, "action": q.action, "on_fail": q.on_fail,
-		"msg": sprintf("%s: result %s (accepted: ok): %s", [name(q), r.result, r.summary]),
-		"rollback": true, "waived": is_waived(q.agent, q.action),
+		"msg": sprintf("%s: result %s (accepted: ok): %s", [name(q), r.result, why(r)]),
+		"rollback": r.result == "fail", "waived": is_waived(q.agent, q.action),
 	}
 }
 

@@ -87,6 +87,12 @@ test_a_canary_that_says_rollback_rolls_back if {
 	promote.decision == "rollback" with input as replaced("verify-goldens", "canary", [report("verify-goldens", "canary", "fail", {"decision": "rollback"})])
 }
 
+test_an_slo_report_that_could_not_judge_blocks_rather_than_rolls_back if {
+	broken := object.union(report("verify-goldens", "slo", "error", {}), {"error": {"kind": "io", "message": "prometheus: connection refused"}})
+	promote.decision == "block" with input as replaced("verify-goldens", "slo", [broken])
+	promote.deny["verify-goldens slo: result error (accepted: ok): could not judge: prometheus: connection refused"] with input as replaced("verify-goldens", "slo", [broken])
+}
+
 test_a_missing_slo_report_blocks_rather_than_rolls_back if {
 	promote.decision == "block" with input as replaced("verify-goldens", "slo", [])
 }

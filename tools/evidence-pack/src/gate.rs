@@ -271,7 +271,14 @@ impl<'a> Judging<'a> {
             .push(check.with_location(loc(self.policy, req.pos)));
         let status = if waiver.is_some() { "waived" } else { "fail" };
         self.findings
-            .push(finding("result", req, message, waiver, true));
+            // A report that could not judge (result error) is no evidence of harm: it blocks.
+            .push(finding(
+                "result",
+                req,
+                message,
+                waiver,
+                result == Outcome::Fail,
+            ));
         status
     }
 
