@@ -11,7 +11,7 @@ Examples:
   perf-gate run tools/perf-gate/tests/fixtures/steady.yaml --target http://127.0.0.1:8000
   perf-gate run scenario.yaml --baseline out/last-release.json --out-histogram out/latency.hgrm
   perf-gate run scenario.yaml --shard \"$JOB_COMPLETION_INDEX/4\" --report shard-$JOB_COMPLETION_INDEX.json
-  perf-gate merge shard-0.json shard-1.json shard-2.json shard-3.json
+  perf-gate merge shard-0.json shard-1.json shard-2.json shard-3.json   # the verdict: thresholds on all 4
   perf-gate headroom scenario.yaml --slo 'p(99)<250' --expected-peak 400/s --required 20%
   perf-gate run script.js                # a k6 script: options and literal http calls
   perf-gate convert script.js -o scenario.yaml
@@ -41,7 +41,7 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario and judge its thresholds (and a baseline's budget)
     #[command(
-        after_help = "Example:\n  perf-gate run scenario.yaml --target http://127.0.0.1:8080 --baseline last.json"
+        after_help = "Examples:\n  perf-gate run scenario.yaml --target http://127.0.0.1:8080 --baseline last.json\n  perf-gate run scenario.yaml --shard 0/4 --report shard-0.json   # thresholds skip: merge judges them\n  perf-gate run scenario.yaml --shard 0/4 --judge-shard            # judge this shard's share alone"
     )]
     Run(RunArgs),
     /// Add shard reports' histograms and counts exactly; re-judge the thresholds
@@ -100,6 +100,12 @@ pub struct RunArgs {
     /// Run shard I of N (I from 0, as JOB_COMPLETION_INDEX): 1/N of every rate and of the VUs
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+
+    /// With --shard: judge the thresholds (and abortOnFail) on this shard's share alone, exit 1
+    /// when one is crossed. Without it a shard's thresholds are skip: `perf-gate merge` judges
+    /// them over all N shards
+    #[arg(long, requires = "shard")]
+    pub judge_shard: bool,
 
     /// An earlier report to compare p50/p95/p99 and the error rate with
     #[arg(long, value_name = "REPORT")]

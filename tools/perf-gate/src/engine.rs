@@ -28,6 +28,10 @@ pub struct Options {
     pub workers: usize,
     /// Shard index and count (0 of 1 when not sharded).
     pub shard: (u64, u64),
+    /// Let a crossed `abortOnFail` threshold stop the run. Off for a shard whose thresholds
+    /// `perf-gate merge` judges: its share alone is not the verdict (and stopping one shard
+    /// would only leave the merge partial).
+    pub abort_on_fail: bool,
     pub connect_timeout: Duration,
     /// A one-line live progress on stderr.
     pub progress: bool,
@@ -106,11 +110,13 @@ struct Shared {
 
 impl Shared {
     fn needs_snapshots(&self) -> bool {
-        self.opts
-            .scenario
-            .thresholds
-            .iter()
-            .any(|t| t.abort_on_fail)
+        self.opts.abort_on_fail
+            && self
+                .opts
+                .scenario
+                .thresholds
+                .iter()
+                .any(|t| t.abort_on_fail)
     }
 }
 

@@ -64,6 +64,7 @@ pub fn options(load: &LoadFlags<'_>, b: &mut ReportBuilder) -> Result<Options, E
         target,
         workers,
         shard: (0, 1),
+        abort_on_fail: true,
         connect_timeout: load.connect_timeout,
         progress: !load.quiet && std::io::stderr().is_terminal(),
         lost_after: Duration::from_secs(1),

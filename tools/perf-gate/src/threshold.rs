@@ -182,11 +182,7 @@ impl Threshold {
             Some(v) => {
                 let v = round3(v);
                 let holds = self.op.holds(v, self.limit);
-                let unit = match (kind_of(&self.metric), self.agg) {
-                    (Some(Kind::Trend), _) => " ms",
-                    (Some(Kind::Counter), Agg::Rate) => "/s",
-                    _ => "",
-                };
+                let unit = self.unit();
                 let status = if holds { Status::Ok } else { Status::Fail };
                 let verdict = if holds { "holds" } else { "crossed" };
                 base.with_status(status)
@@ -197,6 +193,45 @@ impl Threshold {
                         self.agg
                     ))
             }
+        }
+    }
+}
+
+impl Threshold {
+    /// The unit of the observed value in messages: ms for trends, per second for a counter's
+    /// rate.
+    fn unit(&self) -> &'static str {
+        match (kind_of(&self.metric), self.agg) {
+            (Some(Kind::Trend), _) => " ms",
+            (Some(Kind::Counter), Agg::Rate) => "/s",
+            _ => "",
+        }
+    }
+
+    /// The threshold of a shard (`run --shard I/N`) as a check: skip, since `perf-gate merge`
+    /// judges it over all the shards' merged histograms and counts (a shard sends 1/N of the
+    /// requests, so its own count or rate says nothing of the run's). The shard's observed
+    /// value is kept, for the curious.
+    pub fn judged_by_merge(&self, s: &Summary, shards: u64) -> Check {
+        let observed = self.observe(s).map(round3);
+        let share = match observed {
+            Some(v) => format!("this shard's share: {} = {v}{}", self.agg, self.unit()),
+            None => format!("no samples of {} in this shard", self.key()),
+        };
+        let c = Check::skip(
+            CheckId::Threshold,
+            format!(
+                "{}: judged by `perf-gate merge` over all {shards} shards, not per shard ({share}; --judge-shard judges it here)",
+                self.source()
+            ),
+        );
+        let c = match &self.location {
+            Some(l) => c.with_location(l.clone()),
+            None => c,
+        };
+        match observed {
+            Some(v) => c.with_numbers(v, self.limit),
+            None => c,
         }
     }
 }

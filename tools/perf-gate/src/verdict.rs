@@ -9,12 +9,22 @@ use crate::checks::CheckId;
 use crate::metrics;
 use crate::output::{self, RunInfo};
 
+/// Who judges a report's thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thresholds {
+    /// This report: each threshold is ok or fail (a whole run, a merge, `--judge-shard`).
+    Here,
+    /// `perf-gate merge`, over all this many shards: each threshold is skip here.
+    ByMerge(u64),
+}
+
 /// The checks, data and summary of a run or a merge.
 pub fn judge(
     b: &mut ReportBuilder,
     summary: &metrics::Summary,
     info: &RunInfo,
     baseline: Option<&(output::Read, String)>,
+    thresholds: Thresholds,
 ) -> String {
     if info.thresholds.is_empty() {
         b.check(Check::skip(
@@ -23,7 +33,10 @@ pub fn judge(
         ));
     }
     for t in &info.thresholds {
-        b.check(t.judge(summary));
+        b.check(match thresholds {
+            Thresholds::Here => t.judge(summary),
+            Thresholds::ByMerge(n) => t.judged_by_merge(summary, n),
+        });
     }
     let dropped = summary.counter("dropped_iterations");
     if summary.scheduled.is_some() {
@@ -61,7 +74,14 @@ pub fn judge(
                 .to_owned()
         })
         .collect();
-    let line = output::summary_line(summary, &failed);
+    let mut line = output::summary_line(summary, &failed);
+    if let Thresholds::ByMerge(n) = thresholds
+        && !info.thresholds.is_empty()
+    {
+        line.push_str(&format!(
+            "; thresholds judged by `perf-gate merge` over all {n} shards"
+        ));
+    }
     b.summary(line.clone());
     b.data(output::data(summary, info));
     line

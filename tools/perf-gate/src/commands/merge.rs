@@ -114,6 +114,12 @@ fn judge(args: &MergeArgs, b: &mut ReportBuilder) -> Result<(), Error> {
         thresholds: first.thresholds.clone(),
         regression: first.regression,
     };
-    crate::verdict::judge(b, &merged, &info, baseline.as_ref());
+    crate::verdict::judge(
+        b,
+        &merged,
+        &info,
+        baseline.as_ref(),
+        crate::verdict::Thresholds::Here,
+    );
     Ok(())
 }

@@ -50,6 +50,13 @@ fn judge(args: &RunArgs, quiet: bool, b: &mut ReportBuilder) -> Result<(), Error
     if let Some(s) = &args.shard {
         opts.shard = parse_shard(s)?;
     }
+    // A shard's thresholds are judged by `perf-gate merge` over all shards, unless the user
+    // asks to judge this shard's share alone (then abortOnFail stops it too).
+    let thresholds = match opts.shard.1 {
+        n if n > 1 && !args.judge_shard => verdict::Thresholds::ByMerge(n),
+        _ => verdict::Thresholds::Here,
+    };
+    opts.abort_on_fail = thresholds == verdict::Thresholds::Here;
     let baseline = match &args.baseline {
         Some(p) => Some(output::read_file(p)?),
         None => None,
@@ -84,7 +91,7 @@ fn judge(args: &RunArgs, quiet: bool, b: &mut ReportBuilder) -> Result<(), Error
         thresholds: sc.thresholds.clone(),
         regression: sc.regression,
     };
-    let line = verdict::judge(b, &summary, &info, baseline.as_ref());
+    let line = verdict::judge(b, &summary, &info, baseline.as_ref(), thresholds);
     if let Some(Stop::Threshold(src)) = &out.stopped {
         b.summary(format!(
             "{line}; aborted early: {src} crossed (abortOnFail)"

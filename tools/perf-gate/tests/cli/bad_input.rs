@@ -175,6 +175,12 @@ fn a_bad_shard_flag_is_one_line() {
         let r = run(&["run", s.to_str().unwrap_or_default(), "--shard", bad]);
         assert_refused(&r, "--shard");
     }
+    // --judge-shard judges a shard's share: without --shard there is none.
+    let r = crate::perf_gate_raw()
+        .args(["run", s.to_str().unwrap_or_default(), "--judge-shard"])
+        .run();
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("--shard"), "{}", r.stderr);
 }
 
 /// A staging CA and a certificate it signed for 127.0.0.1, made with openssl:

@@ -44,7 +44,7 @@ fn slow_four_shards_merge_into_the_counts_and_verdict_of_one_run() {
                 ])
                 .args(["--report".as_ref(), report.as_os_str()])
                 .into_command()
-                .stdout(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .expect("spawn shard")
@@ -52,13 +52,38 @@ fn slow_four_shards_merge_into_the_counts_and_verdict_of_one_run() {
         .collect();
     for c in children {
         let out = c.wait_with_output().expect("wait");
-        // Each shard alone sends 150 requests: its own count>=600 is crossed.
+        // Each shard alone sends 150 requests: its own share crosses count>=600 and p(50)<1,
+        // yet a shard does not judge thresholds (merge does, over all 4): exit 0, each skip.
+        let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             out.status.code(),
-            Some(1),
-            "{}",
+            Some(0),
+            "{stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let v: serde_json::Value = serde_json::from_str(&stdout).expect("shard report");
+        let thresholds: Vec<&serde_json::Value> = v["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["id"] == "load.threshold")
+            .collect();
+        assert_eq!(thresholds.len(), 3, "{v:#}");
+        for c in &thresholds {
+            assert_eq!(c["result"], "skip", "{c:#}");
+            let m = c["message"].as_str().unwrap_or("");
+            assert!(
+                m.contains("judged by `perf-gate merge` over all 4 shards"),
+                "{m}"
+            );
+        }
+        let count = thresholds
+            .iter()
+            .find(|c| c["message"].as_str().unwrap_or("").contains("count>=600"))
+            .expect("the count threshold's check");
+        assert_eq!(count["observed"], 150, "{count:#}");
+        assert_eq!(count["limit"], 600, "{count:#}");
+        assert_eq!(v["result"], "ok", "{v:#}");
     }
     let shards: Vec<String> = (0..4)
         .map(|i| {
@@ -83,7 +108,17 @@ fn slow_four_shards_merge_into_the_counts_and_verdict_of_one_run() {
     let mut args = vec!["merge"];
     args.extend(shards.iter().map(String::as_str));
     let merged = run(&args);
+    // The merge judges: 600 requests hold count>=600; 5 ms fails p(50)<1 and exits 1.
     assert_eq!(merged.code, 1, "{}\n{}", merged.stdout, merged.stderr);
+    let result_of = |r: &crate::Run, expr: &str| -> String {
+        r.checks("load.threshold")
+            .iter()
+            .find(|c| c["message"].as_str().unwrap_or("").contains(expr))
+            .map(|c| c["result"].as_str().unwrap_or("").to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(result_of(&merged, "count>=600"), "ok");
+    assert_eq!(result_of(&merged, "p(50)<1"), "fail");
     assert_eq!(metric(&merged, "http_reqs", "count"), sum);
     assert_eq!(metric(&merged, "http_reqs{name:a}", "count"), 450.0);
     assert_eq!(metric(&merged, "http_req_duration", "count"), 600.0);
@@ -121,6 +156,121 @@ fn slow_four_shards_merge_into_the_counts_and_verdict_of_one_run() {
     assert_eq!(partial.json["data"]["partial"], true);
     let twice = run(&["merge", &shards[0], &shards[0]]);
     crate::assert_refused(&twice, "again");
+}
+
+/// A shard whose own share crosses `count` and `rate` thresholds exits 0 (they are skip, the
+/// merge's to judge, and abortOnFail does not stop it); the merge of both shards fails the
+/// rate one and exits 1; `--judge-shard` judges one shard's share alone (aborts, exits 1).
+#[test]
+fn slow_a_shard_leaves_count_and_rate_thresholds_to_the_merge() {
+    let _timed = crate::exclusive();
+    let srv = Server::start(Config::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 120 requests in 3 s: 60 per shard. count>=120 holds only merged; rate>60 never holds
+    // (and would abort a shard judged alone after 1 s).
+    let s = scenario(
+        dir.path(),
+        "s.yaml",
+        &format!(
+            "target: {}\nrequests:\n  - path: /\nscenarios:\n  steady: {{executor: constant-arrival-rate, rate: 40, duration: 3s, maxVUs: 20}}\nthresholds:\n  http_reqs: [\"count>=120\", {{threshold: \"rate>60\", abortOnFail: true, delayAbortEval: 1s}}]\n",
+            srv.url()
+        ),
+    );
+    let sp = s.to_str().unwrap_or_default().to_owned();
+    let mut shards = Vec::new();
+    for i in 0..2 {
+        let report = dir.path().join(format!("shard-{i}.json"));
+        let r = crate::perf_gate()
+            .args([
+                "run",
+                &sp,
+                "--shard",
+                &format!("{i}/2"),
+                "--format",
+                "json",
+                "-q",
+            ])
+            .args(["--report".as_ref(), report.as_os_str()])
+            .run();
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        assert_eq!(metric(&r, "http_reqs", "count"), 60.0);
+        assert_eq!(
+            r.json["data"]["partial"], false,
+            "abortOnFail is the merge's too"
+        );
+        let checks = r.checks("load.threshold");
+        assert_eq!(checks.len(), 2);
+        for c in &checks {
+            assert_eq!(c["result"], "skip", "{c:#}");
+            assert!(
+                c["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("judged by `perf-gate merge` over all 2 shards"),
+                "{c:#}"
+            );
+        }
+        assert!(
+            r.json["summary"]
+                .as_str()
+                .unwrap_or("")
+                .contains("thresholds judged by `perf-gate merge`"),
+            "{}",
+            r.json["summary"]
+        );
+        shards.push(report.display().to_string());
+    }
+    let merged = run(&["merge", &shards[0], &shards[1]]);
+    assert_eq!(merged.code, 1, "{}\n{}", merged.stdout, merged.stderr);
+    assert_eq!(metric(&merged, "http_reqs", "count"), 120.0);
+    assert_eq!(merged.check("merge.shards")["result"], "ok");
+    let verdicts: Vec<(String, String)> = merged
+        .checks("load.threshold")
+        .iter()
+        .map(|c| {
+            (
+                c["message"].as_str().unwrap_or("").to_owned(),
+                c["result"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        verdicts
+            .iter()
+            .any(|(m, r)| m.starts_with("http_reqs: count>=120: holds") && r == "ok"),
+        "{verdicts:?}"
+    );
+    assert!(
+        verdicts
+            .iter()
+            .any(|(m, r)| m.starts_with("http_reqs: rate>60: crossed") && r == "fail"),
+        "{verdicts:?}"
+    );
+
+    // Opted in: the shard's share alone is judged; its ~20/s crosses rate>60 and aborts it.
+    let alone = run(&["run", &sp, "--shard", "0/2", "--judge-shard"]);
+    assert_eq!(alone.code, 1, "{}\n{}", alone.stdout, alone.stderr);
+    assert!(
+        alone
+            .checks("load.threshold")
+            .iter()
+            .any(|c| c["result"] == "fail"
+                && c["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("rate>60: crossed")),
+        "{}",
+        alone.stdout
+    );
+    assert_eq!(alone.json["data"]["partial"], true);
+    assert!(
+        alone.json["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("abortOnFail"),
+        "{}",
+        alone.json["summary"]
+    );
 }
 
 #[test]
