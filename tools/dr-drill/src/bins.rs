@@ -122,8 +122,15 @@ pub fn run(what: &str, mut cmd: Command, log: &Path) -> Result<String> {
 /// The last lines of a log, on one line, redacted.
 pub fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    // The cause first: the last FATAL/PANIC/error line, then the last lines.
+    let cause = lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("FATAL") || l.contains("PANIC") || l.contains("error:"));
     let start = lines.len().saturating_sub(3);
-    gatehouse::redact::redact(&lines[start..].join(" | ")).into_owned()
+    let mut out: Vec<&str> = cause.into_iter().copied().collect();
+    out.extend(lines[start..].iter().filter(|l| Some(*l) != cause));
+    gatehouse::redact::redact(&out.join(" | ")).into_owned()
 }
 
 /// A private temp dir (removed on drop) that `owner` may write to.

@@ -224,6 +224,7 @@ struct Local {
     service: Pg,
     pg_ctl: std::path::PathBuf,
     pg_rewind: std::path::PathBuf,
+    pg_basebackup: std::path::PathBuf,
     logs: tempfile::TempDir,
 }
 
@@ -252,6 +253,7 @@ impl Local {
         let bin = cfg.bin_dir.as_deref();
         let pg_ctl = bins::find("pg_ctl", bin)?;
         let pg_rewind = bins::find("pg_rewind", bin)?;
+        let pg_basebackup = bins::find("pg_basebackup", bin)?;
         for dir in [&cfg.primary_data, &cfg.replica_data] {
             if !dir.join("PG_VERSION").is_file() {
                 return Err(Error::Precheck {
@@ -267,6 +269,7 @@ impl Local {
             service,
             pg_ctl,
             pg_rewind,
+            pg_basebackup,
             logs,
         })
     }
@@ -342,6 +345,75 @@ impl Local {
             .path()
             .join(format!("{}.log", what.replace(' ', "-")));
         bins::run(what, cmd, &log)
+    }
+
+    /// Makes `target` a replica of `source`: `pg_rewind -R`, or when that cannot (the WAL
+    /// it needs was archived and recycled, say) a fresh `pg_basebackup -R` into it; the
+    /// old contents are moved aside first and removed once the copy is complete.
+    fn rebuild(&self, target: &Path, source: &Pg, what: &str) -> Result<(&'static str, String)> {
+        let rewind_error = match self.rewind(target, source, &format!("pg_rewind {what}")) {
+            Ok(out) => return Ok(("pg_rewind", bins::tail(&out))),
+            Err(Error::Command { message, .. }) => message,
+            Err(e) => return Err(e),
+        };
+        let owner = bins::owner_of(target)?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stamp = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        let aside = target.with_file_name(format!("{name}.dr-drill-old-{stamp}"));
+        std::fs::rename(target, &aside).map_err(|e| Error::Io {
+            what: format!("move {} aside", target.display()),
+            message: e.to_string(),
+        })?;
+        let made = std::fs::create_dir(target).and_then(|()| {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(target, std::fs::Permissions::from_mode(0o700))?;
+            match owner {
+                Some(o) => std::os::unix::fs::chown(target, Some(o.uid), Some(o.gid)),
+                None => Ok(()),
+            }
+        });
+        made.map_err(|e| Error::Io {
+            what: format!(
+                "create {} (the old contents are in {})",
+                target.display(),
+                aside.display()
+            ),
+            message: e.to_string(),
+        })?;
+        let mut cmd = bins::command(&self.pg_basebackup, owner);
+        cmd.arg("-D")
+            .arg(target)
+            .args(["-R", "-X", "stream", "-c", "fast", "--no-sync", "-d"])
+            .arg(source.conninfo());
+        if let Some(pw) = source.password() {
+            cmd.env("PGPASSWORD", pw);
+        }
+        let log = self
+            .logs
+            .path()
+            .join(format!("pg_basebackup-{}.log", what.replace(' ', "-")));
+        let out = bins::run(
+            &format!(
+                "pg_basebackup {what} (the old contents are in {})",
+                aside.display()
+            ),
+            cmd,
+            &log,
+        )?;
+        let _ = std::fs::remove_dir_all(&aside);
+        Ok((
+            "pg_basebackup",
+            format!(
+                "pg_rewind could not ({rewind_error}); fresh base backup taken {}",
+                bins::tail(&out)
+            ),
+        ))
     }
 }
 
@@ -764,8 +836,8 @@ pub async fn cutback(d: &Drill, cfg: &PgDrill, pace: Pace, b: &mut ReportBuilder
         let (data, src) = (cfg.primary_data.clone(), local.replica.clone());
         let l = Arc::new(local);
         let l2 = l.clone();
-        let out = blocking(move || l2.rewind(&data, &src, "pg_rewind old primary")).await?;
-        tl.step("rewind_old_primary", bins::tail(&out));
+        let (method, out) = blocking(move || l2.rebuild(&data, &src, "old primary")).await?;
+        tl.step("rebuild_old_primary", format!("{method}: {out}"));
         let (data, t) = (cfg.primary_data.clone(), pace.step_timeout);
         let l2 = l.clone();
         blocking(move || l2.start(&data, primary_port, "start old primary", t)).await?;
@@ -917,8 +989,8 @@ async fn cutback_switch(
         local.primary.clone(),
         local.clone(),
     );
-    let out = blocking(move || l2.rewind(&data, &src, "pg_rewind original replica")).await?;
-    tl.step("rewind_original_replica", bins::tail(&out));
+    let (method, out) = blocking(move || l2.rebuild(&data, &src, "original replica")).await?;
+    tl.step("rebuild_original_replica", format!("{method}: {out}"));
     let (data, t, l2) = (cfg.replica_data.clone(), pace.step_timeout, local.clone());
     blocking(move || l2.start(&data, replica_port, "start original replica", t)).await?;
     wait_until(

@@ -162,7 +162,7 @@ pub fn backup_dir(
     )
 }
 
-fn backup_time(dir: &Path) -> f64 {
+pub fn backup_time(dir: &Path) -> f64 {
     if let Ok(text) = std::fs::read_to_string(dir.join("backup_label"))
         && let Some(line) = text.lines().find_map(|l| l.strip_prefix("START TIME: "))
         && let Some(t) = parse_label_time(line)

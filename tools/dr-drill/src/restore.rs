@@ -237,14 +237,8 @@ pub async fn restore(
                 cmd.arg(format!("--config={}", c.display()));
             }
             if let Some(t) = opts.target {
-                cmd.args([
-                    "--type=time",
-                    &format!(
-                        "--target={}",
-                        t.to_rfc3339().replace('T', " ").replace('Z', "+00")
-                    ),
-                ])
-                .arg("--target-action=promote");
+                cmd.args(["--type=time", &format!("--target={}", pg_time(t))])
+                    .arg("--target-action=promote");
             }
             cmd.arg("restore");
             bins::run(
@@ -276,12 +270,14 @@ pub async fn restore(
     if let (Some(t), Source::BaseBackup(_)) = (opts.target, &opts.source) {
         conf.push_str(&format!(
             "recovery_target_time = {}\n",
-            quote_conf(&t.to_rfc3339())
+            quote_conf(&pg_time(t))
         ));
     }
     append(&data.join("postgresql.auto.conf"), &conf)?;
     std::fs::write(data.join("pg_hba.conf"), "local all all trust\n").map_err(io("pg_hba.conf"))?;
-    if matches!(opts.source, Source::BaseBackup(_)) {
+    // Archive recovery needs a restore_command; without an archive the backup's own WAL
+    // (pg_basebackup -X fetch/stream) is replayed as crash recovery from backup_label.
+    if matches!(opts.source, Source::BaseBackup(_)) && opts.wal_archive.is_some() {
         std::fs::write(data.join("recovery.signal"), "").map_err(io("recovery.signal"))?;
     }
     if let Some(o) = owner {
@@ -425,11 +421,18 @@ pub async fn restore(
                     .with_message("seconds between the target time and the last replayed commit"),
             );
         }
-        (Some(_), None) => {
-            b.check(Check::fail(
-                CheckId::RestorePoint,
-                "no commit was replayed: the backup alone, nothing of the archive",
-            ));
+        (Some(t), None) => {
+            // No commit after the backup's start was replayed: the restore holds what the
+            // backup held, as of its start.
+            let start = match &opts.source {
+                Source::BaseBackup(dir) => crate::freshness::backup_time(dir),
+                Source::PgBackRest { .. } => 0.0,
+            };
+            let gap = crate::drill::round3(t.unix_millis() as f64 / 1000.0 - start);
+            b.check(
+                Check::at_most(CheckId::RestorePoint, gap.max(0.0), opts.rpo.as_secs_f64())
+                    .with_message("no commit replayed after the backup: seconds between the target time and the backup's start"),
+            );
         }
         (None, _) => {
             b.check(
@@ -469,4 +472,9 @@ fn copy_owner(dir: &Path, o: Owner) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `2026-12-07 16:01:26+00`: how PostgreSQL (and pgBackRest) read a timestamptz.
+fn pg_time(t: gatehouse::time::Timestamp) -> String {
+    t.to_rfc3339().replace('T', " ").replace('Z', "+00")
 }

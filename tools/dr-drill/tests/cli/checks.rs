@@ -32,3 +32,19 @@ fn every_command_has_an_example_in_its_help() {
         );
     }
 }
+
+#[test]
+fn the_example_drill_config_matches_its_schema_and_loads() {
+    let path = testkit::cli::root().join("examples/release/drill.yaml");
+    let text = std::fs::read_to_string(&path).expect("examples/release/drill.yaml");
+    let v: serde_json::Value =
+        gatehouse::yaml::from_str("drill.yaml", &text).expect("the example is YAML");
+    testkit::schema::assert_valid("dr-drill.config.schema.json", &v);
+    // The schema refuses what the tool refuses: no consent, no targets.
+    let mut no_consent = v.clone();
+    no_consent["allow_destructive"] = serde_json::Value::Bool(false);
+    assert!(!testkit::schema::errors("dr-drill.config.schema.json", &no_consent).is_empty());
+    let mut no_targets = v;
+    no_targets.as_object_mut().expect("a map").remove("targets");
+    assert!(!testkit::schema::errors("dr-drill.config.schema.json", &no_targets).is_empty());
+}

@@ -16,6 +16,7 @@ struct Source {
     backup: PathBuf,
     archive: PathBuf,
     root: PathBuf,
+    mid: String,
 }
 
 /// A server archiving to a directory, 1000 rows, a base backup, then 500 rows more and a
@@ -57,6 +58,12 @@ fn source() -> Source {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A recovery target between the 1000 rows and the 500 more (whole seconds apart).
+    let mid = pg.psql(
+        "postgres",
+        "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+    );
+    std::thread::sleep(Duration::from_millis(1500));
     pg.psql(
         "postgres",
         "INSERT INTO orders (id) SELECT generate_series(1001, 1500); SELECT pg_switch_wal();",
@@ -83,6 +90,7 @@ fn source() -> Source {
         backup,
         archive,
         root,
+        mid,
     }
 }
 
@@ -178,7 +186,7 @@ fn slow_ctrl_c_during_a_restore_leaves_no_server_and_no_directory() {
         .status()
         .expect("mkfifo runs");
     assert!(made.success());
-    let mut child = Command::new(crate::bin())
+    let child = Command::new(crate::bin())
         .args(["restore", "--format", "json", "--backup-dir"])
         .arg(&s.backup)
         .arg("--wal-archive")
@@ -241,4 +249,27 @@ fn slow_ctrl_c_during_a_restore_leaves_no_server_and_no_directory() {
         !Path::new(&format!("/proc/{pid}")).exists(),
         "the restored server (pid {pid}) still runs"
     );
+}
+
+#[test]
+fn slow_restore_to_a_target_time_has_the_rows_of_that_moment() {
+    let s = source();
+    let verify = verify_file(&s.root, "1000");
+    let r = run_with(
+        [
+            "restore",
+            "--backup-dir",
+            s.backup.to_str().expect("utf-8"),
+            "--wal-archive",
+            s.archive.to_str().expect("utf-8"),
+            "--verify",
+            verify.to_str().expect("utf-8"),
+            "--target-time",
+            &s.mid,
+        ],
+        Some(s.pg.bin_dir()),
+    );
+    assert_eq!(r.code, 0, "{}\n{:#}", r.stderr, r.report());
+    assert_eq!(r.check("restore.point")["result"], "ok");
+    assert_eq!(r.report()["data"]["target_time"], s.mid.as_str());
 }
