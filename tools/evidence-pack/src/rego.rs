@@ -52,7 +52,8 @@ pub(crate) fn input(reports: &[LoadedReport], ctx: &Context, now: Timestamp) -> 
         let key = (r.report.agent.as_str(), r.report.action.as_str());
         let t = |r: &LoadedReport| r.started_at().map_or(i64::MIN, Timestamp::unix_millis);
         match newest.get(&key) {
-            Some(old) if t(old) >= t(r) => {}
+            // On a tie the later one counts, as in the YAML gate.
+            Some(old) if t(old) > t(r) => {}
             _ => {
                 newest.insert(key, r);
             }
