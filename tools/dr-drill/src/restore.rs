@@ -227,9 +227,11 @@ pub async fn restore(
                 std::os::unix::fs::chown(&data, Some(o.uid), Some(o.gid))
                     .map_err(io(data.display().to_string()))?;
             }
+            // As the data directory's owner: pgBackRest refuses to restore files it cannot
+            // give to the cluster's user, and the repository is that user's.
             let mut cmd = bins::command(
                 pgbackrest.as_deref().unwrap_or(Path::new("pgbackrest")),
-                None,
+                owner,
             );
             cmd.arg(format!("--stanza={stanza}"))
                 .arg(format!("--pg1-path={}", data.display()));
