@@ -4,7 +4,9 @@
 gatehouse::checks! {
     /// One of the scenario's k6 thresholds (`http_req_duration: ["p(95)<250"]`), judged on the
     /// whole run; `observed` and `limit` are in the metric's unit (ms for trends, a fraction
-    /// for rates, per second for counter rates) and `location` points at the threshold.
+    /// for rates, per second for counter rates) and `location` points at the threshold. A
+    /// shard's (`run --shard I/N`) is skip, its share observed: `merge` judges it over all N
+    /// (`--judge-shard` judges the share alone).
     ///
     /// Why: the thresholds are the service's performance contract, written the way a k6 user
     /// writes them; latency is measured from the intended send time, so a stall counts as
