@@ -224,20 +224,17 @@ pub(crate) fn render(input: &PageInput<'_>) -> String {
         .map(|(i, r)| anchor(&format!("{}-{}-{}", r.report.agent, r.report.action, i + 1)))
         .collect();
     let mut body = format!("<header><h1>{}</h1>", escape(&title));
+    let tools = shown
+        .iter()
+        .map(|r| r.report.agent.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     let _ = write!(
         body,
-        "<p class=\"muted\">{} reports from {} tools{}.</p></header><main>",
+        "<p class=\"muted\">{} {} from {tools} {}{}.</p></header><main>",
         shown.len(),
-        TOOLS
-            .iter()
-            .filter(|t| shown.iter().any(|r| r.report.agent == **t))
-            .count()
-            + shown
-                .iter()
-                .filter(|r| !TOOLS.contains(&r.report.agent.as_str()))
-                .map(|r| r.report.agent.as_str())
-                .collect::<std::collections::BTreeSet<_>>()
-                .len(),
+        gatehouse::plural(shown.len(), "report", "reports"),
+        gatehouse::plural(tools, "tool", "tools"),
         input
             .origin
             .map(|o| format!(", read from {}", escape(o)))

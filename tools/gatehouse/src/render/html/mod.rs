@@ -63,7 +63,7 @@ body{margin:0 auto;max-width:980px;padding:1.5rem;background:var(--bg);color:var
 h1{font-size:1.6rem;margin:.2rem 0 .6rem}h2{font-size:1.25rem;margin:2rem 0 .5rem;padding-top:.6rem;border-top:1px solid var(--line)}h3{font-size:1.05rem;margin:1.2rem 0 .4rem}
 p,li{max-width:75ch}.muted{color:var(--muted)}code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;word-break:break-all}
 table{border-collapse:collapse;width:100%;margin:.4rem 0 1rem;font-size:.9rem}th,td{border:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:var(--panel)}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 th,.badge{white-space:nowrap}table.checks td:nth-child(-n+2),table.gates td:nth-child(-n+3),.decision td:nth-child(-n+3){white-space:nowrap;overflow-wrap:normal}
 .badge{display:inline-block;padding:.05rem .5rem;border-radius:1rem;font-weight:600;font-size:.85rem;border:1px solid currentColor}
 .r-ok,.r-promote,.r-pass{color:var(--ok)}.r-fail,.r-block,.r-rollback,.r-error{color:var(--fail)}.r-warn{color:var(--warn)}.r-skip,.r-missing,.r-none{color:var(--skip)}
