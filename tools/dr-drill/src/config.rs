@@ -43,6 +43,14 @@ struct RawPostgres {
     bin_dir: Option<PathBuf>,
     #[serde(default)]
     service_url: Option<String>,
+    #[serde(default)]
+    patroni: Option<RawPatroni>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPatroni {
+    url: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +113,8 @@ pub struct PgDrill {
     pub table: String,
     pub interval: Duration,
     pub bin_dir: Option<PathBuf>,
+    /// method patroni: a member's REST API (`http://host:8008`).
+    pub patroni_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -162,27 +172,36 @@ pub fn load(path: &std::path::Path, rto: Option<Duration>, rpo: Option<Duration>
     };
     let target = match (raw.postgres, raw.redis) {
         (Some(pg), None) => {
-            if pg.method != "local" {
-                let m = if matches!(pg.method.as_str(), "patroni" | "commands") {
-                    format!(
-                        "postgres.method: {} is not implemented yet; this build drills `local` only",
-                        pg.method
-                    )
-                } else {
-                    format!(
-                        "postgres.method: {:?} is none of local, patroni, commands",
-                        pg.method
-                    )
-                };
-                return Err(Error::Input(InputError::invalid(label.clone(), m)));
-            }
-            let need_dir = |node: &RawNode, key: &str| {
-                node.data_dir.clone().ok_or_else(|| {
-                    Error::Input(InputError::invalid(
+            let patroni_url = match (pg.method.as_str(), &pg.patroni) {
+                ("local", _) => None,
+                ("patroni", Some(p)) => Some(p.url.trim_end_matches('/').to_owned()),
+                ("patroni", None) => {
+                    return Err(Error::Input(InputError::invalid(
                         label.clone(),
-                        format!("postgres.{key}.data_dir is required with method local"),
-                    ))
-                })
+                        "postgres.patroni.url (a member's REST API) is required with method patroni",
+                    )));
+                }
+                ("commands", _) => {
+                    return Err(Error::Input(InputError::invalid(
+                        label.clone(),
+                        "postgres.method: commands is not implemented yet; use local or patroni",
+                    )));
+                }
+                (m, _) => {
+                    return Err(Error::Input(InputError::invalid(
+                        label.clone(),
+                        format!("postgres.method: {m:?} is none of local, patroni, commands"),
+                    )));
+                }
+            };
+            let local = patroni_url.is_none();
+            let need_dir = |node: &RawNode, key: &str| match (&node.data_dir, local) {
+                (Some(d), _) => Ok(d.clone()),
+                (None, false) => Ok(PathBuf::new()),
+                (None, true) => Err(Error::Input(InputError::invalid(
+                    label.clone(),
+                    format!("postgres.{key}.data_dir is required with method local"),
+                ))),
             };
             Target::Postgres(PgDrill {
                 primary_data: need_dir(&pg.primary, "primary")?,
@@ -196,6 +215,7 @@ pub fn load(path: &std::path::Path, rto: Option<Duration>, rpo: Option<Duration>
                     .and_then(|h| h.table)
                     .unwrap_or_else(|| "dr_drill_heartbeat".to_owned()),
                 bin_dir: pg.bin_dir,
+                patroni_url,
             })
         }
         (None, Some(r)) => Target::Redis(RedisDrill {

@@ -30,6 +30,8 @@ pub struct Pace {
 #[derive(Debug, Clone, Copy)]
 pub struct Ack {
     pub seq: i64,
+    /// The port of the server that acknowledged it (0 when unknown).
+    pub port: u16,
     pub at: Instant,
     pub wall: SystemTime,
 }
@@ -104,12 +106,22 @@ pub fn pg_writer(service: Pg, table: String, drill_id: String, interval: Duratio
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut client = None;
+        let mut port: u16 = 0;
         let mut seq: i64 = 0;
         loop {
             tick.tick().await;
             if client.is_none() {
                 match service.connect().await {
-                    Ok(c) => client = Some(c),
+                    Ok(c) => {
+                        port = c
+                            .query_one("SELECT inet_server_port()", &[])
+                            .await
+                            .ok()
+                            .and_then(|r| r.try_get::<_, Option<i32>>(0).ok().flatten())
+                            .and_then(|p| u16::try_from(p).ok())
+                            .unwrap_or(0);
+                        client = Some(c);
+                    }
                     Err(e) => {
                         note_failure(&shared, e.to_string());
                         continue;
@@ -128,6 +140,7 @@ pub fn pg_writer(service: Pg, table: String, drill_id: String, interval: Duratio
                     if let Ok(mut b) = shared.lock() {
                         b.acks.push(Ack {
                             seq,
+                            port,
                             at: Instant::now(),
                             wall: SystemTime::now(),
                         });
@@ -467,7 +480,7 @@ async fn wait_until(
 }
 
 /// Creates the heartbeat table on the primary and waits until the replica has it.
-async fn ensure_table(primary: &Pg, replica: &Pg, table: &str, limit: Duration) -> Result<()> {
+pub async fn ensure_table(primary: &Pg, replica: &Pg, table: &str, limit: Duration) -> Result<()> {
     let c = primary.connect().await?;
     let q = gatehouse::pg::quote_qualified(table);
     primary
@@ -493,7 +506,7 @@ async fn ensure_table(primary: &Pg, replica: &Pg, table: &str, limit: Duration) 
 }
 
 /// Which of `seqs` the server behind `pg` has for `drill_id`.
-async fn present(pg: &Pg, table: &str, drill_id: &str, limit: Duration) -> Result<Vec<i64>> {
+pub async fn present(pg: &Pg, table: &str, drill_id: &str, limit: Duration) -> Result<Vec<i64>> {
     let deadline = Instant::now() + limit;
     loop {
         let got = async {
@@ -525,7 +538,9 @@ async fn present(pg: &Pg, table: &str, drill_id: &str, limit: Duration) -> Resul
 }
 
 /// Runs a blocking step (pg_ctl, pg_rewind) off the runtime so the heartbeat keeps beating.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::Io {
@@ -534,7 +549,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         })?
 }
 
-fn warm_up_failed(w: &Writer, done: &str) -> Error {
+pub fn warm_up_failed(w: &Writer, done: &str) -> Error {
     let (_, failures, last) = w.summary();
     Error::Drill {
         step: "heartbeat".to_owned(),

@@ -11,6 +11,7 @@ mod config;
 mod drill;
 mod error;
 mod freshness;
+mod patroni;
 mod pgconn;
 mod redis_drill;
 mod restore;

@@ -114,6 +114,7 @@ fn writer(urls: [String; 2], key: String, interval: Duration) -> Writer {
                         if let Ok(mut b) = shared.lock() {
                             b.acks.push(Ack {
                                 seq,
+                                port: 0,
                                 at: Instant::now(),
                                 wall: SystemTime::now(),
                             });

@@ -20,6 +20,8 @@
 //! - [`Postgres`] (`postgres.rs`): `initdb` in a temp dir, superuser `postgres` with a known
 //!   password over scram-sha-256, `postgres` on `127.0.0.1` and a free port; as `nobody`
 //!   when the tests run as root. [`PgOptions`] adds `postgresql.conf` lines.
+//! - [`PatroniCluster`] (`patroni.rs`): etcd and two Patroni nodes (each with its own
+//!   PostgreSQL) on loopback, ready once `GET /cluster` shows a leader and a replica.
 //! - [`PgPair`] (`pg_replica.rs`): a testkit primary and a streaming replica from
 //!   `pg_basebackup -R`, synchronous or not, optionally with `recovery_min_apply_delay`.
 //! - [`Redis`] (`redis.rs`): `redis-server` on a free port, no persistence unless
@@ -58,6 +60,7 @@
 pub mod cli;
 mod history;
 mod http;
+mod patroni;
 mod pg_replica;
 mod postgres;
 mod process;
@@ -71,6 +74,7 @@ mod typesense;
 
 pub use history::PrometheusHistory;
 pub use http::MetricsEndpoint;
+pub use patroni::PatroniCluster;
 pub use pg_replica::{PgPair, PgPairOptions};
 pub use postgres::{PgOptions, Postgres};
 pub use process::free_port;

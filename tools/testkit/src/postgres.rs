@@ -283,7 +283,7 @@ pub(crate) fn run_psql(bin_dir: &Path, port: u16, db: &str, sql: &str) -> Result
 
 /// The directory with `initdb`, `postgres` and `psql`: `pg_config --bindir`, else the
 /// highest `/usr/lib/postgresql/<version>/bin` (Debian's layout), else `PATH`.
-fn bin_dir() -> &'static Path {
+pub(crate) fn bin_dir() -> &'static Path {
     static BIN_DIR: OnceLock<PathBuf> = OnceLock::new();
     BIN_DIR.get_or_init(|| {
         let has_server = |dir: &Path| {

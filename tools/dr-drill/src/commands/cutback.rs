@@ -22,6 +22,13 @@ async fn judge(args: &DrillArgs, b: &mut ReportBuilder) -> Result<()> {
         settle: args.settle,
     };
     match &d.target {
+        Target::Postgres(pg) if pg.patroni_url.is_some() => {
+            drill::interruptible(
+                crate::patroni::drill(&d, pg, pace, true, b),
+                "the drill stopped where the timeline ends; check GET /cluster",
+            )
+            .await
+        }
         Target::Postgres(pg) => {
             drill::interruptible(
                 drill::cutback(&d, pg, pace, b),

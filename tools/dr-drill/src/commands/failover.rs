@@ -23,6 +23,9 @@ async fn judge(args: &DrillArgs, b: &mut ReportBuilder) -> Result<()> {
     };
     let done = "the drill stopped where the timeline ends; check both servers";
     match &d.target {
+        Target::Postgres(pg) if pg.patroni_url.is_some() => {
+            drill::interruptible(crate::patroni::drill(&d, pg, pace, false, b), done).await
+        }
         Target::Postgres(pg) => drill::interruptible(drill::failover(&d, pg, pace, b), done).await,
         Target::Redis(r) => {
             drill::interruptible(crate::redis_drill::failover(&d, r, pace, b), done).await

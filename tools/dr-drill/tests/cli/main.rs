@@ -5,6 +5,7 @@ mod bad_input;
 mod checks;
 mod drill;
 mod freshness;
+mod patroni;
 mod pgbackrest;
 mod redis;
 mod restore;
