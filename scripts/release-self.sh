@@ -12,9 +12,11 @@
 #
 # The gate runs the binaries this release just built (they are static: they run here too).
 #
-#   scripts/release-self.sh [--out DIR] [--key FILE] [--previous-sbom DIR] [--pin-chart]
+#   scripts/release-self.sh [--out DIR] [--rev REV] [--key FILE] [--previous-sbom DIR] [--pin-chart]
 #
 #   --out DIR            where everything goes (default out/self-release)
+#   --rev REV            the commit or tag to release (default HEAD); the working tree is
+#                        never built, so uncommitted changes are not part of a release
 #   --key FILE           the signing key (PKCS#8 PEM); its public half FILE.pub or the
 #                        .pub beside it. Without it a key pair is made in DIR/keys (a dry run:
 #                        nobody trusts that key). Encrypted keys: GATEHOUSE_KEY_PASSWORD.
@@ -35,7 +37,8 @@ while [ $# -gt 0 ]; do
     --key) key=$2; shift 2 ;;
     --previous-sbom) prev_sbom=$2; shift 2 ;;
     --pin-chart) pin_chart=1; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    --rev) export GH_REV=$2; shift 2 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "release-self: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -56,13 +59,13 @@ step "setup (scripts/setup.sh --release)"
 export PATH="$root/.tools/cargo/bin:$root/.tools/venv/bin:$PATH"
 gh_need podman jq git openssl syft cargo-cyclonedx || exit 2
 
-commit=$(git -C "$root" rev-parse HEAD)
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct)}
+commit=$(git -C "$root" rev-parse --verify "${GH_REV:-HEAD}^{commit}") || die "no commit ${GH_REV:-HEAD}"
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct "$commit")}
 version=$(gh_version)
 rel="v$version"
-# The release is the commit: everything below reads HEAD's tree ($GH_SRC), never the
+# The release is the commit: everything below reads its tree ($GH_SRC), never the
 # working tree, so uncommitted changes are simply not part of it.
-gh_snapshot || die "cannot unpack HEAD's tree"
+gh_snapshot || die "cannot unpack the tree of $commit"
 src="$GH_SRC"
 if [ -n "$(git -C "$root" status --porcelain --untracked-files=no)" ]; then
   echo "release-self: uncommitted changes in the checkout are not part of this release (it builds $commit)" >&2

@@ -8,6 +8,7 @@
 #   scripts/lib/image.sh --bin-dir DIR      image from binaries already built (DIR/<tool>)
 #   scripts/lib/image.sh --tag NAME ...     other tags (repeatable; replaces the two defaults)
 #   MAX_IMAGE_MB=60                         size budget (decimal MB, as `podman images` shows)
+#   GH_REV=v0.1.0                           build that commit instead of HEAD
 #
 # Static, not the shared libraries `ldd` names: glibc 2.36 resolves /etc/hosts and DNS from a
 # static binary without loading NSS modules (checked FROM scratch), pg_query's C code and
@@ -31,17 +32,31 @@ export CARGO_PROFILE_RELEASE_OPT_LEVEL=${CARGO_PROFILE_RELEASE_OPT_LEVEL:-s}
 # What is built is the commit, not the working tree: HEAD's files, unpacked here (a
 # directory of the target dir, so the remapped paths and the cache stay the same).
 GH_SRC=${GH_SRC:-$GH_TARGET_DIR/src}
+# The commit to build (a tag or id; default HEAD).
+GH_REV=${GH_REV:-HEAD}
 
 gh_podman() { CONTAINERS_CONF="$GH_ROOT/release/containers.conf" podman "$@"; }
 
-# gh_snapshot: HEAD's tree in $GH_SRC (kept when it is already that commit; git archive
-# gives every file the commit's time, so cargo rebuilds nothing for an unchanged commit).
+# gh_snapshot: HEAD's tree in $GH_SRC. Files whose content did not change keep their old
+# time; changed ones get the time of copying (not the commit's, which may be older than the
+# last build), so cargo rebuilds exactly the crates a commit touched.
 gh_snapshot() {
-  local commit
-  commit=$(git -C "$GH_ROOT" rev-parse HEAD) || return 2
+  local commit tmp f
+  commit=$(git -C "$GH_ROOT" rev-parse --verify "$GH_REV^{commit}") || return 2
   [ "$(cat "$GH_SRC/.gatehouse-commit" 2>/dev/null)" = "$commit" ] && return 0
-  rm -rf "$GH_SRC" && mkdir -p "$GH_SRC"
-  git -C "$GH_ROOT" archive --format=tar HEAD | tar -x -C "$GH_SRC" || return 2
+  mkdir -p "$GH_SRC"
+  tmp=$(mktemp -d "$GH_TARGET_DIR/src-XXXXXX") || return 2
+  git -C "$GH_ROOT" archive --format=tar "$commit" | tar -x -C "$tmp" || { rm -rf "$tmp"; return 2; }
+  # Drop what HEAD no longer has, then copy over what is new or changed.
+  (cd "$GH_SRC" && find . -type f ! -name .gatehouse-commit) | while read -r f; do
+    [ -e "$tmp/$f" ] || rm -f "$GH_SRC/$f"
+  done
+  (cd "$tmp" && find . -type f) | while read -r f; do
+    if ! cmp -s "$tmp/$f" "$GH_SRC/$f"; then
+      mkdir -p "$(dirname "$GH_SRC/$f")" && cp "$tmp/$f" "$GH_SRC/$f"
+    fi
+  done
+  rm -rf "$tmp"
   echo "$commit" >"$GH_SRC/.gatehouse-commit"
 }
 
@@ -135,8 +150,8 @@ gh_build_image() {
   gh_rootfs "$bin" "$ctx/rootfs" || { rm -rf "$ctx"; return 2; }
   gh_snapshot || return 2
   cp "$GH_SRC/Containerfile" "$ctx/Containerfile"
-  commit=$(git -C "$GH_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
-  epoch=${SOURCE_DATE_EPOCH:-$(git -C "$GH_ROOT" log -1 --format=%ct 2>/dev/null || echo 0)}
+  commit=$(cat "$GH_SRC/.gatehouse-commit")
+  epoch=${SOURCE_DATE_EPOCH:-$(git -C "$GH_ROOT" log -1 --format=%ct "$commit" 2>/dev/null || echo 0)}
   for t in "$@"; do tags+=(--tag "$t"); done
   # --timestamp: the layer's file times and the image's created time come from the commit,
   # so the same binaries give the same image digest.
