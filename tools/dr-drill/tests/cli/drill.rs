@@ -114,3 +114,64 @@ fn slow_async_failover_under_load_loses_acknowledged_heartbeats() {
         "{data:#}"
     );
 }
+
+#[test]
+fn slow_ctrl_c_mid_drill_stops_the_heartbeat_and_leaves_no_temp_dir() {
+    let pair = PgPair::start(PgPairOptions::default());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = pair_config(dir.path(), &pair, "");
+    let tmp = tempfile::Builder::new()
+        .prefix("dr-drill-tmp-")
+        .tempdir_in("/tmp")
+        .expect("temp dir");
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod");
+    // A long settle: the drill sits after the promotion, heartbeat running, until interrupted.
+    let child = std::process::Command::new(crate::bin())
+        .args([
+            "failover", "--format", "json", "--settle", "10m", "--config",
+        ])
+        .arg(&cfg)
+        .env("PATH", crate::pg_path(pair.primary().bin_dir()))
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn dr-drill");
+    pair.wait_replica("SELECT pg_is_in_recovery()", "f");
+    pair.wait_replica(
+        "SELECT count(*) > 0 FROM dr_drill_heartbeat WHERE written_at > now() - interval '1 second'",
+        "t",
+    );
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(report["error"]["kind"], "interrupted", "{report:#}");
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).expect("read tmp").count(),
+        0,
+        "dr-drill left files in its TMPDIR"
+    );
+    // The heartbeat stopped with the process: no row arrives afterwards.
+    let before = pair
+        .try_psql_replica("postgres", "SELECT count(*) FROM dr_drill_heartbeat")
+        .expect("count");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let after = pair
+        .try_psql_replica("postgres", "SELECT count(*) FROM dr_drill_heartbeat")
+        .expect("count");
+    assert_eq!(before, after);
+}
