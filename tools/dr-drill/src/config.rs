@@ -45,6 +45,17 @@ struct RawPostgres {
     service_url: Option<String>,
     #[serde(default)]
     patroni: Option<RawPatroni>,
+    #[serde(default)]
+    commands: Option<RawCommands>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommands {
+    cut: String,
+    promote: String,
+    #[serde(default)]
+    cutback: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +126,15 @@ pub struct PgDrill {
     pub bin_dir: Option<PathBuf>,
     /// method patroni: a member's REST API (`http://host:8008`).
     pub patroni_url: Option<String>,
+    /// method commands: shell commands (`sh -c`) for each step.
+    pub commands: Option<Commands>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Commands {
+    pub cut: String,
+    pub promote: String,
+    pub cutback: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -181,10 +201,11 @@ pub fn load(path: &std::path::Path, rto: Option<Duration>, rpo: Option<Duration>
                         "postgres.patroni.url (a member's REST API) is required with method patroni",
                     )));
                 }
+                ("commands", _) if pg.commands.is_some() => None,
                 ("commands", _) => {
                     return Err(Error::Input(InputError::invalid(
                         label.clone(),
-                        "postgres.method: commands is not implemented yet; use local or patroni",
+                        "postgres.commands {cut, promote, cutback} is required with method commands",
                     )));
                 }
                 (m, _) => {
@@ -194,7 +215,12 @@ pub fn load(path: &std::path::Path, rto: Option<Duration>, rpo: Option<Duration>
                     )));
                 }
             };
-            let local = patroni_url.is_none();
+            let local = pg.method == "local";
+            let commands = pg.commands.filter(|_| pg.method == "commands").map(|c| Commands {
+                cut: c.cut,
+                promote: c.promote,
+                cutback: c.cutback,
+            });
             let need_dir = |node: &RawNode, key: &str| match (&node.data_dir, local) {
                 (Some(d), _) => Ok(d.clone()),
                 (None, false) => Ok(PathBuf::new()),
@@ -216,6 +242,7 @@ pub fn load(path: &std::path::Path, rto: Option<Duration>, rpo: Option<Duration>
                     .unwrap_or_else(|| "dr_drill_heartbeat".to_owned()),
                 bin_dir: pg.bin_dir,
                 patroni_url,
+                commands,
             })
         }
         (None, Some(r)) => Target::Redis(RedisDrill {

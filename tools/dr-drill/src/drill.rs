@@ -436,7 +436,7 @@ fn running_port(data: &Path) -> Option<u16> {
     text.lines().nth(3)?.trim().parse().ok()
 }
 
-async fn is_primary(pg: &Pg) -> Result<bool> {
+pub async fn is_primary(pg: &Pg) -> Result<bool> {
     let c = pg.connect().await?;
     Ok(pg
         .one(&c, "pg_is_in_recovery", "SELECT pg_is_in_recovery()")

@@ -15,6 +15,7 @@ mod patroni;
 mod pgconn;
 mod redis_drill;
 mod restore;
+mod shell;
 mod timeline;
 
 use gatehouse::Report;

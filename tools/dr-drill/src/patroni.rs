@@ -301,7 +301,7 @@ pub async fn drill(
 }
 
 /// The first heartbeat after `t0` acknowledged by the server on `port` (the new leader).
-async fn first_on(w: &drill::Writer, port: u16, t0: Instant, limit: Duration) -> Option<Ack> {
+pub async fn first_on(w: &drill::Writer, port: u16, t0: Instant, limit: Duration) -> Option<Ack> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(a) = w.acks().into_iter().find(|a| a.at > t0 && a.port == port) {

@@ -22,6 +22,9 @@ async fn judge(args: &DrillArgs, b: &mut ReportBuilder) -> Result<()> {
         settle: args.settle,
     };
     match &d.target {
+        Target::Postgres(pg) if pg.commands.is_some() => {
+            drill::interruptible(crate::shell::drill(&d, pg, pace, true, b), "the drill stopped where the timeline ends; check both servers").await
+        }
         Target::Postgres(pg) if pg.patroni_url.is_some() => {
             drill::interruptible(
                 crate::patroni::drill(&d, pg, pace, true, b),

@@ -175,3 +175,43 @@ fn slow_ctrl_c_mid_drill_stops_the_heartbeat_and_leaves_no_temp_dir() {
         .expect("count");
     assert_eq!(before, after);
 }
+
+#[test]
+fn slow_commands_method_runs_the_operator_s_steps_and_measures_them() {
+    let pair = PgPair::start(PgPairOptions::default().synchronous(true));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root =
+        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    let as_owner = if root {
+        "setpriv --reuid=nobody --regid=nogroup --clear-groups -- "
+    } else {
+        ""
+    };
+    let p = pair.primary();
+    let text = format!(
+        "name: cmd-db\nallow_destructive: true\ntargets: {{rto: 60s, rpo: 5m}}\npostgres:\n  method: commands\n  \
+         primary: {{url: \"{}\"}}\n  replica: {{url: \"{}\"}}\n  commands:\n    \
+         cut: \"{as_owner}pg_ctl -D {} stop -m immediate -w\"\n    \
+         promote: \"psql -X -q -d '{}' -c 'SELECT pg_promote()'\"\n",
+        p.url("postgres"),
+        pair.replica_url("postgres"),
+        p.data_dir().display(),
+        pair.replica_url("postgres"),
+    );
+    let cfg = dir.path().join("drill.yaml");
+    std::fs::write(&cfg, text).expect("write config");
+    let cfg = cfg.to_str().expect("utf-8");
+    let r = run_with(["failover", "--config", cfg], Some(p.bin_dir()));
+    assert_eq!(r.code, 0, "{}\n{:#}", r.stderr, r.report());
+    let data = &r.report()["data"];
+    assert_eq!(data["method"], "commands");
+    assert!(
+        data["rto_seconds"].as_f64().expect("seconds") > 0.0,
+        "{data:#}"
+    );
+    assert_eq!(data["rpo_transactions"], 0, "{data:#}");
+    // No cutback command: refused, nothing touched.
+    let r = run_with(["cutback", "--config", cfg], Some(p.bin_dir()));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("commands.cutback"), "{}", r.stderr);
+}
