@@ -106,7 +106,7 @@ jq -s --arg v "$version" '{bomFormat: "CycloneDX", specVersion: "1.5", version: 
     components: ([.[].components[]] | unique_by(.purl) | sort_by(.purl))}' \
   "$out"/sbom/*.cargo.cdx.json >"$out/sbom/workspace.cargo.cdx.json"
 find "$src/tools" "$src/examples" -maxdepth 2 -name '*_bin.cdx.json' -delete
-gh_podman save --format oci-archive -o "$out/image.oci.tar" "$GH_REPO:$version" >/dev/null
+gh_podman save -q --format oci-archive -o "$out/image.oci.tar" "$GH_REPO:$version" >/dev/null
 syft -q "oci-archive:$out/image.oci.tar" -o "cyclonedx-json=$out/sbom/image.cdx.json" \
   || die "syft over the image failed"
 rm -f "$out/image.oci.tar"
