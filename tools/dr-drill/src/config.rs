@@ -216,11 +216,14 @@ pub fn load(path: &std::path::Path, rto: Option<Duration>, rpo: Option<Duration>
                 }
             };
             let local = pg.method == "local";
-            let commands = pg.commands.filter(|_| pg.method == "commands").map(|c| Commands {
-                cut: c.cut,
-                promote: c.promote,
-                cutback: c.cutback,
-            });
+            let commands = pg
+                .commands
+                .filter(|_| pg.method == "commands")
+                .map(|c| Commands {
+                    cut: c.cut,
+                    promote: c.promote,
+                    cutback: c.cutback,
+                });
             let need_dir = |node: &RawNode, key: &str| match (&node.data_dir, local) {
                 (Some(d), _) => Ok(d.clone()),
                 (None, false) => Ok(PathBuf::new()),

@@ -85,6 +85,7 @@ pub async fn info(
 
 /// The writer: tries the primary, then the replica, each tick, until one acknowledges.
 fn writer(urls: [String; 2], key: String, interval: Duration) -> Writer {
+    let ports = [port_of(&urls[0]), port_of(&urls[1])];
     let beats: Shared = std::sync::Arc::default();
     let shared = beats.clone();
     let task = tokio::spawn(async move {
@@ -114,7 +115,7 @@ fn writer(urls: [String; 2], key: String, interval: Duration) -> Writer {
                         if let Ok(mut b) = shared.lock() {
                             b.acks.push(Ack {
                                 seq,
-                                port: 0,
+                                port: ports[i],
                                 at: Instant::now(),
                                 wall: SystemTime::now(),
                             });
@@ -291,6 +292,240 @@ pub async fn failover(
     ));
     b.data(drill::data_of(d, "redis", &id, &m, &tl, json!({
         "old_primary": pserver, "new_primary": rserver, "heartbeat_key": key,
+        "heartbeats": {"acknowledged_by_old_primary": old.len(), "attempted": attempted, "failed_attempts": failures, "first_seq_on_new_primary": first.seq},
+    })));
+    Ok(())
+}
+
+fn port_of(url: &str) -> u16 {
+    redis::IntoConnectionInfo::into_connection_info(url)
+        .ok()
+        .and_then(|i| match i.addr() {
+            redis::ConnectionAddr::Tcp(_, p) => Some(*p),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+fn host_of(url: &str) -> String {
+    redis::IntoConnectionInfo::into_connection_info(url)
+        .ok()
+        .and_then(|i| match i.addr() {
+            redis::ConnectionAddr::Tcp(h, _) => Some(h.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "127.0.0.1".to_owned())
+}
+
+async fn cmd(url: &str, server: &str, what: &str, c: redis::Cmd) -> Result<redis::Value> {
+    let (_, mut conn) = connect(url, Duration::from_secs(3)).await?;
+    c.query_async(&mut conn).await.map_err(|e| Error::Redis {
+        server: server.to_owned(),
+        what: what.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// `dr-drill cutback` for Redis: after a failover the config's replica is the primary and
+/// the old primary (restarted by the operator) replicates from it; a planned switch back:
+/// `CLIENT PAUSE WRITE` on the serving primary, wait until the old one has every byte,
+/// `REPLICAOF NO ONE` on it, `REPLICAOF` it on the other, unpause.
+pub async fn cutback(d: &Drill, cfg: &RedisDrill, pace: Pace, b: &mut ReportBuilder) -> Result<()> {
+    let mut tl = Timeline::new();
+    let (nserver, ninfo) = role(&cfg.replica_url).await?;
+    if ninfo.get("role").map(String::as_str) != Some("master") {
+        return Err(Error::Precheck {
+            server: nserver,
+            message: "is not a primary: cutback follows a failover".to_owned(),
+        });
+    }
+    let (oserver, oinfo) = role(&cfg.primary_url).await.map_err(|_| Error::Precheck {
+        server: server_of(&cfg.primary_url).unwrap_or_default(),
+        message:
+            "does not answer: start the old primary as a replica of the new one (REPLICAOF) first"
+                .to_owned(),
+    })?;
+    if oinfo.get("role").map(String::as_str) != Some("slave")
+        || oinfo.get("master_link_status").map(String::as_str) != Some("up")
+    {
+        return Err(Error::Precheck {
+            server: oserver,
+            message: "is not a replica with master_link_status:up: REPLICAOF the new primary first"
+                .to_owned(),
+        });
+    }
+    tl.step(
+        "precheck",
+        format!("{nserver} is primary, {oserver} replicates from it"),
+    );
+    let id = drill::drill_id(&d.name);
+    let key = format!("{}:{id}", cfg.key);
+    let w = writer(
+        [cfg.primary_url.clone(), cfg.replica_url.clone()],
+        key.clone(),
+        cfg.interval,
+    );
+    tl.step(
+        "heartbeat_started",
+        format!(
+            "RPUSH {key} every {}",
+            gatehouse::duration::format_duration(cfg.interval)
+        ),
+    );
+    if w.first_ack_after(
+        Instant::now() - Duration::from_secs(3600),
+        pace.step_timeout,
+    )
+    .await
+    .is_none()
+    {
+        return Err(Error::Drill {
+            step: "heartbeat".to_owned(),
+            message: "no push acknowledged".to_owned(),
+            done: "nothing changed".to_owned(),
+        });
+    }
+    tokio::time::sleep(cfg.interval * 10).await;
+    let pause_ms = pace.step_timeout.as_millis().to_string();
+    let t0 = tl.t0(format!("CLIENT PAUSE {pause_ms} WRITE on {nserver}"));
+    cmd(
+        &cfg.replica_url,
+        &nserver,
+        "CLIENT PAUSE",
+        redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(&pause_ms)
+            .arg("WRITE")
+            .clone(),
+    )
+    .await?;
+    let done = "writes are paused on the serving primary; unpause it (CLIENT UNPAUSE)";
+    let deadline = Instant::now() + pace.step_timeout;
+    loop {
+        let (_, n) = role(&cfg.replica_url).await?;
+        let (_, o) = role(&cfg.primary_url).await?;
+        if n.get("master_repl_offset").is_some()
+            && n.get("master_repl_offset") == o.get("slave_repl_offset")
+        {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Drill {
+                step: "catch up".to_owned(),
+                message: "the old primary did not reach the new one's offset".to_owned(),
+                done: done.to_owned(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tl.step("caught_up", "replication offsets equal");
+    cmd(
+        &cfg.primary_url,
+        &oserver,
+        "REPLICAOF NO ONE",
+        redis::cmd("REPLICAOF").arg("NO").arg("ONE").clone(),
+    )
+    .await?;
+    tl.step("promoted", format!("REPLICAOF NO ONE on {oserver}"));
+    let op = port_of(&cfg.primary_url);
+    cmd(
+        &cfg.replica_url,
+        &nserver,
+        "REPLICAOF",
+        redis::cmd("REPLICAOF")
+            .arg(host_of(&cfg.primary_url))
+            .arg(op)
+            .clone(),
+    )
+    .await?;
+    let _ = cmd(
+        &cfg.replica_url,
+        &nserver,
+        "CLIENT UNPAUSE",
+        redis::cmd("CLIENT").arg("UNPAUSE").clone(),
+    )
+    .await;
+    tl.step(
+        "demoted",
+        format!("{nserver} replicates from {oserver} again"),
+    );
+    let deadline = Instant::now() + pace.step_timeout;
+    let first = loop {
+        if let Some(a) = w.acks().into_iter().find(|a| a.at > t0 && a.port == op) {
+            break a;
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Drill {
+                step: "first write on the original primary".to_owned(),
+                message: "none within the step timeout".to_owned(),
+                done: "the roles are switched back".to_owned(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    tl.at(
+        first.at,
+        first.wall,
+        "first_write_original_primary",
+        format!("push {} acknowledged", first.seq),
+    );
+    tokio::time::sleep(pace.settle).await;
+    let (attempted, failures, _) = w.summary();
+    let np = port_of(&cfg.replica_url);
+    let old: Vec<Ack> = w.acks().into_iter().filter(|a| a.port == np).collect();
+    drop(w);
+    tl.step(
+        "heartbeat_stopped",
+        format!("{attempted} attempted, {failures} failed attempts"),
+    );
+    let (_, mut oc) = connect(&cfg.primary_url, Duration::from_secs(3)).await?;
+    let items: Vec<i64> = redis::cmd("LRANGE")
+        .arg(&key)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut oc)
+        .await
+        .map_err(|e| Error::Redis {
+            server: oserver.clone(),
+            what: "LRANGE".to_owned(),
+            message: e.to_string(),
+        })?;
+    let m = drill::measure(t0, first, &old, &items);
+    tl.step(
+        "rpo_measured",
+        format!(
+            "{} of {} acknowledged pushes lost",
+            m.rpo_transactions,
+            old.len()
+        ),
+    );
+    drill::judge(b, d, &m);
+    let deadline = Instant::now() + pace.step_timeout;
+    let linked = loop {
+        let (_, n) = role(&cfg.replica_url).await?;
+        let ok = n.get("role").map(String::as_str) == Some("slave")
+            && n.get("master_link_status").map(String::as_str) == Some("up");
+        if ok || Instant::now() >= deadline {
+            break ok;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    b.check(if linked {
+        gatehouse::Check::ok(crate::checks::CheckId::Topology).with_message(format!(
+            "{oserver} takes writes; {nserver} replicates from it"
+        ))
+    } else {
+        gatehouse::Check::fail(
+            crate::checks::CheckId::Topology,
+            format!("{nserver} did not link to {oserver}"),
+        )
+    });
+    b.summary(format!(
+        "{}: redis cutback {nserver} -> {oserver}: RTO {:.3}s, RPO {:.3}s ({} write(s))",
+        d.name, m.rto_seconds, m.rpo_seconds, m.rpo_transactions
+    ));
+    b.data(drill::data_of(d, "redis", &id, &m, &tl, json!({
+        "old_primary": nserver, "new_primary": oserver, "heartbeat_key": key,
         "heartbeats": {"acknowledged_by_old_primary": old.len(), "attempted": attempted, "failed_attempts": failures, "first_seq_on_new_primary": first.seq},
     })));
     Ok(())

@@ -7,7 +7,7 @@ use crate::AGENT;
 use crate::cli::DrillArgs;
 use crate::config::{self, Target};
 use crate::drill::{self, Pace};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub(crate) async fn run(args: &DrillArgs) -> Report {
     let mut b = Report::start(AGENT, "cutback");
@@ -23,7 +23,11 @@ async fn judge(args: &DrillArgs, b: &mut ReportBuilder) -> Result<()> {
     };
     match &d.target {
         Target::Postgres(pg) if pg.commands.is_some() => {
-            drill::interruptible(crate::shell::drill(&d, pg, pace, true, b), "the drill stopped where the timeline ends; check both servers").await
+            drill::interruptible(
+                crate::shell::drill(&d, pg, pace, true, b),
+                "the drill stopped where the timeline ends; check both servers",
+            )
+            .await
         }
         Target::Postgres(pg) if pg.patroni_url.is_some() => {
             drill::interruptible(
@@ -39,9 +43,12 @@ async fn judge(args: &DrillArgs, b: &mut ReportBuilder) -> Result<()> {
             )
             .await
         }
-        Target::Redis(_) => Err(Error::Refused {
-            path: d.path.clone(),
-            message: "redis: cutback is not implemented yet (restart the old primary as a replica with REPLICAOF)".to_owned(),
-        }),
+        Target::Redis(r) => {
+            drill::interruptible(
+                crate::redis_drill::cutback(&d, r, pace, b),
+                "the drill stopped where the timeline ends; check both servers (CLIENT UNPAUSE)",
+            )
+            .await
+        }
     }
 }

@@ -49,3 +49,49 @@ fn slow_redis_failover_promotes_the_replica_and_measures_rto_and_rpo() {
     );
     assert!(replica.cli(&["SET", "after", "1"]).contains("OK"));
 }
+
+#[test]
+fn slow_redis_cutback_switches_back_without_losing_a_write() {
+    // The state after a failover once the old primary is back: it replicates from the
+    // promoted one. The config still names them by their original roles.
+    let promoted = Redis::start();
+    let original = Redis::start_with(
+        RedisOptions::default()
+            .arg("--replicaof")
+            .arg("127.0.0.1")
+            .arg(promoted.port().to_string()),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !original
+        .cli(&["INFO", "replication"])
+        .contains("master_link_status:up")
+    {
+        assert!(Instant::now() < deadline, "the replica never linked");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = dir.path().join("drill.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name: sessions\nallow_destructive: true\ntargets: {{rto: 30s, rpo: 10s}}\nredis:\n  primary: {{url: \"{}\"}}\n  replica: {{url: \"{}\"}}\n  heartbeat: {{interval: 50ms}}\n",
+            original.url(),
+            promoted.url()
+        ),
+    )
+    .expect("write config");
+    let r = run(["cutback", "--config", cfg.to_str().expect("utf-8")]);
+    assert_eq!(r.code, 0, "{}\n{:#}", r.stderr, r.report());
+    assert_eq!(r.report()["data"]["rpo_transactions"], 0);
+    assert_eq!(r.check("drill.topology")["result"], "ok");
+    assert!(
+        original
+            .cli(&["INFO", "replication"])
+            .contains("role:master")
+    );
+    assert!(
+        promoted
+            .cli(&["INFO", "replication"])
+            .contains("role:slave")
+    );
+}
