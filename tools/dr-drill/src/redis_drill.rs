@@ -404,7 +404,7 @@ pub async fn cutback(d: &Drill, cfg: &RedisDrill, pace: Pace, b: &mut ReportBuil
     loop {
         let (_, n) = role(&cfg.replica_url).await?;
         let (_, o) = role(&cfg.primary_url).await?;
-        if n.get("master_repl_offset").is_some()
+        if n.contains_key("master_repl_offset")
             && n.get("master_repl_offset") == o.get("slave_repl_offset")
         {
             break;
