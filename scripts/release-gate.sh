@@ -161,7 +161,7 @@ done
   printf '\n\033[1m%s\033[0m (%s)\n' "$REL" "$GATE_ENV"
   awk -F'\t' -v rel="$REL" '$1 == rel && $2 != "decision" {
       r = $3; c = (r == "ok" || r == "promote") ? "32" : (r == "fail" || r == "block" || r == "rollback") ? "31" : "33";
-      printf "  %-23s \033[%sm%-6s\033[0m %s\n", $2, c, r, $4 }' "$OUT/summary.tsv"
+      printf "  %-30s \033[%sm%-6s\033[0m %s\n", $2, c, r, $4 }' "$OUT/summary.tsv"
   awk -F'\t' -v rel="$REL" '$1 == rel && $2 == "decision" {
       c = ($3 == "promote") ? "32" : "31";
       printf "  \033[1mdecision: \033[%sm%s\033[0m  %s\n", c, $3, $4 }' "$OUT/summary.tsv"

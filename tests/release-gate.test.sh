@@ -55,13 +55,19 @@ gate="$OUT/bad-release/evidence-pack-gate.json"
 failed=$(jq -r '[.data.reasons[] | select(.waived_by == null) | "\(.agent) \(.action) \(.kind)"] | unique | .[]' "$gate")
 for want in "alert-lint check result" "sbom-diff diff result" "migration-gate lint result" \
   "migration-gate dry-run result" "perf-gate run result" "perf-gate headroom result" \
-  "perf-gate headroom figure" "verify-goldens run result" "replayctl lag result" "replayctl verify missing"; do
+  "perf-gate headroom figure" "verify-goldens run result" "replayctl lag result" "replayctl verify missing" \
+  "dr-drill freshness result"; do
   grep -qx "$want" <<<"$failed" || { echo "bad release: no reason '$want' in:" >&2; echo "$failed" >&2; exit 1; }
 done
 # The expired waiver waives nothing, and says so.
 jq -e '[.data.waivers[] | select(.status == "expired")] | length == 1' "$gate" >/dev/null
 # The one-screen summary names them too.
-grep -q 'decision: block  failed: alert-lint check, migration-gate dry-run, migration-gate lint, perf-gate headroom, perf-gate run, replayctl lag, sbom-diff diff, verify-goldens run' "$TMP/bad.log"
+line=$(grep '^  decision: block  failed: ' "$TMP/bad.log")
+for gate in "alert-lint check" "sbom-diff diff" "migration-gate lint" "migration-gate dry-run" "perf-gate run" \
+  "perf-gate headroom" "verify-goldens run" "replayctl lag" "dr-drill freshness"; do
+  grep -q "failed: .*$gate" <<<"$line" || { echo "bad release: the summary does not name $gate: $line" >&2; exit 1; }
+done
+grep -q "missing: .*replayctl verify" <<<"$line"
 # The evidence of a blocked release is kept, signed, and records the block.
 [ "$(jq -r .result "$OUT/bad-release/evidence-pack-verify.json")" = ok ]
 unzip -p "$OUT/bad-release/evidence.zip" attestation.dsse.json | jq -r .payload | base64 -d \
