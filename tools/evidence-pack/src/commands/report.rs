@@ -40,9 +40,10 @@ pub(crate) fn run(args: &ReportArgs) -> Report {
             .and_then(serde_json::Value::as_str)
             .unwrap_or("none");
         let mut summary = format!(
-            "{}: {} reports, decision {decision}, {} bytes",
+            "{}: {} {}, decision {decision}, {} bytes",
             args.output.display(),
             reports.len(),
+            gatehouse::plural(reports.len(), "report", "reports"),
             html.len()
         );
         if !missing.is_empty() {

@@ -500,7 +500,8 @@ pub fn timeline(
             items.push((s.class, s.name.as_str()));
         }
     }
-    if references.is_empty() {
+    // One colour needs no key (each lane's label already names it).
+    if references.is_empty() && items.len() > 1 {
         legend(&mut out, &items, left);
     }
     out.push_str("</svg>");

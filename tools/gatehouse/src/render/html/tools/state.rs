@@ -290,7 +290,13 @@ pub(super) fn dr_drill(r: &Report) -> String {
             })
     };
     let mut refs = Vec::new();
-    if let Some(t) = target("rto") {
+    let last = lanes
+        .iter()
+        .flat_map(|l| l.spans.iter().map(|s| s.end))
+        .fold(0.0f64, f64::max);
+    // A target far beyond the drill (30 min against a 1 s failover) would squash every
+    // step into the first pixels: then the RTO/RPO chart below carries it alone.
+    if let Some(t) = target("rto").filter(|t| *t <= 5.0 * last.max(1.0)) {
         refs.push(Reference {
             value: t,
             label: format!("RTO target {} s", number(t)),
@@ -300,7 +306,7 @@ pub(super) fn dr_drill(r: &Report) -> String {
     if !lanes.is_empty() {
         let svg = svg::timeline(
             "Drill timeline",
-            "Each step of the drill on one time axis; the dashed line is the RTO target",
+            "Each step of the drill on one time axis from the cut (T0); a dashed line marks the RTO target when it is in range",
             "seconds from T0 (the cut)",
             &lanes,
             &refs,
