@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Screenshots of the release page for the README: docs/images/release-page-<release>.png for
 # each demo release, from out/demo/<release>/ (run `make demo` first). Uses the release's
-# report.html when the pipeline wrote one, else renders it with `evidence-pack report`;
+# report.html when the pipeline wrote one, else renders it with `evidence-pack report` (from
+# the release's evidence.zip when there is one);
 # headless chromium (scripts/setup.sh installs it) with the network blocked, fixed size.
 #
 #   scripts/report-screenshots.sh            # both demo releases
@@ -23,7 +24,9 @@ for rel in "${releases[@]}"; do
   dir=$OUT/$rel
   [ -d "$dir" ] || { echo "report-screenshots: $dir is missing: run make demo first" >&2; exit 2; }
   page=$dir/report.html
-  if [ ! -f "$page" ]; then
+  if [ ! -f "$page" ] && [ -s "$dir/evidence.zip" ]; then
+    "$ep" report --pack "$dir/evidence.zip" -o "$page" --format json -q >/dev/null
+  elif [ ! -f "$page" ]; then
     "$ep" report --reports "$dir" --release "$rel" -o "$page" --format json -q >/dev/null
   fi
   profile=$(mktemp -d)
