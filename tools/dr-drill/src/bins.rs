@@ -133,10 +133,13 @@ pub fn tail(text: &str) -> String {
     gatehouse::redact::redact(&out.join(" | ")).into_owned()
 }
 
-/// A private temp dir (removed on drop) that `owner` may write to.
-pub fn temp_dir(prefix: &str, owner: Option<Owner>) -> Result<tempfile::TempDir> {
+/// A private temp dir (removed on drop) that `owner` may write to, named
+/// `dr-drill-<kind>-<pid>-<random>` so that a later run can tell a dead run's leftovers (a
+/// SIGKILL skips every destructor) from a live run's: see [`sweep_stale`], run first.
+pub fn temp_dir(kind: &str, owner: Option<Owner>) -> Result<tempfile::TempDir> {
+    sweep_stale(&std::env::temp_dir());
     let dir = tempfile::Builder::new()
-        .prefix(prefix)
+        .prefix(&format!("{TEMP_PREFIX}{kind}-{}-", std::process::id()))
         .tempdir()
         .map_err(|e| Error::Io {
             what: format!("a temp dir under {}", std::env::temp_dir().display()),
@@ -149,4 +152,86 @@ pub fn temp_dir(prefix: &str, owner: Option<Owner>) -> Result<tempfile::TempDir>
         })?;
     }
     Ok(dir)
+}
+
+const TEMP_PREFIX: &str = "dr-drill-";
+
+/// The pid in a temp dir name made by [`temp_dir`] (`dr-drill-<kind>-<pid>-<random>`).
+fn temp_dir_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(TEMP_PREFIX)?;
+    let mut parts = rest.splitn(3, '-');
+    let (_kind, pid, _random) = (parts.next()?, parts.next()?, parts.next()?);
+    pid.parse().ok()
+}
+
+/// Whether `pid` runs. Any process counts, not only a dr-drill: a reused pid only delays
+/// the cleanup, while a wrong "dead" would remove a live run's directory.
+fn pid_runs(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Removes the temp dirs of dr-drill runs that are gone (killed with SIGKILL, or the machine
+/// lost power), one info line each. A dir whose restored server still runs (its
+/// `postmaster.pid` names a live process) is left alone, with a line saying so.
+pub fn sweep_stale(under: &Path) {
+    let Ok(entries) = std::fs::read_dir(under) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(temp_dir_pid) else {
+            continue;
+        };
+        if pid == std::process::id() || pid_runs(pid) || !e.path().is_dir() {
+            continue;
+        }
+        let path = e.path();
+        let server = std::fs::read_to_string(path.join("data").join("postmaster.pid"))
+            .ok()
+            .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
+            .filter(|p| pid_runs(*p));
+        if let Some(server) = server {
+            tracing::info!(
+                "left {}: dr-drill pid {pid} is gone but its restored server (pid {server}) still runs",
+                path.display()
+            );
+            continue;
+        }
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => tracing::info!(
+                "removed {}, left by dr-drill pid {pid} which is gone",
+                path.display()
+            ),
+            Err(err) => tracing::info!(
+                "could not remove {}, left by dr-drill pid {pid}: {err}",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// `cmd` wrapped in util-linux's `setpriv --pdeathsig SIG --`: the kernel sends `signal` to
+/// the child when the thread that spawned it exits, so a SIGKILLed dr-drill takes it along
+/// (no destructor runs then). Without `unsafe` there is no `pre_exec` + `prctl` of our own.
+/// Spawn from the main thread (dr-drill's runtime is current-thread, so async code runs
+/// there): the signal follows the spawning *thread*, not the process. The uid switch of
+/// [`command`] happens before `setpriv` runs, so it does not clear the setting.
+pub fn dying_with_us(setpriv: &Path, bin: &Path, owner: Option<Owner>, signal: &str) -> Command {
+    let mut cmd = command(setpriv, owner);
+    cmd.args(["--pdeathsig", signal, "--"]).arg(bin);
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_dir_names_carry_the_pid() {
+        assert_eq!(temp_dir_pid("dr-drill-restore-1234-aB3x9"), Some(1234));
+        assert_eq!(temp_dir_pid("dr-drill-logs-77-zz"), Some(77));
+        assert_eq!(temp_dir_pid("dr-drill-test-abc"), None);
+        assert_eq!(temp_dir_pid("dr-drill-tmp-x-y"), None);
+        assert_eq!(temp_dir_pid("other-restore-1-x"), None);
+    }
 }

@@ -275,7 +275,7 @@ impl Local {
                 });
             }
         }
-        let logs = bins::temp_dir("dr-drill-", bins::owner_of(&cfg.primary_data)?)?;
+        let logs = bins::temp_dir("logs", bins::owner_of(&cfg.primary_data)?)?;
         Ok(Self {
             primary,
             replica,

@@ -183,6 +183,8 @@ pub async fn restore(
         Source::BaseBackup(_) => None,
     };
     let postgres = bins::find("postgres", bin)?;
+    // util-linux: ties the private server (and pgBackRest) to this process, SIGKILL included.
+    let setpriv = bins::find("setpriv", None)?;
     if let Source::BaseBackup(dir) = &opts.source
         && !dir.join("backup_manifest").is_file()
         && !dir.join("backup_label").is_file()
@@ -211,7 +213,7 @@ pub async fn restore(
     } else {
         None
     });
-    let tmp = bins::temp_dir("dr-drill-restore-", owner)?;
+    let tmp = bins::temp_dir("restore", owner)?;
     let data = tmp.path().join("data");
     let mut copied = 0;
     match &opts.source {
@@ -229,9 +231,11 @@ pub async fn restore(
             }
             // As the data directory's owner: pgBackRest refuses to restore files it cannot
             // give to the cluster's user, and the repository is that user's.
-            let mut cmd = bins::command(
+            let mut cmd = bins::dying_with_us(
+                &setpriv,
                 pgbackrest.as_deref().unwrap_or(Path::new("pgbackrest")),
                 owner,
+                "TERM",
             );
             cmd.arg(format!("--stanza={stanza}"))
                 .arg(format!("--pg1-path={}", data.display()));
@@ -289,7 +293,12 @@ pub async fn restore(
     }
     let log = tmp.path().join("postgres.log");
     let logf = std::fs::File::create(&log).map_err(io(log.display().to_string()))?;
-    let mut cmd = bins::command(&postgres, owner);
+    // The postmaster in the foreground as our child, through `setpriv --pdeathsig QUIT`:
+    // when dr-drill dies without running a destructor (SIGKILL) the kernel sends SIGQUIT,
+    // PostgreSQL's immediate shutdown, which takes the startup process and restore_command
+    // down too (SIGKILL would orphan them). Spawned here, on the main thread (the runtime is
+    // current-thread), which lives as long as dr-drill: the signal follows that thread.
+    let mut cmd = bins::dying_with_us(&setpriv, &postgres, owner, "QUIT");
     cmd.arg("-D")
         .arg(&data)
         .stdout(logf.try_clone().map_err(io("log"))?)

@@ -273,3 +273,157 @@ fn slow_restore_to_a_target_time_has_the_rows_of_that_moment() {
     assert_eq!(r.check("restore.point")["result"], "ok");
     assert_eq!(r.report()["data"]["target_time"], s.mid.as_str());
 }
+
+/// The pids whose working directory is `dir`: a PostgreSQL server's postmaster and every
+/// process it forked (they all start in its data directory).
+fn pids_in(dir: &Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .expect("read /proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|c| c == dir))
+        .collect()
+}
+
+/// Waits (bounded) until none of `pids` runs; the ones still running.
+fn still_running(pids: &[u32], within: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left: Vec<u32> = pids
+            .iter()
+            .copied()
+            .filter(|p| {
+                // A zombie has exited; only its parent's wait is missing.
+                std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+                    s.rsplit(')')
+                        .next()
+                        .is_some_and(|t| !t.trim_start().starts_with('Z'))
+                })
+            })
+            .collect();
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn slow_sigkill_during_a_restore_takes_the_server_along_and_the_next_run_sweeps_the_dir() {
+    let s = source();
+    let verify = verify_file(&s.root, "1500");
+    let tmp = tempfile::Builder::new()
+        .prefix("dr-drill-tmp-")
+        .tempdir_in("/tmp")
+        .expect("temp dir");
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod");
+    // The server stays in recovery: the next segment is a FIFO nobody writes yet.
+    let last =
+        s.pg.psql("postgres", "SELECT last_archived_wal FROM pg_stat_archiver");
+    let fifo = s.archive.join(next(&last));
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let mut child = Command::new(crate::bin())
+        .args(["restore", "--format", "json", "--backup-dir"])
+        .arg(&s.backup)
+        .arg("--wal-archive")
+        .arg(&s.archive)
+        .arg("--verify")
+        .arg(&verify)
+        .env("PATH", pg_path(s.pg.bin_dir()))
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn dr-drill");
+    // Wait until its private server runs: postmaster.pid written and its socket there.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (run_dir, data_dir) = loop {
+        let found = std::fs::read_dir(tmp.path())
+            .expect("read tmp")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.join("data/postmaster.pid").exists() && p.join(".s.PGSQL.5432").exists());
+        if let Some(d) = found {
+            break (d.clone(), d.join("data"));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the restore never started its server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let postmaster: u32 = std::fs::read_to_string(data_dir.join("postmaster.pid"))
+        .expect("pid file")
+        .lines()
+        .next()
+        .expect("a line")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let server = pids_in(&data_dir);
+    assert!(
+        server.contains(&postmaster),
+        "postmaster {postmaster} not among the processes in {} ({server:?})",
+        data_dir.display()
+    );
+    let name = run_dir
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with(&format!("dr-drill-restore-{}-", child.id())),
+        "the temp dir {name} names dr-drill's pid {}",
+        child.id()
+    );
+    child.kill().expect("SIGKILL dr-drill");
+    child.wait().expect("reap dr-drill");
+    // The postmaster goes (SIGQUIT from the kernel: its parent died).
+    assert_eq!(
+        still_running(&[postmaster], Duration::from_secs(30)),
+        Vec::<u32>::new(),
+        "the restored server outlived a SIGKILLed dr-drill"
+    );
+    // Release the restore_command blocked on the FIFO, then nothing of the server is left.
+    let writer = fifo.clone();
+    std::thread::spawn(move || drop(std::fs::OpenOptions::new().write(true).open(writer)));
+    assert_eq!(
+        still_running(&server, Duration::from_secs(30)),
+        Vec::<u32>::new(),
+        "processes of the restored server are left"
+    );
+    // No destructor ran: the directory is still there, until the next run.
+    assert!(run_dir.is_dir(), "{} is gone already", run_dir.display());
+    // The next run replays the whole archive: the FIFO goes (its reader is gone).
+    std::fs::remove_file(&fifo).expect("remove the FIFO");
+    let out = Command::new(crate::bin())
+        .args(["restore", "--format", "json", "--backup-dir"])
+        .arg(&s.backup)
+        .arg("--wal-archive")
+        .arg(&s.archive)
+        .arg("--verify")
+        .arg(&verify)
+        .env("PATH", pg_path(s.pg.bin_dir()))
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("dr-drill runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("removed {}", run_dir.display())),
+        "no line about the stale dir: {stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).expect("read tmp").count(),
+        0,
+        "a stale dir or the second run's dir is left in TMPDIR"
+    );
+}
