@@ -375,7 +375,11 @@ pub struct ProvenanceArgs {
     #[arg(long, value_name = "TEXT")]
     pub build_command: String,
     /// SLSA buildType
-    #[arg(long, value_name = "URI", default_value = "https://gatehouse.dev/release-self/v1")]
+    #[arg(
+        long,
+        value_name = "URI",
+        default_value = "https://gatehouse.dev/release-self/v1"
+    )]
     pub build_type: String,
     /// An external parameter of the build, KEY=VALUE (repeatable)
     #[arg(long = "parameter", value_name = "KEY=VALUE")]
