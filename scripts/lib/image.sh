@@ -105,7 +105,12 @@ gh_build_bins() {
   mapfile -t GH_TOOLS < <(gh_tools)
   [ ${#GH_TOOLS[@]} -gt 0 ] || { echo "image: no tools found in the workspace" >&2; return 2; }
   for t in "${GH_TOOLS[@]}"; do pk+=(--bin "$t"); done
-  (cd "$GH_SRC" && CARGO_TARGET_DIR="$GH_TARGET_DIR" RUSTFLAGS="$(gh_rustflags)" \
+  # SOURCE_DATE_EPOCH is the commit's time (reproducible builds). cc-built crates (ring,
+  # pg_query) rerun their build scripts when it changes, so a new commit rebuilds them and
+  # what depends on them: the price of binaries that do not depend on when they were built.
+  local epoch
+  epoch=$(git -C "$GH_ROOT" log -1 --format=%ct "$(cat "$GH_SRC/.gatehouse-commit")") || return 2
+  (cd "$GH_SRC" && SOURCE_DATE_EPOCH="$epoch" CARGO_TARGET_DIR="$GH_TARGET_DIR" RUSTFLAGS="$(gh_rustflags)" \
     cargo auditable build --release --locked --quiet --target "$GH_TRIPLE" "${pk[@]}") || return 2
   mkdir -p "$out"
   for t in "${GH_TOOLS[@]}"; do
