@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use crate::util::{self, root, run};
 
-/// The gate's time: an hour after the fixture reports ran.
-const NOW: &str = "2026-12-07T16:00:00Z";
+/// The gate's time: after the fixture reports ran (15:18 to 16:20 that day).
+const NOW: &str = "2026-12-07T17:00:00Z";
 
 fn yaml_policy() -> PathBuf {
     root().join("examples/release/promote.yaml")
