@@ -59,7 +59,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+caller=$(pwd)
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "release-gate: $*" >&2; exit 2; }
@@ -94,6 +94,11 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ -n "$dir" ] || die "usage: scripts/release-gate.sh [OPTIONS] RELEASE_DIR (see --help)"
+# Paths are the caller's; the stages run from the checkout (scripts/gate.d/). Relative
+# paths stay relative when both are the same, so reports name files as a user sees them.
+from_caller() { case "$1" in "" | /*) printf '%s' "$1" ;; *) if [ "$caller" = "$root" ]; then printf '%s' "$1"; else printf '%s/%s' "$caller" "$1"; fi ;; esac; }
+dir=$(from_caller "$dir") out=$(from_caller "$out") bin=$(from_caller "$bin") policy=$(from_caller "$policy") key=$(from_caller "$key")
+cd "$root"
 [ -d "$dir" ] || die "$dir: not a directory"
 case "$expect" in "" | promote | block | rollback) ;; *) die "--expect: promote, block or rollback, not $expect" ;; esac
 name=$(basename "$dir")
