@@ -273,9 +273,9 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "STREAM")]
     pub live_stream: Option<String>,
 
-    /// How to write a batch: copy (COPY into a temp table, then one INSERT … ON CONFLICT DO
-    /// NOTHING; the faster in every measured run) or insert (INSERT … SELECT FROM unnest …
-    /// ON CONFLICT DO NOTHING; for a sink role without the TEMPORARY privilege)
+    /// How to write a batch: copy (COPY straight into the sink; a batch that meets a key
+    /// already there is undone to a savepoint and written as insert does; the faster) or
+    /// insert (INSERT … SELECT FROM unnest … ON CONFLICT DO NOTHING)
     #[arg(long, value_name = "METHOD", value_enum, default_value_t = WriteMethod::Copy)]
     pub method: WriteMethod,
 

@@ -84,7 +84,7 @@ impl Options {
             batch: w.batch,
             rate: None,
             watch: None,
-            // As --method's default: the faster writer in every measured run.
+            // As --method's default: the faster writer in release builds (docs, Figures).
             method: Method::Copy,
             restart: false,
         })

@@ -38,7 +38,8 @@ pub struct Applied {
 pub enum Method {
     /// `INSERT … SELECT FROM unnest($1::text[], …) ON CONFLICT (key) DO NOTHING`.
     Insert,
-    /// `COPY` into a temporary table, then the same insert from it.
+    /// `COPY` straight into the sink; a batch COPY refuses (a key already there) is undone
+    /// to a savepoint and written as [`Method::Insert`] does, in the same transaction.
     Copy,
 }
 
@@ -230,19 +231,30 @@ impl Sink {
         name: &str,
         last: StreamId,
     ) -> std::result::Result<u64, tokio_postgres::Error> {
-        let tx = client.transaction().await?;
+        let mut tx = client.transaction().await?;
         let n = if rows.is_empty() {
             0
         } else {
             match method {
-                Method::Insert => {
-                    let cols = columns(rows, self.types.len());
-                    let params: Vec<&(dyn ToSql + Sync)> =
-                        cols.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
-                    tx.execute(&self.insert_sql(&self.unnest()), &params)
-                        .await?
+                Method::Insert => self.insert_batch(&tx, rows).await?,
+                Method::Copy => {
+                    // COPY straight into the sink has no ON CONFLICT: a batch that meets a
+                    // row already there (a resumed or --restart run, a concurrent writer) or
+                    // anything else COPY refuses is undone to the savepoint and written by
+                    // the INSERT … ON CONFLICT DO NOTHING instead, in the same transaction.
+                    let sp = tx.savepoint("replayctl_copy").await?;
+                    match self.copy_batch(&sp, rows).await {
+                        Ok(n) => {
+                            sp.commit().await?;
+                            n
+                        }
+                        Err(e) if e.as_db_error().is_some() => {
+                            sp.rollback().await?;
+                            self.insert_batch(&tx, rows).await?
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
-                Method::Copy => self.copy_batch(&tx, rows).await?,
             }
         };
         // The checkpoint counts what this batch wrote, so it follows the insert; COMMIT is
@@ -252,22 +264,37 @@ impl Sink {
         Ok(n)
     }
 
+    async fn insert_batch(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        rows: &[Vec<Option<String>>],
+    ) -> std::result::Result<u64, tokio_postgres::Error> {
+        let cols = columns(rows, self.types.len());
+        let params: Vec<&(dyn ToSql + Sync)> =
+            cols.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
+        tx.execute(&self.insert_sql(&self.unnest()), &params).await
+    }
+
+    /// `COPY sink (columns) FROM STDIN`: every row of the batch, or an error (a key already
+    /// there included) and nothing.
     async fn copy_batch(
         &self,
         tx: &tokio_postgres::Transaction<'_>,
         rows: &[Vec<Option<String>>],
     ) -> std::result::Result<u64, tokio_postgres::Error> {
         use futures_util::SinkExt as _;
-        let defs = (0..self.types.len())
-            .map(|i| format!("c{i} text"))
+        let cols = self
+            .mapping
+            .columns
+            .iter()
+            .map(|(c, _)| quote_ident(c))
             .collect::<Vec<_>>()
             .join(", ");
-        tx.batch_execute(&format!(
-            "CREATE TEMP TABLE IF NOT EXISTS replayctl_stage ({defs}) ON COMMIT DELETE ROWS"
-        ))
-        .await?;
         let sink = tx
-            .copy_in::<_, bytes::Bytes>("COPY replayctl_stage FROM STDIN")
+            .copy_in::<_, bytes::Bytes>(&format!(
+                "COPY {} ({cols}) FROM STDIN",
+                quote_qualified(&self.mapping.table)
+            ))
             .await?;
         let mut buf = String::new();
         for r in rows {
@@ -284,8 +311,7 @@ impl Sink {
         }
         let mut sink = std::pin::pin!(sink);
         sink.send(bytes::Bytes::from(buf)).await?;
-        sink.as_mut().finish().await?;
-        tx.execute(&self.insert_sql("replayctl_stage"), &[]).await
+        sink.as_mut().finish().await
     }
 
     async fn apply_row_by_row(
