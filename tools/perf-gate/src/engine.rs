@@ -577,7 +577,16 @@ async fn open_scheduler(
         }
         me.metrics.borrow_mut().scheduled += 1;
         let req = me.cycle[(k % me.cycle.len() as u64) as usize];
-        let idle = pool.idle.borrow_mut().pop();
+        let mut idle = pool.idle.borrow_mut().pop();
+        if idle.is_none() && pool.allocated.get() > 0 {
+            // Behind schedule (the thread was descheduled), this loop hands out every overdue
+            // arrival without awaiting: VUs whose responses are already in their sockets never
+            // get to run and come back, so each arrival would start a new VU (and connection),
+            // up to maxVUs, and they would all stay. One turn of the I/O driver first lets the
+            // finished ones come back; a new VU is started only if none did.
+            tokio::task::yield_now().await;
+            idle = pool.idle.borrow_mut().pop();
+        }
         match idle {
             Some(mb) => {
                 mb.job.set(Some((req, when)));

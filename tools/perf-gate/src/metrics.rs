@@ -13,6 +13,9 @@ pub const LOWEST_US: u64 = 1;
 pub const HIGHEST_US: u64 = 3_600_000_000;
 pub const SIGFIG: u8 = 3;
 
+/// A histogram for the whole range, its counts allocated and written (zeroed) up front, so
+/// it never resizes and its memory does not grow with the latencies it records (a value
+/// above 1 h saturates).
 pub fn histogram() -> Histogram<u64> {
     #[expect(
         clippy::expect_used,
@@ -460,6 +463,35 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The counts are sized for the whole range up front: recording the largest trackable
+    /// latency (and one beyond it) never grows them, so memory does not step up mid-run.
+    #[test]
+    fn a_histogram_never_resizes() {
+        let mut h = histogram();
+        let len = h.distinct_values();
+        h.record(HIGHEST_US).unwrap_or_else(|e| panic!("{e:?}"));
+        h.saturating_record(u64::MAX);
+        let mut m = Metrics::new(1, 1);
+        m.record(&Sample {
+            name: 0,
+            scenario: 0,
+            duration_us: u64::MAX,
+            service_us: HIGHEST_US,
+            waiting_us: Some(HIGHEST_US),
+            error: None,
+            checks_passed: 0,
+            checks_total: 0,
+            sent: 0,
+            received: 0,
+            closed: false,
+        });
+        assert_eq!(h.distinct_values(), len);
+        assert_eq!(h.len(), 2);
+        assert!(h.max() >= HIGHEST_US, "{}", h.max());
+        assert_eq!(m.all.duration.distinct_values(), len);
+        assert_eq!(m.all.duration.len(), 1);
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
