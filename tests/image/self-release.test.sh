@@ -9,7 +9,7 @@ py=.tools/venv/bin/python
 [ -x "$py" ] || { echo "$py not found; run scripts/setup.sh"; exit 1; }
 source scripts/lib/image.sh
 # The 60 MB budget is the release's (README: the image is over it today); this test is about
-# the pipeline, tests/image.test.sh about the budget.
+# the pipeline, tests/image/image.test.sh about the budget.
 export MAX_IMAGE_MB=${MAX_IMAGE_MB:-200}
 out="$TMP/sr"
 scripts/release-self.sh --out "$out" 2>"$TMP/release.log" || { tail -n 20 "$TMP/release.log"; exit 1; }
