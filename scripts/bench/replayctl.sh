@@ -6,7 +6,8 @@
 #  - `psql \copy` of the same rows from a CSV file: the physical ceiling (no Redis read, no
 #    idempotency, no checkpoint).
 # Both of replayctl's ways of writing a batch are measured (--method insert: one INSERT ..
-# SELECT FROM unnest(..); --method copy: COPY into a temp table, then one INSERT).
+# SELECT FROM unnest(..); --method copy: COPY straight into the sink, insert's way for a batch
+# that meets a key already there).
 # Target: replay >= 50 % of the \copy ceiling. Results: out/bench/replayctl.{json,md}.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
