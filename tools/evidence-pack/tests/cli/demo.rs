@@ -1,14 +1,19 @@
-//! The demo stage scripts/gate.d/90-evidence-pack.sh, run as scripts/demo.sh runs it, over
-//! sample reports standing in for the earlier stages (never in the real out/demo).
+//! The demo stage scripts/gate.d/90-evidence-pack.sh, run as scripts/release-gate.sh runs it
+//! (one release per run), with the demo's real policies over the real reports in
+//! tests/fixtures/report-sets/good/ standing in for the earlier stages (never in the real
+//! out/demo).
 
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::json;
 
 use crate::util::{self, report, write_json};
 
-fn stage(out: &std::path::Path) -> std::process::Output {
-    let bin = std::path::Path::new(util::BIN)
+/// Runs the stage for release `rel` (a directory under `out`) gated by `policy`, with the
+/// environment scripts/release-gate.sh exports to its stages.
+fn stage(out: &Path, rel: &str, policy: &Path) -> std::process::Output {
+    let bin = Path::new(util::BIN)
         .parent()
         .expect("bin dir")
         .to_path_buf();
@@ -20,13 +25,20 @@ fn stage(out: &std::path::Path) -> std::process::Output {
         .env("BIN", bin)
         .env("EX", root.join("examples"))
         .env("OUT", out)
+        .env("REL", rel)
+        .env("GATE_POLICY", policy)
+        .env("GATE_VERSION", "v3.0.0")
+        .env("GATE_ENV", "local")
         .env("NO_COLOR", "1")
+        .env_remove("GATE_SIGNING_KEY")
+        .env_remove("GATE_CANARY_FAULTS")
+        .env_remove("GATE_REGO_POLICY")
         .env_remove("SOURCE_DATE_EPOCH")
         .output()
         .expect("bash runs")
 }
 
-fn rows(out: &std::path::Path) -> Vec<Vec<String>> {
+fn rows(out: &Path) -> Vec<Vec<String>> {
     std::fs::read_to_string(out.join("summary.tsv"))
         .unwrap_or_default()
         .lines()
@@ -34,34 +46,34 @@ fn rows(out: &std::path::Path) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Copies the good release's real reports into `dir`, stamped `now` so they are fresh.
+fn real_reports(dir: &Path, now: &str) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    for f in std::fs::read_dir(util::fixtures().join("report-sets/good")).expect("fixtures") {
+        let p = f.expect("entry").path();
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).expect("read")).expect("json");
+        v["started_at"] = now.into();
+        std::fs::write(
+            dir.join(p.file_name().expect("name")),
+            serde_json::to_string_pretty(&v).expect("json"),
+        )
+        .expect("write");
+    }
+}
+
 #[test]
 fn the_stage_promotes_the_good_release_blocks_the_bad_one_and_verifies_the_pack() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("out");
-    // Reports as the earlier stages would write them, stamped now so they are fresh.
+    let root = util::root();
     let now = gatehouse::time::Timestamp::now().to_rfc3339();
     let good = out.join("release");
-    util::good_reports(&good);
-    for f in std::fs::read_dir(&good).expect("dir") {
-        let p = f.expect("entry").path();
-        let mut v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&p).expect("read")).expect("json");
-        v["started_at"] = now.clone().into();
-        std::fs::write(&p, v.to_string()).expect("write");
-    }
+    real_reports(&good, &now);
+    // The bad release: the same reports, but sbom-diff and migration-gate lint said no, and
+    // migration-gate dry-run did not run (missing, so it blocks too).
     let bad = out.join("bad-release");
-    std::fs::create_dir_all(&bad).expect("mkdir");
-    write_json(
-        &bad,
-        "alert-lint-check.json",
-        &report(
-            "alert-lint",
-            "check",
-            "ok",
-            &now,
-            json!({"totals": {"alerts": 3}}),
-        ),
-    );
+    real_reports(&bad, &now);
     write_json(
         &bad,
         "sbom-diff-diff.json",
@@ -72,11 +84,21 @@ fn the_stage_promotes_the_good_release_blocks_the_bad_one_and_verifies_the_pack(
         "migration-gate-lint.json",
         &report("migration-gate", "lint", "fail", &now, json!({})),
     );
-    // migration-gate dry-run did not run for the bad release: missing, so it blocks too.
+    std::fs::remove_file(bad.join("migration-gate-dry-run.json")).expect("rm");
 
-    let o = stage(&out);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{stderr}");
+    let mut stderr = String::new();
+    for (rel, policy) in [
+        ("release", root.join("examples/release/promote.yaml")),
+        (
+            "bad-release",
+            root.join("examples/bad-release/promote.yaml"),
+        ),
+    ] {
+        let o = stage(&out, rel, &policy);
+        let e = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{rel}: {e}");
+        stderr.push_str(&e);
+    }
     assert!(
         !out.join("unexpected.txt").exists(),
         "{}\n{stderr}",
@@ -97,11 +119,14 @@ fn the_stage_promotes_the_good_release_blocks_the_bad_one_and_verifies_the_pack(
     );
     assert_eq!(decision("bad-release")[2], "block", "{rows:?}");
     assert!(
-        decision("bad-release")[3]
-            == "blocked by migration-gate dry-run, migration-gate lint, sbom-diff diff",
+        decision("bad-release")[3].starts_with(
+            "failed: migration-gate lint, sbom-diff diff; missing: migration-gate dry-run; evidence.zip sha256 "
+        ),
         "{rows:?}"
     );
-    assert!(out.join("release/evidence.zip").exists());
+    for rel in [&good, &bad] {
+        assert!(rel.join("evidence.zip").exists());
+    }
     for f in [
         "evidence-pack-gate.json",
         "evidence-pack-build.json",
@@ -122,7 +147,11 @@ fn the_stage_blocks_when_the_earlier_stages_wrote_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).expect("mkdir");
-    let o = stage(&out);
+    let o = stage(
+        &out,
+        "release",
+        &util::root().join("examples/release/promote.yaml"),
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // The good release's gate exited 1 where 0 was expected: the demo records it.
     let unexpected = std::fs::read_to_string(out.join("unexpected.txt")).expect("unexpected.txt");

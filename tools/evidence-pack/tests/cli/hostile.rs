@@ -340,8 +340,8 @@ fn fifos_are_read_when_named_skipped_in_directories_and_a_fifo_pack_is_refused()
     );
     assert!(started.elapsed() < Duration::from_secs(60));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    // Four reports, artdir/a.txt, the manifest and the two attestations.
-    assert_eq!(r.report()["data"]["entries"], 8, "{}", r.stdout);
+    // Four reports, artdir/a.txt, report.html, the manifest and the two attestations.
+    assert_eq!(r.report()["data"]["entries"], 9, "{}", r.stdout);
 
     // An artifact named by a FIFO is packed like the file.
     let art = std::fs::read(dir.path().join("sbom.cdx.json")).expect("read");

@@ -100,7 +100,7 @@ pub fn write_json(dir: &Path, name: &str, value: &Value) -> PathBuf {
     p
 }
 
-/// The four reports the demo's earlier stages write for a good release, at 10:00.
+/// The four reports `demo_policy()` requires, for a good release, at 10:00.
 pub fn good_reports(dir: &Path) {
     std::fs::create_dir_all(dir).expect("mkdir");
     write_json(
@@ -143,9 +143,12 @@ pub fn good_reports(dir: &Path) {
     );
 }
 
-/// The example policy the demo uses.
+/// The four-requirement policy `good_reports` satisfies: the demo's policy as it was before
+/// it grew to the seed's full rule (tests/fixtures/promote-four.yaml). Tests of the demo's
+/// real policy, examples/release/promote.yaml, use the report set in
+/// tests/fixtures/report-sets/good/.
 pub fn demo_policy() -> PathBuf {
-    root().join("examples/release/promote.yaml")
+    fixtures().join("promote-four.yaml")
 }
 
 /// A fresh key pair in `dir/keys` (ed25519 unless told otherwise).
