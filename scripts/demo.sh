@@ -60,6 +60,14 @@ run promote examples/release
 run block examples/bad-release
 OUT="$OUT/canary" run rollback --only verify-goldens --canary-faults '{"error_rate": {"*": 0.3}}' examples/release
 
+# Every decision (YAML and Rego, every release) went into one hash-chained audit log.
+if [ -s "$OUT/audit.jsonl" ]; then
+  step "evidence-pack audit verify $OUT/audit.jsonl"
+  "$BIN/evidence-pack" audit verify "$OUT/audit.jsonl" --format json -q >"$OUT/audit-verify.json" \
+    || failed+=("evidence-pack audit verify $OUT/audit.jsonl")
+  echo "demo: audit log: $(wc -l <"$OUT/audit.jsonl") gate decisions, chain $(jq -r .result "$OUT/audit-verify.json")" >&2
+fi
+
 elapsed=$(($(date +%s) - start))
 if [ ${#failed[@]} -gt 0 ]; then
   echo "demo: FAILED after ${elapsed}s — unexpected outcomes:" >&2
@@ -68,3 +76,7 @@ if [ ${#failed[@]} -gt 0 ]; then
   exit 1
 fi
 echo "demo: ok in ${elapsed}s (after the build): release=promote bad-release=block canary=rollback; reports in $OUT/" >&2
+for page in "$OUT"/release/report.html "$OUT"/bad-release/report.html; do
+  [ -s "$page" ] && echo "demo: release page: $page" >&2
+done
+true

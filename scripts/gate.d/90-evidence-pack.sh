@@ -34,7 +34,7 @@ expect_exit "$want" "$ep" gate --policy "$policy" "${gate_args[@]}" "$dir" --for
 rego=${GATE_REGO_POLICY:-$EX/policies/promote.rego}
 rego_json="$dir/evidence-pack-gate-rego.json.tmp"
 if [ -f "$rego" ] && "$ep" gate --help 2>/dev/null | grep -q -i 'rego'; then
-  expect_exit "$want" "$ep" gate --policy "$rego" --release "$GATE_VERSION" --environment "$GATE_ENV" \
+  expect_exit "$want" "$ep" gate --policy "$rego" "${gate_args[@]}" \
     "$dir" --format json -q >"$rego_json"
 fi
 mv "$gate_json" "$dir/evidence-pack-gate.json"
@@ -93,6 +93,7 @@ fi
 # `report`).
 if [ -s "$pack" ] && "$ep" --help 2>/dev/null | grep -q '^  report '; then
   expect_exit 0 "$ep" report --pack "$pack" -o "$dir/report.html" --format json -q >/dev/null
+  echo "evidence-pack: $REL: release page $dir/report.html" >&2
 fi
 
 # Independent check: openssl verifies the DSSE signature over PAE(payloadType, payload).
