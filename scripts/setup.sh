@@ -198,6 +198,11 @@ if [ "$bench" = 1 ]; then
     [ "$created_policy" = 1 ] && sudo_ rm -f "$policy"
     pkill -x nginx 2>/dev/null || true
   fi
+  # oha: perf-gate's third load peer; no Debian, PyPI or npm binary, so compiled (minutes).
+  if ! command -v oha >/dev/null 2>&1; then
+    say "installing oha from crates.io (a few minutes)"
+    cargo install --quiet --locked oha >/dev/null
+  fi
   if ! command -v sbom-tools >/dev/null 2>&1; then
     say "installing sbom-tools from crates.io (a few minutes)"
     cargo install --quiet --locked sbom-tools >/dev/null
