@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::bins;
 use crate::checks::CheckId;
-use crate::config::{Drill, PgDrill};
+use crate::config::{Drill, PgDrill, Target};
 use crate::error::{Error, Result};
 use crate::pgconn::Pg;
 use crate::timeline::Timeline;
@@ -73,9 +73,20 @@ impl Writer {
 
     /// Waits until a heartbeat is acknowledged after `after`, up to `limit`.
     pub async fn first_ack_after(&self, after: Instant, limit: Duration) -> Option<Ack> {
+        self.first_ack(limit, |a| a.at > after).await
+    }
+
+    /// The first heartbeat after `after` acknowledged by the server on `port` (the new
+    /// primary), waiting up to `limit`.
+    pub async fn first_ack_on(&self, port: u16, after: Instant, limit: Duration) -> Option<Ack> {
+        self.first_ack(limit, |a| a.at > after && a.port == port)
+            .await
+    }
+
+    async fn first_ack(&self, limit: Duration, wanted: impl Fn(&Ack) -> bool) -> Option<Ack> {
         let deadline = Instant::now() + limit;
         loop {
-            if let Some(a) = self.acks().into_iter().find(|a| a.at > after) {
+            if let Some(a) = self.acks().into_iter().find(|a| wanted(a)) {
                 return Some(a);
             }
             if Instant::now() >= deadline {
@@ -83,6 +94,18 @@ impl Writer {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// Whether any heartbeat is acknowledged within `limit` (the warm-up before the cut).
+    pub async fn warmed_up(&self, limit: Duration) -> bool {
+        self.first_ack_after(Instant::now() - Duration::from_secs(3600), limit)
+            .await
+            .is_some()
+    }
+
+    /// The heartbeats acknowledged up to `t` (the end of the cut).
+    pub fn acks_until(&self, t: Instant) -> Vec<Ack> {
+        self.acks().into_iter().filter(|a| a.at <= t).collect()
     }
 
     pub fn summary(&self) -> (i64, u64, Option<String>) {
@@ -549,6 +572,131 @@ pub async fn blocking<T: Send + 'static>(
         })?
 }
 
+/// How a drill names its heartbeat in the timeline.
+pub struct Beat {
+    pub one: &'static str,
+    pub many: &'static str,
+    /// What the attempted count says of them.
+    pub attempted: &'static str,
+}
+
+pub const PG_BEAT: Beat = Beat {
+    one: "heartbeat",
+    many: "heartbeats",
+    attempted: "written",
+};
+
+/// A PostgreSQL drill's warm-up: records `heartbeat_started` (`started`), waits for the
+/// first acknowledged heartbeat, then lets ten intervals pass before the cut.
+pub async fn warm_up(
+    tl: &mut Timeline,
+    writer: &Writer,
+    started: String,
+    interval: Duration,
+    limit: Duration,
+    done: &str,
+) -> Result<()> {
+    tl.step("heartbeat_started", started);
+    if !writer.warmed_up(limit).await {
+        return Err(warm_up_failed(writer, done));
+    }
+    tokio::time::sleep(interval * 10).await;
+    Ok(())
+}
+
+/// What the heartbeat writer did by the time it was stopped.
+pub struct Stopped {
+    pub attempted: i64,
+    pub failures: u64,
+    /// Every acknowledged heartbeat.
+    pub acks: Vec<Ack>,
+}
+
+impl Stopped {
+    /// `data.heartbeats`: `old` is how many heartbeats the old primary acknowledged.
+    pub fn to_json(&self, old: usize, first: &Ack) -> Value {
+        json!({"acknowledged_by_old_primary": old, "attempted": self.attempted, "failed_attempts": self.failures, "first_seq_on_new_primary": first.seq})
+    }
+}
+
+/// After the cut: records the first write on the new primary as `first_step`, lets the
+/// heartbeat run `settle` longer, then stops it (`heartbeat_stopped`).
+pub async fn stop_heartbeat(
+    tl: &mut Timeline,
+    writer: Writer,
+    beat: &Beat,
+    first: Ack,
+    first_step: &str,
+    settle: Duration,
+) -> Stopped {
+    tl.at(
+        first.at,
+        first.wall,
+        first_step,
+        format!("{} {} acknowledged", beat.one, first.seq),
+    );
+    tokio::time::sleep(settle).await;
+    let (attempted, failures, _) = writer.summary();
+    let acks = writer.acks();
+    drop(writer);
+    tl.step(
+        "heartbeat_stopped",
+        format!("{attempted} {}, {failures} failed attempts", beat.attempted),
+    );
+    Stopped {
+        attempted,
+        failures,
+        acks,
+    }
+}
+
+/// RTO/RPO (see [`measure`]), recorded as `rpo_measured`.
+pub fn measure_rpo(
+    tl: &mut Timeline,
+    beat: &Beat,
+    t0: Instant,
+    first: Ack,
+    old: &[Ack],
+    present: &[i64],
+) -> Measured {
+    let m = measure(t0, first, old, present);
+    tl.step(
+        "rpo_measured",
+        format!(
+            "{} of {} acknowledged {} lost",
+            m.rpo_transactions,
+            old.len(),
+            beat.many
+        ),
+    );
+    m
+}
+
+/// `SELECT pg_promote()` on `pg`, waiting up to `limit`; `done` says what had changed
+/// when it fails.
+async fn promote(tl: &mut Timeline, pg: &Pg, limit: Duration, done: &str) -> Result<()> {
+    let failed = |message: String| Error::Drill {
+        step: "promote".to_owned(),
+        message,
+        done: done.to_owned(),
+    };
+    let c = pg.connect().await.map_err(|e| failed(e.to_string()))?;
+    tl.step("promote", format!("SELECT pg_promote() on {}", pg.server));
+    let secs = limit.as_secs().max(1);
+    let promoted = pg
+        .one(
+            &c,
+            "pg_promote",
+            &format!("SELECT pg_promote(true, {secs})"),
+        )
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if promoted.as_deref() != Some("t") {
+        return Err(failed(format!("pg_promote returned {promoted:?}")));
+    }
+    Ok(())
+}
+
 pub fn warm_up_failed(w: &Writer, done: &str) -> Error {
     let (_, failures, last) = w.summary();
     Error::Drill {
@@ -615,28 +763,19 @@ pub async fn failover(d: &Drill, cfg: &PgDrill, pace: Pace, b: &mut ReportBuilde
         id.clone(),
         cfg.interval,
     );
-    tl.step(
-        "heartbeat_started",
+    warm_up(
+        &mut tl,
+        &writer,
         format!(
             "every {} into {} as {id}",
             gatehouse::duration::format_duration(cfg.interval),
             cfg.table
         ),
-    );
-    if writer
-        .first_ack_after(
-            Instant::now() - Duration::from_secs(3600),
-            pace.step_timeout,
-        )
-        .await
-        .is_none()
-    {
-        return Err(warm_up_failed(
-            &writer,
-            "the heartbeat table was created; nothing else changed",
-        ));
-    }
-    tokio::time::sleep(cfg.interval * 10).await;
+        cfg.interval,
+        pace.step_timeout,
+        "the heartbeat table was created; nothing else changed",
+    )
+    .await?;
     // T0: the cut.
     let t0 = tl.t0(format!(
         "pg_ctl stop -m immediate -D {}",
@@ -664,42 +803,14 @@ pub async fn failover(d: &Drill, cfg: &PgDrill, pace: Pace, b: &mut ReportBuilde
         done: "nothing changed".to_owned(),
     })?;
     let cut_done = tl.step("primary_stopped", "the old primary is down");
-    let old: Vec<Ack> = writer
-        .acks()
-        .into_iter()
-        .filter(|a| a.at <= cut_done)
-        .collect();
-    let done = "the primary is stopped; the replica is not promoted";
-    let rc = local.replica.connect().await.map_err(|e| Error::Drill {
-        step: "promote".to_owned(),
-        message: e.to_string(),
-        done: done.to_owned(),
-    })?;
-    tl.step(
-        "promote",
-        format!("SELECT pg_promote() on {}", local.replica.server),
-    );
-    let secs = pace.step_timeout.as_secs().max(1);
-    let promoted = local
-        .replica
-        .one(
-            &rc,
-            "pg_promote",
-            &format!("SELECT pg_promote(true, {secs})"),
-        )
-        .await
-        .map_err(|e| Error::Drill {
-            step: "promote".to_owned(),
-            message: e.to_string(),
-            done: done.to_owned(),
-        })?;
-    if promoted.as_deref() != Some("t") {
-        return Err(Error::Drill {
-            step: "promote".to_owned(),
-            message: format!("pg_promote returned {promoted:?}"),
-            done: done.to_owned(),
-        });
-    }
+    let old = writer.acks_until(cut_done);
+    promote(
+        &mut tl,
+        &local.replica,
+        pace.step_timeout,
+        "the primary is stopped; the replica is not promoted",
+    )
+    .await?;
     tl.step("promoted", "pg_promote() returned true");
     let done = "the old primary is stopped and the replica promoted";
     let Some(first) = writer.first_ack_after(cut_done, pace.step_timeout).await else {
@@ -714,29 +825,17 @@ pub async fn failover(d: &Drill, cfg: &PgDrill, pace: Pace, b: &mut ReportBuilde
             done: done.to_owned(),
         });
     };
-    tl.at(
-        first.at,
-        first.wall,
+    let stopped = stop_heartbeat(
+        &mut tl,
+        writer,
+        &PG_BEAT,
+        first,
         "first_write_new_primary",
-        format!("heartbeat {} acknowledged", first.seq),
-    );
-    tokio::time::sleep(pace.settle).await;
-    let (attempted, failures, _) = writer.summary();
-    drop(writer);
-    tl.step(
-        "heartbeat_stopped",
-        format!("{attempted} written, {failures} failed attempts"),
-    );
+        pace.settle,
+    )
+    .await;
     let have = present(&local.replica, &cfg.table, &id, pace.step_timeout).await?;
-    let m = measure(t0, first, &old, &have);
-    tl.step(
-        "rpo_measured",
-        format!(
-            "{} of {} acknowledged heartbeats lost",
-            m.rpo_transactions,
-            old.len()
-        ),
-    );
+    let m = measure_rpo(&mut tl, &PG_BEAT, t0, first, &old, &have);
     judge(b, d, &m);
     let tli = timeline_id(&local.replica).await.ok();
     b.summary(format!(
@@ -748,12 +847,19 @@ pub async fn failover(d: &Drill, cfg: &PgDrill, pace: Pace, b: &mut ReportBuilde
         m.rpo_seconds,
         m.rpo_transactions
     ));
-    b.data(data_of(d, "local", &id, &m, &tl, json!({
-        "old_primary": local.primary.server,
-        "new_primary": local.replica.server,
-        "new_timeline": tli,
-        "heartbeats": {"acknowledged_by_old_primary": old.len(), "attempted": attempted, "failed_attempts": failures, "first_seq_on_new_primary": first.seq},
-    })));
+    b.data(data_of(
+        d,
+        "local",
+        &id,
+        &m,
+        &tl,
+        json!({
+            "old_primary": local.primary.server,
+            "new_primary": local.replica.server,
+            "new_timeline": tli,
+            "heartbeats": stopped.to_json(old.len(), &first),
+        }),
+    ));
     Ok(())
 }
 
@@ -903,24 +1009,18 @@ async fn cutback_switch(
         id.clone(),
         cfg.interval,
     );
-    tl.step(
-        "heartbeat_started",
+    warm_up(
+        &mut tl,
+        &writer,
         format!(
             "every {} as {id}",
             gatehouse::duration::format_duration(cfg.interval)
         ),
-    );
-    if writer
-        .first_ack_after(
-            Instant::now() - Duration::from_secs(3600),
-            pace.step_timeout,
-        )
-        .await
-        .is_none()
-    {
-        return Err(warm_up_failed(&writer, done));
-    }
-    tokio::time::sleep(cfg.interval * 10).await;
+        cfg.interval,
+        pace.step_timeout,
+        done,
+    )
+    .await?;
     // T0: a planned switch: clean stop (every WAL record reaches the replica), promote.
     let t0 = tl.t0(format!(
         "pg_ctl stop -m fast -D {}",
@@ -929,42 +1029,14 @@ async fn cutback_switch(
     let (l2, data) = (local.clone(), cfg.replica_data.clone());
     blocking(move || l2.pg_ctl(&data, &["stop", "-m", "fast", "-w"], "stop new primary")).await?;
     let cut_done = tl.step("new_primary_stopped", "clean shutdown");
-    let old: Vec<Ack> = writer
-        .acks()
-        .into_iter()
-        .filter(|a| a.at <= cut_done)
-        .collect();
-    let done = "the serving primary is stopped; the original primary is not promoted yet";
-    let pc = local.primary.connect().await.map_err(|e| Error::Drill {
-        step: "promote".to_owned(),
-        message: e.to_string(),
-        done: done.to_owned(),
-    })?;
-    tl.step(
-        "promote",
-        format!("SELECT pg_promote() on {}", local.primary.server),
-    );
-    let secs = pace.step_timeout.as_secs().max(1);
-    let promoted = local
-        .primary
-        .one(
-            &pc,
-            "pg_promote",
-            &format!("SELECT pg_promote(true, {secs})"),
-        )
-        .await
-        .map_err(|e| Error::Drill {
-            step: "promote".to_owned(),
-            message: e.to_string(),
-            done: done.to_owned(),
-        })?;
-    if promoted.as_deref() != Some("t") {
-        return Err(Error::Drill {
-            step: "promote".to_owned(),
-            message: format!("pg_promote returned {promoted:?}"),
-            done: done.to_owned(),
-        });
-    }
+    let old = writer.acks_until(cut_done);
+    promote(
+        &mut tl,
+        &local.primary,
+        pace.step_timeout,
+        "the serving primary is stopped; the original primary is not promoted yet",
+    )
+    .await?;
     tl.step("promoted", "the original primary serves again");
     let done = "the original primary serves; the original replica is stopped";
     let Some(first) = writer.first_ack_after(cut_done, pace.step_timeout).await else {
@@ -974,29 +1046,17 @@ async fn cutback_switch(
             done: done.to_owned(),
         });
     };
-    tl.at(
-        first.at,
-        first.wall,
+    let stopped = stop_heartbeat(
+        &mut tl,
+        writer,
+        &PG_BEAT,
+        first,
         "first_write_original_primary",
-        format!("heartbeat {} acknowledged", first.seq),
-    );
-    tokio::time::sleep(pace.settle).await;
-    let (attempted, failures, _) = writer.summary();
-    drop(writer);
-    tl.step(
-        "heartbeat_stopped",
-        format!("{attempted} written, {failures} failed attempts"),
-    );
+        pace.settle,
+    )
+    .await;
     let have = present(&local.primary, &cfg.table, &id, pace.step_timeout).await?;
-    let m = measure(t0, first, &old, &have);
-    tl.step(
-        "rpo_measured",
-        format!(
-            "{} of {} acknowledged heartbeats lost",
-            m.rpo_transactions,
-            old.len()
-        ),
-    );
+    let m = measure_rpo(&mut tl, &PG_BEAT, t0, first, &old, &have);
     // 2. The original replica follows the original primary again.
     checkpoint(&local.primary).await?;
     let (data, src, l2) = (
@@ -1057,12 +1117,48 @@ async fn cutback_switch(
         m.rpo_transactions,
         local.replica.server
     ));
-    b.data(data_of(d, "local", &id, &m, &tl, json!({
-        "old_primary": local.replica.server,
-        "new_primary": local.primary.server,
-        "heartbeats": {"acknowledged_by_old_primary": old.len(), "attempted": attempted, "failed_attempts": failures, "first_seq_on_new_primary": first.seq},
-    })));
+    b.data(data_of(
+        d,
+        "local",
+        &id,
+        &m,
+        &tl,
+        json!({
+            "old_primary": local.replica.server,
+            "new_primary": local.primary.server,
+            "heartbeats": stopped.to_json(old.len(), &first),
+        }),
+    ));
     Ok(())
+}
+
+/// `dr-drill failover` (or `cutback`): the timed drill for the config's target, Ctrl-C
+/// included.
+pub async fn run(d: &Drill, pace: Pace, cutback: bool, b: &mut ReportBuilder) -> Result<()> {
+    let done = "the drill stopped where the timeline ends; check both servers";
+    match &d.target {
+        Target::Postgres(pg) if pg.commands.is_some() => {
+            interruptible(crate::shell::drill(d, pg, pace, cutback, b), done).await
+        }
+        Target::Postgres(pg) if pg.patroni_url.is_some() => {
+            let done = if cutback {
+                "the drill stopped where the timeline ends; check GET /cluster"
+            } else {
+                done
+            };
+            interruptible(crate::patroni::drill(d, pg, pace, cutback, b), done).await
+        }
+        Target::Postgres(pg) if cutback => interruptible(self::cutback(d, pg, pace, b), done).await,
+        Target::Postgres(pg) => interruptible(failover(d, pg, pace, b), done).await,
+        Target::Redis(r) if cutback => {
+            interruptible(
+                crate::redis_drill::cutback(d, r, pace, b),
+                "the drill stopped where the timeline ends; check both servers (CLIENT UNPAUSE)",
+            )
+            .await
+        }
+        Target::Redis(r) => interruptible(crate::redis_drill::failover(d, r, pace, b), done).await,
+    }
 }
 
 /// Runs a drill step, turning Ctrl-C / SIGTERM into an `interrupted` error after the

@@ -180,27 +180,18 @@ pub async fn drill(
     drill::ensure_table(from, to, &cfg.table, pace.step_timeout).await?;
     let id = drill::drill_id(&d.name);
     let writer = drill::pg_writer(service, cfg.table.clone(), id.clone(), cfg.interval);
-    tl.step(
-        "heartbeat_started",
+    drill::warm_up(
+        &mut tl,
+        &writer,
         format!(
             "every {} as {id}",
             gatehouse::duration::format_duration(cfg.interval)
         ),
-    );
-    if writer
-        .first_ack_after(
-            Instant::now() - Duration::from_secs(3600),
-            pace.step_timeout,
-        )
-        .await
-        .is_none()
-    {
-        return Err(drill::warm_up_failed(
-            &writer,
-            "the heartbeat table was created; nothing else changed",
-        ));
-    }
-    tokio::time::sleep(cfg.interval * 10).await;
+        cfg.interval,
+        pace.step_timeout,
+        "the heartbeat table was created; nothing else changed",
+    )
+    .await?;
     let (path, body) = if cutback {
         (
             "/switchover",
@@ -221,7 +212,7 @@ pub async fn drill(
         });
     }
     let to_port = to.port().unwrap_or(5432);
-    let Some(first) = first_on(&writer, to_port, t0, pace.step_timeout).await else {
+    let Some(first) = writer.first_ack_on(to_port, t0, pace.step_timeout).await else {
         return Err(Error::Drill {
             step: "first write on the new leader".to_owned(),
             message: "none within the step timeout".to_owned(),
@@ -229,32 +220,24 @@ pub async fn drill(
         });
     };
     let _ = done;
-    tl.at(
-        first.at,
-        first.wall,
+    let stopped = drill::stop_heartbeat(
+        &mut tl,
+        writer,
+        &drill::PG_BEAT,
+        first,
         "first_write_new_primary",
-        format!("heartbeat {} acknowledged", first.seq),
-    );
-    tokio::time::sleep(pace.settle).await;
-    let (attempted, failures, _) = writer.summary();
-    let all = writer.acks();
-    drop(writer);
+        pace.settle,
+    )
+    .await;
     let from_port = from.port().unwrap_or(5432);
-    let old: Vec<Ack> = all.into_iter().filter(|a| a.port == from_port).collect();
-    tl.step(
-        "heartbeat_stopped",
-        format!("{attempted} written, {failures} failed attempts"),
-    );
+    let old: Vec<Ack> = stopped
+        .acks
+        .iter()
+        .copied()
+        .filter(|a| a.port == from_port)
+        .collect();
     let have = drill::present(to, &cfg.table, &id, pace.step_timeout).await?;
-    let m = drill::measure(t0, first, &old, &have);
-    tl.step(
-        "rpo_measured",
-        format!(
-            "{} of {} acknowledged heartbeats lost",
-            m.rpo_transactions,
-            old.len()
-        ),
-    );
+    let m = drill::measure_rpo(&mut tl, &drill::PG_BEAT, t0, first, &old, &have);
     drill::judge(b, d, &m);
     let deadline = Instant::now() + pace.step_timeout;
     let settled = loop {
@@ -293,23 +276,16 @@ pub async fn drill(
         m.rpo_seconds,
         m.rpo_transactions
     ));
-    b.data(drill::data_of(d, "patroni", &id, &m, &tl, json!({
-        "old_primary": from.server, "new_primary": to.server,
-        "heartbeats": {"acknowledged_by_old_primary": old.len(), "attempted": attempted, "failed_attempts": failures, "first_seq_on_new_primary": first.seq},
-    })));
+    b.data(drill::data_of(
+        d,
+        "patroni",
+        &id,
+        &m,
+        &tl,
+        json!({
+            "old_primary": from.server, "new_primary": to.server,
+            "heartbeats": stopped.to_json(old.len(), &first),
+        }),
+    ));
     Ok(())
-}
-
-/// The first heartbeat after `t0` acknowledged by the server on `port` (the new leader).
-pub async fn first_on(w: &drill::Writer, port: u16, t0: Instant, limit: Duration) -> Option<Ack> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(a) = w.acks().into_iter().find(|a| a.at > t0 && a.port == port) {
-            return Some(a);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }

@@ -137,6 +137,65 @@ fn writer(urls: [String; 2], key: String, interval: Duration) -> Writer {
     Writer::new(beats, task)
 }
 
+/// How the Redis drill names its heartbeat in the timeline.
+const REDIS_BEAT: drill::Beat = drill::Beat {
+    one: "push",
+    many: "pushes",
+    attempted: "attempted",
+};
+
+/// Starts the writer (an `RPUSH` to `key` every interval), waits for the first
+/// acknowledged push, then lets ten intervals pass before the cut.
+async fn heartbeat(
+    tl: &mut Timeline,
+    cfg: &RedisDrill,
+    key: &str,
+    limit: Duration,
+) -> Result<Writer> {
+    let w = writer(
+        [cfg.primary_url.clone(), cfg.replica_url.clone()],
+        key.to_owned(),
+        cfg.interval,
+    );
+    tl.step(
+        "heartbeat_started",
+        format!(
+            "RPUSH {key} every {}",
+            gatehouse::duration::format_duration(cfg.interval)
+        ),
+    );
+    if !w.warmed_up(limit).await {
+        return Err(Error::Drill {
+            step: "heartbeat".to_owned(),
+            message: "no push acknowledged".to_owned(),
+            done: "nothing changed".to_owned(),
+        });
+    }
+    tokio::time::sleep(cfg.interval * 10).await;
+    Ok(w)
+}
+
+/// The pushes `key` holds on `server`.
+async fn pushes(server: &str, conn: &mut MultiplexedConnection, key: &str) -> Result<Vec<i64>> {
+    redis::cmd("LRANGE")
+        .arg(key)
+        .arg(0)
+        .arg(-1)
+        .query_async(conn)
+        .await
+        .map_err(|e| Error::Redis {
+            server: server.to_owned(),
+            what: "LRANGE".to_owned(),
+            message: e.to_string(),
+        })
+}
+
+/// `INFO replication` says: a replica whose link to its primary is up.
+fn linked_replica(info: &HashMap<String, String>) -> bool {
+    info.get("role").map(String::as_str) == Some("slave")
+        && info.get("master_link_status").map(String::as_str) == Some("up")
+}
+
 async fn role(url: &str) -> Result<(String, HashMap<String, String>)> {
     let (server, mut c) = connect(url, Duration::from_secs(3)).await?;
     let i = info(&server, &mut c, "replication").await?;
@@ -159,9 +218,7 @@ pub async fn failover(
         });
     }
     let (rserver, rinfo) = role(&cfg.replica_url).await?;
-    if rinfo.get("role").map(String::as_str) != Some("slave")
-        || rinfo.get("master_link_status").map(String::as_str) != Some("up")
-    {
+    if !linked_replica(&rinfo) {
         return Err(Error::Precheck {
             server: rserver,
             message: "is not a replica with master_link_status:up".to_owned(),
@@ -173,32 +230,7 @@ pub async fn failover(
     );
     let id = drill::drill_id(&d.name);
     let key = format!("{}:{id}", cfg.key);
-    let w = writer(
-        [cfg.primary_url.clone(), cfg.replica_url.clone()],
-        key.clone(),
-        cfg.interval,
-    );
-    tl.step(
-        "heartbeat_started",
-        format!(
-            "RPUSH {key} every {}",
-            gatehouse::duration::format_duration(cfg.interval)
-        ),
-    );
-    if w.first_ack_after(
-        Instant::now() - Duration::from_secs(3600),
-        pace.step_timeout,
-    )
-    .await
-    .is_none()
-    {
-        return Err(Error::Drill {
-            step: "heartbeat".to_owned(),
-            message: "no push acknowledged".to_owned(),
-            done: "nothing changed".to_owned(),
-        });
-    }
-    tokio::time::sleep(cfg.interval * 10).await;
+    let w = heartbeat(&mut tl, cfg, &key, pace.step_timeout).await?;
     let t0 = tl.t0(format!("SHUTDOWN NOSAVE on {pserver}"));
     {
         let (_, mut c) = connect(&cfg.primary_url, Duration::from_secs(3)).await?;
@@ -224,7 +256,7 @@ pub async fn failover(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let cut_done = tl.step("primary_stopped", "no longer accepts connections");
-    let old: Vec<Ack> = w.acks().into_iter().filter(|a| a.at <= cut_done).collect();
+    let old = w.acks_until(cut_done);
     let done = "the primary is shut down; the replica is not promoted";
     let (_, mut rc) = connect(&cfg.replica_url, Duration::from_secs(3))
         .await
@@ -252,48 +284,33 @@ pub async fn failover(
             done: "the primary is shut down and the replica promoted".to_owned(),
         });
     };
-    tl.at(
-        first.at,
-        first.wall,
+    let stopped = drill::stop_heartbeat(
+        &mut tl,
+        w,
+        &REDIS_BEAT,
+        first,
         "first_write_new_primary",
-        format!("push {} acknowledged", first.seq),
-    );
-    tokio::time::sleep(pace.settle).await;
-    let (attempted, failures, _) = w.summary();
-    drop(w);
-    tl.step(
-        "heartbeat_stopped",
-        format!("{attempted} attempted, {failures} failed attempts"),
-    );
-    let items: Vec<i64> = redis::cmd("LRANGE")
-        .arg(&key)
-        .arg(0)
-        .arg(-1)
-        .query_async(&mut rc)
-        .await
-        .map_err(|e| Error::Redis {
-            server: rserver.clone(),
-            what: "LRANGE".to_owned(),
-            message: e.to_string(),
-        })?;
-    let m = drill::measure(t0, first, &old, &items);
-    tl.step(
-        "rpo_measured",
-        format!(
-            "{} of {} acknowledged pushes lost",
-            m.rpo_transactions,
-            old.len()
-        ),
-    );
+        pace.settle,
+    )
+    .await;
+    let items = pushes(&rserver, &mut rc, &key).await?;
+    let m = drill::measure_rpo(&mut tl, &REDIS_BEAT, t0, first, &old, &items);
     drill::judge(b, d, &m);
     b.summary(format!(
         "{}: redis failover {pserver} -> {rserver}: RTO {:.3}s, RPO {:.3}s ({} write(s))",
         d.name, m.rto_seconds, m.rpo_seconds, m.rpo_transactions
     ));
-    b.data(drill::data_of(d, "redis", &id, &m, &tl, json!({
-        "old_primary": pserver, "new_primary": rserver, "heartbeat_key": key,
-        "heartbeats": {"acknowledged_by_old_primary": old.len(), "attempted": attempted, "failed_attempts": failures, "first_seq_on_new_primary": first.seq},
-    })));
+    b.data(drill::data_of(
+        d,
+        "redis",
+        &id,
+        &m,
+        &tl,
+        json!({
+            "old_primary": pserver, "new_primary": rserver, "heartbeat_key": key,
+            "heartbeats": stopped.to_json(old.len(), &first),
+        }),
+    ));
     Ok(())
 }
 
@@ -345,9 +362,7 @@ pub async fn cutback(d: &Drill, cfg: &RedisDrill, pace: Pace, b: &mut ReportBuil
             "does not answer: start the old primary as a replica of the new one (REPLICAOF) first"
                 .to_owned(),
     })?;
-    if oinfo.get("role").map(String::as_str) != Some("slave")
-        || oinfo.get("master_link_status").map(String::as_str) != Some("up")
-    {
+    if !linked_replica(&oinfo) {
         return Err(Error::Precheck {
             server: oserver,
             message: "is not a replica with master_link_status:up: REPLICAOF the new primary first"
@@ -360,32 +375,7 @@ pub async fn cutback(d: &Drill, cfg: &RedisDrill, pace: Pace, b: &mut ReportBuil
     );
     let id = drill::drill_id(&d.name);
     let key = format!("{}:{id}", cfg.key);
-    let w = writer(
-        [cfg.primary_url.clone(), cfg.replica_url.clone()],
-        key.clone(),
-        cfg.interval,
-    );
-    tl.step(
-        "heartbeat_started",
-        format!(
-            "RPUSH {key} every {}",
-            gatehouse::duration::format_duration(cfg.interval)
-        ),
-    );
-    if w.first_ack_after(
-        Instant::now() - Duration::from_secs(3600),
-        pace.step_timeout,
-    )
-    .await
-    .is_none()
-    {
-        return Err(Error::Drill {
-            step: "heartbeat".to_owned(),
-            message: "no push acknowledged".to_owned(),
-            done: "nothing changed".to_owned(),
-        });
-    }
-    tokio::time::sleep(cfg.interval * 10).await;
+    let w = heartbeat(&mut tl, cfg, &key, pace.step_timeout).await?;
     let pause_ms = pace.step_timeout.as_millis().to_string();
     let t0 = tl.t0(format!("CLIENT PAUSE {pause_ms} WRITE on {nserver}"));
     cmd(
@@ -449,62 +439,37 @@ pub async fn cutback(d: &Drill, cfg: &RedisDrill, pace: Pace, b: &mut ReportBuil
         "demoted",
         format!("{nserver} replicates from {oserver} again"),
     );
-    let deadline = Instant::now() + pace.step_timeout;
-    let first = loop {
-        if let Some(a) = w.acks().into_iter().find(|a| a.at > t0 && a.port == op) {
-            break a;
-        }
-        if Instant::now() >= deadline {
-            return Err(Error::Drill {
-                step: "first write on the original primary".to_owned(),
-                message: "none within the step timeout".to_owned(),
-                done: "the roles are switched back".to_owned(),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let Some(first) = w.first_ack_on(op, t0, pace.step_timeout).await else {
+        return Err(Error::Drill {
+            step: "first write on the original primary".to_owned(),
+            message: "none within the step timeout".to_owned(),
+            done: "the roles are switched back".to_owned(),
+        });
     };
-    tl.at(
-        first.at,
-        first.wall,
+    let stopped = drill::stop_heartbeat(
+        &mut tl,
+        w,
+        &REDIS_BEAT,
+        first,
         "first_write_original_primary",
-        format!("push {} acknowledged", first.seq),
-    );
-    tokio::time::sleep(pace.settle).await;
-    let (attempted, failures, _) = w.summary();
+        pace.settle,
+    )
+    .await;
     let np = port_of(&cfg.replica_url);
-    let old: Vec<Ack> = w.acks().into_iter().filter(|a| a.port == np).collect();
-    drop(w);
-    tl.step(
-        "heartbeat_stopped",
-        format!("{attempted} attempted, {failures} failed attempts"),
-    );
+    let old: Vec<Ack> = stopped
+        .acks
+        .iter()
+        .copied()
+        .filter(|a| a.port == np)
+        .collect();
     let (_, mut oc) = connect(&cfg.primary_url, Duration::from_secs(3)).await?;
-    let items: Vec<i64> = redis::cmd("LRANGE")
-        .arg(&key)
-        .arg(0)
-        .arg(-1)
-        .query_async(&mut oc)
-        .await
-        .map_err(|e| Error::Redis {
-            server: oserver.clone(),
-            what: "LRANGE".to_owned(),
-            message: e.to_string(),
-        })?;
-    let m = drill::measure(t0, first, &old, &items);
-    tl.step(
-        "rpo_measured",
-        format!(
-            "{} of {} acknowledged pushes lost",
-            m.rpo_transactions,
-            old.len()
-        ),
-    );
+    let items = pushes(&oserver, &mut oc, &key).await?;
+    let m = drill::measure_rpo(&mut tl, &REDIS_BEAT, t0, first, &old, &items);
     drill::judge(b, d, &m);
     let deadline = Instant::now() + pace.step_timeout;
     let linked = loop {
         let (_, n) = role(&cfg.replica_url).await?;
-        let ok = n.get("role").map(String::as_str) == Some("slave")
-            && n.get("master_link_status").map(String::as_str) == Some("up");
+        let ok = linked_replica(&n);
         if ok || Instant::now() >= deadline {
             break ok;
         }
@@ -524,9 +489,16 @@ pub async fn cutback(d: &Drill, cfg: &RedisDrill, pace: Pace, b: &mut ReportBuil
         "{}: redis cutback {nserver} -> {oserver}: RTO {:.3}s, RPO {:.3}s ({} write(s))",
         d.name, m.rto_seconds, m.rpo_seconds, m.rpo_transactions
     ));
-    b.data(drill::data_of(d, "redis", &id, &m, &tl, json!({
-        "old_primary": nserver, "new_primary": oserver, "heartbeat_key": key,
-        "heartbeats": {"acknowledged_by_old_primary": old.len(), "attempted": attempted, "failed_attempts": failures, "first_seq_on_new_primary": first.seq},
-    })));
+    b.data(drill::data_of(
+        d,
+        "redis",
+        &id,
+        &m,
+        &tl,
+        json!({
+            "old_primary": nserver, "new_primary": oserver, "heartbeat_key": key,
+            "heartbeats": stopped.to_json(old.len(), &first),
+        }),
+    ));
     Ok(())
 }

@@ -96,27 +96,18 @@ pub async fn drill(
     tl.step("precheck", format!("{} is primary", from.server));
     let id = drill::drill_id(&d.name);
     let writer = drill::pg_writer(service, cfg.table.clone(), id.clone(), cfg.interval);
-    tl.step(
-        "heartbeat_started",
+    drill::warm_up(
+        &mut tl,
+        &writer,
         format!(
             "every {} as {id}",
             gatehouse::duration::format_duration(cfg.interval)
         ),
-    );
-    if writer
-        .first_ack_after(
-            Instant::now() - Duration::from_secs(3600),
-            pace.step_timeout,
-        )
-        .await
-        .is_none()
-    {
-        return Err(drill::warm_up_failed(
-            &writer,
-            "the heartbeat table was created; nothing else changed",
-        ));
-    }
-    tokio::time::sleep(cfg.interval * 10).await;
+        cfg.interval,
+        pace.step_timeout,
+        "the heartbeat table was created; nothing else changed",
+    )
+    .await?;
     let t0 = if cutback {
         let script = cmds.cutback.clone().unwrap_or_default();
         let t0 = tl.t0(format!("commands.cutback: {script}"));
@@ -151,40 +142,31 @@ pub async fn drill(
         t0
     };
     let to_port = to.port().unwrap_or(5432);
-    let Some(first) = crate::patroni::first_on(&writer, to_port, t0, pace.step_timeout).await
-    else {
+    let Some(first) = writer.first_ack_on(to_port, t0, pace.step_timeout).await else {
         return Err(Error::Drill {
             step: "first write on the new primary".to_owned(),
             message: "none within the step timeout".to_owned(),
             done: "the commands ran".to_owned(),
         });
     };
-    tl.at(
-        first.at,
-        first.wall,
+    let stopped = drill::stop_heartbeat(
+        &mut tl,
+        writer,
+        &drill::PG_BEAT,
+        first,
         "first_write_new_primary",
-        format!("heartbeat {} acknowledged", first.seq),
-    );
-    tokio::time::sleep(pace.settle).await;
-    let (attempted, failures, _) = writer.summary();
-    let all = writer.acks();
-    drop(writer);
+        pace.settle,
+    )
+    .await;
     let from_port = from.port().unwrap_or(5432);
-    let old: Vec<Ack> = all.into_iter().filter(|a| a.port == from_port).collect();
-    tl.step(
-        "heartbeat_stopped",
-        format!("{attempted} written, {failures} failed attempts"),
-    );
+    let old: Vec<Ack> = stopped
+        .acks
+        .iter()
+        .copied()
+        .filter(|a| a.port == from_port)
+        .collect();
     let have = drill::present(to, &cfg.table, &id, pace.step_timeout).await?;
-    let m = drill::measure(t0, first, &old, &have);
-    tl.step(
-        "rpo_measured",
-        format!(
-            "{} of {} acknowledged heartbeats lost",
-            m.rpo_transactions,
-            old.len()
-        ),
-    );
+    let m = drill::measure_rpo(&mut tl, &drill::PG_BEAT, t0, first, &old, &have);
     drill::judge(b, d, &m);
     if cutback {
         let deadline = Instant::now() + pace.step_timeout;
@@ -229,9 +211,16 @@ pub async fn drill(
         m.rpo_seconds,
         m.rpo_transactions
     ));
-    b.data(drill::data_of(d, "commands", &id, &m, &tl, json!({
-        "old_primary": from.server, "new_primary": to.server,
-        "heartbeats": {"acknowledged_by_old_primary": old.len(), "attempted": attempted, "failed_attempts": failures, "first_seq_on_new_primary": first.seq},
-    })));
+    b.data(drill::data_of(
+        d,
+        "commands",
+        &id,
+        &m,
+        &tl,
+        json!({
+            "old_primary": from.server, "new_primary": to.server,
+            "heartbeats": stopped.to_json(old.len(), &first),
+        }),
+    ));
     Ok(())
 }

@@ -5,7 +5,7 @@ use gatehouse::{Report, ReportBuilder};
 
 use crate::AGENT;
 use crate::cli::DrillArgs;
-use crate::config::{self, Target};
+use crate::config;
 use crate::drill::{self, Pace};
 use crate::error::Result;
 
@@ -21,21 +21,5 @@ async fn judge(args: &DrillArgs, b: &mut ReportBuilder) -> Result<()> {
         step_timeout: args.step_timeout,
         settle: args.settle,
     };
-    let done = "the drill stopped where the timeline ends; check both servers";
-    match &d.target {
-        Target::Postgres(pg) if pg.commands.is_some() => {
-            drill::interruptible(
-                crate::shell::drill(&d, pg, pace, false, b),
-                "the drill stopped where the timeline ends; check both servers",
-            )
-            .await
-        }
-        Target::Postgres(pg) if pg.patroni_url.is_some() => {
-            drill::interruptible(crate::patroni::drill(&d, pg, pace, false, b), done).await
-        }
-        Target::Postgres(pg) => drill::interruptible(drill::failover(&d, pg, pace, b), done).await,
-        Target::Redis(r) => {
-            drill::interruptible(crate::redis_drill::failover(&d, r, pace, b), done).await
-        }
-    }
+    drill::run(&d, pace, false, b).await
 }
