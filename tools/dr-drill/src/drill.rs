@@ -253,6 +253,31 @@ pub fn judge(b: &mut ReportBuilder, d: &Drill, m: &Measured) {
     );
 }
 
+/// The config's primary, replica and the service's view of them (`postgres.service_url`,
+/// else both hosts with `target_session_attrs=read-write`), as `path` names them.
+pub fn endpoints(cfg: &PgDrill, path: &str) -> Result<(Pg, Pg, Pg)> {
+    let t = Duration::from_secs(3);
+    let primary = Pg::parse(
+        &format!("{path}: postgres.primary.url"),
+        &cfg.primary_url,
+        t,
+    )?;
+    let replica = Pg::parse(
+        &format!("{path}: postgres.replica.url"),
+        &cfg.replica_url,
+        t,
+    )?;
+    let service = match &cfg.service_url {
+        Some(u) => Pg::parse(
+            &format!("{path}: postgres.service_url"),
+            u,
+            Duration::from_secs(1),
+        )?,
+        None => Pg::service(&primary, &replica),
+    };
+    Ok((primary, replica, service))
+}
+
 /// Everything the local method needs, checked before anything is touched.
 struct Local {
     primary: Pg,
@@ -266,26 +291,11 @@ struct Local {
 
 impl Local {
     fn prepare(cfg: &PgDrill, path: &str) -> Result<Self> {
-        let t = Duration::from_secs(3);
-        let primary = Pg::parse(
-            &format!("{path}: postgres.primary.url"),
-            &cfg.primary_url,
-            t,
-        )?;
-        let replica = Pg::parse(
-            &format!("{path}: postgres.replica.url"),
-            &cfg.replica_url,
-            t,
-        )?;
-        let service = match &cfg.service_url {
-            Some(u) => {
-                let mut s = Pg::parse(&format!("{path}: postgres.service_url"), u, t)?;
-                s.connect_timeout = Duration::from_secs(1);
-                s.config.connect_timeout(Duration::from_secs(1));
-                s
-            }
-            None => Pg::service(&primary, &replica),
-        };
+        let (primary, replica, mut service) = endpoints(cfg, path)?;
+        if cfg.service_url.is_some() {
+            // The heartbeat reconnects quickly, whatever the URL says.
+            service.config.connect_timeout(Duration::from_secs(1));
+        }
         let bin = cfg.bin_dir.as_deref();
         let pg_ctl = bins::find("pg_ctl", bin)?;
         let pg_rewind = bins::find("pg_rewind", bin)?;

@@ -110,25 +110,7 @@ pub async fn drill(
     b: &mut ReportBuilder,
 ) -> Result<()> {
     let base = cfg.patroni_url.clone().unwrap_or_default();
-    let t = Duration::from_secs(3);
-    let primary = Pg::parse(
-        &format!("{}: postgres.primary.url", d.path),
-        &cfg.primary_url,
-        t,
-    )?;
-    let replica = Pg::parse(
-        &format!("{}: postgres.replica.url", d.path),
-        &cfg.replica_url,
-        t,
-    )?;
-    let service = match &cfg.service_url {
-        Some(u) => Pg::parse(
-            &format!("{}: postgres.service_url", d.path),
-            u,
-            Duration::from_secs(1),
-        )?,
-        None => Pg::service(&primary, &replica),
-    };
+    let (primary, replica, service) = drill::endpoints(cfg, &d.path)?;
     // After a failover the roles are swapped: the drill moves leadership from `from` to `to`.
     let (from, to) = if cutback {
         (&replica, &primary)

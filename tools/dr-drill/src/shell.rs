@@ -13,7 +13,6 @@ use crate::checks::CheckId;
 use crate::config::{Drill, PgDrill};
 use crate::drill::{self, Ack, Pace};
 use crate::error::{Error, Result};
-use crate::pgconn::Pg;
 use crate::timeline::Timeline;
 
 /// Runs `script` with `sh -c`; `DR_DRILL_STEP` and `DR_DRILL_NAME` tell it where it is.
@@ -51,25 +50,7 @@ pub async fn drill(
             message: "postgres.commands.cutback is required for dr-drill cutback".to_owned(),
         });
     }
-    let t = Duration::from_secs(3);
-    let primary = Pg::parse(
-        &format!("{}: postgres.primary.url", d.path),
-        &cfg.primary_url,
-        t,
-    )?;
-    let replica = Pg::parse(
-        &format!("{}: postgres.replica.url", d.path),
-        &cfg.replica_url,
-        t,
-    )?;
-    let service = match &cfg.service_url {
-        Some(u) => Pg::parse(
-            &format!("{}: postgres.service_url", d.path),
-            u,
-            Duration::from_secs(1),
-        )?,
-        None => Pg::service(&primary, &replica),
-    };
+    let (primary, replica, service) = drill::endpoints(cfg, &d.path)?;
     let (from, to) = if cutback {
         (&replica, &primary)
     } else {
