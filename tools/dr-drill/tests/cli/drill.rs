@@ -120,15 +120,7 @@ fn slow_ctrl_c_mid_drill_stops_the_heartbeat_and_leaves_no_temp_dir() {
     let pair = PgPair::start(PgPairOptions::default());
     let dir = tempfile::tempdir().expect("temp dir");
     let cfg = pair_config(dir.path(), &pair, "");
-    let tmp = tempfile::Builder::new()
-        .prefix("dr-drill-tmp-")
-        .tempdir_in("/tmp")
-        .expect("temp dir");
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .expect("chmod");
+    let tmp = crate::drill_tmp();
     // A long settle: the drill sits after the promotion, heartbeat running, until interrupted.
     let child = std::process::Command::new(crate::bin())
         .args([
@@ -152,19 +144,7 @@ fn slow_ctrl_c_mid_drill_stops_the_heartbeat_and_leaves_no_temp_dir() {
         .expect("kill runs");
     assert!(sent.success());
     let out = child.wait_with_output().expect("wait");
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
-    assert_eq!(report["error"]["kind"], "interrupted", "{report:#}");
-    assert_eq!(
-        std::fs::read_dir(tmp.path()).expect("read tmp").count(),
-        0,
-        "dr-drill left files in its TMPDIR"
-    );
+    crate::assert_interrupted(&out, tmp.path());
     // The heartbeat stopped with the process: no row arrives afterwards.
     let before = pair
         .try_psql_replica("postgres", "SELECT count(*) FROM dr_drill_heartbeat")

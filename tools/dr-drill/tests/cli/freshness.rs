@@ -1,30 +1,9 @@
 //! `freshness` against real servers: a pg_basebackup directory, pg_stat_archiver with a
 //! working and a failing archive_command, a streaming replica (busy and idle), Redis INFO.
 
-use std::path::Path;
-use std::process::Command;
-
 use testkit::{PgOptions, PgPair, PgPairOptions, Postgres, Redis, RedisOptions};
 
-use crate::{run, run_with};
-
-fn basebackup(pg: &Postgres, dest: &Path) {
-    let out = Command::new(pg.bin_dir().join("pg_basebackup"))
-        .arg("-D")
-        .arg(dest)
-        .args(["-X", "fetch", "-c", "fast", "-h", pg.host()])
-        .arg("-p")
-        .arg(pg.port().to_string())
-        .args(["-U", pg.user()])
-        .env("PGPASSWORD", pg.password())
-        .output()
-        .expect("pg_basebackup runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::{basebackup, run, run_with};
 
 #[test]
 fn slow_a_fresh_valid_backup_passes_and_a_stale_one_fails() {
@@ -102,17 +81,7 @@ fn pgbackrest_info_json_is_judged_by_its_stop_time() {
 fn slow_archiver_failures_fail_and_a_working_archive_passes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let archive = dir.path().join("wal");
-    std::fs::create_dir(&archive).expect("mkdir");
-    // The archive is written by the server's account (nobody when root).
-    std::fs::set_permissions(
-        &archive,
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .expect("chmod");
-    let good = Postgres::start_with(PgOptions::default().conf("archive_mode = on").conf(format!(
-        "archive_command = 'cp %p {}/%f'",
-        archive.display()
-    )));
+    let good = crate::archiving_postgres(&archive);
     good.psql(
         "postgres",
         "CREATE TABLE t (x int); INSERT INTO t VALUES (1); SELECT pg_switch_wal();",

@@ -11,8 +11,10 @@ mod redis;
 mod restore;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use testkit::cli::{Cmd, Run};
+use testkit::{PgOptions, Postgres};
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_dr-drill")
@@ -67,4 +69,67 @@ pub fn pair_config(dir: &Path, pair: &testkit::PgPair, extra: &str) -> PathBuf {
     let path = dir.join("drill.yaml");
     std::fs::write(&path, text).expect("write the drill config");
     path
+}
+
+/// Lets the server's account (nobody when root) write `dir`.
+pub fn open_to_all(dir: &Path) {
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+        .expect("chmod");
+}
+
+/// A TMPDIR for dr-drill under /tmp that its private servers can write.
+pub fn drill_tmp() -> tempfile::TempDir {
+    let tmp = tempfile::Builder::new()
+        .prefix("dr-drill-tmp-")
+        .tempdir_in("/tmp")
+        .expect("temp dir");
+    open_to_all(tmp.path());
+    tmp
+}
+
+/// A server whose archive_command copies each WAL segment into `archive` (created here).
+pub fn archiving_postgres(archive: &Path) -> Postgres {
+    std::fs::create_dir(archive).expect("mkdir");
+    open_to_all(archive);
+    Postgres::start_with(PgOptions::default().conf("archive_mode = on").conf(format!(
+        "archive_command = 'cp %p {}/%f'",
+        archive.display()
+    )))
+}
+
+/// `pg_basebackup -D dest` of `pg` (WAL fetched, fast checkpoint).
+pub fn basebackup(pg: &Postgres, dest: &Path) {
+    let out = Command::new(pg.bin_dir().join("pg_basebackup"))
+        .arg("-D")
+        .arg(dest)
+        .args(["-X", "fetch", "-c", "fast", "-h", pg.host()])
+        .arg("-p")
+        .arg(pg.port().to_string())
+        .args(["-U", pg.user()])
+        .env("PGPASSWORD", pg.password())
+        .output()
+        .expect("pg_basebackup runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// dr-drill stopped by a signal: exit 2, an `interrupted` report on stdout, and nothing left
+/// in its TMPDIR `tmp`.
+pub fn assert_interrupted(out: &std::process::Output, tmp: &Path) {
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(report["error"]["kind"], "interrupted", "{report:#}");
+    assert_eq!(
+        std::fs::read_dir(tmp).expect("read tmp").count(),
+        0,
+        "dr-drill left files in its TMPDIR"
+    );
 }

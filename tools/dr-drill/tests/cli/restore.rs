@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use testkit::{PgOptions, Postgres};
+use testkit::Postgres;
 
 use crate::{pg_path, run_with};
 
@@ -27,37 +27,14 @@ fn source() -> Source {
         .tempdir_in("/tmp")
         .expect("temp dir");
     let archive = dir.path().join("wal");
-    std::fs::create_dir(&archive).expect("mkdir");
-    std::fs::set_permissions(
-        &archive,
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .expect("chmod");
-    let pg = Postgres::start_with(PgOptions::default().conf("archive_mode = on").conf(format!(
-        "archive_command = 'cp %p {}/%f'",
-        archive.display()
-    )));
+    let pg = crate::archiving_postgres(&archive);
     pg.psql(
         "postgres",
         "CREATE TABLE orders (id int PRIMARY KEY, created_at timestamptz DEFAULT now()); \
          INSERT INTO orders (id) SELECT generate_series(1, 1000)",
     );
     let backup = dir.path().join("base");
-    let out = Command::new(pg.bin_dir().join("pg_basebackup"))
-        .arg("-D")
-        .arg(&backup)
-        .args(["-X", "fetch", "-c", "fast", "-h", pg.host()])
-        .arg("-p")
-        .arg(pg.port().to_string())
-        .args(["-U", pg.user()])
-        .env("PGPASSWORD", pg.password())
-        .output()
-        .expect("pg_basebackup runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::basebackup(&pg, &backup);
     // A recovery target between the 1000 rows and the 500 more (whole seconds apart).
     let mid = pg.psql(
         "postgres",
@@ -163,21 +140,15 @@ fn slow_restore_replays_the_archive_and_the_count_matches_the_source() {
     assert!(!s.backup.join("recovery.signal").exists());
 }
 
-#[test]
-fn slow_ctrl_c_during_a_restore_leaves_no_server_and_no_directory() {
-    let s = source();
-    let verify = verify_file(&s.root, "1500");
-    let tmp = tempfile::Builder::new()
-        .prefix("dr-drill-tmp-")
-        .tempdir_in("/tmp")
-        .expect("temp dir");
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .expect("chmod");
-    // A recovery that waits: the next segment in the archive is a FIFO nobody writes, so
-    // restore_command (cp) blocks and the server stays in recovery.
+/// `dr-drill restore` (TMPDIR `tmp`, its output `captured` or dropped) whose recovery
+/// waits: the next segment in the archive is a FIFO nobody writes yet, so restore_command
+/// (cp) blocks and the server stays in recovery. The child and the FIFO.
+fn stalled_restore(
+    s: &Source,
+    verify: &Path,
+    tmp: &Path,
+    captured: bool,
+) -> (std::process::Child, PathBuf) {
     let last =
         s.pg.psql("postgres", "SELECT last_archived_wal FROM pg_stat_archiver");
     let fifo = s.archive.join(next(&last));
@@ -186,19 +157,35 @@ fn slow_ctrl_c_during_a_restore_leaves_no_server_and_no_directory() {
         .status()
         .expect("mkfifo runs");
     assert!(made.success());
+    let out = || {
+        if captured {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        }
+    };
     let child = Command::new(crate::bin())
         .args(["restore", "--format", "json", "--backup-dir"])
         .arg(&s.backup)
         .arg("--wal-archive")
         .arg(&s.archive)
         .arg("--verify")
-        .arg(&verify)
+        .arg(verify)
         .env("PATH", pg_path(s.pg.bin_dir()))
-        .env("TMPDIR", tmp.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .env("TMPDIR", tmp)
+        .stdout(out())
+        .stderr(out())
         .spawn()
         .expect("spawn dr-drill");
+    (child, fifo)
+}
+
+#[test]
+fn slow_ctrl_c_during_a_restore_leaves_no_server_and_no_directory() {
+    let s = source();
+    let verify = verify_file(&s.root, "1500");
+    let tmp = crate::drill_tmp();
+    let (child, fifo) = stalled_restore(&s, &verify, tmp.path(), true);
     // Wait until its private server runs (its data dir appears), then interrupt.
     let deadline = Instant::now() + Duration::from_secs(30);
     let data_dir = loop {
@@ -232,19 +219,7 @@ fn slow_ctrl_c_during_a_restore_leaves_no_server_and_no_directory() {
     let out = child.wait_with_output().expect("wait");
     // Release the blocked cp (orphaned when its server went): a writer that closes at once.
     std::thread::spawn(move || drop(std::fs::OpenOptions::new().write(true).open(fifo)));
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
-    assert_eq!(report["error"]["kind"], "interrupted", "{report:#}");
-    assert_eq!(
-        std::fs::read_dir(tmp.path()).expect("read tmp").count(),
-        0,
-        "dr-drill left files in its TMPDIR"
-    );
+    crate::assert_interrupted(&out, tmp.path());
     assert!(
         !Path::new(&format!("/proc/{pid}")).exists(),
         "the restored server (pid {pid}) still runs"
@@ -312,37 +287,8 @@ fn still_running(pids: &[u32], within: Duration) -> Vec<u32> {
 fn slow_sigkill_during_a_restore_takes_the_server_along_and_the_next_run_sweeps_the_dir() {
     let s = source();
     let verify = verify_file(&s.root, "1500");
-    let tmp = tempfile::Builder::new()
-        .prefix("dr-drill-tmp-")
-        .tempdir_in("/tmp")
-        .expect("temp dir");
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .expect("chmod");
-    // The server stays in recovery: the next segment is a FIFO nobody writes yet.
-    let last =
-        s.pg.psql("postgres", "SELECT last_archived_wal FROM pg_stat_archiver");
-    let fifo = s.archive.join(next(&last));
-    let made = Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
-    let mut child = Command::new(crate::bin())
-        .args(["restore", "--format", "json", "--backup-dir"])
-        .arg(&s.backup)
-        .arg("--wal-archive")
-        .arg(&s.archive)
-        .arg("--verify")
-        .arg(&verify)
-        .env("PATH", pg_path(s.pg.bin_dir()))
-        .env("TMPDIR", tmp.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn dr-drill");
+    let tmp = crate::drill_tmp();
+    let (mut child, fifo) = stalled_restore(&s, &verify, tmp.path(), false);
     // Wait until its private server runs: postmaster.pid written and its socket there.
     let deadline = Instant::now() + Duration::from_secs(60);
     let (run_dir, data_dir) = loop {
