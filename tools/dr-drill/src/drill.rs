@@ -682,6 +682,67 @@ pub fn measure_rpo(
     m
 }
 
+/// A drill that moves the primary from `from` to `to` by other hands (the operator's
+/// commands, Patroni), heartbeats into `table` as `id`.
+pub struct Moved<'a> {
+    pub from: &'a Pg,
+    pub to: &'a Pg,
+    pub table: &'a str,
+    pub id: &'a str,
+}
+
+/// What a moved drill measured: the first write on `to`, the stopped heartbeat, how many
+/// heartbeats `from` acknowledged, RTO/RPO.
+pub struct MovedOutcome {
+    pub first: Ack,
+    pub stopped: Stopped,
+    pub old: usize,
+    pub m: Measured,
+}
+
+impl Moved<'_> {
+    /// After the cut at `t0`: waits for the first heartbeat `to` acknowledges (else
+    /// `missing`), stops the heartbeat and measures RPO from the heartbeats `from`
+    /// acknowledged that `to` lacks.
+    pub async fn measure(
+        &self,
+        tl: &mut Timeline,
+        writer: Writer,
+        t0: Instant,
+        pace: Pace,
+        missing: Error,
+    ) -> Result<MovedOutcome> {
+        let to_port = self.to.port().unwrap_or(5432);
+        let Some(first) = writer.first_ack_on(to_port, t0, pace.step_timeout).await else {
+            return Err(missing);
+        };
+        let stopped = stop_heartbeat(
+            tl,
+            writer,
+            &PG_BEAT,
+            first,
+            "first_write_new_primary",
+            pace.settle,
+        )
+        .await;
+        let from_port = self.from.port().unwrap_or(5432);
+        let old: Vec<Ack> = stopped
+            .acks
+            .iter()
+            .copied()
+            .filter(|a| a.port == from_port)
+            .collect();
+        let have = present(self.to, self.table, self.id, pace.step_timeout).await?;
+        let m = measure_rpo(tl, &PG_BEAT, t0, first, &old, &have);
+        Ok(MovedOutcome {
+            first,
+            stopped,
+            old: old.len(),
+            m,
+        })
+    }
+}
+
 /// `SELECT pg_promote()` on `pg`, waiting up to `limit`; `done` says what had changed
 /// when it fails.
 async fn promote(tl: &mut Timeline, pg: &Pg, limit: Duration, done: &str) -> Result<()> {

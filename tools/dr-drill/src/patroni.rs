@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::checks::CheckId;
 use crate::config::{Drill, PgDrill};
-use crate::drill::{self, Ack, Pace};
+use crate::drill::{self, Pace};
 use crate::error::{Error, Result};
 use crate::pgconn::Pg;
 use crate::timeline::Timeline;
@@ -193,33 +193,25 @@ pub async fn drill(
             done: "Patroni refused; nothing changed".to_owned(),
         });
     }
-    let to_port = to.port().unwrap_or(5432);
-    let Some(first) = writer.first_ack_on(to_port, t0, pace.step_timeout).await else {
-        return Err(Error::Drill {
-            step: "first write on the new leader".to_owned(),
-            message: "none within the step timeout".to_owned(),
-            done: format!("Patroni moved leadership to {}", candidate.0),
-        });
-    };
     let _ = done;
-    let stopped = drill::stop_heartbeat(
-        &mut tl,
-        writer,
-        &drill::PG_BEAT,
+    let missing = Error::Drill {
+        step: "first write on the new leader".to_owned(),
+        message: "none within the step timeout".to_owned(),
+        done: format!("Patroni moved leadership to {}", candidate.0),
+    };
+    let drill::MovedOutcome {
         first,
-        "first_write_new_primary",
-        pace.settle,
-    )
-    .await;
-    let from_port = from.port().unwrap_or(5432);
-    let old: Vec<Ack> = stopped
-        .acks
-        .iter()
-        .copied()
-        .filter(|a| a.port == from_port)
-        .collect();
-    let have = drill::present(to, &cfg.table, &id, pace.step_timeout).await?;
-    let m = drill::measure_rpo(&mut tl, &drill::PG_BEAT, t0, first, &old, &have);
+        stopped,
+        old,
+        m,
+    } = drill::Moved {
+        from,
+        to,
+        table: &cfg.table,
+        id: &id,
+    }
+    .measure(&mut tl, writer, t0, pace, missing)
+    .await?;
     drill::judge(b, d, &m);
     let deadline = Instant::now() + pace.step_timeout;
     let settled = loop {
@@ -266,7 +258,7 @@ pub async fn drill(
         &tl,
         json!({
             "old_primary": from.server, "new_primary": to.server,
-            "heartbeats": stopped.to_json(old.len(), &first),
+            "heartbeats": stopped.to_json(old, &first),
         }),
     ));
     Ok(())

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::bins;
 use crate::checks::CheckId;
 use crate::config::{Drill, PgDrill};
-use crate::drill::{self, Ack, Pace};
+use crate::drill::{self, Pace};
 use crate::error::{Error, Result};
 use crate::timeline::Timeline;
 
@@ -122,32 +122,24 @@ pub async fn drill(
         tl.step("promoted", bins::tail(&out));
         t0
     };
-    let to_port = to.port().unwrap_or(5432);
-    let Some(first) = writer.first_ack_on(to_port, t0, pace.step_timeout).await else {
-        return Err(Error::Drill {
-            step: "first write on the new primary".to_owned(),
-            message: "none within the step timeout".to_owned(),
-            done: "the commands ran".to_owned(),
-        });
+    let missing = Error::Drill {
+        step: "first write on the new primary".to_owned(),
+        message: "none within the step timeout".to_owned(),
+        done: "the commands ran".to_owned(),
     };
-    let stopped = drill::stop_heartbeat(
-        &mut tl,
-        writer,
-        &drill::PG_BEAT,
+    let drill::MovedOutcome {
         first,
-        "first_write_new_primary",
-        pace.settle,
-    )
-    .await;
-    let from_port = from.port().unwrap_or(5432);
-    let old: Vec<Ack> = stopped
-        .acks
-        .iter()
-        .copied()
-        .filter(|a| a.port == from_port)
-        .collect();
-    let have = drill::present(to, &cfg.table, &id, pace.step_timeout).await?;
-    let m = drill::measure_rpo(&mut tl, &drill::PG_BEAT, t0, first, &old, &have);
+        stopped,
+        old,
+        m,
+    } = drill::Moved {
+        from,
+        to,
+        table: &cfg.table,
+        id: &id,
+    }
+    .measure(&mut tl, writer, t0, pace, missing)
+    .await?;
     drill::judge(b, d, &m);
     if cutback {
         let deadline = Instant::now() + pace.step_timeout;
@@ -200,7 +192,7 @@ pub async fn drill(
         &tl,
         json!({
             "old_primary": from.server, "new_primary": to.server,
-            "heartbeats": stopped.to_json(old.len(), &first),
+            "heartbeats": stopped.to_json(old, &first),
         }),
     ));
     Ok(())
