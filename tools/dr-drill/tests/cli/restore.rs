@@ -186,31 +186,8 @@ fn slow_ctrl_c_during_a_restore_leaves_no_server_and_no_directory() {
     let verify = verify_file(&s.root, "1500");
     let tmp = crate::drill_tmp();
     let (child, fifo) = stalled_restore(&s, &verify, tmp.path(), true);
-    // Wait until its private server runs (its data dir appears), then interrupt.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let data_dir = loop {
-        let found = std::fs::read_dir(tmp.path())
-            .expect("read tmp")
-            .flatten()
-            .map(|e| e.path().join("data"))
-            .find(|p| p.join("postmaster.pid").exists());
-        if let Some(d) = found {
-            break d;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the restore never started its server"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let pid: i32 = std::fs::read_to_string(data_dir.join("postmaster.pid"))
-        .expect("pid file")
-        .lines()
-        .next()
-        .expect("a line")
-        .trim()
-        .parse()
-        .expect("a pid");
+    // Wait until its private server runs, then interrupt.
+    let (_, pid) = private_server(tmp.path(), Duration::from_secs(60));
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -247,6 +224,36 @@ fn slow_restore_to_a_target_time_has_the_rows_of_that_moment() {
     assert_eq!(r.code, 0, "{}\n{:#}", r.stderr, r.report());
     assert_eq!(r.check("restore.point")["result"], "ok");
     assert_eq!(r.report()["data"]["target_time"], s.mid.as_str());
+}
+
+/// Waits (bounded) until the restore's private server runs under `tmp`: postmaster.pid
+/// written and its socket there. Its run directory and the postmaster's pid.
+fn private_server(tmp: &Path, within: Duration) -> (PathBuf, u32) {
+    let deadline = Instant::now() + within;
+    let run_dir = loop {
+        let found = std::fs::read_dir(tmp)
+            .expect("read tmp")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.join("data/postmaster.pid").exists() && p.join(".s.PGSQL.5432").exists());
+        if let Some(d) = found {
+            break d;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the restore never started its server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let pid = std::fs::read_to_string(run_dir.join("data/postmaster.pid"))
+        .expect("pid file")
+        .lines()
+        .next()
+        .expect("a line")
+        .trim()
+        .parse()
+        .expect("a pid");
+    (run_dir, pid)
 }
 
 /// The pids whose working directory is `dir`: a PostgreSQL server's postmaster and every
@@ -289,31 +296,8 @@ fn slow_sigkill_during_a_restore_takes_the_server_along_and_the_next_run_sweeps_
     let verify = verify_file(&s.root, "1500");
     let tmp = crate::drill_tmp();
     let (mut child, fifo) = stalled_restore(&s, &verify, tmp.path(), false);
-    // Wait until its private server runs: postmaster.pid written and its socket there.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (run_dir, data_dir) = loop {
-        let found = std::fs::read_dir(tmp.path())
-            .expect("read tmp")
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.join("data/postmaster.pid").exists() && p.join(".s.PGSQL.5432").exists());
-        if let Some(d) = found {
-            break (d.clone(), d.join("data"));
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the restore never started its server"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let postmaster: u32 = std::fs::read_to_string(data_dir.join("postmaster.pid"))
-        .expect("pid file")
-        .lines()
-        .next()
-        .expect("a line")
-        .trim()
-        .parse()
-        .expect("a pid");
+    let (run_dir, postmaster) = private_server(tmp.path(), Duration::from_secs(60));
+    let data_dir = run_dir.join("data");
     let server = pids_in(&data_dir);
     assert!(
         server.contains(&postmaster),
