@@ -596,22 +596,34 @@ pub const PG_BEAT: Beat = Beat {
     attempted: "written",
 };
 
-/// A PostgreSQL drill's warm-up: records `heartbeat_started` (`started`), waits for the
-/// first acknowledged heartbeat, then lets ten intervals pass before the cut.
-pub async fn warm_up(
+/// A PostgreSQL drill's heartbeat: a new drill id, the writer through `service` into the
+/// config's table (`heartbeat_started`, naming the table when `name_table`), the first
+/// acknowledged heartbeat, then ten intervals before the cut. The id and the writer.
+pub async fn start_heartbeat(
     tl: &mut Timeline,
-    writer: &Writer,
-    started: String,
-    interval: Duration,
+    d: &Drill,
+    cfg: &PgDrill,
+    service: Pg,
+    name_table: bool,
     limit: Duration,
     done: &str,
-) -> Result<()> {
-    tl.step("heartbeat_started", started);
+) -> Result<(String, Writer)> {
+    let id = drill_id(&d.name);
+    let writer = pg_writer(service, cfg.table.clone(), id.clone(), cfg.interval);
+    let every = gatehouse::duration::format_duration(cfg.interval);
+    tl.step(
+        "heartbeat_started",
+        if name_table {
+            format!("every {every} into {} as {id}", cfg.table)
+        } else {
+            format!("every {every} as {id}")
+        },
+    );
     if !writer.warmed_up(limit).await {
-        return Err(warm_up_failed(writer, done));
+        return Err(warm_up_failed(&writer, done));
     }
-    tokio::time::sleep(interval * 10).await;
-    Ok(())
+    tokio::time::sleep(cfg.interval * 10).await;
+    Ok((id, writer))
 }
 
 /// What the heartbeat writer did by the time it was stopped.
@@ -827,22 +839,12 @@ pub async fn failover(d: &Drill, cfg: &PgDrill, pace: Pace, b: &mut ReportBuilde
         pace.step_timeout,
     )
     .await?;
-    let id = drill_id(&d.name);
-    let writer = pg_writer(
-        local.service.clone(),
-        cfg.table.clone(),
-        id.clone(),
-        cfg.interval,
-    );
-    warm_up(
+    let (id, writer) = start_heartbeat(
         &mut tl,
-        &writer,
-        format!(
-            "every {} into {} as {id}",
-            gatehouse::duration::format_duration(cfg.interval),
-            cfg.table
-        ),
-        cfg.interval,
+        d,
+        cfg,
+        local.service.clone(),
+        true,
         pace.step_timeout,
         "the heartbeat table was created; nothing else changed",
     )
@@ -1073,21 +1075,12 @@ async fn cutback_switch(
         "old_primary_streaming",
         "caught up with the heartbeat table",
     );
-    let id = drill_id(&d.name);
-    let writer = pg_writer(
-        local.service.clone(),
-        cfg.table.clone(),
-        id.clone(),
-        cfg.interval,
-    );
-    warm_up(
+    let (id, writer) = start_heartbeat(
         &mut tl,
-        &writer,
-        format!(
-            "every {} as {id}",
-            gatehouse::duration::format_duration(cfg.interval)
-        ),
-        cfg.interval,
+        d,
+        cfg,
+        local.service.clone(),
+        false,
         pace.step_timeout,
         done,
     )

@@ -75,16 +75,12 @@ pub async fn drill(
         drill::ensure_table(from, to, &cfg.table, pace.step_timeout).await?;
     }
     tl.step("precheck", format!("{} is primary", from.server));
-    let id = drill::drill_id(&d.name);
-    let writer = drill::pg_writer(service, cfg.table.clone(), id.clone(), cfg.interval);
-    drill::warm_up(
+    let (id, writer) = drill::start_heartbeat(
         &mut tl,
-        &writer,
-        format!(
-            "every {} as {id}",
-            gatehouse::duration::format_duration(cfg.interval)
-        ),
-        cfg.interval,
+        d,
+        cfg,
+        service,
+        false,
         pace.step_timeout,
         "the heartbeat table was created; nothing else changed",
     )
