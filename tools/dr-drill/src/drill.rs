@@ -694,13 +694,14 @@ pub fn measure_rpo(
     m
 }
 
-/// A drill that moves the primary from `from` to `to` by other hands (the operator's
-/// commands, Patroni), heartbeats into `table` as `id`.
+/// A drill that moves the primary from `from` to `to`, heartbeats into `table` as `id`;
+/// the timeline names the first write on `to` `first_step`.
 pub struct Moved<'a> {
     pub from: &'a Pg,
     pub to: &'a Pg,
     pub table: &'a str,
     pub id: &'a str,
+    pub first_step: &'a str,
 }
 
 /// What a moved drill measured: the first write on `to`, the stopped heartbeat, how many
@@ -728,22 +729,31 @@ impl Moved<'_> {
         let Some(first) = writer.first_ack_on(to_port, t0, pace.step_timeout).await else {
             return Err(missing);
         };
-        let stopped = stop_heartbeat(
-            tl,
-            writer,
-            &PG_BEAT,
-            first,
-            "first_write_new_primary",
-            pace.settle,
-        )
-        .await;
+        self.conclude(tl, writer, first, t0, pace, None).await
+    }
+
+    /// From the first write on `to` on: records it, stops the heartbeat and measures RPO
+    /// from `old` (by default the heartbeats `from` acknowledged) that `to` lacks.
+    pub async fn conclude(
+        &self,
+        tl: &mut Timeline,
+        writer: Writer,
+        first: Ack,
+        t0: Instant,
+        pace: Pace,
+        old: Option<Vec<Ack>>,
+    ) -> Result<MovedOutcome> {
+        let stopped =
+            stop_heartbeat(tl, writer, &PG_BEAT, first, self.first_step, pace.settle).await;
         let from_port = self.from.port().unwrap_or(5432);
-        let old: Vec<Ack> = stopped
-            .acks
-            .iter()
-            .copied()
-            .filter(|a| a.port == from_port)
-            .collect();
+        let old: Vec<Ack> = old.unwrap_or_else(|| {
+            stopped
+                .acks
+                .iter()
+                .copied()
+                .filter(|a| a.port == from_port)
+                .collect()
+        });
         let have = present(self.to, self.table, self.id, pace.step_timeout).await?;
         let m = measure_rpo(tl, &PG_BEAT, t0, first, &old, &have);
         Ok(MovedOutcome {
@@ -898,17 +908,17 @@ pub async fn failover(d: &Drill, cfg: &PgDrill, pace: Pace, b: &mut ReportBuilde
             done: done.to_owned(),
         });
     };
-    let stopped = stop_heartbeat(
-        &mut tl,
-        writer,
-        &PG_BEAT,
-        first,
-        "first_write_new_primary",
-        pace.settle,
-    )
-    .await;
-    let have = present(&local.replica, &cfg.table, &id, pace.step_timeout).await?;
-    let m = measure_rpo(&mut tl, &PG_BEAT, t0, first, &old, &have);
+    let MovedOutcome {
+        stopped, old, m, ..
+    } = Moved {
+        from: &local.primary,
+        to: &local.replica,
+        table: &cfg.table,
+        id: &id,
+        first_step: "first_write_new_primary",
+    }
+    .conclude(&mut tl, writer, first, t0, pace, Some(old))
+    .await?;
     judge(b, d, &m);
     let tli = timeline_id(&local.replica).await.ok();
     b.summary(format!(
@@ -930,7 +940,7 @@ pub async fn failover(d: &Drill, cfg: &PgDrill, pace: Pace, b: &mut ReportBuilde
             "old_primary": local.primary.server,
             "new_primary": local.replica.server,
             "new_timeline": tli,
-            "heartbeats": stopped.to_json(old.len(), &first),
+            "heartbeats": stopped.to_json(old, &first),
         }),
     ));
     Ok(())
@@ -1110,17 +1120,17 @@ async fn cutback_switch(
             done: done.to_owned(),
         });
     };
-    let stopped = stop_heartbeat(
-        &mut tl,
-        writer,
-        &PG_BEAT,
-        first,
-        "first_write_original_primary",
-        pace.settle,
-    )
-    .await;
-    let have = present(&local.primary, &cfg.table, &id, pace.step_timeout).await?;
-    let m = measure_rpo(&mut tl, &PG_BEAT, t0, first, &old, &have);
+    let MovedOutcome {
+        stopped, old, m, ..
+    } = Moved {
+        from: &local.replica,
+        to: &local.primary,
+        table: &cfg.table,
+        id: &id,
+        first_step: "first_write_original_primary",
+    }
+    .conclude(&mut tl, writer, first, t0, pace, Some(old))
+    .await?;
     // 2. The original replica follows the original primary again.
     checkpoint(&local.primary).await?;
     let (data, src, l2) = (
@@ -1190,7 +1200,7 @@ async fn cutback_switch(
         json!({
             "old_primary": local.replica.server,
             "new_primary": local.primary.server,
-            "heartbeats": stopped.to_json(old.len(), &first),
+            "heartbeats": stopped.to_json(old, &first),
         }),
     ));
     Ok(())

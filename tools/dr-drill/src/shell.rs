@@ -133,6 +133,7 @@ pub async fn drill(
         to,
         table: &cfg.table,
         id: &id,
+        first_step: "first_write_new_primary",
     }
     .measure(&mut tl, writer, t0, pace, missing)
     .await?;
