@@ -226,8 +226,11 @@ fn a_reconnect_with_last_event_id_resumes_with_no_loss_and_no_duplicate_while_ev
 
 #[test]
 fn slow_a_live_subscriber_that_falls_behind_the_broadcast_catches_up_from_the_stream() {
-    // `-v` logs the lag; the worker stays out of the way (32 MB of events).
-    let env = Env::start_with(|o| o.args(["-v", "--consumer-stopped"]));
+    // `-v` logs the lag; the worker stays out of the way (32 MB of events). The slow-consumer
+    // knob (1 ms per event) makes this subscriber certain to fall 4096 entries behind the
+    // broadcast: without it, whether it does depended on scheduling, and a loaded CI machine
+    // once let it keep up.
+    let env = Env::start_with(|o| o.args(["-v", "--consumer-stopped", "--delivery-delay", "1ms"]));
     let mut sse = Sse::open(env.svc.port(), "a", None);
     // More entries than the broadcast (4096) and the feed's channel hold, and more bytes (4 KB
     // each) than loopback's socket buffers, added while the client reads nothing.
