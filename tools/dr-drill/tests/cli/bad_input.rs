@@ -156,3 +156,31 @@ fn a_missing_pg_ctl_names_the_binary_and_setup() {
     assert!(r.stderr.contains("pgbackrest not found"), "{}", r.stderr);
     still_primary(&pg);
 }
+
+#[test]
+fn servers_that_accept_and_never_answer_are_an_error_within_the_deadline() {
+    let silent = testkit::SilentServer::start(testkit::Silence::Mute);
+    for url in [
+        format!("postgres://postgres@{}/postgres", silent.addr()),
+        format!("redis://{}", silent.addr()),
+    ] {
+        let flag = if url.starts_with("redis") {
+            "--redis-url"
+        } else {
+            "--database-url"
+        };
+        let t0 = std::time::Instant::now();
+        let r = testkit::cli::Cmd::new(crate::bin())
+            .args(["freshness", flag, &url, "--connect-timeout", "1s"])
+            .args(["--format", "json"])
+            .validate_stdout()
+            .run();
+        assert_eq!(r.code, 2, "{url}: {}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{url}: {}", r.stderr);
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(30),
+            "{url}: took {:?}",
+            t0.elapsed()
+        );
+    }
+}

@@ -1007,3 +1007,38 @@ fn reindex_fills_from_a_postgresql_query_and_names_a_row_the_schema_refuses() {
     assert!(r.stderr.contains("no `id` column"), "{}", r.stderr);
     assert_eq!(http.collections(), vec!["migration_gate_flips".to_owned()]);
 }
+
+#[test]
+fn a_server_that_accepts_and_never_answers_is_an_error_within_the_deadline() {
+    let silent = testkit::SilentServer::start(testkit::Silence::Mute);
+    let url = format!("http://{}", silent.addr());
+    let schemas = release("");
+    let t0 = std::time::Instant::now();
+    let r = migration_gate(&[
+        "search",
+        "plan",
+        "--typesense-url",
+        &url,
+        "--api-key-env",
+        KEY_ENV,
+        "--request-timeout",
+        "1s",
+        &schemas,
+    ])
+    .args(["--format", "json"])
+    .env(KEY_ENV, "some-key")
+    .validate_stdout()
+    .run();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&silent.addr().to_string()),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        t0.elapsed()
+    );
+}
