@@ -20,20 +20,16 @@ mkdir -p "$dir"
 want=0
 { [ "$REL" = bad-release ] || [ -n "${GATE_CANARY_FAULTS:-}" ]; } && want=1
 
-# Gate over every report of the run (the directory), before adding our own to it. Where
-# evidence-pack keeps an audit log (`gate --audit`), the decision is appended to
-# $OUT/audit.jsonl, hash-chained across the releases of the run.
-gate_args=()
-if "$ep" gate --help 2>/dev/null | grep -q -- '--audit'; then
-  gate_args=(--release "$GATE_VERSION" --environment "$GATE_ENV" --audit "$OUT/audit.jsonl")
-fi
+# Gate over every report of the run (the directory), before adding our own to it. The
+# decision is appended to $OUT/audit.jsonl, hash-chained across the releases of the run.
+gate_args=(--release "$GATE_VERSION" --environment "$GATE_ENV" --audit "$OUT/audit.jsonl")
 gate_json="$dir/evidence-pack-gate.json.tmp"
 expect_exit "$want" "$ep" gate --policy "$policy" "${gate_args[@]}" "$dir" --format json -q >"$gate_json"
-# The same rule in Rego (examples/policies/promote.rego, where evidence-pack reads Rego) must
-# come to the same decision over the same reports.
+# The same rule in Rego (examples/policies/promote.rego) must come to the same decision over
+# the same reports.
 rego=${GATE_REGO_POLICY:-$EX/policies/promote.rego}
 rego_json="$dir/evidence-pack-gate-rego.json.tmp"
-if [ -f "$rego" ] && "$ep" gate --help 2>/dev/null | grep -q -i 'rego'; then
+if [ -f "$rego" ]; then
   expect_exit "$want" "$ep" gate --policy "$rego" "${gate_args[@]}" \
     "$dir" --format json -q >"$rego_json"
 fi
@@ -89,9 +85,8 @@ else
   expect_exit 0 "$ep" verify "$pack" --key "$pub" --report "$dir/evidence-pack-verify.json" --format json -q >/dev/null
 fi
 
-# The release page: one self-contained HTML file from the pack (where evidence-pack has
-# `report`).
-if [ -s "$pack" ] && "$ep" --help 2>/dev/null | grep -q '^  report '; then
+# The release page: one self-contained HTML file from the pack.
+if [ -s "$pack" ]; then
   expect_exit 0 "$ep" report --pack "$pack" -o "$dir/report.html" --format json -q >/dev/null
   echo "evidence-pack: $REL: release page $dir/report.html" >&2
 fi
