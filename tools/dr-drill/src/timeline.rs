@@ -69,8 +69,5 @@ impl Timeline {
 
 /// `2026-12-07T15:04:05.123Z`.
 pub fn rfc3339_millis(t: SystemTime) -> String {
-    let ts = gatehouse::time::Timestamp::from_system(t);
-    let ms = ts.unix_millis().rem_euclid(1000);
-    let s = ts.to_rfc3339();
-    format!("{}.{ms:03}Z", s.trim_end_matches('Z'))
+    gatehouse::time::Timestamp::from_system(t).to_rfc3339_millis()
 }

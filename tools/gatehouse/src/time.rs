@@ -83,6 +83,16 @@ impl Timestamp {
         )
     }
 
+    /// `2026-11-24T10:00:00.123Z` (milliseconds).
+    pub fn to_rfc3339_millis(self) -> String {
+        let whole = self.to_rfc3339();
+        format!(
+            "{}.{:03}Z",
+            whole.trim_end_matches('Z'),
+            self.unix_millis().rem_euclid(1000)
+        )
+    }
+
     /// `2026-11-24`.
     pub fn to_date(self) -> String {
         let (y, m, d) = civil_from_days(self.unix().div_euclid(86_400));
@@ -211,6 +221,18 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn millisecond_form_keeps_the_fraction_and_pads_it() {
+        assert_eq!(
+            Timestamp::from_unix_millis(1_795_514_400_007).to_rfc3339_millis(),
+            "2026-11-24T10:00:00.007Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(-1).to_rfc3339_millis(),
+            "1969-12-31T23:59:59.999Z"
+        );
+    }
 
     #[test]
     fn formats_and_parses_known_instants() {

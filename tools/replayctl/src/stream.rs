@@ -207,9 +207,8 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<u64> {
 
 /// A millisecond timestamp as RFC 3339 with milliseconds.
 pub fn ms_rfc3339(ms: u64) -> String {
-    let t = gatehouse::time::Timestamp::from_unix_millis(i64::try_from(ms).unwrap_or(i64::MAX));
-    let whole = t.to_rfc3339();
-    format!("{}.{:03}Z", whole.trim_end_matches('Z'), ms % 1000)
+    gatehouse::time::Timestamp::from_unix_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+        .to_rfc3339_millis()
 }
 
 #[cfg(test)]
